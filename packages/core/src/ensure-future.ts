@@ -1,0 +1,72 @@
+import { isCoroutine, isPromiseLike, type Awaitable, type Coroutine } from "./coroutine.js";
+import { Future } from "./future.js";
+import type { EventLoop } from "./loop.js";
+import { current } from "./state.js";
+
+/**
+ * Turns anything awaitable into a Future of `loop` (default: the running loop): a Future
+ * is returned as it is, a coroutine becomes a Task, a Promise (any thenable) is adopted —
+ * which is how a coroutine waits on Promise-based code.
+ * @example
+ * function* readConfig(): Coroutine<string> {
+ *   return yield* ensureFuture(fs.promises.readFile("config.json", "utf8"));
+ * }
+ */
+export function ensureFuture<T>(value: Coroutine<T> | Awaitable<T> | PromiseLike<T>, loop?: EventLoop): Future<T> {
+  if (value instanceof Future) {
+    if (loop !== undefined && value._loop !== loop) {
+      throw new RangeError("ensureFuture(future, loop): the future belongs to a different loop");
+    }
+    return value as Future<T>;
+  }
+  const target = loop ?? current.loop;
+  if (target === null) {
+    throw new Error("no running event loop: ensureFuture() outside a coroutine needs the loop as its second argument");
+  }
+  if (isCoroutine(value)) return target.createTask(value as Coroutine<T>);
+  if (isPromiseLike(value)) return adoptPromise(value as PromiseLike<T>, target);
+  if (value !== null && typeof value === "object" && typeof (value as Awaitable<T>)[Symbol.iterator] === "function") {
+    return target.createTask(awaitIterable(value as Awaitable<T>));
+  }
+  throw new TypeError(
+    "ensureFuture(value): value must be a Future, a coroutine (the generator object a function* returns), an awaitable or a Promise",
+  );
+}
+
+function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
+  return yield* awaitable as unknown as Coroutine<T>;
+}
+
+/**
+ * A Future that takes the outcome of a Promise. The outcome is delivered inside the loop
+ * (callSoonThreadsafe), and the loop counts the Promise as outside work until it settles.
+ * Cancelling the Future does not cancel the Promise (Promises cannot be); its outcome is
+ * then dropped, and a rejection is marked handled.
+ */
+function adoptPromise<T>(promise: PromiseLike<T>, loop: EventLoop): Future<T> {
+  const future = new Future<T>(loop);
+  loop.refExternal();
+  let settled = false;
+  const settle = (ok: boolean, value: unknown): void => {
+    if (settled) return;
+    settled = true;
+    loop.unrefExternal();
+    if (loop.isClosed() || future.done()) return;
+    loop.callSoonThreadsafe(deliver, future, ok, value);
+  };
+  try {
+    promise.then(
+      (value) => settle(true, value),
+      (error: unknown) => settle(false, error),
+    );
+  } catch (error) {
+    settle(false, error);
+  }
+  return future;
+}
+
+function deliver<T>(future: Future<T>, ok: boolean, value: unknown): void {
+  if (future.done()) return;
+  if (ok) future.setResult(value as T);
+  else future.setException(value);
+}

@@ -1,0 +1,327 @@
+import type { Awaitable } from "./coroutine.js";
+import { CancelledError, InvalidStateError, describeError } from "./errors.js";
+import type { EventLoop } from "./loop.js";
+import { current } from "./state.js";
+
+// The four states. A future that failed keeps the error apart from a result, because
+// JavaScript can throw anything, undefined included.
+const PENDING = 0;
+const RESOLVED = 1;
+const FAILED = 2;
+const CANCELLED = 3;
+
+/**
+ * @internal A done-callback entry that is not a user function: the loop's own waiters
+ * (a task waiting on the future, a Promise adapter). `_wake` is called synchronously at
+ * completion and must only queue work, never run user code.
+ */
+export interface Waiter {
+  _wake(future: Future<unknown>): void;
+}
+
+type DoneCallback<T> = (future: Future<T>) => void;
+type Entry = DoneCallback<never> | Waiter;
+
+interface UnretrievedReport {
+  loop: EventLoop;
+  message: string;
+  exception: unknown;
+}
+
+/**
+ * Reports errors that nobody retrieved once their future is garbage-collected, as
+ * asyncio's `Future.__del__` does. Only failed futures are registered, so futures that
+ * succeed cost nothing here.
+ */
+const unretrieved: FinalizationRegistry<UnretrievedReport> | null =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<UnretrievedReport>((report) => {
+        report.loop.callExceptionHandler({ message: report.message, exception: report.exception });
+      })
+    : null;
+
+/**
+ * A value that will exist later (asyncio.Future). Coroutines wait on it with `yield*`,
+ * async code with `await`. Done callbacks run through the loop's `callSoon`, in the
+ * order they were added.
+ * @example
+ * const fut = loop.createFuture<number>();
+ * loop.callLater(10, () => fut.setResult(42));
+ * const answer = yield* fut; // 42
+ */
+export class Future<T> implements Awaitable<T>, PromiseLike<T> {
+  /** @internal */ _state: number = PENDING;
+  /** @internal */ _value: unknown = undefined;
+  /** @internal */ _loop: EventLoop;
+  /** @internal The first done callback; most futures have exactly one, so no array. */ _callback: Entry | null = null;
+  /** @internal The rest, in order. */ _callbacks: Entry[] | null = null;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
+  /** @internal Where the future was created, in debug mode only. */ _sourceStack: string | undefined = undefined;
+
+  constructor(loop?: EventLoop) {
+    if (loop === undefined) {
+      const running = current.loop;
+      if (running === null) {
+        throw new Error("new Future() outside a running event loop needs the loop: use loop.createFuture()");
+      }
+      loop = running;
+    }
+    this._loop = loop;
+    if (loop._debug) this._sourceStack = new Error().stack;
+  }
+
+  getLoop(): EventLoop {
+    return this._loop;
+  }
+
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws `InvalidStateError` while pending, a `CancelledError` if the future
+   * was cancelled, and the future's error if it failed.
+   */
+  result(): T {
+    switch (this._state) {
+      case RESOLVED:
+        return this._value as T;
+      case FAILED:
+        this._markRetrieved();
+        throw this._value;
+      case CANCELLED:
+        throw this._makeCancelledError();
+      default:
+        throw new InvalidStateError("Result is not ready: the future is still pending (wait on it with yield* first)");
+    }
+  }
+
+  /** The error the future failed with; null if it succeeded. Throws like `result()` when pending or cancelled. */
+  exception(): unknown {
+    switch (this._state) {
+      case RESOLVED:
+        return null;
+      case FAILED:
+        this._markRetrieved();
+        return this._value;
+      case CANCELLED:
+        throw this._makeCancelledError();
+      default:
+        throw new InvalidStateError("Exception is not set: the future is still pending");
+    }
+  }
+
+  setResult(value: T): void {
+    if (this._state !== PENDING) throw new InvalidStateError(`setResult() on a future that is already ${this._stateName()}`);
+    this._state = RESOLVED;
+    this._value = value;
+    this._scheduleCallbacks();
+  }
+
+  setException(error: unknown): void {
+    if (this._state !== PENDING) throw new InvalidStateError(`setException() on a future that is already ${this._stateName()}`);
+    this._fail(error);
+  }
+
+  /**
+   * Cancels the future and schedules its callbacks; false if it was already done.
+   * `msg` becomes the message of the `CancelledError` that waiters see.
+   */
+  cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /** Adds a callback run with the future once it is done, through `callSoon` — even if it is done already. */
+  addDoneCallback(callback: DoneCallback<T>): void {
+    if (typeof callback !== "function") throw new TypeError("addDoneCallback(callback): callback must be a function");
+    if (this._state !== PENDING) this._loop.callSoon(callback, this);
+    else this._addEntry(callback as DoneCallback<never>);
+  }
+
+  /** Removes every registration of `callback`; returns how many there were. */
+  removeDoneCallback(callback: DoneCallback<T>): number {
+    let removed = 0;
+    const rest = this._callbacks;
+    if (rest !== null) {
+      let kept = 0;
+      for (let i = 0; i < rest.length; i++) {
+        const entry = rest[i] as Entry;
+        if (entry === callback) removed++;
+        else rest[kept++] = entry;
+      }
+      rest.length = kept;
+    }
+    if (this._callback === callback) {
+      removed++;
+      this._callback = rest !== null && rest.length > 0 ? (rest.shift() as Entry) : null;
+    }
+    return removed;
+  }
+
+  /** Lets async code `await` the future. */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return new Promise<T>((resolve, reject) => {
+      this._addWaiter(new PromiseWaiter(resolve as (v: unknown) => void, reject));
+    }).then(onFulfilled, onRejected);
+  }
+
+  /** `yield* future` suspends the coroutine until the future is done, then gives its result. */
+  [Symbol.iterator](): Iterator<Future<unknown> | undefined, T, unknown> {
+    return new FutureIterator<T>(this);
+  }
+
+  toString(): string {
+    const name = this.constructor.name;
+    switch (this._state) {
+      case RESOLVED:
+        return `<${name} finished result=${safeString(this._value)}>`;
+      case FAILED:
+        return `<${name} finished exception=${describeError(this._value)}>`;
+      case CANCELLED:
+        return `<${name} cancelled>`;
+      default:
+        return `<${name} pending>`;
+    }
+  }
+
+  /** @internal Registers a loop-internal waiter; wakes it at once if the future is done. */
+  _addWaiter(waiter: Waiter): void {
+    if (this._state !== PENDING) waiter._wake(this as Future<unknown>);
+    else this._addEntry(waiter);
+  }
+
+  /** @internal */
+  _removeWaiter(waiter: Waiter): void {
+    this.removeDoneCallback(waiter as unknown as DoneCallback<T>);
+  }
+
+  /** @internal */
+  _fail(error: unknown): void {
+    this._state = FAILED;
+    this._value = error;
+    if (unretrieved !== null) {
+      this._logTraceback = true;
+      unretrieved.register(this, { loop: this._loop, message: this._unretrievedMessage(), exception: error }, this);
+    }
+    this._scheduleCallbacks();
+  }
+
+  /** @internal The message of the never-retrieved report. */
+  _unretrievedMessage(): string {
+    return "Future exception was never retrieved";
+  }
+
+  /** @internal */
+  _markRetrieved(): void {
+    if (this._logTraceback) {
+      this._logTraceback = false;
+      unretrieved?.unregister(this);
+    }
+  }
+
+  /** @internal The CancelledError a waiter sees: asyncio's `_make_cancelled_error`. */
+  _makeCancelledError(): CancelledError {
+    return new CancelledError(this._cancelMessage);
+  }
+
+  /** @internal */
+  _stateName(): string {
+    return ["pending", "finished", "finished", "cancelled"][this._state] as string;
+  }
+
+  private _addEntry(entry: Entry): void {
+    if (this._callback === null && this._callbacks === null) this._callback = entry;
+    else if (this._callbacks === null) this._callbacks = [entry];
+    else this._callbacks.push(entry);
+  }
+
+  /** @internal Runs at the transition to done: hands every callback to the loop, in registration order. */
+  _scheduleCallbacks(): void {
+    const first = this._callback;
+    const rest = this._callbacks;
+    this._callback = null;
+    this._callbacks = null;
+    if (first !== null) this._invoke(first);
+    if (rest !== null) for (let i = 0; i < rest.length; i++) this._invoke(rest[i] as Entry);
+  }
+
+  private _invoke(entry: Entry): void {
+    if (typeof entry === "function") this._loop.callSoon(entry, this as unknown as Future<never>);
+    else entry._wake(this as Future<unknown>);
+  }
+}
+
+/**
+ * The iterator behind `yield* future`: hands the future to the task once, and when
+ * resumed returns the result (or throws the error) of the now finished future. One small
+ * object per wait, and no generator, so a wait costs little.
+ */
+class FutureIterator<T> implements Iterator<Future<unknown> | undefined, T, unknown> {
+  private _yielded = false;
+  constructor(private readonly _future: Future<T>) {}
+
+  next(): IteratorResult<Future<unknown> | undefined, T> {
+    const future = this._future;
+    if (future._state !== PENDING) return { done: true, value: future.result() };
+    if (this._yielded) {
+      throw new InvalidStateError(
+        "a coroutine was resumed while the future it waits on is still pending: only a Task may drive a coroutine that waits on futures",
+      );
+    }
+    this._yielded = true;
+    return { done: false, value: future as Future<unknown> };
+  }
+
+  // A cancellation thrown into the waiting coroutine surfaces at its `yield*`.
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  return(value?: T): IteratorResult<Future<unknown> | undefined, T> {
+    return { done: true, value: value as T };
+  }
+}
+
+class PromiseWaiter implements Waiter {
+  constructor(
+    private readonly _resolve: (value: unknown) => void,
+    private readonly _reject: (reason: unknown) => void,
+  ) {}
+
+  _wake(future: Future<unknown>): void {
+    switch (future._state) {
+      case RESOLVED:
+        this._resolve(future._value);
+        break;
+      case FAILED:
+        future._markRetrieved();
+        this._reject(future._value);
+        break;
+      default:
+        this._reject(future._makeCancelledError());
+    }
+  }
+}
+
+function safeString(value: unknown): string {
+  try {
+    const s = typeof value === "string" ? JSON.stringify(value) : String(value);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  } catch {
+    return "<unprintable>";
+  }
+}
+
+export const FutureState = { PENDING, RESOLVED, FAILED, CANCELLED } as const;

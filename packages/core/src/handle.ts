@@ -1,0 +1,121 @@
+import type { Context } from "./context.js";
+import { describeError } from "./errors.js";
+import type { EventLoop } from "./loop.js";
+import { current } from "./state.js";
+
+/** What the ready queue holds: a Handle, or a Task whose next step is due. */
+export interface Runnable {
+  /** @internal */ _run(): void;
+}
+
+// biome-ignore lint: callbacks take any arguments
+export type Callback = (...args: any[]) => unknown;
+
+const NO_ARGS: unknown[] = [];
+
+/**
+ * A callback scheduled with `callSoon` (asyncio.Handle). Cancelling it before it runs
+ * keeps it from running; cancelling it afterwards does nothing.
+ */
+export class Handle implements Runnable {
+  /** @internal */ _callback: Callback | null;
+  /** @internal */ _args: unknown[];
+  /** @internal */ _loop: EventLoop;
+  /** @internal */ _context: Context | null;
+  /** @internal */ _cancelled = false;
+  /** @internal Where it was scheduled, kept in debug mode only. */ _sourceStack: string | undefined = undefined;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
+    this._callback = callback;
+    this._args = args.length === 0 ? NO_ARGS : args;
+    this._loop = loop;
+    this._context = context;
+  }
+
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    // Drop what the callback holds on to, as asyncio does, so a cancelled timer frees it at once.
+    this._callback = null;
+    this._args = NO_ARGS;
+  }
+
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
+  _run(): void {
+    if (this._cancelled) return;
+    const callback = this._callback as Callback;
+    const args = this._args;
+    const loop = this._loop;
+    const instrument = loop._instrument;
+    if (instrument !== null) instrument.callbackStart(this);
+    const savedContext = current.context;
+    current.context = this._context;
+    try {
+      if (args.length === 0) callback();
+      else callback(...args);
+    } catch (error) {
+      loop.callExceptionHandler({
+        message: `Exception in callback ${this._describe()}: ${describeError(error)}`,
+        exception: error,
+        handle: this,
+      });
+    } finally {
+      current.context = savedContext;
+    }
+    if (instrument !== null) instrument.callbackEnd(this);
+  }
+
+  /** @internal A short description for diagnostics: the callback's name. */
+  _describe(): string {
+    const cb = this._callback;
+    const name = cb === null ? "<cancelled>" : cb.name !== "" ? `${cb.name}()` : "<anonymous>()";
+    return this._sourceStack === undefined ? name : `${name} created at ${firstFrame(this._sourceStack)}`;
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} ${this._describe()}${this._cancelled ? " cancelled" : ""}>`;
+  }
+}
+
+/**
+ * A callback scheduled for a time (asyncio.TimerHandle). Timer handles are ordered by
+ * deadline, then by the order in which they were scheduled, so that equal deadlines
+ * fire first-scheduled first.
+ */
+export class TimerHandle extends Handle {
+  /** @internal */ _when: number;
+  /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
+  /** @internal True while the handle sits in the loop's timer heap. */ _scheduled = true;
+
+  /** @internal */
+  constructor(when: number, sequence: number, callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
+    super(callback, args, loop, context);
+    this._when = when;
+    this._sequence = sequence;
+  }
+
+  /** The loop time (ms) at which the callback is due. */
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (!this._cancelled && this._scheduled) this._loop._timerHandleCancelled();
+    super.cancel();
+  }
+}
+
+/** The first stack frame below the Error line, trimmed: "at fn (file:line:col)". */
+export function firstFrame(stack: string): string {
+  const lines = stack.split("\n");
+  for (let i = 1; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line !== "" && !line.includes("/packages/core/") && !line.includes("@loop/core")) return line.replace(/^at /, "");
+  }
+  return (lines[1] ?? "").trim().replace(/^at /, "");
+}

@@ -1,0 +1,565 @@
+import { isCoroutine, notACoroutineMessage, type Awaitable, type Coroutine } from "./coroutine.js";
+import { ensureFuture } from "./ensure-future.js";
+import { describeError } from "./errors.js";
+import type { Executor } from "./executor.js";
+import { Future } from "./future.js";
+import { Handle, TimerHandle, firstFrame, type Callback, type Runnable } from "./handle.js";
+import { printError, readEnv } from "./host.js";
+import { InstrumentSet, checkInstrument, type Instrument } from "./instrument.js";
+import { DefaultPoller, type Poller, type PollerHost } from "./poller.js";
+import { RingQueue } from "./ring-queue.js";
+import { current } from "./state.js";
+import { Task, type TaskOptions } from "./task.js";
+import { TimerHeap } from "./timer-heap.js";
+
+/** What the exception handler receives: asyncio's context dict, with its keys. */
+export interface ErrorContext {
+  message: string;
+  exception?: unknown;
+  future?: Future<unknown>;
+  task?: Task<unknown>;
+  handle?: Handle;
+  [key: string]: unknown;
+}
+
+export type ExceptionHandler = (loop: EventLoop, context: ErrorContext) => void;
+export type TaskFactory = (loop: EventLoop, coro: Coroutine<unknown>, opts?: TaskOptions) => Task<unknown>;
+
+/** Where debug-mode reports go; `@loop/debug` can plug a structured logger in. */
+export interface DebugLogger {
+  warn(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface EventLoopOptions {
+  /** Defaults to the `DefaultPoller` (the host's own timers). */
+  poller?: Poller;
+  /** Debug mode; defaults to on when the environment has LOOP_DEBUG=1. */
+  debug?: boolean;
+}
+
+// asyncio's _run_once rebuilds the heap when cancelled timers are more than half of it,
+// but not for tiny heaps, where skipping them at the top is cheaper than a rebuild.
+const MIN_TIMERS_FOR_COMPACTION = 100;
+
+/**
+ * An event loop: asyncio's `BaseEventLoop`. It owns a ready queue of callbacks, a heap of
+ * timers and a poller, and runs turns of four phases (see `runOnce`).
+ * @example
+ * const loop = new EventLoop();
+ * loop.callLater(10, () => loop.stop());
+ * await loop.runForever();
+ * loop.close();
+ */
+export class EventLoop {
+  /** Callbacks and task steps slower than this (ms) are reported in debug mode. */
+  slowCallbackDuration = 100;
+  /** Receives debug-mode reports (slow callbacks); console by default. */
+  debugLogger: DebugLogger = consoleLogger;
+
+  /** @internal */ readonly _ready = new RingQueue<Runnable>();
+  /** @internal */ readonly _timers = new TimerHeap();
+  /** @internal */ _cancelledTimers = 0;
+  /** @internal */ readonly _tasks = new Set<Task<unknown>>();
+  /** @internal */ _instrument: InstrumentSet | null = null;
+  /** @internal */ _debug: boolean;
+
+  private readonly _poller: Poller;
+  private readonly _pollerHost: PollerHost;
+  private _attached = false;
+  private _timerSequence = 0;
+  private _running = false;
+  private _stopping = false;
+  private _closed = false;
+  private _onStopped: (() => void) | null = null;
+  private _externalRefs = 0;
+  private _exceptionHandler: ExceptionHandler | null = null;
+  private _taskFactory: TaskFactory | null = null;
+  private _defaultExecutor: Executor | null = null;
+
+  constructor(opts?: EventLoopOptions) {
+    const poller = opts?.poller ?? new DefaultPoller();
+    if (typeof poller !== "object" || poller === null || typeof poller.schedule !== "function") {
+      throw new TypeError("new EventLoop({ poller }): poller must implement the Poller interface (attach, time, schedule, wakeup, close)");
+    }
+    this._poller = poller;
+    this._debug = opts?.debug ?? isDebugEnv();
+    const loop = this;
+    this._pollerHost = {
+      loop,
+      runOnce: () => loop.runOnce(),
+      externalPending: () => loop._externalRefs,
+    };
+  }
+
+  /** The poller this loop waits with. */
+  get poller(): Poller {
+    return this._poller;
+  }
+
+  /** The loop's clock, in milliseconds (the poller's `time()`). */
+  time(): number {
+    return this._poller.time();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The turn
+  // ---------------------------------------------------------------------------------
+
+  /**
+   * One turn of the loop, asyncio's `_run_once`, in the order of SPEC §3:
+   *
+   * 1. drop cancelled timers from the top of the heap (compacting it when they are most of it);
+   * 2. poll: the poller has just waited for at most the timeout this loop gave it at the
+   *    end of the previous turn — 0 when callbacks were ready, the time to the earliest
+   *    timer, or until woken — and the I/O callbacks that arrived meanwhile are queued;
+   * 3. move every timer that is due to the ready queue, in deadline order;
+   * 4. run exactly the callbacks that were ready when this phase began; what they
+   *    schedule runs next turn.
+   *
+   * The turn then hands the poller the timeout of the next turn's wait. Pollers call this;
+   * user code normally does not.
+   */
+  runOnce(): void {
+    if (!this._running) return;
+    const saved = current.loop;
+    current.loop = this;
+    try {
+      this._dropCancelledTimers();
+      this._pollDone();
+      this._moveDueTimers();
+      this._runReadyCallbacks();
+    } finally {
+      current.loop = saved;
+    }
+    if (this._stopping) this._finishRunning();
+    else this._poll();
+  }
+
+  /** Phase 1. */
+  private _dropCancelledTimers(): void {
+    const timers = this._timers;
+    if (timers.size > MIN_TIMERS_FOR_COMPACTION && this._cancelledTimers * 2 > timers.size) {
+      timers.retain((h) => {
+        if (!h._cancelled) return true;
+        h._scheduled = false;
+        return false;
+      });
+      this._cancelledTimers = 0;
+      return;
+    }
+    let top = timers.peek();
+    while (top !== undefined && top._cancelled) {
+      timers.pop();
+      top._scheduled = false;
+      this._cancelledTimers--;
+      top = timers.peek();
+    }
+  }
+
+  /** Phase 2, first half: hand the poller the timeout, and so end this turn. */
+  private _poll(): void {
+    let timeout: number | null;
+    if (this._ready.length > 0) {
+      timeout = 0;
+    } else {
+      this._dropCancelledTimers();
+      const top = this._timers.peek();
+      timeout = top === undefined ? null : Math.max(0, top._when - this.time());
+    }
+    if (this._instrument !== null) this._instrument.beforePoll(timeout);
+    this._poller.schedule(timeout);
+  }
+
+  /** Phase 2, second half: the wait is over. */
+  private _pollDone(): void {
+    if (this._instrument !== null) this._instrument.afterPoll();
+  }
+
+  /** Phase 3. Equal deadlines leave the heap in scheduling order. */
+  private _moveDueTimers(): void {
+    const timers = this._timers;
+    if (timers.size === 0) return;
+    const now = this.time();
+    const ready = this._ready;
+    let top = timers.peek();
+    while (top !== undefined && top._when <= now) {
+      timers.pop();
+      top._scheduled = false;
+      if (top._cancelled) this._cancelledTimers--;
+      else ready.push(top);
+      top = timers.peek();
+    }
+  }
+
+  /** Phase 4. */
+  private _runReadyCallbacks(): void {
+    const ready = this._ready;
+    let count = ready.length;
+    if (this._debug) {
+      this._runReadyCallbacksTimed(count);
+      return;
+    }
+    while (count-- > 0) ready.shift()._run();
+  }
+
+  /** Phase 4 in debug mode: each callback is timed and the slow ones are reported. */
+  private _runReadyCallbacksTimed(count: number): void {
+    const ready = this._ready;
+    while (count-- > 0) {
+      const runnable = ready.shift();
+      const start = this.time();
+      runnable._run();
+      const took = this.time() - start;
+      if (took >= this.slowCallbackDuration) {
+        const what = runnable instanceof Task || runnable instanceof Handle ? runnable._describe() : String(runnable);
+        this.debugLogger.warn(`Executing ${what} took ${took.toFixed(1)} ms`, { durationMs: took, runnable });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Scheduling callbacks
+  // ---------------------------------------------------------------------------------
+
+  /**
+   * Runs `callback(...args)` on the next turn, in the current context. Callbacks run in
+   * the order they were scheduled.
+   * @example
+   * loop.callSoon((who) => console.log(`hello ${who}`), "world");
+   */
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    this._checkClosed();
+    checkCallback("callSoon", callback);
+    const handle = new Handle(callback as Callback, args, this, current.context);
+    if (this._debug) handle._sourceStack = new Error().stack;
+    this._enqueue(handle);
+    return handle;
+  }
+
+  /**
+   * `callSoon` for code running outside the loop's callbacks (a Promise reaction, a Node
+   * event, a worker message): it also wakes the poller, so an idle loop turns at once.
+   */
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    const handle = this.callSoon(callback, ...args);
+    if (this._running) this._poller.wakeup();
+    return handle;
+  }
+
+  /** Runs `callback(...args)` after `delayMs` milliseconds. */
+  callLater<A extends unknown[]>(delayMs: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof delayMs !== "number") throw new TypeError(`callLater(delayMs, ...): delayMs must be a number of milliseconds, got ${typeof delayMs}`);
+    if (Number.isNaN(delayMs)) throw new RangeError("callLater(delayMs, ...): delayMs is NaN");
+    return this.callAt(this.time() + delayMs, callback, ...args);
+  }
+
+  /** Runs `callback(...args)` when `loop.time()` reaches `whenMs`. */
+  callAt<A extends unknown[]>(whenMs: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof whenMs !== "number") throw new TypeError(`callAt(whenMs, ...): whenMs must be a loop time in milliseconds, got ${typeof whenMs}`);
+    if (Number.isNaN(whenMs)) throw new RangeError("callAt(whenMs, ...): whenMs is NaN");
+    this._checkClosed();
+    checkCallback("callAt", callback);
+    const handle = new TimerHandle(whenMs, this._timerSequence++, callback as Callback, args, this, current.context);
+    if (this._debug) handle._sourceStack = new Error().stack;
+    this._timers.push(handle);
+    // A timer earlier than the poller's current wait must shorten it.
+    if (this._running && current.loop !== this) this._poller.wakeup();
+    return handle;
+  }
+
+  /** @internal Queues a runnable for the next turn; wakes the poller when called from outside a turn. */
+  _enqueue(runnable: Runnable): void {
+    this._ready.push(runnable);
+    if (current.loop !== this && this._running) this._poller.wakeup();
+  }
+
+  /** @internal */
+  _timerHandleCancelled(): void {
+    this._cancelledTimers++;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Futures and tasks
+  // ---------------------------------------------------------------------------------
+
+  createFuture<T>(): Future<T> {
+    return new Future<T>(this);
+  }
+
+  /**
+   * Wraps a coroutine in a Task scheduled on this loop; its first step runs next turn.
+   * @example
+   * const task = loop.createTask(worker(), { name: "worker" });
+   */
+  createTask<T>(coro: Coroutine<T>, opts?: TaskOptions): Task<T> {
+    this._checkClosed();
+    if (!isCoroutine(coro)) throw new TypeError(notACoroutineMessage("createTask(coro)", coro));
+    if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+      throw new TypeError("createTask(coro, opts): opts must be an object like { name, context }");
+    }
+    const factory = this._taskFactory;
+    const task = factory === null ? new Task<T>(coro, this, opts) : (factory(this, coro as Coroutine<unknown>, opts) as Task<T>);
+    if (this._debug && task._sourceStack === undefined) task._sourceStack = new Error().stack;
+    return task;
+  }
+
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== "function") {
+      throw new TypeError("setTaskFactory(factory): factory must be a function (loop, coro, opts) => Task, or null");
+    }
+    this._taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
+  }
+
+  /** The pending tasks of this loop. */
+  allTasks(): Set<Task<unknown>> {
+    return new Set(this._tasks);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Running and stopping
+  // ---------------------------------------------------------------------------------
+
+  /** Runs turns until `stop()` is called; resolves then. */
+  runForever(): Promise<void> {
+    try {
+      this._checkClosed();
+      this._checkCanRun();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve) => {
+      this._running = true;
+      this._onStopped = resolve;
+      if (!this._attached) {
+        this._attached = true;
+        this._poller.attach(this._pollerHost);
+      }
+      this._poller.schedule(0);
+    });
+  }
+
+  /**
+   * Runs until `aw` is done and resolves with its result (or rejects with its error).
+   * A coroutine is wrapped in a task.
+   */
+  async runUntilComplete<T>(aw: Coroutine<T> | Awaitable<T> | PromiseLike<T>): Promise<T> {
+    this._checkClosed();
+    this._checkCanRun();
+    const future = ensureFuture<T>(aw, this);
+    const stop = (): void => this.stop();
+    future.addDoneCallback(stop);
+    try {
+      await this.runForever();
+    } finally {
+      future.removeDoneCallback(stop);
+    }
+    if (!future.done()) throw new Error("Event loop stopped before the awaited future completed");
+    return future.result();
+  }
+
+  /**
+   * Stops the loop after the current turn. Called while the loop is not running, it makes
+   * the next `runForever` run one turn and stop, as in asyncio.
+   */
+  stop(): void {
+    this._stopping = true;
+    if (this._running && current.loop !== this) this._poller.wakeup();
+  }
+
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /** Drops every pending callback and timer and closes the poller. A running loop cannot be closed. */
+  close(): void {
+    if (this._running) throw new Error("Cannot close a running event loop: stop() it and wait for runForever() to resolve first");
+    if (this._closed) return;
+    this._closed = true;
+    this._ready.clear();
+    for (const handle of this._timers._items) handle._scheduled = false;
+    this._timers.clear();
+    this._poller.close();
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (executor !== null) void executor.shutdown({ wait: false });
+  }
+
+  private _finishRunning(): void {
+    this._stopping = false;
+    this._running = false;
+    this._poller.schedule(null);
+    const resolve = this._onStopped;
+    this._onStopped = null;
+    resolve?.();
+  }
+
+  private _checkClosed(): void {
+    if (this._closed) throw new Error("Event loop is closed");
+  }
+
+  private _checkCanRun(): void {
+    if (this._running) throw new Error("This event loop is already running");
+    if (current.loop !== null) {
+      throw new Error("Cannot run an event loop from inside another loop's callback: inside a coroutine, yield* the work (or createTask it) instead");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Outside work, executors
+  // ---------------------------------------------------------------------------------
+
+  /**
+   * Counts one operation outside the loop that will wake it later (a Promise, a worker
+   * job, a socket). Virtual-time pollers do not jump the clock while any is counted.
+   * Pair each call with `unrefExternal()`.
+   */
+  refExternal(): void {
+    this._externalRefs++;
+  }
+
+  unrefExternal(): void {
+    if (this._externalRefs > 0) this._externalRefs--;
+  }
+
+  /** The executor `runInExecutor(null, …)` uses (asyncio's default executor). */
+  getDefaultExecutor(): Executor | null {
+    return this._defaultExecutor;
+  }
+
+  setDefaultExecutor(executor: Executor | null): void {
+    if (executor !== null && (typeof executor !== "object" || typeof executor.shutdown !== "function")) {
+      throw new TypeError("setDefaultExecutor(executor): executor must have a shutdown() method, or be null");
+    }
+    this._defaultExecutor = executor;
+  }
+
+  /** Shuts the default executor down and waits for it (asyncio's `shutdown_default_executor`). */
+  async shutdownDefaultExecutor(): Promise<void> {
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (executor !== null) await executor.shutdown({ wait: true });
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Errors, debug, instruments
+  // ---------------------------------------------------------------------------------
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError("setExceptionHandler(handler): handler must be a function (loop, context) => void, or null");
+    }
+    this._exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /** Hands `context` to the exception handler, or to `defaultExceptionHandler` when none is set. */
+  callExceptionHandler(context: ErrorContext): void {
+    const handler = this._exceptionHandler;
+    if (handler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (error) {
+        printError("[@loop] Exception in default exception handler", error);
+      }
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (error) {
+      try {
+        this.defaultExceptionHandler({ message: "Unhandled error in exception handler", exception: error, context });
+      } catch (inner) {
+        printError("[@loop] Exception in default exception handler", inner);
+      }
+    }
+  }
+
+  /** Prints the context to stderr: the message, what failed, and the error's stack. */
+  defaultExceptionHandler(context: ErrorContext): void {
+    let line = `[@loop] ${context.message}`;
+    if (context.task !== undefined) line += ` (task ${JSON.stringify(context.task.name)})`;
+    else if (context.handle !== undefined) line += ` (callback ${context.handle._describe()})`;
+    else if (context.future !== undefined) line += ` (future ${String(context.future)})`;
+    const source = context.task?._sourceStack ?? context.future?._sourceStack;
+    if (source !== undefined) line += `\n  created at ${firstFrame(source)}`;
+    const error = context.exception;
+    if (error instanceof Error && typeof error.stack === "string") line += `\n${error.stack}`;
+    else if (error !== undefined) line += `\n${describeError(error)}`;
+    printError(line);
+  }
+
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+  }
+
+  /** Adds hooks into the loop's work (see `Instrument`); they run synchronously, in order of addition. */
+  addInstrument(instrument: Instrument): void {
+    checkInstrument(instrument);
+    if (this._instrument === null) {
+      this._instrument = new InstrumentSet((error, hook) =>
+        this.callExceptionHandler({ message: `Exception in instrument hook ${hook}: ${describeError(error)}`, exception: error }),
+      );
+    }
+    this._instrument.list.push(instrument);
+  }
+
+  removeInstrument(instrument: Instrument): void {
+    const set = this._instrument;
+    if (set === null) return;
+    const index = set.list.indexOf(instrument);
+    if (index >= 0) set.list.splice(index, 1);
+    if (set.list.length === 0) this._instrument = null;
+  }
+
+  /** How many callbacks and task steps wait in the ready queue (for metrics). */
+  get readyCount(): number {
+    return this._ready.length;
+  }
+
+  /** How many timers are scheduled and not cancelled. */
+  get timerCount(): number {
+    return this._timers.size - this._cancelledTimers;
+  }
+}
+
+/**
+ * The loop running the current callback (asyncio.get_running_loop).
+ * @throws Error("no running event loop") outside the loop's callbacks.
+ */
+export function getRunningLoop(): EventLoop {
+  const loop = current.loop;
+  if (loop === null) throw new Error("no running event loop");
+  return loop;
+}
+
+function checkCallback(where: string, callback: unknown): void {
+  if (typeof callback !== "function") {
+    throw new TypeError(`${where}(…, callback): callback must be a function, got ${callback === null ? "null" : typeof callback}`);
+  }
+}
+
+function isDebugEnv(): boolean {
+  const value = readEnv("LOOP_DEBUG");
+  return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
+}
+
+const consoleLogger: DebugLogger = {
+  warn(message: string): void {
+    printError(`[@loop debug] ${message}`);
+  },
+};

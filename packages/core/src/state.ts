@@ -1,0 +1,18 @@
+import type { Context } from "./context.js";
+import type { EventLoop } from "./loop.js";
+import type { Task } from "./task.js";
+
+/**
+ * What is running right now. JavaScript runs one callback at a time, so one record serves
+ * every loop: `EventLoop.runOnce` sets `loop` for the length of a turn, a task step sets
+ * `task` and `context` for the length of the step, and each restores what it found, so
+ * that several loops can interleave their turns on one thread.
+ *
+ * `context === null` stands for an empty context that nobody has written to yet: most
+ * programs never use a ContextVar, and this lets them skip the per-task context copy.
+ */
+export const current: {
+  loop: EventLoop | null;
+  task: Task<unknown> | null;
+  context: Context | null;
+} = { loop: null, task: null, context: null };

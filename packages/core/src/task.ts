@@ -1,0 +1,299 @@
+import type { Context } from "./context.js";
+import { Context as ContextClass, snapshotContext } from "./context.js";
+import type { Coroutine } from "./coroutine.js";
+import { describeValue, isPromiseLike } from "./coroutine.js";
+import { CancelledError } from "./errors.js";
+import { Future, FutureState, type Waiter } from "./future.js";
+import { firstFrame, type Runnable } from "./handle.js";
+import { host, type AbortControllerLike } from "./host.js";
+import type { EventLoop } from "./loop.js";
+import { current } from "./state.js";
+
+const { PENDING, CANCELLED } = FutureState;
+
+let taskCounter = 0;
+
+/** Options of `createTask`. */
+export interface TaskOptions {
+  /** Defaults to `Task-<n>`, as in asyncio. */
+  name?: string;
+  /** The context the task runs in; defaults to a copy of the current one. */
+  context?: Context;
+}
+
+/**
+ * A coroutine running on the loop (asyncio.Task). It advances one step per loop turn in
+ * which it is ready: to the next `yield` of a Future (then it waits for that future) or
+ * of `undefined` (then it is ready again next turn). Cancelling it throws a
+ * `CancelledError` into the coroutine at the point where it waits.
+ */
+export class Task<T> extends Future<T> implements Runnable, Waiter {
+  /** @internal */ _coro: Coroutine<T>;
+  /** @internal */ _id: number;
+  /** @internal */ _name: string | null;
+  /** @internal null: the empty context, materialized on the first ContextVar.set */ _context: Context | null;
+  /** @internal The future this task waits on (asyncio's `_fut_waiter`). */ _waitingOn: Future<unknown> | null = null;
+  /** @internal A cancellation to throw in at the next step. */ _mustCancel = false;
+  /** @internal */ _cancelRequests = 0;
+  /** @internal An error other than cancellation to throw in at the next step (a bad yield). */ _throwNext: unknown = NOTHING;
+  /** @internal The CancelledError the coroutine ended with, handed to the first waiter. */ _cancelledError: CancelledError | null = null;
+  /** @internal */ _abort: AbortControllerLike | null = null;
+
+  /** @internal Use `createTask` or `loop.createTask`. */
+  constructor(coro: Coroutine<T>, loop: EventLoop, opts?: TaskOptions) {
+    super(loop);
+    this._coro = coro;
+    this._id = ++taskCounter;
+    this._name = opts?.name === undefined ? null : String(opts.name);
+    this._context = opts?.context === undefined ? snapshotContext() : opts.context;
+    // The loop holds every pending task strongly (asyncio holds them weakly, so that a
+    // task nobody references can vanish mid-flight); the task leaves the set when done.
+    loop._tasks.add(this as Task<unknown>);
+    loop._enqueue(this);
+    const instrument = loop._instrument;
+    if (instrument !== null) instrument.taskCreated(this as Task<unknown>);
+  }
+
+  get name(): string {
+    return this._name ?? `Task-${this._id}`;
+  }
+
+  set name(value: string) {
+    this._name = String(value);
+  }
+
+  getName(): string {
+    return this.name;
+  }
+
+  setName(value: string): void {
+    this._name = String(value);
+  }
+
+  getCoro(): Coroutine<T> {
+    return this._coro;
+  }
+
+  getContext(): Context {
+    if (this._context === null) this._context = new ContextClass();
+    return this._context;
+  }
+
+  /** The future this task is suspended on, or null (running, ready, or done). */
+  waitingOn(): Future<unknown> | null {
+    return this._waitingOn;
+  }
+
+  /**
+   * Asks the task to stop: the coroutine gets a `CancelledError(msg)` where it waits.
+   * Returns false if the task is done. Each call counts one request (see `cancelling`).
+   */
+  override cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._cancelRequests++;
+    if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg));
+    const waitingOn = this._waitingOn;
+    // If the awaited future takes the cancellation, the task wakes with its CancelledError.
+    // The waiter stays recorded: it may be a task that swallows the cancellation, and a
+    // later cancel() must reach it again.
+    if (waitingOn !== null && waitingOn.cancel(msg)) return true;
+    this._mustCancel = true;
+    this._cancelMessage = msg;
+    return true;
+  }
+
+  /** How many cancellation requests are pending (asyncio's `Task.cancelling`). */
+  cancelling(): number {
+    return this._cancelRequests;
+  }
+
+  /** Withdraws one cancellation request and returns how many remain (asyncio's `Task.uncancel`). */
+  uncancel(): number {
+    if (this._cancelRequests > 0) {
+      this._cancelRequests--;
+      if (this._cancelRequests === 0) this._mustCancel = false;
+    }
+    return this._cancelRequests;
+  }
+
+  override setResult(_value: T): never {
+    throw new Error("Task does not support setResult(): a task's result is what its coroutine returns");
+  }
+
+  override setException(_error: unknown): never {
+    throw new Error("Task does not support setException(): a task fails when its coroutine throws");
+  }
+
+  override toString(): string {
+    const state = this._state === PENDING ? (this._cancelRequests > 0 ? "cancelling" : "pending") : this._stateName();
+    return `<Task ${state} name=${JSON.stringify(this.name)}>`;
+  }
+
+  /** @internal The awaited future is done: run the next step next turn (asyncio's `__wakeup`). */
+  _wake(_future: Future<unknown>): void {
+    this._loop._enqueue(this);
+  }
+
+  /** @internal One step of the coroutine: asyncio's `Task.__step`. */
+  _run(): void {
+    if (this._state !== PENDING) return;
+    const loop = this._loop;
+    this._waitingOn = null;
+    let throwing = false;
+    let error: unknown;
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      throwing = true;
+      error = new CancelledError(this._cancelMessage);
+    } else if (this._throwNext !== NOTHING) {
+      throwing = true;
+      error = this._throwNext;
+      this._throwNext = NOTHING;
+    }
+    const instrument = loop._instrument;
+    if (instrument !== null) instrument.taskStepStart(this as Task<unknown>);
+    const savedTask = current.task;
+    const savedContext = current.context;
+    current.task = this as Task<unknown>;
+    current.context = this._context;
+    let step: IteratorResult<Future<unknown> | undefined, T>;
+    try {
+      step = throwing ? this._coro.throw(error) : this._coro.next(undefined);
+    } catch (thrown) {
+      this._context = current.context;
+      current.task = savedTask;
+      current.context = savedContext;
+      this._finishWithError(thrown);
+      if (instrument !== null) instrument.taskStepEnd(this as Task<unknown>);
+      return;
+    }
+    this._context = current.context;
+    current.task = savedTask;
+    current.context = savedContext;
+    if (step.done === true) this._finishWithResult(step.value);
+    else this._suspend(step.value);
+    if (instrument !== null) instrument.taskStepEnd(this as Task<unknown>);
+  }
+
+  /** @internal */
+  _describe(): string {
+    const where = this._sourceStack === undefined ? "" : ` created at ${firstFrame(this._sourceStack)}`;
+    return `${this.toString()}${where}`;
+  }
+
+  /** @internal */
+  override _unretrievedMessage(): string {
+    return `Task exception was never retrieved (task ${JSON.stringify(this.name)})`;
+  }
+
+  /** @internal The first waiter gets the very CancelledError the coroutine ended with. */
+  override _makeCancelledError(): CancelledError {
+    const saved = this._cancelledError;
+    if (saved !== null) {
+      this._cancelledError = null;
+      return saved;
+    }
+    return super._makeCancelledError();
+  }
+
+  /** @internal The AbortController behind `taskSignal()`, made on first use. */
+  _abortController(): AbortControllerLike {
+    if (this._abort === null) {
+      const Controller = host.AbortController;
+      if (Controller === undefined) throw new Error("taskSignal() needs AbortController, which this JavaScript host lacks");
+      this._abort = new Controller();
+      if (this._cancelRequests > 0 || this._state === CANCELLED) this._abort.abort(new CancelledError(this._cancelMessage));
+    }
+    return this._abort;
+  }
+
+  private _suspend(yielded: Future<unknown> | undefined): void {
+    const loop = this._loop;
+    if (yielded === undefined) {
+      // A bare `yield`: give the other ready callbacks this turn, run again next turn.
+      loop._enqueue(this);
+      return;
+    }
+    if (yielded instanceof Future) {
+      if (yielded._loop !== loop) {
+        this._throwNext = new Error(`Task ${JSON.stringify(this.name)} waited on a Future attached to a different loop`);
+        loop._enqueue(this);
+        return;
+      }
+      if (yielded === (this as Future<unknown>)) {
+        this._throwNext = new Error(`Task ${JSON.stringify(this.name)} cannot wait on itself`);
+        loop._enqueue(this);
+        return;
+      }
+      this._waitingOn = yielded;
+      yielded._addWaiter(this);
+      // A cancel() that arrived while the task was running is passed to what it now waits on.
+      if (this._mustCancel && yielded.cancel(this._cancelMessage)) this._mustCancel = false;
+      return;
+    }
+    this._throwNext = new TypeError(badYieldMessage(this.name, yielded));
+    loop._enqueue(this);
+  }
+
+  private _finishWithResult(value: T): void {
+    if (this._mustCancel) {
+      // Cancelled after its last suspension: it ends cancelled, as in asyncio.
+      this._mustCancel = false;
+      this._finish();
+      super.cancel(this._cancelMessage);
+      return;
+    }
+    this._finish();
+    this._state = FutureState.RESOLVED;
+    this._value = value;
+    this._scheduleCallbacks();
+  }
+
+  private _finishWithError(error: unknown): void {
+    this._finish();
+    if (error instanceof CancelledError) {
+      this._cancelledError = error;
+      this._cancelMessage = error.message === "" ? this._cancelMessage : error.message;
+      this._state = CANCELLED;
+      this._scheduleCallbacks();
+      return;
+    }
+    this._fail(error);
+  }
+
+  private _finish(): void {
+    const loop = this._loop;
+    loop._tasks.delete(this as Task<unknown>);
+    const instrument = loop._instrument;
+    if (instrument !== null) instrument.taskDone(this as Task<unknown>);
+  }
+}
+
+const NOTHING: unique symbol = Symbol("nothing");
+
+function badYieldMessage(name: string, value: unknown): string {
+  const prefix = `Task ${JSON.stringify(name)} yielded`;
+  if (isPromiseLike(value)) {
+    return `${prefix} a Promise. Coroutines wait on Futures: adopt the Promise with \`yield* ensureFuture(promise)\``;
+  }
+  if (typeof value === "object" && value !== null && typeof (value as { next?: unknown }).next === "function") {
+    return `${prefix} a generator object. Delegate to it with \`yield* coro()\` instead of \`yield coro()\``;
+  }
+  return `${prefix} ${describeValue(value)}. A coroutine waits with \`yield* future\` (a Future, a Task or a coroutine) or gives the loop one turn with a bare \`yield\``;
+}
+
+/**
+ * The task running right now, or null outside a task (asyncio.current_task).
+ * @example
+ * function* work(): Coroutine<void> { console.log(currentTask()?.name); }
+ */
+export function currentTask(): Task<unknown> | null {
+  return current.task;
+}
+
+/** @internal Used by `taskSignal`. */
+export function requireCurrentTask(where: string): Task<unknown> {
+  const task = current.task;
+  if (task === null) throw new Error(`${where} must be called from inside a task (a coroutine run by the loop)`);
+  return task;
+}
