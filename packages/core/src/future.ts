@@ -58,6 +58,11 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
   /** @internal Where the future was created, in debug mode only. */ _sourceStack: string | undefined = undefined;
+  /**
+   * What this future stands for, shown by task dumps and deadlock reports: the primitive
+   * that made it sets it (`"sleep(100)"`, `"Queue.get"`, `"Lock.acquire"`, `"read from 127.0.0.1:6379"`).
+   */
+  label: string | undefined = undefined;
 
   constructor(loop?: EventLoop) {
     if (loop === undefined) {

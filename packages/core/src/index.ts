@@ -27,7 +27,7 @@ export { Context, ContextVar, Token, copyContext } from "./context.js";
 export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup } from "./errors.js";
 export { DefaultPoller } from "./poller.js";
 export type { Poller, PollerHost } from "./poller.js";
-export type { Instrument } from "./instrument.js";
+export type { ExecutorJobInfo, Instrument } from "./instrument.js";
 export type { Executor } from "./executor.js";
 export { isCoroutine } from "./coroutine.js";
 export type { Awaitable, AwaitableLike, AwaitedOf, Coroutine } from "./coroutine.js";

@@ -18,6 +18,18 @@ export interface Instrument {
   beforePoll?(timeoutMs: number | null): void;
   /** The wait ended and a new turn begins. */
   afterPoll?(): void;
+  /** An executor (e.g. `@loop/workers`) finished a job off the loop; see `EventLoop.reportExecutorJob`. */
+  executorJob?(job: ExecutorJobInfo): void;
+}
+
+/** What an executor reports about one finished job. */
+export interface ExecutorJobInfo {
+  /** The job's name: the function or `module#export` it ran. */
+  name: string;
+  /** Wall-clock time the job spent running off the loop, in ms. */
+  durationMs: number;
+  /** How it ended. */
+  outcome: "ok" | "error" | "cancelled";
 }
 
 type HookName = keyof Instrument;
@@ -30,6 +42,7 @@ const HOOKS: readonly HookName[] = [
   "callbackEnd",
   "beforePoll",
   "afterPoll",
+  "executorJob",
 ];
 
 /**
@@ -68,6 +81,9 @@ export class InstrumentSet {
   }
   afterPoll(): void {
     this._fire("afterPoll", undefined);
+  }
+  executorJob(job: ExecutorJobInfo): void {
+    this._fire("executorJob", job);
   }
 
   private _fire(name: HookName, arg: unknown): void {

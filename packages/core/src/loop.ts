@@ -5,7 +5,7 @@ import type { Executor } from "./executor.js";
 import { Future } from "./future.js";
 import { Handle, TimerHandle, firstFrame, type Callback, type Runnable } from "./handle.js";
 import { printError, readEnv } from "./host.js";
-import { InstrumentSet, checkInstrument, type Instrument } from "./instrument.js";
+import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument } from "./instrument.js";
 import { DefaultPoller, type Poller, type PollerHost } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
 import { current } from "./state.js";
@@ -516,6 +516,14 @@ export class EventLoop {
       );
     }
     this._instrument.list.push(instrument);
+  }
+
+  /**
+   * For executors: reports a job that ran off the loop to the instruments
+   * (`Instrument.executorJob`), so that monitors can count time spent in worker threads.
+   */
+  reportExecutorJob(job: ExecutorJobInfo): void {
+    if (this._instrument !== null) this._instrument.executorJob(job);
   }
 
   removeInstrument(instrument: Instrument): void {

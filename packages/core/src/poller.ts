@@ -51,6 +51,7 @@ export interface Poller {
  */
 const BATCH_BUDGET_MS = 2;
 const BATCH_MAX_TURNS = 256;
+const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * The default poller: the host's own timers. On Node it waits with `setTimeout` and
@@ -99,7 +100,7 @@ export class DefaultPoller implements Poller {
       else this._requestTurn();
       return;
     }
-    if (timeoutMs === null) {
+    if (timeoutMs === null || timeoutMs === Infinity) {
       this._cancelTimer();
       return;
     }
@@ -110,7 +111,9 @@ export class DefaultPoller implements Poller {
     this._timerDeadline = deadline;
     // Host timers have millisecond granularity and may round down: round up, so that the
     // turn they start finds the timer due instead of spinning through an early turn.
-    this._timer = host.setTimeout(this._onTimer, Math.ceil(timeoutMs));
+    // Host timers also overflow past 2^31-1 ms (about 24.8 days) and would fire at once:
+    // cap the wait; the turn it starts finds nothing due and waits again.
+    this._timer = host.setTimeout(this._onTimer, Math.min(Math.ceil(timeoutMs), MAX_HOST_TIMEOUT_MS));
   }
 
   wakeup(): void {

@@ -1,0 +1,2 @@
+/** @loop/timers — sleeps, timeouts and intervals for @loop coroutines. */
+export { sleep, sleepUntil } from "./sleep.js";
