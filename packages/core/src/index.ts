@@ -4,7 +4,7 @@
  * pins it.
  */
 export { EventLoop, getRunningLoop } from "./loop.js";
-export type { DebugLogger, ErrorContext, EventLoopOptions, ExceptionHandler, TaskFactory } from "./loop.js";
+export type { DebugLogger, ErrorContext, EventLoopOptions, ExceptionHandler, TaskFactory, TaskOrder } from "./loop.js";
 export { Handle, TimerHandle } from "./handle.js";
 export type { Callback } from "./handle.js";
 export { Future } from "./future.js";

@@ -24,6 +24,8 @@ export interface ErrorContext {
 
 export type ExceptionHandler = (loop: EventLoop, context: ErrorContext) => void;
 export type TaskFactory = (loop: EventLoop, coro: Coroutine<unknown>, opts?: TaskOptions) => Task<unknown>;
+/** Reorders, in place, the tasks whose steps run in one turn (see `EventLoop.setTaskOrder`). */
+export type TaskOrder = (tasks: Task<unknown>[]) => void;
 
 /** Where debug-mode reports go; `@loop/debug` can plug a structured logger in. */
 export interface DebugLogger {
@@ -75,6 +77,7 @@ export class EventLoop {
   private _exceptionHandler: ExceptionHandler | null = null;
   private _taskFactory: TaskFactory | null = null;
   private _defaultExecutor: Executor | null = null;
+  private _taskOrder: TaskOrder | null = null;
 
   constructor(opts?: EventLoopOptions) {
     const poller = opts?.poller ?? new DefaultPoller();
@@ -195,6 +198,7 @@ export class EventLoop {
   private _runReadyCallbacks(): void {
     const ready = this._ready;
     let count = ready.length;
+    if (this._taskOrder !== null) this._reorderTasks(count);
     if (this._debug) {
       this._runReadyCallbacksTimed(count);
       return;
@@ -202,17 +206,59 @@ export class EventLoop {
     while (count-- > 0) ready.shift()._run();
   }
 
-  /** Phase 4 in debug mode: each callback is timed and the slow ones are reported. */
+  /**
+   * Hands the task steps among the first `count` ready entries to the task-order hook and
+   * puts them back, in the order it chose, into the slots tasks held: plain callbacks keep
+   * their places, so `callSoon` order (which asyncio guarantees) is untouched.
+   */
+  private _reorderTasks(count: number): void {
+    const ready = this._ready;
+    const tasks: Task<unknown>[] = [];
+    const slots: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const runnable = ready.peek(i);
+      if (runnable instanceof Task) {
+        tasks.push(runnable);
+        slots.push(i);
+      }
+    }
+    if (tasks.length < 2) return;
+    try {
+      (this._taskOrder as TaskOrder)(tasks);
+      if (tasks.length !== slots.length) throw new Error("the task-order hook must reorder the array in place, not add or remove tasks");
+    } catch (error) {
+      this.callExceptionHandler({ message: `Exception in the task-order hook: ${describeError(error)}`, exception: error });
+      return;
+    }
+    for (let i = 0; i < slots.length; i++) ready.set(slots[i] as number, tasks[i] as Task<unknown>);
+  }
+
+  /**
+   * Phase 4 in debug mode: each callback is timed and the slow ones are reported, in one
+   * line naming the task, its coroutine and the line it is now suspended at, and where it
+   * was created (asyncio's "Executing <Task …> took 0.200 seconds").
+   */
   private _runReadyCallbacksTimed(count: number): void {
     const ready = this._ready;
     while (count-- > 0) {
       const runnable = ready.shift();
+      const task = runnable instanceof Task ? (runnable as Task<unknown>) : null;
+      if (task !== null) {
+        task._debugSteps++;
+        task._suspendStack = undefined;
+      }
       const start = this.time();
       runnable._run();
       const took = this.time() - start;
       if (took >= this.slowCallbackDuration) {
-        const what = runnable instanceof Task || runnable instanceof Handle ? runnable._describe() : String(runnable);
-        this.debugLogger.warn(`Executing ${what} took ${took.toFixed(1)} ms`, { durationMs: took, runnable });
+        const what = task !== null ? task._describe() : runnable instanceof Handle ? runnable._describe() : String(runnable);
+        this.debugLogger.warn(`Executing ${what} took ${took.toFixed(1)} ms`, {
+          durationMs: took,
+          runnable,
+          task: task ?? undefined,
+          creationStack: task !== null ? task._sourceStack : (runnable as Handle)._sourceStack,
+          suspensionStack: task?._suspendStack,
+        });
       }
     }
   }
@@ -314,6 +360,24 @@ export class EventLoop {
     return this._taskFactory;
   }
 
+  /**
+   * A hook for test tools that explore schedules (`@loop/testing`'s `seed`). At the start of
+   * each turn's phase 4, when two or more task steps are due, `order` gets those tasks in
+   * queue order and may reorder the array in place; they then run in that order, in the
+   * slots tasks held. Plain callbacks (`callSoon`, timers, done callbacks) never move, so
+   * their first-in first-out order, which asyncio guarantees, holds; what changes is only
+   * which ready task steps first, which asyncio leaves unspecified. `null` removes the hook;
+   * unused, it costs one null check per turn.
+   * @example
+   * loop.setTaskOrder((tasks) => tasks.reverse());
+   */
+  setTaskOrder(order: TaskOrder | null): void {
+    if (order !== null && typeof order !== "function") {
+      throw new TypeError("setTaskOrder(order): order must be a function (tasks) => void that reorders the array in place, or null");
+    }
+    this._taskOrder = order;
+  }
+
   /** The pending tasks of this loop. */
   allTasks(): Set<Task<unknown>> {
     return new Set(this._tasks);
@@ -383,6 +447,7 @@ export class EventLoop {
     if (this._running) throw new Error("Cannot close a running event loop: stop() it and wait for runForever() to resolve first");
     if (this._closed) return;
     this._closed = true;
+    if (this._debug) this._reportPendingTasks();
     this._ready.clear();
     for (const handle of this._timers._items) handle._scheduled = false;
     this._timers.clear();
@@ -390,6 +455,21 @@ export class EventLoop {
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
     if (executor !== null) void executor.shutdown({ wait: false });
+  }
+
+  /**
+   * Debug mode, at close: the tasks still pending are dropped with the loop (asyncio's
+   * "Task was destroyed but it is pending!"); one whose coroutine never ran a step is said so.
+   */
+  private _reportPendingTasks(): void {
+    for (const task of this._tasks) {
+      const neverRan = task._debugSteps === 0 ? " (its coroutine never ran)" : "";
+      this.debugLogger.warn(`Task was destroyed but it is pending!${neverRan} ${task._describe()}`, {
+        task,
+        creationStack: task._sourceStack,
+        suspensionStack: task._suspendStack,
+      });
+    }
   }
 
   private _finishRunning(): void {
@@ -425,8 +505,13 @@ export class EventLoop {
     this._externalRefs++;
   }
 
+  /**
+   * Ends one operation counted with `refExternal()`. When the last one ends, the poller is
+   * woken (from outside a turn): a virtual-time poller waiting for outside work may then
+   * advance its clock, even if the operation ended without scheduling a callback.
+   */
   unrefExternal(): void {
-    if (this._externalRefs > 0) this._externalRefs--;
+    if (this._externalRefs > 0 && --this._externalRefs === 0 && this._running && current.loop !== this) this._poller.wakeup();
   }
 
   /** The executor `runInExecutor(null, …)` uses (asyncio's default executor). */

@@ -43,6 +43,12 @@ export class RingQueue<T> {
     return this._buffer[(this._head + offset) & this._mask];
   }
 
+  /** Replaces the item `offset` places from the head (0 <= offset < length). */
+  set(offset: number, item: T): void {
+    if (offset < 0 || offset >= this._length) throw new RangeError(`RingQueue.set(offset): offset ${offset} is out of range`);
+    this._buffer[(this._head + offset) & this._mask] = item;
+  }
+
   clear(): void {
     this._buffer.fill(undefined);
     this._head = 0;
