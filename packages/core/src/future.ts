@@ -1,5 +1,6 @@
 import type { Awaitable } from "./coroutine.js";
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
+import { captureStack, firstFrame } from "./handle.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 
@@ -40,6 +41,32 @@ const unretrieved: FinalizationRegistry<UnretrievedReport> | null =
       })
     : null;
 
+interface DroppedReport {
+  /** Weak, so that a report never keeps a dropped loop (and its tasks) alive. */
+  loop: WeakRef<EventLoop> | null;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * Debug mode only: reports futures garbage-collected while still pending (asyncio reports
+ * "Task was destroyed but it is pending!" from `Task.__del__`). Futures register at
+ * creation and unregister when they complete; tasks unregister at once, because the loop
+ * holds pending tasks strongly and `EventLoop.close` reports those left pending.
+ */
+const droppedPending: FinalizationRegistry<DroppedReport> | null =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<DroppedReport>((report) => {
+        const loop = report.loop?.deref();
+        if (loop !== undefined) loop.debugLogger.warn(report.message, report.details);
+      })
+    : null;
+
+/** @internal Stops watching `future` for the dropped-while-pending report. */
+export function forgetPending(future: Future<unknown>): void {
+  droppedPending?.unregister(future);
+}
+
 /**
  * A value that will exist later (asyncio.Future). Coroutines wait on it with `yield*`,
  * async code with `await`. Done callbacks run through the loop's `callSoon`, in the
@@ -73,7 +100,31 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
       loop = running;
     }
     this._loop = loop;
-    if (loop._debug) this._sourceStack = new Error().stack;
+    if (loop._debug) this._trackPending(loop);
+  }
+
+  /**
+   * Where this future was created: a stack trace kept in debug mode only (asyncio's
+   * `_source_traceback`), undefined otherwise.
+   */
+  creationStack(): string | undefined {
+    return this._sourceStack;
+  }
+
+  private _trackPending(loop: EventLoop): void {
+    const stack = captureStack();
+    this._sourceStack = stack;
+    if (droppedPending === null) return;
+    const where = stack === undefined ? "" : ` created at ${firstFrame(stack)}`;
+    droppedPending.register(
+      this,
+      {
+        loop: typeof WeakRef === "function" ? new WeakRef(loop) : null,
+        message: `${this.constructor.name} was destroyed but it is pending!${where}`,
+        details: { creationStack: stack },
+      },
+      this,
+    );
   }
 
   getLoop(): EventLoop {
@@ -254,6 +305,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
 
   /** @internal Runs at the transition to done: hands every callback to the loop, in registration order. */
   _scheduleCallbacks(): void {
+    if (this._sourceStack !== undefined) droppedPending?.unregister(this);
     const first = this._callback;
     const rest = this._callbacks;
     this._callback = null;
@@ -286,6 +338,9 @@ class FutureIterator<T> implements Iterator<Future<unknown> | undefined, T, unkn
       );
     }
     this._yielded = true;
+    // Debug mode: the coroutine's frames are on the stack only now, while it yields, so
+    // this is where "where is the task suspended" can be captured.
+    if (future._loop._debug && current.task !== null) current.task._suspendStack = captureStack();
     return { done: false, value: future as Future<unknown> };
   }
 

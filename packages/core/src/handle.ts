@@ -110,12 +110,49 @@ export class TimerHandle extends Handle {
   }
 }
 
-/** The first stack frame below the Error line, trimmed: "at fn (file:line:col)". */
+/**
+ * A stack trace of the caller, for debug mode only. The limit is raised for the capture
+ * because a suspension site sits under every `yield*` of the coroutine chain plus the
+ * loop's own frames, which V8's default of 10 frames often cuts off.
+ */
+export function captureStack(): string | undefined {
+  const E = Error as { stackTraceLimit?: number };
+  const saved = E.stackTraceLimit;
+  E.stackTraceLimit = 64;
+  const stack = new Error().stack;
+  E.stackTraceLimit = saved;
+  return stack;
+}
+
+/**
+ * The coroutine a task runs, read from a stack captured inside one of its steps: the
+ * outermost generator frame, the one `Task._run` resumed. Returns "name (file:line:col)",
+ * i.e. the coroutine and the line it is at; undefined if the stack does not show it.
+ */
+export function coroutineFrame(stack: string): string | undefined {
+  const lines = stack.split("\n");
+  for (let i = 1; i < lines.length; i++) {
+    if (!(lines[i] as string).includes("Task._run")) continue;
+    // Above Task._run: "at main.next (<anonymous>)", then "at main (file:…)".
+    for (let j = i - 1; j >= 1; j--) {
+      const line = (lines[j] as string).trim();
+      if (!line.includes("(<anonymous>)") && !line.startsWith("at Generator.")) return line.replace(/^at /, "");
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+// Frames inside @loop itself (sources in the monorepo, or an installed package) and the
+// engine's generator trampolines: a diagnostic points past them, at the user's code.
+const LIBRARY_FRAME = /\/packages\/(?:core|timers|sync|net|debug|testing|workers)\/(?:src|dist)\/|@loop\/|\(<anonymous>\)|\(node:/;
+
+/** The first stack frame below the Error line outside @loop itself, trimmed: "fn (file:line:col)". */
 export function firstFrame(stack: string): string {
   const lines = stack.split("\n");
   for (let i = 1; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
-    if (line !== "" && !line.includes("/packages/core/") && !line.includes("@loop/core")) return line.replace(/^at /, "");
+    if (line !== "" && !LIBRARY_FRAME.test(line)) return line.replace(/^at /, "");
   }
   return (lines[1] ?? "").trim().replace(/^at /, "");
 }

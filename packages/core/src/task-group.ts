@@ -40,9 +40,15 @@ export class TaskGroup {
       throw new Error("TaskGroup is shutting down: a child failed or the group was cancelled, so it takes no new tasks");
     }
     const task = this._loop.createTask(coro, opts);
+    task._group = this;
     this._tasks.add(task as Task<unknown>);
     task.addDoneCallback(this._onTaskDone);
     return task;
+  }
+
+  /** The task that runs the group's body and waits for the children at its end. */
+  parentTask(): Task<unknown> {
+    return this._parent;
   }
 
   /** The children still running. */

@@ -3,11 +3,12 @@ import { Context as ContextClass, snapshotContext } from "./context.js";
 import type { Coroutine } from "./coroutine.js";
 import { describeValue, isPromiseLike } from "./coroutine.js";
 import { CancelledError } from "./errors.js";
-import { Future, FutureState, type Waiter } from "./future.js";
-import { firstFrame, type Runnable } from "./handle.js";
+import { Future, FutureState, forgetPending, type Waiter } from "./future.js";
+import { coroutineFrame, firstFrame, type Runnable } from "./handle.js";
 import { host, type AbortControllerLike } from "./host.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import type { TaskGroup } from "./task-group.js";
 
 const { PENDING, CANCELLED } = FutureState;
 
@@ -38,6 +39,9 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   /** @internal An error other than cancellation to throw in at the next step (a bad yield). */ _throwNext: unknown = NOTHING;
   /** @internal The CancelledError the coroutine ended with, handed to the first waiter. */ _cancelledError: CancelledError | null = null;
   /** @internal */ _abort: AbortControllerLike | null = null;
+  /** @internal Debug mode: the stack where the coroutine last yielded a future; cleared before each step. */ _suspendStack: string | undefined = undefined;
+  /** @internal Debug mode: steps run since debug mode was on (0: the coroutine never ran). */ _debugSteps = 0;
+  /** @internal The group that started this task (set by TaskGroup.createTask). */ _group: TaskGroup | null = null;
 
   /** @internal Use `createTask` or `loop.createTask`. */
   constructor(coro: Coroutine<T>, loop: EventLoop, opts?: TaskOptions) {
@@ -49,6 +53,8 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     // The loop holds every pending task strongly (asyncio holds them weakly, so that a
     // task nobody references can vanish mid-flight); the task leaves the set when done.
     loop._tasks.add(this as Task<unknown>);
+    // A pending task is held by the loop; EventLoop.close reports those left behind.
+    if (loop._debug) forgetPending(this as Task<unknown>);
     loop._enqueue(this);
     const instrument = loop._instrument;
     if (instrument !== null) instrument.taskCreated(this as Task<unknown>);
@@ -77,6 +83,20 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   getContext(): Context {
     if (this._context === null) this._context = new ContextClass();
     return this._context;
+  }
+
+  /**
+   * Where the coroutine is suspended: the stack captured when it last yielded a future, in
+   * debug mode only (the frames of a suspended generator cannot be read otherwise).
+   * Undefined outside debug mode, and while the task is running or ready.
+   */
+  suspensionStack(): string | undefined {
+    return this._suspendStack;
+  }
+
+  /** The task group this task was started in (`tg.createTask`), or null. */
+  parentGroup(): TaskGroup | null {
+    return this._group;
   }
 
   /** The future this task is suspended on, or null (running, ready, or done). */
@@ -178,7 +198,11 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   /** @internal */
   _describe(): string {
     const where = this._sourceStack === undefined ? "" : ` created at ${firstFrame(this._sourceStack)}`;
-    return `${this.toString()}${where}`;
+    // Debug mode: asyncio's `coro=<main() running at file:line>`, read from the suspension stack.
+    const suspended = this._suspendStack === undefined ? undefined : coroutineFrame(this._suspendStack);
+    const coro = suspended === undefined ? "" : ` coro=<${runningAt(suspended)}>`;
+    const at = this._suspendStack === undefined ? "" : ` suspended at ${firstFrame(this._suspendStack)}`;
+    return `${this.toString().slice(0, -1)}${coro}>${at}${where}`;
   }
 
   /** @internal */
@@ -270,6 +294,12 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
+
+/** "main (file:3:5)" becomes "main() running at file:3:5"; an anonymous frame has no name. */
+function runningAt(frame: string): string {
+  const match = /^(.*?) \((.*)\)$/.exec(frame);
+  return match === null ? `<anonymous>() running at ${frame}` : `${match[1]}() running at ${match[2]}`;
+}
 
 function badYieldMessage(name: string, value: unknown): string {
   const prefix = `Task ${JSON.stringify(name)} yielded`;
