@@ -28,7 +28,7 @@ export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup } from 
 export { DefaultPoller } from "./poller.js";
 export type { Poller, PollerHost } from "./poller.js";
 export type { ExecutorJobInfo, Instrument } from "./instrument.js";
-export type { Executor } from "./executor.js";
+export type { Executor, ExecutorJob, ExecutorSignal } from "./executor.js";
 export { isCoroutine } from "./coroutine.js";
 export type { Awaitable, AwaitableLike, AwaitedOf, Coroutine } from "./coroutine.js";
 export type {
@@ -40,6 +40,7 @@ export type {
   Protocol,
   ReadTransport,
   ServerHandle,
+  StartTlsOptions,
   Transport,
   WriteTransport,
 } from "./transports.js";

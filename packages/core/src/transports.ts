@@ -48,6 +48,11 @@ export interface BaseProtocol {
   resumeWriting(): void;
 }
 
+/**
+ * A stream protocol. asyncio's `BufferedProtocol` is not part of this contract: Node
+ * hands each read over as a fresh Buffer already, so a protocol-supplied buffer would add
+ * a copy instead of saving one.
+ */
 export interface Protocol extends BaseProtocol {
   dataReceived(data: Uint8Array): void;
   /** Return true to keep the transport half-open for writing; otherwise it closes. */
@@ -59,10 +64,20 @@ export interface ConnectOptions {
   port?: number;
   /** A Unix socket path instead of host/port. */
   path?: string;
-  /** TLS: true, or options for the driver's TLS layer. */
+  /** TLS: true, or options for the driver's TLS layer (Node: `tls.connect` options). */
   tls?: boolean | Record<string, unknown>;
   /** Server name for TLS SNI and certificate checks. */
   serverHostname?: string;
+}
+
+/** Options of `NetDriver.startTls`: the driver's TLS options plus which side this is. */
+export interface StartTlsOptions {
+  /** True on the accepting side (the TLS server); false or absent on the connecting side. */
+  server?: boolean;
+  /** Server name for TLS SNI and certificate checks (connecting side). */
+  serverHostname?: string;
+  /** Driver-specific TLS settings (Node: `tls.connect` / `TLSSocket` options: ca, key, cert, …). */
+  [option: string]: unknown;
 }
 
 export interface ListenOptions {
@@ -85,13 +100,23 @@ export interface ServerHandle {
 
 /**
  * A poller's network: it opens transports for the streams layer. All callbacks into the
- * protocol happen inside the loop (the driver uses `callSoonThreadsafe` or equivalent).
+ * protocol happen inside the loop (the driver uses `callSoonThreadsafe` or equivalent),
+ * never re-entrantly from inside a transport method.
+ *
+ * Failures reject the returned futures with errors that carry Node's `code`
+ * (`ECONNREFUSED`, `ENOTFOUND`, `EADDRINUSE`, …) and the `address`/`port` (or `path`)
+ * concerned, whatever the driver. Cancelling a pending future abandons the operation and
+ * releases everything it opened.
  */
 export interface NetDriver {
   /** Connects; the future resolves with the transport once `connectionMade` was called. */
   connect(loop: EventLoop, protocolFactory: () => Protocol, options: ConnectOptions): Future<Transport>;
   /** Listens; each accepted connection gets a new protocol from the factory. */
   listen(loop: EventLoop, protocolFactory: () => Protocol, options: ListenOptions): Future<ServerHandle>;
-  /** Upgrades an open transport to TLS (asyncio's `loop.start_tls`). */
-  startTls?(loop: EventLoop, transport: Transport, protocol: Protocol, options: Record<string, unknown>): Future<Transport>;
+  /**
+   * Upgrades an open transport to TLS (asyncio's `loop.start_tls`): the old transport
+   * stops delivering to `protocol` and is replaced by the returned one, which carries the
+   * same connection encrypted and delivers to `protocol` from then on.
+   */
+  startTls?(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport>;
 }
