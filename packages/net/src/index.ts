@@ -1,0 +1,17 @@
+/**
+ * @loop/net — asyncio's socket streams for @loop: TCP, Unix and TLS connections and
+ * servers on asyncio-style transports and protocols, carried by Node's sockets or by any
+ * poller's network driver.
+ */
+export { openConnection, openUnixConnection, startServer, startUnixServer } from "./streams.js";
+export type { OpenConnectionOptions, StartServerOptions, TlsOptions, TlsServerOptions, UnixConnectionOptions, UnixServerOptions } from "./streams.js";
+export { StreamReader, DEFAULT_LIMIT } from "./stream-reader.js";
+export type { StreamReaderOptions } from "./stream-reader.js";
+export { StreamWriter } from "./stream-writer.js";
+export { StreamReaderProtocol } from "./stream-protocol.js";
+export type { ClientConnected } from "./stream-protocol.js";
+export { Server } from "./server.js";
+export { IncompleteReadError, LimitOverrunError, ConnectionResetError } from "./errors.js";
+export type { NetError } from "./errors.js";
+export { NodeNetDriver, nodeNetDriver } from "./node-driver.js";
+export { getNetDriver } from "./driver.js";

@@ -1,0 +1,323 @@
+import { lstatSync, unlinkSync } from "node:fs";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { ConnectOptions, EventLoop, Future, ListenOptions, NetDriver, Protocol, ServerHandle, StartTlsOptions, Transport } from "@loop/core";
+import { withAddress } from "./errors.js";
+import { dispatcherFor, type EventTarget } from "./node-dispatcher.js";
+import { NodeTransport, STARTED, type TransportOwner } from "./node-transport.js";
+
+type AddressInfo = { address: string; family: string; port: number };
+
+/**
+ * Node's sockets as a `NetDriver`: TCP (`node:net`, TCP_NODELAY on), Unix sockets and TLS
+ * (`node:tls`), including `startTls` on an open connection. The streams of `@loop/net`
+ * use it whenever the loop's poller brings no network of its own.
+ */
+export class NodeNetDriver implements NetDriver {
+  connect(loop: EventLoop, protocolFactory: () => Protocol, options: ConnectOptions): Future<Transport> {
+    const future = loop.createFuture<Transport>();
+    const attempt = new ConnectAttempt(loop, future, protocolFactory, options);
+    attempt.begin();
+    return future;
+  }
+
+  listen(loop: EventLoop, protocolFactory: () => Protocol, options: ListenOptions): Future<ServerHandle> {
+    const future = loop.createFuture<ServerHandle>();
+    const listener = new NodeListener(loop, protocolFactory, options, future);
+    listener.begin();
+    return future;
+  }
+
+  startTls(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport> {
+    const future = loop.createFuture<Transport>();
+    if (!(transport instanceof NodeTransport)) {
+      future.setException(new TypeError("NodeNetDriver.startTls: the transport is not a Node socket transport"));
+      return future;
+    }
+    const upgrade = new TlsUpgrade(loop, transport, protocol, options, future);
+    upgrade.begin();
+    return future;
+  }
+}
+
+/** The driver streams fall back on when the poller has no `net`. */
+export const nodeNetDriver: NodeNetDriver = new NodeNetDriver();
+
+/**
+ * One `connect`: owns the socket (and one external ref on the loop) until the transport
+ * takes them over, or until it fails or its future is cancelled, when it destroys the socket.
+ */
+class ConnectAttempt implements EventTarget {
+  private _socket: net.Socket | null = null;
+  private _finished = false;
+  private readonly _dispatcher;
+
+  constructor(
+    private readonly _loop: EventLoop,
+    private readonly _future: Future<Transport>,
+    private readonly _protocolFactory: () => Protocol,
+    private readonly _options: ConnectOptions,
+  ) {
+    this._dispatcher = dispatcherFor(_loop);
+  }
+
+  begin(): void {
+    const { host, port, path, tls: tlsOption, serverHostname } = this._options;
+    let socket: net.Socket;
+    try {
+      if (tlsOption !== undefined && tlsOption !== false) {
+        const extra = tlsOption === true ? {} : tlsOption;
+        const servername = serverHostname ?? (host !== undefined && net.isIP(host) === 0 ? host : undefined);
+        socket = tls.connect({ ...extra, host, port: port!, path, servername } as tls.ConnectionOptions);
+        socket.once("secureConnect", this._onConnected);
+        if (path === undefined) socket.setNoDelay(true);
+      } else if (path !== undefined) {
+        socket = net.connect({ path, allowHalfOpen: true });
+        socket.once("connect", this._onConnected);
+      } else {
+        socket = net.connect({ host, port: port!, allowHalfOpen: true, noDelay: true });
+        socket.once("connect", this._onConnected);
+      }
+    } catch (error) {
+      this._future.setException(withAddress(error, host, port, path));
+      return;
+    }
+    this._socket = socket;
+    this._loop.refExternal();
+    socket.on("error", this._onError);
+    this._future.addDoneCallback(this._onFutureDone);
+  }
+
+  private readonly _onConnected = (): void => {
+    this._dispatcher.push(this, 0, null);
+  };
+
+  private readonly _onError = (error: Error): void => {
+    this._dispatcher.push(this, 1, error);
+  };
+
+  private readonly _onFutureDone = (): void => {
+    // Cancelled while connecting (a timeout, a cancelled task): leave nothing open.
+    if (this._future.cancelled()) this._fail(null);
+  };
+
+  handleEvent(kind: number, payload: unknown): void {
+    if (this._finished) return;
+    if (kind === 1 || this._future.done()) {
+      this._fail(kind === 1 ? payload : null);
+      return;
+    }
+    this._finished = true;
+    const socket = this._socket!;
+    socket.off("error", this._onError);
+    const { path, tls: tlsOption } = this._options;
+    const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: tlsOption !== undefined && tlsOption !== false, unixPath: path });
+    try {
+      transport.start(this._protocolFactory(), true);
+    } catch (error) {
+      transport.abort();
+      this._future.setException(error);
+      return;
+    }
+    this._future.setResult(transport);
+  }
+
+  discard(): void {
+    this._socket?.destroy();
+  }
+
+  private _fail(error: unknown): void {
+    if (this._finished) return;
+    this._finished = true;
+    const socket = this._socket!;
+    socket.destroy();
+    // The 'error' listener stays: Node may still emit one for the destroyed socket.
+    this._loop.unrefExternal();
+    if (error !== null && !this._future.done()) {
+      const { host, port, path } = this._options;
+      this._future.setException(withAddress(error, host, port, path));
+    }
+  }
+}
+
+/** A listening Node server: accepted sockets become transports, each with a fresh protocol. */
+class NodeListener implements ServerHandle, TransportOwner, EventTarget {
+  readonly transports = new Set<Transport>();
+  private _server: net.Server | null = null;
+  private _closed = false;
+  private _listening = false;
+  private readonly _dispatcher;
+
+  constructor(
+    private readonly _loop: EventLoop,
+    private readonly _protocolFactory: () => Protocol,
+    private readonly _options: ListenOptions,
+    private readonly _future: Future<ServerHandle>,
+  ) {
+    this._dispatcher = dispatcherFor(_loop);
+  }
+
+  begin(): void {
+    const { host, port, path, backlog, tls: tlsOptions } = this._options;
+    const isTls = tlsOptions !== undefined;
+    const server = isTls
+      ? tls.createServer({ ...tlsOptions } as tls.TlsOptions)
+      : net.createServer({ allowHalfOpen: true, noDelay: path === undefined });
+    this._server = server;
+    server.on(isTls ? "secureConnection" : "connection", (socket: net.Socket) => {
+      if (this._closed || this._loop.isClosed()) {
+        socket.destroy();
+        return;
+      }
+      if (isTls && path === undefined) socket.setNoDelay(true);
+      this._loop.refExternal();
+      const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: isTls, unixPath: path === undefined ? undefined : "", owner: this });
+      this.transports.add(transport);
+      this._dispatcher.push(transport, STARTED, this._protocolFactory);
+    });
+    // A failed handshake only concerns that client (asyncio logs it in debug mode).
+    if (isTls) server.on("tlsClientError", () => {});
+    server.on("error", (error) => this._dispatcher.push(this, 1, error));
+    this._loop.refExternal();
+    this._future.addDoneCallback(() => {
+      if (this._future.cancelled()) this.close();
+    });
+    const listenOptions: net.ListenOptions = path !== undefined ? { path, backlog } : { host, port, backlog };
+    server.listen(listenOptions, () => this._dispatcher.push(this, 0, null));
+  }
+
+  handleEvent(kind: number, payload: unknown): void {
+    if (kind === 0) {
+      this._listening = true;
+      if (!this._future.done()) this._future.setResult(this);
+      return;
+    }
+    const { host, port, path } = this._options;
+    const error = withAddress(payload, host, port, path);
+    if (!this._listening) {
+      this.close();
+      if (!this._future.done()) this._future.setException(error);
+    } else {
+      this._loop.callExceptionHandler({ message: "Error on a listening socket", exception: error });
+    }
+  }
+
+  discard(): void {
+    this._server?.close();
+  }
+
+  address(): AddressInfo | string | null {
+    if (this._options.path !== undefined) return this._options.path;
+    const address = this._server?.address();
+    return address === undefined ? null : (address as AddressInfo | null);
+  }
+
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    const server = this._server;
+    if (server === null) return;
+    server.close();
+    this._loop.unrefExternal();
+    // asyncio 3.13 removes the socket file of a Unix server it created on close.
+    const path = this._options.path;
+    if (path !== undefined && this._listening) {
+      try {
+        if (lstatSync(path).isSocket()) unlinkSync(path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  transportClosed(transport: NodeTransport): void {
+    this.transports.delete(transport);
+  }
+}
+
+/** `startTls`: wraps the transport's socket in a TLSSocket and makes a new transport of it. */
+class TlsUpgrade implements EventTarget {
+  private _socket: tls.TLSSocket | null = null;
+  private _finished = false;
+  private readonly _dispatcher;
+
+  constructor(
+    private readonly _loop: EventLoop,
+    private readonly _old: NodeTransport,
+    private readonly _protocol: Protocol,
+    private readonly _options: StartTlsOptions,
+    private readonly _future: Future<Transport>,
+  ) {
+    this._dispatcher = dispatcherFor(_loop);
+  }
+
+  begin(): void {
+    const { server, serverHostname, ...rest } = this._options;
+    const owner = this._old.owner;
+    const { socket: raw, held } = this._old.detach();
+    // Bytes that arrived while the old transport was paused belong to the handshake.
+    for (let i = held.length - 1; i >= 0; i--) raw.unshift(held[i]!);
+    raw.resume();
+    let socket: tls.TLSSocket;
+    try {
+      if (server === true) {
+        socket = new tls.TLSSocket(raw, { ...rest, isServer: true } as tls.TLSSocketOptions);
+        socket.once("secure", this._onSecure);
+      } else {
+        const servername = serverHostname;
+        socket = tls.connect({ ...rest, socket: raw, servername } as tls.ConnectionOptions);
+        socket.once("secureConnect", this._onSecure);
+      }
+    } catch (error) {
+      raw.destroy();
+      this._loop.unrefExternal();
+      this._future.setException(error);
+      return;
+    }
+    this._socket = socket;
+    this._owner = owner;
+    socket.on("error", this._onError);
+    this._future.addDoneCallback(() => {
+      if (this._future.cancelled()) this._fail(null);
+    });
+  }
+
+  private _owner: TransportOwner | null = null;
+
+  private readonly _onSecure = (): void => this._dispatcher.push(this, 0, null);
+  private readonly _onError = (error: Error): void => this._dispatcher.push(this, 1, error);
+
+  handleEvent(kind: number, payload: unknown): void {
+    if (this._finished) return;
+    if (kind === 1 || this._future.done()) {
+      this._fail(kind === 1 ? payload : null);
+      return;
+    }
+    this._finished = true;
+    const socket = this._socket!;
+    socket.off("error", this._onError);
+    const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: true, owner: this._owner ?? undefined });
+    if (this._owner instanceof NodeListener) {
+      this._owner.transports.delete(this._old);
+      this._owner.transports.add(transport);
+    }
+    transport.start(this._protocol, false);
+    this._future.setResult(transport);
+  }
+
+  discard(): void {
+    this._socket?.destroy();
+  }
+
+  private _fail(error: unknown): void {
+    if (this._finished) return;
+    this._finished = true;
+    this._socket?.destroy();
+    // The old transport's external ref came with the socket; it goes with it. Its
+    // protocol hears of the loss, as asyncio's does when a handshake fails.
+    this._loop.unrefExternal();
+    if (this._owner instanceof NodeListener) this._owner.transports.delete(this._old);
+    if (!this._future.done()) this._future.setException(error);
+    this._protocol.connectionLost(error instanceof Error ? error : null);
+  }
+}

@@ -1,0 +1,185 @@
+import type { BaseTransport, Coroutine, EventLoop, Future, Protocol, Task, Transport } from "@loop/core";
+import { ConnectionResetError } from "./errors.js";
+import type { StreamReader } from "./stream-reader.js";
+import { StreamWriter } from "./stream-writer.js";
+
+/**
+ * What a server's protocols report to their `Server` (asyncio's `Server._attach` and
+ * `_detach`, plus the handler tasks, which `Server.waitClosed` also waits for).
+ */
+export interface ConnectionTracker {
+  connectionOpened(transport: Transport): void;
+  connectionClosed(transport: Transport): void;
+  handlerStarted(): void;
+  handlerFinished(): void;
+  transportReplaced(old: Transport, replacement: Transport): void;
+}
+
+export type ClientConnected = (reader: StreamReader, writer: StreamWriter) => Coroutine<void>;
+
+/** Describes a peer for future labels: "127.0.0.1:6379", or a Unix socket path. */
+export function describePeer(transport: BaseTransport): string {
+  const peer = transport.getExtraInfo<unknown>("peername");
+  if (typeof peer === "string") return peer;
+  if (peer !== null && typeof peer === "object") {
+    const { address, port } = peer as { address?: unknown; port?: unknown };
+    if (typeof address === "string") return address.includes(":") ? `[${address}]:${String(port)}` : `${address}:${String(port)}`;
+  }
+  return "";
+}
+
+/**
+ * The protocol between a transport and a `StreamReader`/`StreamWriter` pair: asyncio's
+ * `StreamReaderProtocol` with its `FlowControlMixin`. On a server it also starts the
+ * client handler task for each connection and reports the handler's failures.
+ */
+export class StreamReaderProtocol implements Protocol {
+  /** @internal */ _transport: Transport | null = null;
+  /** @internal */ _writer: StreamWriter | null = null;
+  /** @internal */ readonly _clientConnected: ClientConnected | null;
+  private _reader: StreamReader | null;
+  private readonly _loop: EventLoop;
+  private readonly _tracker: ConnectionTracker | null;
+  private _overTls = false;
+  private _connectionLost = false;
+  private _lostError: Error | null = null;
+  // Flow control (FlowControlMixin): `_paused` while the transport's write buffer is
+  // above its high-water mark; drain() waiters queue until it falls below the low one.
+  private _paused = false;
+  private _drainWaiters: Future<void>[] = [];
+  private _closeWaiters: Future<void>[] | null = null;
+  private _task: Task<void> | null = null;
+
+  constructor(reader: StreamReader, clientConnected: ClientConnected | null, loop: EventLoop, tracker: ConnectionTracker | null = null) {
+    this._reader = reader;
+    this._clientConnected = clientConnected;
+    this._loop = loop;
+    this._tracker = tracker;
+  }
+
+  connectionMade(transport: BaseTransport): void {
+    const stream = transport as Transport;
+    this._transport = stream;
+    const reader = this._reader!;
+    reader.setTransport(stream);
+    reader.source = describePeer(stream);
+    this._overTls = stream.getExtraInfo("sslcontext") !== undefined;
+    const onClient = this._clientConnected;
+    if (onClient === null) return;
+    const tracker = this._tracker;
+    tracker?.connectionOpened(stream);
+    tracker?.handlerStarted();
+    const writer = new StreamWriter(stream, this, reader, this._loop);
+    this._writer = writer;
+    const coro = onClient(reader, writer);
+    const task = this._loop.createTask(coro, { name: `client ${reader.source || "connection"}` });
+    this._task = task;
+    // asyncio's _on_client_connected callback: a failing handler is reported and its
+    // connection closed; the server goes on serving the others.
+    task.addDoneCallback((done) => {
+      if (!done.cancelled()) {
+        const error = done.exception();
+        if (error !== null) {
+          this._loop.callExceptionHandler({ message: "Unhandled exception in client_connected_cb", exception: error, transport: stream });
+        }
+      }
+      // No garbage-collected StreamWriter.__del__ here to close a forgotten connection:
+      // the handler returning is the end of the connection.
+      writer.close();
+      tracker?.handlerFinished();
+    });
+  }
+
+  connectionLost(error: Error | null): void {
+    this._connectionLost = true;
+    this._lostError = error;
+    const reader = this._reader;
+    if (reader !== null) {
+      if (error === null) reader.feedEof();
+      else reader.setException(error);
+    }
+    const closeWaiters = this._closeWaiters;
+    this._closeWaiters = null;
+    if (closeWaiters !== null) {
+      for (const waiter of closeWaiters) {
+        if (waiter.done()) continue;
+        if (error === null) waiter.setResult(undefined);
+        else waiter.setException(error);
+      }
+    }
+    this._wakeDrainWaiters(error);
+    if (this._tracker !== null && this._transport !== null) this._tracker.connectionClosed(this._transport);
+    this._reader = null;
+    this._task = null;
+  }
+
+  dataReceived(data: Uint8Array): void {
+    this._reader?.feedData(data);
+  }
+
+  eofReceived(): boolean {
+    this._reader?.feedEof();
+    // TLS cannot stay half-open (asyncio returns False over SSL), plain sockets can.
+    return !this._overTls;
+  }
+
+  pauseWriting(): void {
+    this._paused = true;
+  }
+
+  resumeWriting(): void {
+    this._paused = false;
+    this._wakeDrainWaiters(null);
+  }
+
+  /** @internal The handler task of a server connection. */
+  get _handlerTask(): Task<void> | null {
+    return this._task;
+  }
+
+  /** @internal After startTls: the protocol now hears from the TLS transport. */
+  _replaceTransport(transport: Transport): void {
+    if (this._transport !== null) this._tracker?.transportReplaced(this._transport, transport);
+    this._transport = transport;
+    this._overTls = transport.getExtraInfo("sslcontext") !== undefined;
+    this._reader?.setTransport(transport);
+  }
+
+  /** @internal asyncio's `_drain_helper`. */
+  *_drainHelper(label: string): Coroutine<void> {
+    if (this._connectionLost) throw this._lostError ?? new ConnectionResetError("Connection lost");
+    if (!this._paused) return;
+    const waiter = this._loop.createFuture<void>();
+    waiter.label = label;
+    this._drainWaiters.push(waiter);
+    try {
+      yield* waiter;
+    } finally {
+      const at = this._drainWaiters.indexOf(waiter);
+      if (at !== -1) this._drainWaiters.splice(at, 1);
+    }
+  }
+
+  /** @internal What `StreamWriter.waitClosed` waits on. */
+  *_waitClosed(label: string): Coroutine<void> {
+    if (this._connectionLost) {
+      if (this._lostError !== null) throw this._lostError;
+      return;
+    }
+    const waiter = this._loop.createFuture<void>();
+    waiter.label = label;
+    (this._closeWaiters ??= []).push(waiter);
+    yield* waiter;
+  }
+
+  private _wakeDrainWaiters(error: Error | null): void {
+    const waiters = this._drainWaiters;
+    if (waiters.length === 0) return;
+    this._drainWaiters = [];
+    for (const waiter of waiters) {
+      if (waiter.done()) continue;
+      if (error === null) waiter.setResult(undefined);
+      else waiter.setException(error);
+    }
+  }
+}
