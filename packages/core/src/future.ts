@@ -269,6 +269,10 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     this._value = error;
     if (unretrieved !== null) {
       this._logTraceback = true;
+      // V8 formats an error's stack lazily and keeps every frame's receiver until then — a
+      // failed task is the receiver of its own step — so the report, which holds the error,
+      // would keep this future alive and never fire. Formatting the stack now lets go.
+      if (error instanceof Error) void error.stack;
       unretrieved.register(this, { loop: this._loop, message: this._unretrievedMessage(), exception: error }, this);
     }
     this._scheduleCallbacks();
