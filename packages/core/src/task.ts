@@ -158,13 +158,17 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   _run(): void {
     if (this._state !== PENDING) return;
     const loop = this._loop;
+    const wokenBy = this._waitingOn;
     this._waitingOn = null;
     let throwing = false;
     let error: unknown;
     if (this._mustCancel) {
       this._mustCancel = false;
+      // When the awaited future was itself cancelled, its CancelledError is the one
+      // delivered (with the first cancel()'s message), as asyncio's __step keeps a
+      // CancelledError it was woken with.
       throwing = true;
-      error = new CancelledError(this._cancelMessage);
+      error = wokenBy !== null && wokenBy.cancelled() ? wokenBy._makeCancelledError() : new CancelledError(this._cancelMessage);
     } else if (this._throwNext !== NOTHING) {
       throwing = true;
       error = this._throwNext;
