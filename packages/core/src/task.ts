@@ -164,9 +164,11 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     let error: unknown;
     if (this._mustCancel) {
       this._mustCancel = false;
-      // When the awaited future was itself cancelled, its CancelledError is the one
-      // delivered (with the first cancel()'s message), as asyncio's __step keeps a
+      // A cancellation replaces whatever else this step would have thrown in (asyncio's
+      // __step); but when the awaited future was itself cancelled, its CancelledError is
+      // the one delivered (with the first cancel()'s message), as asyncio's __step keeps a
       // CancelledError it was woken with.
+      this._throwNext = NOTHING;
       throwing = true;
       error = wokenBy !== null && wokenBy.cancelled() ? wokenBy._makeCancelledError() : new CancelledError(this._cancelMessage);
     } else if (this._throwNext !== NOTHING) {
