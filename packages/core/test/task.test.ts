@@ -1,0 +1,698 @@
+import { describe, expect, test } from "vitest";
+import {
+  CancelledError,
+  EventLoop,
+  Future,
+  InvalidStateError,
+  Task,
+  allTasks,
+  createTask,
+  currentTask,
+  getRunningLoop,
+  type Coroutine,
+  type ErrorContext,
+} from "../src/index.js";
+import { VirtualPoller, catching, forever, runVirtual, sleep, turn, turns, virtualLoop } from "./helpers.js";
+
+describe("task steps", () => {
+  test("a new task's first step is scheduled, not run synchronously", async () => {
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      const t0 = turn();
+      const t = createTask(
+        (function* () {
+          log.push(`child step at +${turn() - t0}`);
+        })(),
+      );
+      log.push("created");
+      yield* t;
+      return log;
+    });
+    expect(log).toEqual(["created", "child step at +1"]);
+  });
+
+  test("a bare yield gives the loop exactly one turn", async () => {
+    const d = await runVirtual(function* () {
+      const t0 = turn();
+      yield;
+      const t1 = turn();
+      yield* turns(3);
+      return [t1 - t0, turn() - t1];
+    });
+    expect(d).toEqual([1, 3]);
+  });
+
+  test("tasks take turns in the order they became ready", async () => {
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      const body = (name: string) =>
+        (function* () {
+          for (let i = 0; i < 3; i++) {
+            log.push(`${name}${i}`);
+            yield;
+          }
+        })();
+      const a = createTask(body("a"));
+      const b = createTask(body("b"));
+      yield* a;
+      yield* b;
+      return log;
+    });
+    expect(log).toEqual(["a0", "b0", "a1", "b1", "a2", "b2"]);
+  });
+
+  test("default names are Task-N, increasing; a name can be given and changed", async () => {
+    const names = await runVirtual(function* () {
+      const a = createTask((function* () {})());
+      const b = createTask((function* () {})());
+      const c = createTask((function* () {})(), { name: "worker" });
+      const na = Number(a.name.replace("Task-", ""));
+      const nb = Number(b.name.replace("Task-", ""));
+      c.setName("renamed");
+      const got = c.getName();
+      b.name = "b";
+      return [/^Task-\d+$/.test(a.name), nb - na, got, b.getName()];
+    });
+    expect(names).toEqual([true, 1, "renamed", "b"]);
+  });
+
+  test("currentTask is the running task, null outside; allTasks lists the pending ones", async () => {
+    expect(currentTask()).toBe(null);
+    const out = await runVirtual(function* () {
+      const me = currentTask();
+      const child = createTask(forever());
+      const all = allTasks();
+      const result = [me instanceof Task, all.has(me!), all.has(child), getRunningLoop().allTasks().size];
+      child.cancel();
+      return result;
+    });
+    expect(out).toEqual([true, true, true, 2]);
+  });
+
+  test("getCoro, waitingOn and toString describe the task", async () => {
+    const out = await runVirtual(function* () {
+      const f = new Future<number>();
+      const coro = (function* () {
+        return yield* f;
+      })();
+      const t = createTask(coro, { name: "w" });
+      const before = String(t);
+      yield;
+      const waiting = t.waitingOn();
+      t.cancel();
+      const cancelling = String(t);
+      yield* catching(t);
+      return [t.getCoro() === coro, waiting === f, before, cancelling, String(t), t.waitingOn()];
+    });
+    expect(out).toEqual([true, true, '<Task pending name="w">', '<Task cancelling name="w">', '<Task cancelled name="w">', null]);
+  });
+
+  test("Task.setResult and Task.setException throw", async () => {
+    await runVirtual(function* () {
+      const t = createTask((function* () {})());
+      expect(() => t.setResult(undefined)).toThrow(/does not support setResult/);
+      expect(() => t.setException(new Error())).toThrow(/does not support setException/);
+      yield* t;
+    });
+  });
+
+  test("await task in async code gives its result (Task is PromiseLike)", async () => {
+    const { loop } = virtualLoop();
+    const task = loop.createTask(
+      (function* () {
+        yield* sleep(5);
+        return "r";
+      })(),
+    );
+    const running = loop.runUntilComplete(task);
+    expect(await task).toBe("r");
+    await running;
+    loop.close();
+  });
+});
+
+describe("createTask arguments", () => {
+  test("a Promise, an async function, a generator function or a number is a TypeError with a hint", async () => {
+    await runVirtual(function* () {
+      expect(() => createTask(Promise.resolve(1) as never)).toThrow(TypeError);
+      expect(() => createTask(Promise.resolve(1) as never)).toThrow(/got a Promise\. Adopt the Promise with ensureFuture\(promise\)/);
+      expect(() => createTask((async () => 1) as never)).toThrow(/got an async function\. .*rewrite it as a function\*/);
+      expect(() => createTask(function* () {} as never)).toThrow(/call it, e\.g\. createTask\(main\(\)\)/);
+      expect(() => createTask((() => 1) as never)).toThrow(/got a function\. Call a function\* to get a coroutine/);
+      expect(() => createTask(42 as never)).toThrow(/expects a coroutine.*but got a number/);
+      expect(() => createTask(null as never)).toThrow(/but got null/);
+      expect(() => createTask([] as never)).toThrow(/but got an array/);
+      expect(() => createTask({} as never)).toThrow(/but got an object \(Object\)/);
+      expect(() => createTask("x" as never)).toThrow(/but got a string/);
+      expect(() => createTask(undefined as never)).toThrow(/but got undefined/);
+      expect(() => createTask((function* () {})(), 5 as never)).toThrow(/opts must be an object/);
+    });
+  });
+
+  test("createTask outside a running loop throws", () => {
+    expect(() => createTask((function* () {})())).toThrow("no running event loop");
+  });
+
+  test("a task factory makes the loop's tasks", async () => {
+    const { loop } = virtualLoop();
+    const made: string[] = [];
+    expect(() => loop.setTaskFactory(3 as never)).toThrow(TypeError);
+    loop.setTaskFactory((l, coro, opts) => {
+      made.push(opts?.name ?? "?");
+      return new Task(coro, l, opts);
+    });
+    expect(loop.getTaskFactory()).not.toBe(null);
+    const t = loop.createTask((function* () {})(), { name: "f" });
+    await loop.runUntilComplete(t);
+    loop.setTaskFactory(null);
+    loop.close();
+    expect(made).toEqual(["f"]);
+  });
+
+  test("in debug mode a task keeps where it was created", async () => {
+    const { loop } = virtualLoop();
+    loop.setDebug(true);
+    const t = loop.createTask((function* () {})());
+    expect(t._sourceStack).toContain("task.test.ts");
+    expect(t._describe()).toMatch(/created at .*task\.test\.ts/);
+    await loop.runUntilComplete(t);
+    loop.close();
+  });
+});
+
+describe("cancellation", () => {
+  test("cancel throws CancelledError at the suspension point; a finally may yield* for cleanup; then it propagates", async () => {
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      const t = createTask(
+        (function* () {
+          try {
+            yield* sleep(1000);
+            log.push("not reached");
+          } finally {
+            log.push("cleanup start");
+            yield* sleep(10);
+            log.push("cleanup end");
+          }
+          log.push("not reached either");
+        })(),
+      );
+      yield* sleep(1);
+      expect(t.cancel("bye")).toBe(true);
+      const e = yield* catching(t);
+      log.push(`${(e as Error).name}:${(e as Error).message}`);
+      log.push(`cancelled=${t.cancelled()}`);
+      return log;
+    });
+    expect(log).toEqual(["cleanup start", "cleanup end", "CancelledError:bye", "cancelled=true"]);
+  });
+
+  test("cleanup that yield*s works through 5 levels of yield* delegation, innermost first", async () => {
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      function* level(n: number): Coroutine<void> {
+        try {
+          if (n === 0) yield* sleep(1000);
+          else yield* level(n - 1);
+          log.push(`after ${n}`);
+        } finally {
+          yield* sleep(1);
+          log.push(`cleanup ${n}`);
+          yield;
+        }
+      }
+      const t = createTask(level(4));
+      yield* sleep(5);
+      t.cancel();
+      const e = yield* catching(t);
+      log.push((e as Error).name);
+      return log;
+    });
+    expect(log).toEqual(["cleanup 0", "cleanup 1", "cleanup 2", "cleanup 3", "cleanup 4", "CancelledError"]);
+  });
+
+  test("a coroutine may catch CancelledError and go on; uncancel() withdraws the request", async () => {
+    const out = await runVirtual(function* () {
+      const t = createTask(
+        (function* () {
+          try {
+            yield* sleep(1000);
+          } catch (e) {
+            if (!(e instanceof CancelledError)) throw e;
+            const me = currentTask()!;
+            const before = me.cancelling();
+            const after = me.uncancel();
+            yield* sleep(1);
+            return `survived ${before}->${after}`;
+          }
+          return "not cancelled";
+        })(),
+      );
+      yield;
+      t.cancel();
+      const r = yield* t;
+      return [r, t.cancelled(), t.cancelling()];
+    });
+    expect(out).toEqual(["survived 1->0", false, 0]);
+  });
+
+  test("cancelling() counts requests; uncancel() lowers it and never below 0", async () => {
+    const out = await runVirtual(function* () {
+      const t = createTask(forever());
+      yield;
+      const counts = [t.cancelling()];
+      t.cancel();
+      t.cancel();
+      t.cancel();
+      counts.push(t.cancelling(), t.uncancel(), t.uncancel(), t.uncancel(), t.uncancel());
+      // A request withdrawn before it was delivered: asyncio 3.13 does not deliver it.
+      yield* catching(t);
+      counts.push(t.cancelling());
+      return counts;
+    });
+    expect(out).toEqual([0, 3, 2, 1, 0, 0, 0]);
+  });
+
+  test("a cancel withdrawn with uncancel() before the task's next step is not delivered", async () => {
+    const out = await runVirtual(function* () {
+      const t = createTask(
+        (function* () {
+          yield; // ready, not waiting on a future
+          yield;
+          return "finished";
+        })(),
+      );
+      yield;
+      t.cancel();
+      t.uncancel();
+      return yield* t;
+    });
+    expect(out).toBe("finished");
+  });
+
+  test("cancel() of a done task returns false", async () => {
+    await runVirtual(function* () {
+      const t = createTask((function* () {})());
+      yield* t;
+      expect(t.cancel()).toBe(false);
+      expect(t.cancelling()).toBe(0);
+    });
+  });
+
+  test("a task cancelled before its first step never runs its body", async () => {
+    const out = await runVirtual(function* () {
+      let ran = false;
+      const t = createTask(
+        (function* () {
+          ran = true;
+        })(),
+      );
+      t.cancel("early");
+      const e = yield* catching(t);
+      return [ran, t.cancelled(), (e as Error).message];
+    });
+    expect(out).toEqual([false, true, "early"]);
+  });
+
+  test("a cancelled task's waiter sees the very CancelledError the coroutine ended with", async () => {
+    await runVirtual(function* () {
+      const mine = new CancelledError("mine");
+      const t = createTask(
+        (function* () {
+          yield;
+          throw mine;
+        })(),
+      );
+      const e = yield* catching(t);
+      expect(e).toBe(mine);
+      expect(t.cancelled()).toBe(true);
+      // Later readers get an equivalent error.
+      expect(() => t.result()).toThrow(CancelledError);
+      expect(() => t.result()).toThrow("mine");
+    });
+  });
+
+  test("cancelling a task cancels the future it waits on", async () => {
+    await runVirtual(function* () {
+      const f = new Future<number>();
+      const t = createTask(
+        (function* () {
+          return yield* f;
+        })(),
+      );
+      yield;
+      t.cancel("why");
+      expect(f.cancelled()).toBe(true);
+      const e = yield* catching(t);
+      expect((e as Error).message).toBe("why");
+    });
+  });
+
+  test("two cancels of a task waiting on a future: the first message wins (as asyncio)", async () => {
+    const msg = await runVirtual(function* () {
+      const t = createTask(forever());
+      yield;
+      t.cancel("first");
+      t.cancel("second");
+      expect(t.cancelling()).toBe(2);
+      const e = yield* catching(t);
+      return (e as Error).message;
+    });
+    expect(msg).toBe("first");
+  });
+
+  test("two cancels of a ready task (not waiting on a future): the last message wins (as asyncio)", async () => {
+    const msg = await runVirtual(function* () {
+      const t = createTask(
+        (function* () {
+          for (;;) yield;
+        })(),
+      );
+      yield;
+      t.cancel("first");
+      t.cancel("second");
+      const e = yield* catching(t);
+      return (e as Error).message;
+    });
+    expect(msg).toBe("second");
+  });
+
+  test("a task woken by its future and cancelled before its step gets CancelledError, not the value", async () => {
+    const out = await runVirtual(function* () {
+      const f = new Future<number>();
+      const log: string[] = [];
+      const t = createTask(
+        (function* () {
+          try {
+            log.push(`got ${yield* f}`);
+          } catch (e) {
+            log.push(`caught ${(e as Error).name}`);
+            throw e;
+          }
+        })(),
+      );
+      yield;
+      f.setResult(1); // wakes t: its step is queued
+      t.cancel();
+      yield* catching(t);
+      return [log, t.cancelled()];
+    });
+    expect(out).toEqual([["caught CancelledError"], true]);
+  });
+
+  test("cancelling a task that waits on a task which swallows the cancellation: the outer goes on with the inner's result", async () => {
+    const out = await runVirtual(function* () {
+      const inner = createTask(
+        (function* () {
+          try {
+            yield* sleep(100);
+          } catch (e) {
+            if (!(e instanceof CancelledError)) throw e;
+          }
+          return "inner result";
+        })(),
+      );
+      const outer = createTask(
+        (function* () {
+          return yield* inner;
+        })(),
+      );
+      yield;
+      outer.cancel();
+      const r = yield* outer;
+      return [r, outer.cancelled(), inner.cancelled(), outer.cancelling(), inner.cancelling()];
+    });
+    expect(out).toEqual(["inner result", false, false, 1, 1]);
+  });
+
+  test("a repeated cancel reaches the inner task again after it swallowed the first", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const inner = createTask(
+        (function* () {
+          try {
+            yield* sleep(100);
+          } catch {
+            log.push("swallowed");
+          }
+          yield* sleep(100);
+          return "x";
+        })(),
+      );
+      const outer = createTask(
+        (function* () {
+          return yield* inner;
+        })(),
+      );
+      yield;
+      outer.cancel();
+      yield* sleep(10);
+      outer.cancel();
+      yield* catching(outer);
+      return [log, inner.cancelled(), outer.cancelled()];
+    });
+    expect(out).toEqual([["swallowed"], true, true]);
+  });
+
+  test("a cancel after the last suspension: the task ends cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const t = createTask(
+        (function* () {
+          yield;
+          currentTask()!.cancel("self");
+          return 5;
+        })(),
+      );
+      const e = yield* catching(t);
+      return [t.cancelled(), (e as Error).message];
+    });
+    expect(out).toEqual([true, "self"]);
+  });
+
+  test("a task that cancels itself and then waits gets the CancelledError at that wait", async () => {
+    const out = await runVirtual(function* () {
+      const f = new Future<number>();
+      const t = createTask(
+        (function* () {
+          currentTask()!.cancel("self");
+          try {
+            yield* f;
+          } catch (e) {
+            return `caught ${(e as Error).message}`;
+          }
+          return "no";
+        })(),
+      );
+      const r = yield* t;
+      return [r, f.cancelled()];
+    });
+    expect(out).toEqual(["caught self", true]);
+  });
+});
+
+describe("bad yields", () => {
+  function* yieldAndCatch(value: unknown): Coroutine<string> {
+    try {
+      yield value as undefined;
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    return "no error";
+  }
+
+  test("yielding a Promise throws a TypeError at that point that says to use ensureFuture", async () => {
+    const msg = await runVirtual(function* () {
+      return yield* createTask(yieldAndCatch(Promise.resolve(1)), { name: "p" });
+    });
+    expect(msg).toBe('TypeError: Task "p" yielded a Promise. Coroutines wait on Futures: adopt the Promise with `yield* ensureFuture(promise)`');
+  });
+
+  test("yielding a generator object says to delegate with yield*", async () => {
+    const msg = await runVirtual(function* () {
+      return yield* createTask(yieldAndCatch((function* () {})()), { name: "g" });
+    });
+    expect(msg).toBe('TypeError: Task "g" yielded a generator object. Delegate to it with `yield* coro()` instead of `yield coro()`');
+  });
+
+  test("yielding a number says how to wait", async () => {
+    const msg = await runVirtual(function* () {
+      return yield* createTask(yieldAndCatch(42), { name: "n" });
+    });
+    expect(msg).toMatch(/^TypeError: Task "n" yielded a number\. A coroutine waits with `yield\* future`/);
+  });
+
+  test("an uncaught bad yield fails the task with the TypeError", async () => {
+    const e = await runVirtual(function* () {
+      return yield* catching(
+        createTask(
+          (function* () {
+            yield 1 as never;
+          })(),
+        ),
+      );
+    });
+    expect(e).toBeInstanceOf(TypeError);
+  });
+
+  test("a task cancelled right after a bad yield gets only the CancelledError (as asyncio)", async () => {
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      const t = createTask(
+        (function* () {
+          for (let i = 0; i < 3; i++) {
+            try {
+              if (i === 0) yield Promise.resolve() as never;
+              else yield;
+            } catch (e) {
+              log.push((e as Error).name);
+            }
+          }
+        })(),
+      );
+      yield; // t's first step makes the bad yield
+      t.cancel();
+      yield* t;
+      return log;
+    });
+    expect(log).toEqual(["CancelledError"]);
+  });
+
+  test("waiting on itself throws an Error into the coroutine", async () => {
+    const msg = await runVirtual(function* () {
+      const t: Task<string> = createTask(
+        (function* (): Coroutine<string> {
+          try {
+            yield* t;
+          } catch (e) {
+            return (e as Error).message;
+          }
+          return "no";
+        })(),
+        { name: "self" },
+      );
+      return yield* t;
+    });
+    expect(msg).toBe('Task "self" cannot wait on itself');
+  });
+
+  test("waiting on a future of another loop throws an Error into the coroutine", async () => {
+    const other = new EventLoop({ poller: new VirtualPoller() });
+    const msg = await runVirtual(function* () {
+      try {
+        yield* other.createFuture<number>();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "no";
+    });
+    expect(msg).toMatch(/waited on a Future attached to a different loop/);
+    other.close();
+  });
+});
+
+async function gcUntil(done: () => boolean): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return;
+  for (let i = 0; i < 50 && !done(); i++) {
+    gc();
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+const hasGc = typeof (globalThis as { gc?: unknown }).gc === "function";
+
+describe("tasks and garbage collection", () => {
+  test.runIf(hasGc)("the loop holds a pending task strongly: dropped by the caller, it still completes", async () => {
+    const log: string[] = [];
+    await runVirtual(function* () {
+      (() => {
+        createTask(
+          (function* () {
+            yield* sleep(10);
+            log.push("finished");
+          })(),
+        );
+      })();
+      // Wait for outside garbage collections while the dropped task sleeps.
+      yield* (function* (): Coroutine<void> {
+        const loop = getRunningLoop();
+        const f = loop.createFuture<void>();
+        loop.refExternal();
+        void gcUntil(() => false).then(() => {
+          loop.unrefExternal();
+          loop.callSoonThreadsafe(() => f.setResult());
+        });
+        yield* f;
+      })();
+      yield* sleep(20);
+    });
+    expect(log).toEqual(["finished"]);
+  });
+
+  test.runIf(hasGc)("an error nobody retrieved is reported as 'Task exception was never retrieved' after GC", async () => {
+    const { loop } = virtualLoop();
+    const reports: ErrorContext[] = [];
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+    await loop.runUntilComplete(
+      (function* () {
+        (() => {
+          createTask(
+            (function* () {
+              yield;
+              throw new Error("lost");
+            })(),
+            { name: "lossy" },
+          );
+        })();
+        yield* turns(3);
+      })(),
+    );
+    await gcUntil(() => reports.length > 0);
+    loop.close();
+    expect(reports.map((r) => r.message)).toEqual(['Task exception was never retrieved (task "lossy")']);
+    expect((reports[0]?.exception as Error).message).toBe("lost");
+  });
+
+  test("the default handler reports the task by name", () => {
+    const { loop } = virtualLoop();
+    const lines: string[] = [];
+    const saved = console.error;
+    console.error = (line: string) => void lines.push(line);
+    try {
+      const t = new Task((function* () {})(), loop, { name: "reported" });
+      loop.callExceptionHandler({ message: "m", task: t, exception: new Error("e") });
+      const f = loop.createFuture();
+      loop.callExceptionHandler({ message: "m2", future: f });
+    } finally {
+      console.error = saved;
+    }
+    loop.close();
+    expect(lines[0]).toMatch(/^\[@loop\] m \(task "reported"\)\nError: e/);
+    expect(lines[1]).toBe("[@loop] m2 (future <Future pending>)");
+  });
+});
+
+describe("task states", () => {
+  test("result()/exception() of a pending task throw InvalidStateError", async () => {
+    await runVirtual(function* () {
+      const t = createTask((function* () {})());
+      expect(() => t.result()).toThrow(InvalidStateError);
+      expect(() => t.exception()).toThrow(InvalidStateError);
+      yield* t;
+      expect(t.exception()).toBe(null);
+    });
+  });
+
+  test("a task's error is its exception()", async () => {
+    await runVirtual(function* () {
+      const boom = new Error("boom");
+      const t = createTask(
+        (function* () {
+          throw boom;
+        })(),
+      );
+      yield* turns(2);
+      expect(t.exception()).toBe(boom);
+    });
+  });
+});
