@@ -1,9 +1,11 @@
 import { getRunningLoop, type Coroutine, type Future, type TimerHandle } from "@loop/core";
+import { checkDelay, checkTime } from "./check.js";
 
 /**
  * Suspends the calling coroutine for `ms` milliseconds and returns `value`
  * (asyncio.sleep). `sleep(0)` schedules no timer: it gives the loop exactly one turn.
  * Cancelling the task during the sleep cancels the timer.
+ * @throws RangeError for a negative, NaN or infinite `ms`; TypeError for a non-number.
  * @example
  * yield* sleep(100);               // a tenth of a second
  * const v = yield* sleep(10, "x"); // "x"
@@ -14,12 +16,15 @@ export function sleep<T = void>(ms: number, value?: T): Coroutine<T> {
 }
 
 /**
- * Suspends the calling coroutine until `loop.time()` reaches `whenMs`; returns at the
- * next turn if that time has passed.
+ * Suspends the calling coroutine until `loop.time()` reaches `whenMs`; a time that has
+ * passed still waits for the timer, which is due at once (one loop turn or two).
+ * @throws RangeError for NaN or an infinite `whenMs`.
+ * @example
+ * const loop = getRunningLoop();
+ * yield* sleepUntil(loop.time() + 1_000);
  */
 export function sleepUntil(whenMs: number): Coroutine<void> {
-  if (typeof whenMs !== "number") throw new TypeError(`sleepUntil(whenMs): whenMs must be a loop time in milliseconds, got ${typeof whenMs}`);
-  if (Number.isNaN(whenMs)) throw new RangeError("sleepUntil(whenMs): whenMs is NaN");
+  checkTime("sleepUntil(whenMs)", "whenMs", whenMs);
   return sleepAt(whenMs);
 }
 
@@ -42,7 +47,8 @@ function* sleepAt(whenMs: number): Coroutine<void> {
   yield* waitTimer(future, whenMs, undefined);
 }
 
-function* waitTimer<T>(future: Future<T>, when: number, value: T): Coroutine<T> {
+/** @internal Waits on `future`, which a timer at `when` resolves with `value`; the timer goes with the wait. */
+export function* waitTimer<T>(future: Future<T>, when: number, value: T): Coroutine<T> {
   const handle: TimerHandle = future.getLoop().callAt(when, resolveUnlessDone, future, value);
   try {
     return yield* future;
@@ -53,11 +59,4 @@ function* waitTimer<T>(future: Future<T>, when: number, value: T): Coroutine<T> 
 
 function resolveUnlessDone<T>(future: Future<T>, value: T): void {
   if (!future.done()) future.setResult(value);
-}
-
-/** @internal Checks a delay in ms: a number, not NaN, not negative. Infinity is allowed (never). */
-export function checkDelay(where: string, name: string, ms: unknown): asserts ms is number {
-  if (typeof ms !== "number") throw new TypeError(`${where}: ${name} must be a number of milliseconds, got ${ms === null ? "null" : typeof ms}`);
-  if (Number.isNaN(ms)) throw new RangeError(`${where}: ${name} is NaN; pass a number of milliseconds >= 0`);
-  if (ms < 0) throw new RangeError(`${where}: ${name} must be >= 0 milliseconds, got ${ms}`);
 }

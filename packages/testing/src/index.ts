@@ -1,0 +1,12 @@
+/**
+ * @loop/testing — a virtual-time poller (`runVirtual`), an in-memory network and the
+ * poller conformance kit. One export per line, so that parallel edits do not collide.
+ */
+export { runVirtual } from "./run-virtual.js";
+export type { RunVirtualOptions } from "./run-virtual.js";
+export { VirtualPoller } from "./virtual-poller.js";
+export type { VirtualPollerOptions } from "./virtual-poller.js";
+export { VirtualClock } from "./virtual-clock.js";
+export { DeadlockError } from "./deadlock-error.js";
+export type { BlockedTask } from "./deadlock-error.js";
+export { seededShuffle } from "./shuffle.js";
