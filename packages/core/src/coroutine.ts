@@ -1,4 +1,4 @@
-import type { Future } from "./future.js";
+import { Future } from "./future.js";
 
 /**
  * A coroutine: the generator object a `function*` returns. It yields Futures to wait on
@@ -20,7 +20,8 @@ export type AwaitedOf<A> =
 
 /** True for generator objects (and look-alikes): what a task can run. */
 export function isCoroutine(value: unknown): value is Coroutine<unknown> {
-  if (typeof value !== "object" || value === null) return false;
+  // A Future is its own iterator (see Future.next) but is not a coroutine.
+  if (typeof value !== "object" || value === null || value instanceof Future) return false;
   const g = value as Partial<Coroutine<unknown>>;
   return typeof g.next === "function" && typeof g.throw === "function" && typeof g.return === "function";
 }

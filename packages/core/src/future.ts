@@ -233,9 +233,39 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     }).then(onFulfilled, onRejected);
   }
 
-  /** `yield* future` suspends the coroutine until the future is done, then gives its result. */
+  /**
+   * `yield* future` suspends the coroutine until the future is done, then gives its result.
+   * The future is its own iterator — it keeps no per-wait state — so a wait allocates
+   * nothing: the task is resumed only once the future is done (or with `throw`).
+   */
   [Symbol.iterator](): Iterator<Future<unknown> | undefined, T, unknown> {
-    return new FutureIterator<T>(this);
+    return this as Iterator<Future<unknown> | undefined, T, unknown>;
+  }
+
+  /** @internal The iterator protocol behind `yield*`; not for direct use. */
+  next(): IteratorResult<Future<unknown> | undefined, T> {
+    if (this._state !== PENDING) return { done: true, value: this.result() };
+    if (current.task === null) {
+      // Only a task can wait: outside one (a for-of loop, a deep-equality helper walking
+      // into the future) nothing would ever resume the wait, so say so instead of looping.
+      throw new InvalidStateError(
+        "a pending future can only be waited on from a coroutine run by a task (yield* it there); outside the loop, await it",
+      );
+    }
+    // Debug mode: the coroutine's frames are on the stack only now, while it yields, so
+    // this is where "where is the task suspended" can be captured.
+    if (this._loop._debug) current.task._suspendStack = captureStack();
+    return { done: false, value: this as Future<unknown> };
+  }
+
+  /** @internal A cancellation thrown into the waiting coroutine surfaces at its `yield*`. */
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  /** @internal */
+  return(value?: T): IteratorResult<Future<unknown> | undefined, T> {
+    return { done: true, value: value as T };
   }
 
   toString(): string {
@@ -321,40 +351,6 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   private _invoke(entry: Entry): void {
     if (typeof entry === "function") this._loop.callSoon(entry, this as unknown as Future<never>);
     else entry._wake(this as Future<unknown>);
-  }
-}
-
-/**
- * The iterator behind `yield* future`: hands the future to the task once, and when
- * resumed returns the result (or throws the error) of the now finished future. One small
- * object per wait, and no generator, so a wait costs little.
- */
-class FutureIterator<T> implements Iterator<Future<unknown> | undefined, T, unknown> {
-  private _yielded = false;
-  constructor(private readonly _future: Future<T>) {}
-
-  next(): IteratorResult<Future<unknown> | undefined, T> {
-    const future = this._future;
-    if (future._state !== PENDING) return { done: true, value: future.result() };
-    if (this._yielded) {
-      throw new InvalidStateError(
-        "a coroutine was resumed while the future it waits on is still pending: only a Task may drive a coroutine that waits on futures",
-      );
-    }
-    this._yielded = true;
-    // Debug mode: the coroutine's frames are on the stack only now, while it yields, so
-    // this is where "where is the task suspended" can be captured.
-    if (future._loop._debug && current.task !== null) current.task._suspendStack = captureStack();
-    return { done: false, value: future as Future<unknown> };
-  }
-
-  // A cancellation thrown into the waiting coroutine surfaces at its `yield*`.
-  throw(error: unknown): never {
-    throw error;
-  }
-
-  return(value?: T): IteratorResult<Future<unknown> | undefined, T> {
-    return { done: true, value: value as T };
   }
 }
 
