@@ -8,7 +8,8 @@ export interface Runnable {
   /** @internal */ _run(): void;
 }
 
-// biome-ignore lint: callbacks take any arguments
+// Callbacks take whatever arguments they were scheduled with; `any` lets every function fit.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Callback = (...args: any[]) => unknown;
 
 const NO_ARGS: unknown[] = [];

@@ -86,11 +86,10 @@ export class EventLoop {
     }
     this._poller = poller;
     this._debug = opts?.debug ?? isDebugEnv();
-    const loop = this;
     this._pollerHost = {
-      loop,
-      runOnce: () => loop.runOnce(),
-      externalPending: () => loop._externalRefs,
+      loop: this,
+      runOnce: () => this.runOnce(),
+      externalPending: () => this._externalRefs,
     };
   }
 
