@@ -1,0 +1,409 @@
+import type { Coroutine, Future } from "@loop/core";
+import { checkCount, startBody } from "./checks.js";
+import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
+import { Event } from "./event.js";
+import { Heap, RingBuffer, Stack, naturalOrder, type ItemStore } from "./item-stores.js";
+import {
+  DONE_VOID,
+  FINISHED,
+  FRESH,
+  GRANTED,
+  SHUT_DOWN,
+  WaiterList,
+  returnFromOperation,
+  stepOperation,
+  throwIntoOperation,
+  type Operation,
+  type WaitNode,
+} from "./waiters.js";
+
+/**
+ * A first-in, first-out queue for passing items between tasks (asyncio.Queue, 3.13,
+ * with `shutdown`). `maxsize` 0 means unbounded; otherwise `put()` waits for room.
+ *
+ * Strictly first-come first-served, where asyncio is not: an item that arrives while
+ * getters wait is promised to the oldest getter before any other task runs, and a slot
+ * that frees up while putters wait is promised to the oldest putter. A newcomer finds the
+ * queue empty (or full) until those promises are kept. A waiter cancelled after it was
+ * promised something passes the promise on, so no item is lost or taken twice.
+ * @example
+ * const queue = new Queue<string>(100);
+ * createTask((function* () {
+ *   for (const line of lines) yield* queue.put(line);
+ *   queue.shutdown();
+ * })());
+ * yield* queue.consume(function* (line) {
+ *   yield* write(line);
+ * });
+ */
+export class Queue<T> {
+  /** @internal */ _items: ItemStore<T>;
+  /** @internal */ readonly _maxsize: number;
+  /** @internal */ readonly _getters = new WaiterList();
+  /** @internal */ readonly _putters = new WaiterList();
+  /** @internal Items kept for getters that were woken but have not run yet. Never more than `_items.size`. */ _promisedItems = 0;
+  /** @internal Free places kept for putters that were woken but have not run yet. */ _promisedSlots = 0;
+  /** @internal */ _unfinished = 0;
+  /** @internal */ readonly _finished = new Event();
+  /** @internal */ _isShutdown = false;
+  /** @internal `shutdown(true)` threw the items away, promised ones included. */ _discarded = false;
+
+  constructor(maxsize = 0) {
+    checkCount(`new ${new.target.name}(maxsize)`, "maxsize", maxsize, 0);
+    this._maxsize = maxsize;
+    this._items = new RingBuffer<T>();
+    this._finished.set();
+  }
+
+  /** The most items the queue holds; 0 for unbounded. */
+  get maxsize(): number {
+    return this._maxsize;
+  }
+
+  /** The number of items in the queue, including those already promised to woken getters. */
+  qsize(): number {
+    return this._items.size;
+  }
+
+  /** True when a `get()` arriving now would have to wait: no item, or every item promised to a woken getter. */
+  empty(): boolean {
+    return this._items.size <= this._promisedItems;
+  }
+
+  /** True when a `put()` arriving now would have to wait. Never true for an unbounded queue. */
+  full(): boolean {
+    return this._maxsize > 0 && this._items.size + this._promisedSlots >= this._maxsize;
+  }
+
+  /**
+   * Puts `item` in the queue, waiting for room if it is full. Throws `QueueShutDown` if
+   * the queue is (or gets) shut down first. Cancelled while waiting, the item is not put.
+   */
+  put(item: T): Coroutine<void> {
+    return new QueuePut<T>(this, item) as unknown as Coroutine<void>;
+  }
+
+  /**
+   * Removes and returns the next item, waiting for one if the queue is empty. Throws
+   * `QueueShutDown` when the queue was shut down and nothing is left to take.
+   */
+  get(): Coroutine<T> {
+    return new QueueGet<T>(this) as unknown as Coroutine<T>;
+  }
+
+  /** Puts `item` without waiting: `QueueFull` if there is no room, `QueueShutDown` after `shutdown()`. */
+  putNowait(item: T): void {
+    if (this._isShutdown) throw new QueueShutDown("Queue.putNowait(): the queue was shut down");
+    if (!this._hasRoom()) throw new QueueFull(`Queue.putNowait(): the queue is full (maxsize ${this._maxsize})`);
+    this._put(item);
+  }
+
+  /** Takes an item without waiting: `QueueEmpty` if none is free, `QueueShutDown` if shut down and drained. */
+  getNowait(): T {
+    if (this._items.size > this._promisedItems) return this._take();
+    if (this._isShutdown) throw new QueueShutDown("Queue.getNowait(): the queue was shut down and is empty");
+    throw new QueueEmpty("Queue.getNowait(): the queue is empty");
+  }
+
+  /**
+   * Tells the queue that an item taken earlier has been processed; when every item put
+   * has been, `join()` returns. Throws `RangeError` when called more often than items
+   * were put.
+   */
+  taskDone(): void {
+    if (this._unfinished <= 0) throw new RangeError("Queue.taskDone(): called more times than items were put");
+    this._unfinished--;
+    if (this._unfinished === 0) this._finished.set();
+  }
+
+  /** Waits until every item put has been taken and marked with `taskDone()`. */
+  join(): Coroutine<void> {
+    return this._join();
+  }
+
+  /**
+   * Shuts the queue down (3.13): `put()` now throws `QueueShutDown`, and so do blocked
+   * putters and getters; `get()` goes on taking what is left, then throws too. With
+   * `immediate`, what is left is dropped (counted as done for `join()`) and `get()`
+   * throws at once.
+   */
+  shutdown(immediate = false): void {
+    if (typeof immediate !== "boolean") {
+      throw new TypeError(`Queue.shutdown(immediate): immediate must be a boolean, got ${immediate === null ? "null" : typeof immediate}`);
+    }
+    this._isShutdown = true;
+    if (immediate) {
+      const dropped = this._items.size;
+      this._items.clear();
+      this._promisedItems = 0;
+      this._discarded = true;
+      this._unfinished = Math.max(0, this._unfinished - dropped);
+      if (this._unfinished === 0) this._finished.set();
+    }
+    wakeAll(this._getters);
+    wakeAll(this._putters);
+  }
+
+  /**
+   * Takes items until the queue is shut down and drained, running `body` for each and
+   * calling `taskDone()` after it, however it ends. The worker loop of asyncio's guides
+   * (`while True: item = await q.get(); …; q.task_done()`) that ends cleanly.
+   * @example
+   * yield* queue.consume(function* (job) {
+   *   yield* process(job);
+   * });
+   */
+  consume(body: (item: T) => Coroutine<void>): Coroutine<void> {
+    if (typeof body !== "function") {
+      throw new TypeError(`Queue.consume(body): body must be a function* taking an item, got ${body === null ? "null" : typeof body}`);
+    }
+    return this._consume(body);
+  }
+
+  toString(): string {
+    const parts = [`maxsize=${this._maxsize}`, `qsize=${this._items.size}`];
+    const getters = this._getters.countPending();
+    const putters = this._putters.countPending();
+    if (getters > 0) parts.push(`getters=${getters}`);
+    if (putters > 0) parts.push(`putters=${putters}`);
+    if (this._unfinished > 0) parts.push(`tasks=${this._unfinished}`);
+    if (this._isShutdown) parts.push("shutdown");
+    return `<${this.constructor.name} ${parts.join(" ")}>`;
+  }
+
+  /** @internal Room for a newcomer: the waiting putters (if any) were promised every free place. */
+  _hasRoom(): boolean {
+    return this._maxsize === 0 || this._items.size + this._promisedSlots < this._maxsize;
+  }
+
+  /** @internal asyncio's `put_nowait` after the checks. */
+  _put(item: T): void {
+    this._items.put(item);
+    this._unfinished++;
+    this._finished.clear();
+    if (this._getters.length > 0) this._promiseItems();
+  }
+
+  /** @internal asyncio's `get_nowait` after the checks. */
+  _take(): T {
+    const item = this._items.take();
+    if (this._putters.length > 0) this._promiseSlots();
+    return item;
+  }
+
+  /** @internal Promises the free items to the oldest pending getters. */
+  _promiseItems(): void {
+    while (this._items.size > this._promisedItems) {
+      const getter = this._getters.takePending();
+      if (getter === null) return;
+      this._promisedItems++;
+      getter.future.setResult(GRANTED);
+    }
+  }
+
+  /** @internal Promises the free places to the oldest pending putters. */
+  _promiseSlots(): void {
+    while (this._hasRoom()) {
+      const putter = this._putters.takePending();
+      if (putter === null) return;
+      this._promisedSlots++;
+      putter.future.setResult(GRANTED);
+    }
+  }
+
+  private *_join(): Coroutine<void> {
+    if (this._unfinished > 0) yield* this._finished.wait();
+  }
+
+  private *_consume(body: (item: T) => Coroutine<void>): Coroutine<void> {
+    for (;;) {
+      let item: T;
+      try {
+        item = yield* this.get();
+      } catch (error) {
+        if (error instanceof QueueShutDown) return;
+        throw error;
+      }
+      try {
+        yield* startBody("Queue.consume(body)", () => body(item));
+      } finally {
+        this.taskDone();
+      }
+    }
+  }
+}
+
+/**
+ * A last-in, first-out queue (asyncio.LifoQueue): `get()` takes the item put last.
+ * @example
+ * const stack = new LifoQueue<number>();
+ */
+export class LifoQueue<T> extends Queue<T> {
+  constructor(maxsize = 0) {
+    super(maxsize);
+    this._items = new Stack<T>();
+  }
+}
+
+/**
+ * A queue that gives out the smallest item first (asyncio.PriorityQueue). Items are
+ * ordered by `compare` (negative: `a` first), or without one by `naturalOrder`:
+ * numbers, strings, and arrays element by element, like Python tuples. Unlike asyncio,
+ * items that compare equal come out in the order they were put.
+ * @example
+ * const jobs = new PriorityQueue<[number, string]>();
+ * jobs.putNowait([2, "later"]);
+ * jobs.putNowait([1, "first"]);
+ * jobs.getNowait(); // [1, "first"]
+ */
+export class PriorityQueue<T> extends Queue<T> {
+  constructor(maxsize = 0, compare: (a: T, b: T) => number = naturalOrder) {
+    super(maxsize);
+    if (typeof compare !== "function") {
+      throw new TypeError(`new PriorityQueue(maxsize, compare): compare must be a function (a, b) => number, got ${compare === null ? "null" : typeof compare}`);
+    }
+    this._items = new Heap<T>(compare);
+  }
+}
+
+/** Wakes every pending waiter of a shut-down queue. */
+function wakeAll(waiters: WaiterList): void {
+  for (let node = waiters.takePending(); node !== null; node = waiters.takePending()) {
+    node.future.setResult(SHUT_DOWN);
+  }
+}
+
+/** `queue.get()`: see `Operation`. */
+class QueueGet<T> implements Operation<T> {
+  _state = FRESH;
+  _node: WaitNode | null = null;
+
+  constructor(private readonly _queue: Queue<T>) {}
+
+  next(): IteratorResult<Future<unknown> | undefined, T> {
+    const queue = this._queue;
+    // Pending getters only exist while every item is promised, so this check is enough for FCFS.
+    if (this._state === FRESH && queue._items.size > queue._promisedItems) {
+      this._state = FINISHED;
+      return { done: true, value: queue._take() };
+    }
+    return stepOperation(this, "Queue.get");
+  }
+
+  throw(error: unknown): never {
+    return throwIntoOperation(this, error);
+  }
+
+  return(value: T): IteratorReturnResult<T> {
+    return returnFromOperation(this, value);
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  _tryNow(): IteratorReturnResult<T> | null {
+    const queue = this._queue;
+    if (queue._items.size > queue._promisedItems) return { done: true, value: queue._take() };
+    if (queue._isShutdown) throw new QueueShutDown("Queue.get(): the queue was shut down and is empty");
+    return null;
+  }
+
+  _wait(node: WaitNode): void {
+    this._queue._getters.push(node);
+  }
+
+  _resume(outcome: number): IteratorReturnResult<T> {
+    const queue = this._queue;
+    if (outcome === SHUT_DOWN) throw new QueueShutDown("Queue.get(): the queue was shut down and is empty");
+    if (queue._discarded) throw new QueueShutDown("Queue.get(): the queue was shut down with immediate=true");
+    queue._promisedItems--;
+    return { done: true, value: queue._take() };
+  }
+
+  _abandon(node: WaitNode): void {
+    const queue = this._queue;
+    const outcome = node.outcome();
+    if (outcome === GRANTED) {
+      // An item was kept for us: it goes to the next getter, or back to everyone.
+      if (!queue._discarded) {
+        queue._promisedItems--;
+        queue._promiseItems();
+      }
+    } else if (outcome !== SHUT_DOWN) {
+      queue._getters.remove(node);
+    }
+  }
+}
+
+/** `queue.put(item)`: see `Operation`. */
+class QueuePut<T> implements Operation<void> {
+  _state = FRESH;
+  _node: WaitNode | null = null;
+
+  constructor(
+    private readonly _queue: Queue<T>,
+    private _item: T | undefined,
+  ) {}
+
+  next(): IteratorResult<Future<unknown> | undefined, void> {
+    const queue = this._queue;
+    // Pending putters only exist while every free place is promised, so this check is enough for FCFS.
+    if (this._state === FRESH && !queue._isShutdown && queue._hasRoom()) {
+      this._state = FINISHED;
+      queue._put(this._item as T);
+      this._item = undefined;
+      return DONE_VOID;
+    }
+    return stepOperation(this, "Queue.put");
+  }
+
+  throw(error: unknown): never {
+    return throwIntoOperation(this, error);
+  }
+
+  return(value: void): IteratorReturnResult<void> {
+    return returnFromOperation(this, value);
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  _tryNow(): IteratorReturnResult<void> | null {
+    const queue = this._queue;
+    if (queue._isShutdown) throw new QueueShutDown("Queue.put(): the queue was shut down");
+    if (!queue._hasRoom()) return null;
+    queue._put(this._item as T);
+    this._item = undefined;
+    return DONE_VOID;
+  }
+
+  _wait(node: WaitNode): void {
+    this._queue._putters.push(node);
+  }
+
+  _resume(outcome: number): IteratorReturnResult<void> {
+    const queue = this._queue;
+    if (outcome === SHUT_DOWN) throw new QueueShutDown("Queue.put(): the queue was shut down");
+    queue._promisedSlots--;
+    // Shut down after the place was promised: nobody waits for it any more (shutdown woke them all).
+    if (queue._isShutdown) throw new QueueShutDown("Queue.put(): the queue was shut down");
+    queue._put(this._item as T);
+    this._item = undefined;
+    return DONE_VOID;
+  }
+
+  _abandon(node: WaitNode): void {
+    const queue = this._queue;
+    const outcome = node.outcome();
+    this._item = undefined;
+    if (outcome === GRANTED) {
+      // A place was kept for us: it goes to the next putter, or back to everyone.
+      queue._promisedSlots--;
+      if (!queue._isShutdown) queue._promiseSlots();
+    } else if (outcome !== SHUT_DOWN) {
+      queue._putters.remove(node);
+    }
+  }
+}

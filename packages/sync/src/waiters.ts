@@ -1,0 +1,189 @@
+import { getRunningLoop, InvalidStateError, type Future } from "@loop/core";
+
+/**
+ * What a waiter's future resolves to. A waiter is only ever woken with something in its
+ * hands — the lock, a permit, a promised item or slot — or with the news that the queue
+ * shut down; it never wakes up to "have a look", so a newcomer can never overtake it.
+ */
+export const GRANTED = 1;
+export const SHUT_DOWN = 2;
+
+/**
+ * A place in a line of waiters: a node of an intrusive doubly linked list, so that a
+ * waiter that gives up leaves the line in O(1) (asyncio's `deque.remove` is O(n)) and
+ * nothing is ever shifted. Only waits that really block make one.
+ */
+export class WaitNode {
+  /** The future the waiter sleeps on: resolved with GRANTED or SHUT_DOWN, or cancelled. */
+  readonly future: Future<number>;
+  prev: WaitNode | null = null;
+  next: WaitNode | null = null;
+  /** True while the node is in a list. */
+  queued = false;
+
+  constructor(label: string) {
+    const future = getRunningLoop().createFuture<number>();
+    future.label = label;
+    this.future = future;
+  }
+
+  /** What the waiter was handed: GRANTED, SHUT_DOWN, or 0 while pending or when cancelled. */
+  outcome(): number {
+    const future = this.future;
+    return future.done() && !future.cancelled() ? future.result() : 0;
+  }
+}
+
+/**
+ * Waiters in arrival order. Invariant kept by every primitive of this package: a waiter
+ * whose future is still pending is owed nothing yet, and whatever becomes free is handed
+ * to the oldest such waiter before anyone else can see it.
+ */
+export class WaiterList {
+  private _head: WaitNode | null = null;
+  private _tail: WaitNode | null = null;
+  /** Nodes in the list, including ones whose future was cancelled but not yet unlinked. */
+  length = 0;
+
+  push(node: WaitNode): void {
+    node.prev = this._tail;
+    node.next = null;
+    if (this._tail === null) this._head = node;
+    else this._tail.next = node;
+    this._tail = node;
+    node.queued = true;
+    this.length++;
+  }
+
+  /** Unlinks `node`; a no-op when it is not in the list any more. */
+  remove(node: WaitNode): void {
+    if (!node.queued) return;
+    const prev = node.prev;
+    const next = node.next;
+    if (prev === null) this._head = next;
+    else prev.next = next;
+    if (next === null) this._tail = prev;
+    else next.prev = prev;
+    node.prev = null;
+    node.next = null;
+    node.queued = false;
+    this.length--;
+  }
+
+  /**
+   * Unlinks and returns the oldest waiter whose future is still pending, dropping on the
+   * way the ones whose future is done (cancelled by their task, which has not yet run to
+   * unlink itself). Null when there is none.
+   */
+  takePending(): WaitNode | null {
+    let node = this._head;
+    while (node !== null) {
+      this.remove(node);
+      if (!node.future.done()) return node;
+      node = this._head;
+    }
+    return null;
+  }
+
+  /** True when some waiter is still pending (cancelled ones do not count). */
+  hasPending(): boolean {
+    for (let node = this._head; node !== null; node = node.next) {
+      if (!node.future.done()) return true;
+    }
+    return false;
+  }
+
+  /** How many waiters are still pending. */
+  countPending(): number {
+    let n = 0;
+    for (let node = this._head; node !== null; node = node.next) {
+      if (!node.future.done()) n++;
+    }
+    return n;
+  }
+}
+
+/** The shared "done" results of operations that finish without suspending. */
+export const DONE_TRUE: IteratorReturnResult<true> = Object.freeze({ done: true, value: true }) as IteratorReturnResult<true>;
+export const DONE_VOID: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<void>;
+
+export const FRESH = 0;
+export const WAITING = 1;
+export const FINISHED = 2;
+
+/**
+ * A blocking operation written out as a small state machine instead of a `function*`,
+ * so that `yield* lock.acquire()` costs one small object and, when the lock is free, no
+ * future, no generator and no suspension. Each operation class is flat (no base class:
+ * V8 builds derived objects several times slower) and implements the generator protocol
+ * (`next`, `throw`, `return`, iterable, usable as a task's coroutine) through the
+ * functions below:
+ *
+ * - the first `next()` calls `_tryNow()`; if that cannot finish at once, `_wait(node)`
+ *   queues a new `WaitNode` and its future is yielded to the task;
+ * - the `next()` after the future is done calls `_resume(outcome)` with what the waiter
+ *   was handed (GRANTED or SHUT_DOWN);
+ * - a `throw()` or `return()` while waiting — a cancellation, mostly — or a resumption
+ *   on a cancelled future calls `_abandon(node)`, which gives back anything the waiter
+ *   had already been handed, so that nothing is lost.
+ */
+export interface Operation<T> {
+  _state: number;
+  _node: WaitNode | null;
+  _tryNow(): IteratorReturnResult<T> | null;
+  _wait(node: WaitNode): void;
+  _resume(outcome: number): IteratorReturnResult<T>;
+  _abandon(node: WaitNode): void;
+}
+
+/** `next()` of an operation, after its own fast path. */
+export function stepOperation<T>(op: Operation<T>, label: string): IteratorResult<Future<unknown> | undefined, T> {
+  if (op._state === FRESH) {
+    op._state = FINISHED; // until it waits: a throw in _tryNow ends the operation
+    const now = op._tryNow();
+    if (now !== null) return now;
+    const node = new WaitNode(label);
+    op._node = node;
+    op._wait(node);
+    op._state = WAITING;
+    return { done: false, value: node.future as Future<unknown> };
+  }
+  if (op._state === WAITING) {
+    const node = op._node as WaitNode;
+    const future = node.future;
+    if (!future.done()) {
+      throw new InvalidStateError(
+        "a coroutine was resumed while the future it waits on is still pending: only a Task may drive a coroutine that waits on futures",
+      );
+    }
+    op._state = FINISHED;
+    if (future.cancelled()) {
+      op._abandon(node);
+      return future.result() as never; // throws the CancelledError
+    }
+    return op._resume(future.result());
+  }
+  return { done: true, value: undefined as T };
+}
+
+/** `throw(error)` of an operation. */
+export function throwIntoOperation<T>(op: Operation<T>, error: unknown): never {
+  if (op._state === WAITING) leave(op);
+  op._state = FINISHED;
+  throw error;
+}
+
+/** `return(value)` of an operation. */
+export function returnFromOperation<T>(op: Operation<T>, value: T): IteratorReturnResult<T> {
+  if (op._state === WAITING) leave(op);
+  op._state = FINISHED;
+  return { done: true, value };
+}
+
+function leave<T>(op: Operation<T>): void {
+  const node = op._node as WaitNode;
+  op._abandon(node);
+  // Left from outside a task's cancellation (a throw or return by hand): the future
+  // must not stay pending, or a later hand-over could pick this node.
+  if (!node.future.done()) node.future.cancel();
+}
