@@ -1,4 +1,10 @@
 import type { Scenario } from "../scenario.js";
+import { hello } from "./hello.js";
 
-/** Every scenario of the tour, in the order `npm run demo` plays them. */
-export const scenarios: readonly Scenario[] = [];
+/**
+ * Every scenario of the tour, in the order `npm run demo` plays them. One import and one
+ * entry per scenario, each on its own line.
+ */
+export const scenarios: readonly Scenario[] = [
+  hello,
+];
