@@ -1,3 +1,4 @@
+import { snapshotContext } from "./context.js";
 import { isCoroutine, notACoroutineMessage, type Awaitable, type Coroutine } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
@@ -267,7 +268,8 @@ export class EventLoop {
   // ---------------------------------------------------------------------------------
 
   /**
-   * Runs `callback(...args)` on the next turn, in the current context. Callbacks run in
+   * Runs `callback(...args)` on the next turn, in a copy of the current context (as
+   * asyncio's call_soon, so values the callback sets do not leak back). Callbacks run in
    * the order they were scheduled.
    * @example
    * loop.callSoon((who) => console.log(`hello ${who}`), "world");
@@ -275,7 +277,7 @@ export class EventLoop {
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
     this._checkClosed();
     checkCallback("callSoon", callback);
-    const handle = new Handle(callback as Callback, args, this, current.context);
+    const handle = new Handle(callback as Callback, args, this, snapshotContext());
     if (this._debug) handle._sourceStack = new Error().stack;
     this._enqueue(handle);
     return handle;
@@ -304,7 +306,7 @@ export class EventLoop {
     if (Number.isNaN(whenMs)) throw new RangeError("callAt(whenMs, ...): whenMs is NaN");
     this._checkClosed();
     checkCallback("callAt", callback);
-    const handle = new TimerHandle(whenMs, this._timerSequence++, callback as Callback, args, this, current.context);
+    const handle = new TimerHandle(whenMs, this._timerSequence++, callback as Callback, args, this, snapshotContext());
     if (this._debug) handle._sourceStack = new Error().stack;
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.
