@@ -211,18 +211,17 @@ describe("waiting on a future", () => {
     expect(caught).toBe(boom);
   });
 
-  test("a coroutine resumed by hand while its future is pending gets InvalidStateError", () => {
+  test("a coroutine driven by hand (not by a task) that waits on a pending future gets InvalidStateError", () => {
     const loop = newLoop();
     const f = loop.createFuture<number>();
     function* body(): Coroutine<number> {
       return yield* f;
     }
     const coro = body();
-    expect(coro.next().value).toBe(f);
-    expect(() => coro.next()).toThrow(InvalidStateError);
-    const other = body();
-    other.next();
-    expect(other.return(9)).toEqual({ done: true, value: 9 });
+    expect(() => {
+      coro.next();
+      coro.next();
+    }).toThrow(InvalidStateError);
     loop.close();
   });
 

@@ -1,0 +1,100 @@
+import { describe, expect, test } from "vitest";
+import { CancelledError, TimeoutError, asCompleted, createTask, getRunningLoop, type Coroutine } from "../src/index.js";
+import { catching, forever, runVirtual, sleep } from "./helpers.js";
+
+function* after<T>(ms: number, value: T): Coroutine<T> {
+  yield* sleep(ms);
+  return value;
+}
+
+describe("asCompleted", () => {
+  test("the i-th future taken resolves to the i-th result to finish", async () => {
+    const out = await runVirtual(function* () {
+      const got: [string, number][] = [];
+      for (const next of asCompleted([after(30, "a"), after(10, "b"), after(20, "c")])) {
+        got.push([yield* next, getRunningLoop().time()]);
+      }
+      return got;
+    });
+    expect(out).toEqual([
+      ["b", 10],
+      ["c", 20],
+      ["a", 30],
+    ]);
+  });
+
+  test("taking every future first, then waiting on them, gives the same order", async () => {
+    const out = await runVirtual(function* () {
+      const slots = [...asCompleted([after(30, "a"), after(10, "b"), after(20, "c")])];
+      const got: string[] = [];
+      for (const s of slots) got.push(yield* s);
+      return got;
+    });
+    expect(out).toEqual(["b", "c", "a"]);
+  });
+
+  test("futures already done are delivered in input order, and errors and cancellations are passed on", async () => {
+    const out = await runVirtual(function* () {
+      const boom = new Error("boom");
+      const failing = createTask(
+        (function* () {
+          yield* sleep(5);
+          throw boom;
+        })(),
+      );
+      const cancelled = createTask(forever());
+      getRunningLoop().callLater(10, () => cancelled.cancel("c"));
+      const results: unknown[] = [];
+      for (const next of asCompleted([failing, cancelled, after(15, "ok")])) {
+        try {
+          results.push(yield* next);
+        } catch (e) {
+          results.push(e instanceof CancelledError ? `cancelled:${(e as Error).message}` : e === boom ? "boom" : e);
+        }
+      }
+      return results;
+    });
+    expect(out).toEqual(["boom", "cancelled:c", "ok"]);
+  });
+
+  test("past the timeout every future not yet resolved fails with TimeoutError; inputs are not cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const slow = createTask(after(100, "slow"));
+      const results: unknown[] = [];
+      for (const next of asCompleted([after(10, "fast"), slow], { timeout: 50 })) {
+        try {
+          results.push(yield* next);
+        } catch (e) {
+          results.push(e instanceof TimeoutError ? `timeout@${getRunningLoop().time()}` : e);
+        }
+      }
+      results.push(slow.cancelled(), yield* slow);
+      return results;
+    });
+    expect(out).toEqual(["fast", "timeout@50", false, "slow"]);
+  });
+
+  test("a timeout after everything finished changes nothing and the timer is cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const it = asCompleted([after(1, 1)], { timeout: 50 });
+      const r = yield* it.next().value!;
+      return [r, it.next().done, getRunningLoop().timerCount];
+    });
+    expect(out).toEqual([1, true, 0]);
+  });
+
+  test("argument errors are thrown at the call", async () => {
+    expect(() => asCompleted([])).toThrow(/no running event loop/);
+    await runVirtual(function* () {
+      expect(() => asCompleted(5 as never)).toThrow(TypeError);
+      expect(() => asCompleted([], { timeout: -1 })).toThrow(RangeError);
+      expect([...asCompleted([])]).toEqual([]);
+      const e = yield* catching(
+        (function* () {
+          for (const f of asCompleted([forever()], { timeout: 0 })) yield* f;
+        })(),
+      );
+      expect(e).toBeInstanceOf(TimeoutError);
+    });
+  });
+});

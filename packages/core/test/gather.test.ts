@@ -1,0 +1,222 @@
+import { describe, expect, test } from "vitest";
+import { CancelledError, Future, GatheringFuture, createTask, currentTask, gather, type Coroutine } from "../src/index.js";
+import { catching, forever, runVirtual, sleep, virtualLoop } from "./helpers.js";
+
+function* after<T>(ms: number, value: T, log?: string[]): Coroutine<T> {
+  yield* sleep(ms);
+  log?.push(String(value));
+  return value;
+}
+
+function* failAfter(ms: number, error: unknown): Coroutine<never> {
+  yield* sleep(ms);
+  throw error;
+}
+
+describe("gather", () => {
+  test("gives the results in argument order, whatever the finishing order", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const results = yield* gather([after(30, "a", log), after(10, "b", log), after(20, "c", log)]);
+      return [results, log];
+    });
+    expect(out).toEqual([
+      ["a", "b", "c"],
+      ["b", "c", "a"],
+    ]);
+  });
+
+  test("takes futures, tasks, coroutines and promises together", async () => {
+    const out = await runVirtual(function* () {
+      const f = new Future<number>();
+      f.getLoop().callLater(5, () => f.setResult(1));
+      const t = createTask(after(1, "t"));
+      return yield* gather([f, t, after(2, true), Promise.resolve(null)]);
+    });
+    expect(out).toEqual([1, "t", true, null]);
+  });
+
+  test("the same awaitable twice is awaited once and reported twice", async () => {
+    const out = await runVirtual(function* () {
+      let runs = 0;
+      const t = createTask(
+        (function* () {
+          runs++;
+          yield* sleep(1);
+          return "x";
+        })(),
+      );
+      const g = gather([t, t, after(2, "y"), t]);
+      const r = yield* g;
+      return [r, runs, g.children().length];
+    });
+    expect(out).toEqual([["x", "x", "y", "x"], 1, 4]);
+  });
+
+  test("gather([]) resolves with an empty array", async () => {
+    const out = await runVirtual(function* () {
+      return yield* gather([]);
+    });
+    expect(out).toEqual([]);
+  });
+
+  test("the first error fails the gather at once while the others keep running", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const boom = new Error("boom");
+      const slow = createTask(after(50, "slow", log));
+      const e = yield* catching(gather([slow, failAfter(10, boom), failAfter(20, new Error("second"))]));
+      log.push(`caught ${(e as Error).message}`);
+      const r = yield* slow;
+      return [e === boom, log, r, slow.cancelled()];
+    });
+    expect(out).toEqual([true, ["caught boom", "slow"], "slow", false]);
+  });
+
+  test("with returnExceptions, errors and cancellations are results in argument order", async () => {
+    const out = await runVirtual(function* () {
+      const boom = new Error("boom");
+      const cancelled = createTask(forever());
+      const g = gather([after(20, 1), failAfter(10, boom), cancelled], { returnExceptions: true });
+      yield* sleep(1);
+      cancelled.cancel("gone");
+      const r = yield* g;
+      return [r[0], r[1] === boom, r[2] instanceof CancelledError, (r[2] as Error).message];
+    });
+    expect(out).toEqual([1, true, true, "gone"]);
+  });
+
+  test("a cancelled child fails the gather with CancelledError (without returnExceptions)", async () => {
+    const out = await runVirtual(function* () {
+      const child = createTask(forever());
+      const other = createTask(after(20, "other"));
+      const g = gather([child, other]);
+      yield* sleep(1);
+      child.cancel("child gone");
+      const e = yield* catching(g);
+      return [e instanceof CancelledError, (e as Error).message, g.cancelled(), other.done()];
+    });
+    // The gather failed with the CancelledError; it was not itself cancelled.
+    expect(out).toEqual([true, "child gone", false, false]);
+  });
+
+  test("cancelling the gather cancels every child; the outer ends with CancelledError even with returnExceptions", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const child = (name: string) =>
+        createTask(
+          (function* () {
+            try {
+              yield* sleep(100);
+            } finally {
+              log.push(`${name} cleanup`);
+            }
+          })(),
+        );
+      const a = child("a");
+      const b = child("b");
+      const g = gather([a, b], { returnExceptions: true });
+      yield* sleep(1);
+      expect(g.cancel("stop")).toBe(true);
+      const e = yield* catching(g);
+      return [log, e instanceof CancelledError, a.cancelled(), b.cancelled(), g.cancel()];
+    });
+    expect(out).toEqual([["a cleanup", "b cleanup"], true, true, true, false]);
+  });
+
+  test("cancelling a task that waits on a gather cancels the gather's children", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(forever());
+      const b = createTask(forever());
+      const waiter = createTask(
+        (function* () {
+          return yield* gather([a, b]);
+        })(),
+      );
+      yield* sleep(1);
+      waiter.cancel();
+      const e = yield* catching(waiter);
+      return [e instanceof CancelledError, a.cancelled(), b.cancelled(), waiter.cancelled()];
+    });
+    expect(out).toEqual([true, true, true, true]);
+  });
+
+  test("cancelling a gather whose children are all done returns false", async () => {
+    await runVirtual(function* () {
+      const g = gather([after(1, 1)]);
+      yield* sleep(5);
+      expect(g).toBeInstanceOf(GatheringFuture);
+      expect(g.cancel()).toBe(false);
+    });
+  });
+
+  test("a child that swallows the gather's cancellation still ends the gather cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const stubborn = createTask(
+        (function* () {
+          try {
+            yield* sleep(100);
+          } catch {
+            // ignore the cancellation
+          }
+          return "kept going";
+        })(),
+      );
+      const g = gather([stubborn], { returnExceptions: true });
+      yield* sleep(1);
+      g.cancel();
+      const e = yield* catching(g);
+      return [e instanceof CancelledError, stubborn.result()];
+    });
+    expect(out).toEqual([true, "kept going"]);
+  });
+
+  test("errors of children finishing after the gather failed are retrieved, not reported", async () => {
+    const { loop } = virtualLoop();
+    const reports: string[] = [];
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx.message));
+    await loop.runUntilComplete(
+      (function* () {
+        yield* catching(gather([failAfter(1, new Error("a")), failAfter(2, new Error("b"))]));
+        yield* sleep(5);
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+      })(),
+    );
+    loop.close();
+    expect(reports).toEqual([]);
+  });
+
+  test("gather checks its argument and needs a loop", () => {
+    expect(() => gather(42 as never)).toThrow(TypeError);
+    expect(() => gather([])).toThrow(/no running event loop/);
+    expect(() => gather([(function* () {})()])).toThrow(/no running event loop/);
+  });
+
+  test("gather of futures works outside the loop, on their loop", async () => {
+    const { loop } = virtualLoop();
+    const f = loop.createFuture<number>();
+    const g = gather([f]);
+    expect(g.getLoop()).toBe(loop);
+    loop.callSoon(() => f.setResult(3));
+    expect(await loop.runUntilComplete(g)).toEqual([3]);
+    loop.close();
+  });
+
+  test("gather refuses futures of different loops", async () => {
+    const a = virtualLoop().loop;
+    const b = virtualLoop().loop;
+    expect(() => gather([a.createFuture(), b.createFuture()])).toThrow(/different loop/);
+    a.close();
+    b.close();
+  });
+
+  test("the current task is not a gather child", async () => {
+    await runVirtual(function* () {
+      const me = currentTask();
+      const g = gather([after(1, 1)]);
+      expect(g.children().includes(me as never)).toBe(false);
+      yield* g;
+    });
+  });
+});

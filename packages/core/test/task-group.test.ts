@@ -1,0 +1,387 @@
+import { describe, expect, test } from "vitest";
+import {
+  CancelledError,
+  ExceptionGroup,
+  TaskGroup,
+  createTask,
+  currentTask,
+  getRunningLoop,
+  taskGroup,
+  type Coroutine,
+  type Task,
+} from "../src/index.js";
+import { catching, forever, runVirtual, sleep } from "./helpers.js";
+
+function* failAfter(ms: number, error: unknown): Coroutine<never> {
+  yield* sleep(ms);
+  throw error;
+}
+
+function* logged(log: string[], name: string, ms: number): Coroutine<string> {
+  try {
+    yield* sleep(ms);
+    log.push(`${name} done`);
+    return name;
+  } catch (e) {
+    log.push(`${name} ${(e as Error).name}`);
+    throw e;
+  }
+}
+
+describe("taskGroup", () => {
+  test("waits for every child and returns the body's result", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      let tasks: Task<string>[] = [];
+      const r = yield* taskGroup(function* (tg) {
+        tasks = [tg.createTask(logged(log, "a", 20)), tg.createTask(logged(log, "b", 10))];
+        expect(tg.tasks().size).toBe(2);
+        return "body";
+      });
+      log.push(`exit at ${getRunningLoop().time()}`);
+      return [r, log, tasks.map((t) => t.result())];
+    });
+    expect(out).toEqual(["body", ["b done", "a done", "exit at 20"], ["a", "b"]]);
+  });
+
+  test("the first child error cancels the siblings and the body; errors come as an ExceptionGroup; the parent is not left cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const boom = new Error("boom");
+      const e = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(failAfter(10, boom));
+          tg.createTask(logged(log, "sibling", 100));
+          try {
+            yield* sleep(1000);
+          } catch (err) {
+            log.push(`body ${(err as Error).name}`);
+            throw err;
+          }
+        }),
+      );
+      const me = currentTask()!;
+      const cancelling = me.cancelling();
+      yield* sleep(1); // not cancelled any more: this wait completes
+      return [e instanceof ExceptionGroup, (e as ExceptionGroup).exceptions, log.sort(), cancelling, getRunningLoop().time()];
+    });
+    expect(out[0]).toBe(true);
+    expect((out[1] as unknown[]).length).toBe(1);
+    expect((out[1] as Error[])[0]?.message).toBe("boom");
+    expect(out[2]).toEqual(["body CancelledError", "sibling CancelledError"]);
+    expect(out[3]).toBe(0);
+    expect(out[4]).toBe(11);
+  });
+
+  test("every failing child is collected, including one that fails while being cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const e = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(failAfter(10, new Error("one")));
+          tg.createTask(failAfter(10, new Error("two")));
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(100);
+              } finally {
+                // eslint-disable-next-line no-unsafe-finally
+                throw new Error("three");
+              }
+            })(),
+          );
+        }),
+      );
+      return (e as ExceptionGroup).exceptions.map((x) => (x as Error).message);
+    });
+    expect(out).toEqual(["one", "two", "three"]);
+  });
+
+  test("an error thrown by the body cancels the children and is included in the group", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const bodyError = new TypeError("body");
+      const e = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(logged(log, "child", 100));
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(100);
+              } finally {
+                // eslint-disable-next-line no-unsafe-finally
+                throw new Error("child error");
+              }
+            })(),
+          );
+          yield* sleep(1);
+          throw bodyError;
+        }),
+      );
+      const ex = (e as ExceptionGroup).exceptions;
+      return [log, ex.length, (ex[0] as Error).message, ex[1] === bodyError];
+    });
+    expect(out).toEqual([["child CancelledError"], 2, "child error", true]);
+  });
+
+  test("an outside cancellation cancels the children and is re-raised once every child has finished", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const parent = createTask(
+        (function* () {
+          yield* taskGroup(function* (tg) {
+            tg.createTask(
+              (function* () {
+                try {
+                  yield* sleep(100);
+                } finally {
+                  yield* sleep(20); // slow cleanup
+                  log.push(`child cleaned up at ${getRunningLoop().time()}`);
+                }
+              })(),
+            );
+            yield* forever();
+          });
+        })(),
+      );
+      yield* sleep(10);
+      parent.cancel("outside");
+      const e = yield* catching(parent);
+      log.push(`parent ${(e as Error).name} ${(e as Error).message} at ${getRunningLoop().time()}`);
+      return [log, parent.cancelled(), parent.cancelling()];
+    });
+    expect(out).toEqual([["child cleaned up at 30", "parent CancelledError outside at 30"], true, 1]);
+  });
+
+  test("an outside cancellation while the group waits at its exit is re-raised too", async () => {
+    const out = await runVirtual(function* () {
+      const children: Task<unknown>[] = [];
+      const parent = createTask(
+        taskGroup(function* (tg) {
+          children.push(tg.createTask(forever()));
+          children.push(tg.createTask(forever()));
+        }),
+      );
+      yield* sleep(10); // the body has ended; the group waits for its children
+      parent.cancel();
+      const e = yield* catching(parent);
+      return [e instanceof CancelledError, children.every((c) => c.cancelled()), parent.cancelling()];
+    });
+    expect(out).toEqual([true, true, 1]);
+  });
+
+  test("outside cancellation plus a child error: ExceptionGroup, and the parent stays cancelling (3.13)", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const parent = createTask(
+        (function* () {
+          try {
+            yield* taskGroup(function* (tg) {
+              tg.createTask(
+                (function* () {
+                  try {
+                    yield* sleep(100);
+                  } finally {
+                    // eslint-disable-next-line no-unsafe-finally
+                    throw new Error("cleanup failed");
+                  }
+                })(),
+              );
+              yield* forever();
+            });
+          } catch (e) {
+            log.push(`caught ${(e as Error).name}; cancelling=${currentTask()!.cancelling()}`);
+          }
+          // 3.12 would lose the outside cancellation here; 3.13 delivers it at the next wait.
+          yield* sleep(1);
+          log.push("not reached");
+        })(),
+      );
+      yield* sleep(10);
+      parent.cancel();
+      const e = yield* catching(parent);
+      return [log, e instanceof CancelledError, parent.cancelled()];
+    });
+    expect(out).toEqual([["caught ExceptionGroup; cancelling=1"], true, true]);
+  });
+
+  test("a child error then an outside cancellation: ExceptionGroup, parent still cancelling once", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const parent = createTask(
+        (function* () {
+          try {
+            yield* taskGroup(function* (tg) {
+              tg.createTask(failAfter(10, new Error("child")));
+              tg.createTask(
+                (function* () {
+                  try {
+                    yield* sleep(100);
+                  } finally {
+                    yield* sleep(20);
+                  }
+                })(),
+              );
+              yield* forever();
+            });
+          } catch (e) {
+            log.push(`caught ${(e as Error).name}; cancelling=${currentTask()!.cancelling()}`);
+          }
+          yield* sleep(1);
+          log.push("not reached");
+        })(),
+      );
+      yield* sleep(15); // the child failed at 10; the group is waiting for the sibling's cleanup
+      parent.cancel();
+      yield* catching(parent);
+      return [log, parent.cancelled()];
+    });
+    expect(out).toEqual([["caught ExceptionGroup; cancelling=1"], true]);
+  });
+
+  test("nested groups: an inner failure propagates as a nested ExceptionGroup and cancels the outer siblings", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const e = yield* catching(
+        taskGroup(function* (outer) {
+          outer.createTask(logged(log, "outer sibling", 100));
+          outer.createTask(
+            taskGroup(function* (inner) {
+              inner.createTask(logged(log, "inner sibling", 100));
+              inner.createTask(failAfter(5, new Error("deep")));
+            }),
+          );
+        }),
+      );
+      const eg = e as ExceptionGroup;
+      const nested = eg.exceptions[0] as ExceptionGroup;
+      return [log.sort(), nested instanceof ExceptionGroup, (nested.exceptions[0] as Error).message];
+    });
+    expect(out).toEqual([["inner sibling CancelledError", "outer sibling CancelledError"], true, "deep"]);
+  });
+
+  test("createTask after the group finished is an Error", async () => {
+    await runVirtual(function* () {
+      let group: TaskGroup | null = null;
+      yield* taskGroup(function* (tg) {
+        group = tg;
+      });
+      expect(() => group!.createTask((function* () {})())).toThrow(/TaskGroup is finished/);
+    });
+  });
+
+  test("createTask while the group is shutting down is an Error, and the coroutine never runs", async () => {
+    const out = await runVirtual(function* () {
+      let ran = false;
+      let error: unknown = null;
+      yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(failAfter(1, new Error("x")));
+          try {
+            yield* forever();
+          } finally {
+            try {
+              tg.createTask(
+                (function* () {
+                  ran = true;
+                })(),
+              );
+            } catch (e) {
+              error = e;
+            }
+          }
+        }),
+      );
+      return [ran, (error as Error).message];
+    });
+    expect(out[0]).toBe(false);
+    expect(out[1]).toMatch(/TaskGroup is shutting down/);
+  });
+
+  test("the group waits for a child that ignores the cancellation once", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(failAfter(5, new Error("x")));
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(100);
+              } catch {
+                log.push("ignored cancellation");
+              }
+              yield* sleep(50);
+              log.push(`stubborn done at ${getRunningLoop().time()}`);
+            })(),
+          );
+        }),
+      );
+      log.push(`group exit at ${getRunningLoop().time()}`);
+      return log;
+    });
+    expect(out).toEqual(["ignored cancellation", "stubborn done at 55", "group exit at 55"]);
+  });
+
+  test("no child outlives the group, whichever way it ends", async () => {
+    const out = await runVirtual(function* () {
+      const all: Task<unknown>[] = [];
+      const spawn = (tg: TaskGroup) => {
+        for (let i = 0; i < 5; i++) all.push(tg.createTask(sleep(10 * i + 1)));
+      };
+      yield* taskGroup(function* (tg) {
+        spawn(tg);
+      });
+      const ok = all.every((t) => t.done());
+      all.length = 0;
+      yield* catching(
+        taskGroup(function* (tg) {
+          spawn(tg);
+          yield* sleep(5);
+          throw new Error("body");
+        }),
+      );
+      return [ok, all.every((t) => t.done())];
+    });
+    expect(out).toEqual([true, true]);
+  });
+
+  test("a body that throws CancelledError itself, with no outside request, propagates it", async () => {
+    const e = await runVirtual(function* () {
+      return yield* catching(
+        taskGroup(function* () {
+          throw new CancelledError("self-made");
+        }),
+      );
+    });
+    expect((e as Error).message).toBe("self-made");
+  });
+
+  test("argument and context errors", async () => {
+    expect(() => taskGroup(5 as never)).toThrow(TypeError);
+    const { EventLoop } = await import("../src/index.js");
+    const { VirtualPoller } = await import("./helpers.js");
+    const loop = new EventLoop({ poller: new VirtualPoller() });
+    const coro = taskGroup(function* () {});
+    expect(() => coro.next()).toThrow(/must run inside a task/);
+    loop.close();
+  });
+});
+
+describe("ExceptionGroup", () => {
+  test("is an AggregateError with exceptions; subgroup filters, descending into nested groups", () => {
+    const a = new TypeError("a");
+    const b = new RangeError("b");
+    const nested = new ExceptionGroup("inner", [b, a]);
+    const eg = new ExceptionGroup("outer", [a, nested]);
+    expect(eg).toBeInstanceOf(AggregateError);
+    expect(eg.errors).toEqual([a, nested]);
+    expect(eg.name).toBe("ExceptionGroup");
+    const types = eg.subgroup((e) => e instanceof TypeError)!;
+    expect(types.exceptions[0]).toBe(a);
+    expect((types.exceptions[1] as ExceptionGroup).exceptions).toEqual([a]);
+    expect(eg.subgroup(() => true)).toBe(eg);
+    expect(eg.subgroup(() => false)).toBe(null);
+    expect(() => new ExceptionGroup("m", [])).toThrow(TypeError);
+    expect(() => new ExceptionGroup(5 as never, [a])).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,129 @@
+import { describe, expect, test } from "vitest";
+import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, createTask, getRunningLoop, wait, type Coroutine } from "../src/index.js";
+import { forever, runVirtual, sleep } from "./helpers.js";
+
+function* after<T>(ms: number, value: T): Coroutine<T> {
+  yield* sleep(ms);
+  return value;
+}
+
+function* failAfter(ms: number, error: unknown): Coroutine<never> {
+  yield* sleep(ms);
+  throw error;
+}
+
+describe("wait", () => {
+  test("ALL_COMPLETED (the default) waits for every future and cancels nothing", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(after(10, "a"));
+      const b = createTask(failAfter(20, new Error("b")));
+      const { done, pending } = yield* wait([a, b]);
+      return [done.size, pending.size, done.has(a), done.has(b), getRunningLoop().time()];
+    });
+    expect(out).toEqual([2, 0, true, true, 20]);
+  });
+
+  test("FIRST_COMPLETED returns when one finishes; the rest keep running", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(after(10, "a"));
+      const b = createTask(after(20, "b"));
+      const { done, pending } = yield* wait([a, b], { returnWhen: FIRST_COMPLETED });
+      const t = getRunningLoop().time();
+      const br = yield* b;
+      return [[...done], [...pending], t, br];
+    });
+    expect(out[2]).toBe(10);
+    expect((out[0] as unknown[]).length).toBe(1);
+    expect((out[1] as unknown[]).length).toBe(1);
+    expect(out[3]).toBe("b");
+  });
+
+  test("FIRST_EXCEPTION returns at the first error, not at a success", async () => {
+    const out = await runVirtual(function* () {
+      const ok = createTask(after(5, "ok"));
+      const bad = createTask(failAfter(10, new Error("bad")));
+      const slow = createTask(after(30, "slow"));
+      const { done, pending } = yield* wait([ok, bad, slow], { returnWhen: FIRST_EXCEPTION });
+      return [done.has(ok), done.has(bad), pending.has(slow), getRunningLoop().time()];
+    });
+    expect(out).toEqual([true, true, true, 10]);
+  });
+
+  test("FIRST_EXCEPTION with no error waits for all; a cancellation is not an exception", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(after(5, "a"));
+      const c = createTask(forever());
+      const b = createTask(after(20, "b"));
+      getRunningLoop().callLater(10, () => c.cancel());
+      const { done, pending } = yield* wait([a, c, b], { returnWhen: "FIRST_EXCEPTION" });
+      return [done.size, pending.size, getRunningLoop().time()];
+    });
+    expect(out).toEqual([3, 0, 20]);
+  });
+
+  test("a timeout returns what is done so far, without TimeoutError and without cancelling", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(after(5, "a"));
+      const b = createTask(after(100, "b"));
+      const { done, pending } = yield* wait([a, b], { timeout: 50, returnWhen: ALL_COMPLETED });
+      const t = getRunningLoop().time();
+      return [done.has(a), pending.has(b), t, b.cancelled(), yield* b];
+    });
+    expect(out).toEqual([true, true, 50, false, "b"]);
+  });
+
+  test("done futures are reported as done at once; timeout 0 still returns them", async () => {
+    const out = await runVirtual(function* () {
+      const f = new Future<number>();
+      f.setResult(1);
+      const g = new Future<number>();
+      const { done, pending } = yield* wait([f, g], { timeout: 0 });
+      return [done.has(f), pending.has(g)];
+    });
+    expect(out).toEqual([true, true]);
+  });
+
+  test("accepts a Promise and wraps it; duplicates count once", async () => {
+    const out = await runVirtual(function* () {
+      const t = createTask(after(1, 1));
+      const { done } = yield* wait([t, t, Promise.resolve(2) as never]);
+      return done.size;
+    });
+    expect(out).toBe(2);
+  });
+
+  test("argument errors are thrown at the call", async () => {
+    await runVirtual(function* () {
+      expect(() => wait([])).toThrow(RangeError);
+      expect(() => wait([])).toThrow(/aws is empty/);
+      const t = createTask(after(1, 1));
+      expect(() => wait([t], { returnWhen: "SOMETIMES" as never })).toThrow(RangeError);
+      expect(() => wait([after(1, 1)] as never)).toThrow(TypeError);
+      expect(() => wait([after(1, 1)] as never)).toThrow(/wrap each in a task first/);
+      expect(() => wait(42 as never)).toThrow(TypeError);
+      expect(() => wait([t], { timeout: -1 })).toThrow(RangeError);
+      expect(() => wait([t], { timeout: NaN })).toThrow(RangeError);
+      expect(() => wait([t], { timeout: "1" as never })).toThrow(TypeError);
+      const { done } = yield* wait([t], { timeout: Infinity });
+      expect(done.has(t)).toBe(true);
+      const again = yield* wait([t], { timeout: null });
+      expect(again.done.size).toBe(1);
+    });
+  });
+
+  test("a cancelled wait cancels nothing it waited on and leaves no callbacks behind", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(after(50, "a"));
+      const w = createTask(wait([a], { timeout: 30 }));
+      yield* sleep(1);
+      w.cancel();
+      try {
+        yield* w;
+      } catch {
+        // cancelled
+      }
+      return [a.cancelled(), a._callbacks === null && a._callback === null, getRunningLoop().timerCount];
+    });
+    expect(out).toEqual([false, true, 1]);
+  });
+});
