@@ -95,7 +95,10 @@ export class TaskGroup {
     // Wait for every child. The wait itself can be cancelled again and again if the parent
     // is cancelled repeatedly; each time, the children are (still) being cancelled.
     while (this._tasks.size > 0) {
-      this._allDone ??= this._loop.createFuture<boolean>();
+      if (this._allDone === null) {
+        this._allDone = this._loop.createFuture<boolean>();
+        this._allDone.label = "TaskGroup exit";
+      }
       try {
         yield* this._allDone;
       } catch (error) {
