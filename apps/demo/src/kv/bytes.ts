@@ -1,0 +1,83 @@
+/**
+ * Byte strings as JavaScript strings. Redis keys and channel names are arbitrary bytes; we
+ * hold them as Latin-1 strings (char code = byte value, 0–255), a lossless mapping both
+ * ways, so they can be Map keys and come back out byte for byte. (The WHATWG "latin1"
+ * TextDecoder is really windows-1252 and is not lossless, hence these helpers.)
+ */
+
+const CHUNK = 8192;
+
+/** The Latin-1 string of `bytes`: one char per byte. */
+export function latin1(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  let text = "";
+  for (let i = 0; i < n; i += CHUNK) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
+  }
+  return text;
+}
+
+/** The bytes of a Latin-1 string (chars above 255 are truncated to their low byte). */
+export function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+/** Bytes as text, for display (invalid UTF-8 shows as U+FFFD). */
+export function utf8(bytes: Uint8Array): string {
+  return utf8Decoder.decode(bytes);
+}
+
+/** Text as UTF-8 bytes. */
+export function utf8Bytes(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+/** True when `bytes` spells `word` in ASCII, ignoring case; `word` must be lower case. */
+export function equalsIgnoreCase(bytes: Uint8Array, word: string): boolean {
+  if (bytes.length !== word.length) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    let c = bytes[i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+
+/**
+ * The signed 64-bit integer spelled by `bytes`, as Redis's `string2ll` reads it: optional
+ * `-`, digits, no `+`, no spaces, no leading zeros, no `-0`. A `number` when it fits in a
+ * double exactly (up to 15 digits), a `bigint` beyond; `null` if it is not one or is out of
+ * the int64 range.
+ */
+export function parseInt64(bytes: Uint8Array): number | bigint | null {
+  const n = bytes.length;
+  if (n === 0 || n > 20) return null;
+  let i = 0;
+  const negative = bytes[0] === 45;
+  if (negative) i = 1;
+  const digits = n - i;
+  if (digits === 0) return null;
+  const first = bytes[i]!;
+  if (first === 48) return digits === 1 && !negative ? 0 : null;
+  if (first < 49 || first > 57) return null;
+  let value = 0;
+  for (let k = i; k < n; k++) {
+    const c = bytes[k]!;
+    if (c < 48 || c > 57) return null;
+    if (digits <= 15) value = value * 10 + (c - 48);
+  }
+  if (digits <= 15) return negative ? -value : value;
+  const big = BigInt(latin1(bytes));
+  return big > INT64_MAX || big < INT64_MIN ? null : big;
+}
+
+export { INT64_MAX, INT64_MIN };

@@ -1,0 +1,64 @@
+/** Pub/sub commands: PUBLISH, SUBSCRIBE, UNSUBSCRIBE (Redis `pubsub.c`, RESP2 replies). */
+
+import { latin1 } from "../bytes.js";
+import type { Command, CommandContext } from "./context.js";
+
+/** `PUBLISH channel message`: how many subscribers got the message. */
+export const publish: Command = {
+  name: "publish",
+  arity: 3,
+  run(ctx, args) {
+    ctx.out.integer(ctx.pubsub.publish(latin1(args[1]!), args[2]!));
+  },
+};
+
+/**
+ * `SUBSCRIBE channel [channel …]`: one `subscribe` reply per channel with the number of
+ * channels this connection now listens to. The connection enters subscribed mode, where
+ * only the pub/sub commands, PING and QUIT are accepted.
+ */
+export const subscribe: Command = {
+  name: "subscribe",
+  arity: -2,
+  inSubscribedMode: true,
+  run(ctx, args) {
+    const subscriber = ctx.subscriber ?? ctx.startSubscriber();
+    for (let i = 1; i < args.length; i++) {
+      const channel = latin1(args[i]!);
+      ctx.pubsub.subscribe(subscriber, channel);
+      confirm(ctx, "subscribe", channel, subscriber.channels.size);
+    }
+  },
+};
+
+/**
+ * `UNSUBSCRIBE [channel …]`: without channels, from all of them. One `unsubscribe` reply
+ * per channel; with no channel at all to leave, a single reply with a null channel.
+ */
+export const unsubscribe: Command = {
+  name: "unsubscribe",
+  arity: -1,
+  inSubscribedMode: true,
+  run(ctx, args) {
+    const subscriber = ctx.subscriber;
+    const channels = args.length > 1 ? args.slice(1).map(latin1) : [...(subscriber?.channels ?? [])];
+    if (channels.length === 0) {
+      confirm(ctx, "unsubscribe", null, 0);
+      return;
+    }
+    for (const channel of channels) {
+      if (subscriber !== null) ctx.pubsub.unsubscribe(subscriber, channel);
+      confirm(ctx, "unsubscribe", channel, subscriber?.channels.size ?? 0);
+    }
+  },
+};
+
+function confirm(ctx: CommandContext, kind: string, channel: string | null, count: number): void {
+  ctx.out.arrayHeader(3);
+  ctx.out.bulkLatin1(kind);
+  if (channel === null) ctx.out.nullBulk();
+  else ctx.out.bulkLatin1(channel);
+  ctx.out.integer(count);
+}
+
+export const pubsubCommands: readonly Command[] = [publish, subscribe, unsubscribe];

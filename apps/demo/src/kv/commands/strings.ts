@@ -1,0 +1,137 @@
+/** String commands: GET, SET, INCR, MGET, MSET (Redis `t_string.c`). */
+
+import { INT64_MAX, equalsIgnoreCase, latin1, latin1Bytes, parseInt64 } from "../bytes.js";
+import { NOT_AN_INTEGER, SYNTAX_ERROR, type Command, type CommandContext } from "./context.js";
+
+const OK = "OK";
+
+export const get: Command = {
+  name: "get",
+  arity: 2,
+  run(ctx, args) {
+    const value = ctx.keyspace.get(latin1(args[1]!));
+    if (value === undefined) ctx.out.nullBulk();
+    else ctx.out.bulk(value);
+  },
+};
+
+/**
+ * `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | KEEPTTL]`, with
+ * Redis 7.0's rules: options in any order and any case; NX with XX, or two expiry options,
+ * is a syntax error; an expiry must be a positive integer. Not supported: EXAT and PXAT
+ * (absolute Unix times make no sense on the loop's monotonic clock) — a syntax error.
+ */
+export const set: Command = {
+  name: "set",
+  arity: -3,
+  run(ctx, args) {
+    let nx = false;
+    let xx = false;
+    let returnOld = false;
+    let keepTtl = false;
+    let expiry: Uint8Array | null = null;
+    let unitMs = 0;
+    for (let i = 3; i < args.length; i++) {
+      const option = args[i]!;
+      if (equalsIgnoreCase(option, "nx") && !xx) nx = true;
+      else if (equalsIgnoreCase(option, "xx") && !nx) xx = true;
+      else if (equalsIgnoreCase(option, "get")) returnOld = true;
+      else if (equalsIgnoreCase(option, "keepttl") && expiry === null) keepTtl = true;
+      else if (expiry === null && !keepTtl && i + 1 < args.length && (equalsIgnoreCase(option, "ex") || equalsIgnoreCase(option, "px"))) {
+        unitMs = option[0] === 101 || option[0] === 69 ? 1000 : 1;
+        expiry = args[++i]!;
+      } else {
+        ctx.out.error(SYNTAX_ERROR);
+        return;
+      }
+    }
+    let expiresAt = Infinity;
+    if (expiry !== null) {
+      const amount = parseInt64(expiry);
+      if (amount === null) {
+        ctx.out.error(NOT_AN_INTEGER);
+        return;
+      }
+      // Redis's bound is int64 milliseconds; a deadline past 2^53 ms (285,000 years) is
+      // refused here, where doubles would stop being exact.
+      const ms = typeof amount === "bigint" ? Infinity : amount * unitMs;
+      if (ms <= 0 || !Number.isSafeInteger(ms)) {
+        ctx.out.error("ERR invalid expire time in 'set' command");
+        return;
+      }
+      expiresAt = ctx.keyspace.clock() + ms;
+    }
+    const key = latin1(args[1]!);
+    const old = ctx.keyspace.get(key);
+    if ((nx && old !== undefined) || (xx && old === undefined)) {
+      if (returnOld) ctx.out.bulk(old ?? null);
+      else ctx.out.nullBulk();
+      return;
+    }
+    // A copy: the argument is a view of the chunk it arrived in.
+    ctx.keyspace.set(key, args[2]!.slice(), expiresAt, keepTtl);
+    if (returnOld) ctx.out.bulk(old ?? null);
+    else ctx.out.simple(OK);
+  },
+};
+
+/** `INCR key`: the int64 in the key plus one; a missing key counts as 0; keeps the TTL. */
+export const incr: Command = {
+  name: "incr",
+  arity: 2,
+  run(ctx, args) {
+    incrementBy(ctx, latin1(args[1]!), 1);
+  },
+};
+
+function incrementBy(ctx: CommandContext, key: string, delta: number): void {
+  const stored = ctx.keyspace.get(key);
+  const current = stored === undefined ? 0 : parseInt64(stored);
+  if (current === null) {
+    ctx.out.error(NOT_AN_INTEGER);
+    return;
+  }
+  let next: number | bigint;
+  if (typeof current === "number") {
+    next = current + delta; // |current| < 10^15: exact
+  } else {
+    next = current + BigInt(delta);
+    if (next > INT64_MAX) {
+      ctx.out.error("ERR increment or decrement would overflow");
+      return;
+    }
+  }
+  ctx.keyspace.set(key, latin1Bytes(String(next)), Infinity, true);
+  ctx.out.integer(next);
+}
+
+export const mget: Command = {
+  name: "mget",
+  arity: -2,
+  run(ctx, args) {
+    ctx.out.arrayHeader(args.length - 1);
+    for (let i = 1; i < args.length; i++) {
+      const value = ctx.keyspace.get(latin1(args[i]!));
+      if (value === undefined) ctx.out.nullBulk();
+      else ctx.out.bulk(value);
+    }
+  },
+};
+
+/** `MSET key value [key value …]`: sets every pair, clearing their TTLs, as SET does. */
+export const mset: Command = {
+  name: "mset",
+  arity: -3,
+  run(ctx, args) {
+    if (args.length % 2 === 0) {
+      ctx.out.error("ERR wrong number of arguments for 'mset' command");
+      return;
+    }
+    for (let i = 1; i < args.length; i += 2) {
+      ctx.keyspace.set(latin1(args[i]!), args[i + 1]!.slice());
+    }
+    ctx.out.simple(OK);
+  },
+};
+
+export const stringCommands: readonly Command[] = [get, set, incr, mget, mset];

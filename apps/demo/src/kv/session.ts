@@ -1,0 +1,207 @@
+/**
+ * One client connection: read, parse every complete command, run them, write all the
+ * replies at once, wait for `drain()`, repeat.
+ *
+ * That loop is what makes pipelining fast (`redis-benchmark -P 16` sends 16 commands in
+ * one packet and gets 16 replies in one write) and what gives backpressure both ways: a
+ * client that sends faster than it reads finds us waiting in `drain()` instead of reading
+ * more, and a huge pipelined batch is written out in slices of `FLUSH_THRESHOLD` bytes,
+ * each drained before the next commands run.
+ */
+
+import { CancelledError, getRunningLoop, type Coroutine, type Task } from "@loop/core";
+import type { StreamReader, StreamWriter } from "@loop/net";
+import { QueueShutDown } from "@loop/sync";
+import { execute } from "./commands/index.js";
+import type { CommandContext } from "./commands/context.js";
+import type { Keyspace } from "./keyspace.js";
+import { Subscriber, type PubSub } from "./pubsub.js";
+import { CommandParser, RespProtocolError, type RespLimits } from "./resp-parser.js";
+import { ReplyBuffer } from "./resp-writer.js";
+
+/** Most bytes asked of the reader at once. */
+const READ_SIZE = 64 * 1024;
+/** Replies buffered past this are written (and drained) before more commands run. */
+const FLUSH_THRESHOLD = 64 * 1024;
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  readonly keyspace: Keyspace;
+  readonly pubsub: PubSub;
+  readonly limits: RespLimits;
+  readonly subscriberQueueSize: number;
+  /** Set once shutdown began: sessions leave after their current batch. */
+  readonly draining: boolean;
+  readonly stats: { commandsProcessed: number; protocolErrors: number };
+  log(line: string): void;
+}
+
+/** Outcome of running the buffered commands. */
+const enum Batch {
+  /** Everything buffered ran; read more. */
+  NeedInput,
+  /** The replies reached the flush threshold: write them, drain, then go on. */
+  Flush,
+  /** QUIT, or a protocol error (its reply is buffered): write the replies, then close. */
+  Close,
+}
+
+export class Session implements CommandContext {
+  readonly out = new ReplyBuffer();
+  readonly keyspace: Keyspace;
+  readonly pubsub: PubSub;
+  clientName: string | null = null;
+  subscriber: Subscriber | null = null;
+  /** True while waiting for the client's next request: shutdown may cancel the session there. */
+  idle = false;
+  /** The handler task serving this connection. */
+  readonly task: Task<unknown> | null;
+  private readonly parser: CommandParser;
+  private quitting = false;
+  private pump: Task<void> | null = null;
+
+  constructor(
+    private readonly host: SessionHost,
+    readonly clientId: number,
+    private readonly reader: StreamReader,
+    private readonly writer: StreamWriter,
+    task: Task<unknown> | null,
+  ) {
+    this.keyspace = host.keyspace;
+    this.pubsub = host.pubsub;
+    this.parser = new CommandParser(host.limits);
+    this.task = task;
+  }
+
+  /** The connection's life: returns when the client leaves, QUITs, breaks the protocol, or shutdown ends it. */
+  *serve(): Coroutine<void> {
+    const { reader, writer, out, parser } = this;
+    try {
+      for (;;) {
+        if (this.host.draining) break;
+        this.idle = true;
+        let chunk: Uint8Array;
+        try {
+          chunk = yield* reader.read(READ_SIZE);
+        } finally {
+          this.idle = false;
+        }
+        // End of stream: a partial command left in the parser is dropped, as Redis does.
+        if (chunk.length === 0) break;
+        parser.feed(chunk);
+        let batch: Batch;
+        do {
+          batch = this.runBatch();
+          if (out.size > 0) {
+            writer.writelines(out.take());
+            yield* writer.drain();
+          }
+        } while (batch === Batch.Flush);
+        if (batch === Batch.Close) break;
+      }
+    } catch (error) {
+      // The peer went away (reset, broken pipe): nothing to answer.
+      if (isConnectionError(error)) return;
+      // Shutdown cancels sessions that wait for a request: a normal end.
+      if (error instanceof CancelledError && this.host.draining) return;
+      throw error;
+    } finally {
+      this.stopSubscriber();
+      writer.close();
+    }
+  }
+
+  /** Runs the complete commands in the parser (the hot path: no suspension in here). */
+  private runBatch(): Batch {
+    const { parser, out, host } = this;
+    if (this.subscriber !== null) this.takeQueuedMessages();
+    for (;;) {
+      let args: Uint8Array[] | null;
+      try {
+        args = parser.next();
+      } catch (error) {
+        if (!(error instanceof RespProtocolError)) throw error;
+        host.stats.protocolErrors++;
+        out.error(`ERR ${error.message}`);
+        return Batch.Close;
+      }
+      if (args === null) return Batch.NeedInput;
+      host.stats.commandsProcessed++;
+      try {
+        execute(this, args);
+      } catch (error) {
+        // A bug in a command must cost its client one error reply, not the connection.
+        out.error(`ERR internal error: ${error instanceof Error ? error.message : String(error)}`);
+        getRunningLoop().callExceptionHandler({ message: "kv-server: command failed", exception: error });
+      }
+      if (this.quitting) return Batch.Close;
+      if (out.size >= FLUSH_THRESHOLD) return Batch.Flush;
+    }
+  }
+
+  startSubscriber(): Subscriber {
+    const subscriber = new Subscriber(this.host.subscriberQueueSize, () => this.dropSlowSubscriber());
+    this.subscriber = subscriber;
+    this.pump = getRunningLoop().createTask(this.pumpMessages(subscriber), { name: `kv subscriber #${this.clientId}` });
+    return subscriber;
+  }
+
+  closeAfterReply(): void {
+    this.quitting = true;
+  }
+
+  /**
+   * Moves the messages queued for this subscriber into the reply buffer, ahead of the
+   * replies of the batch about to run: they were published before those commands, so
+   * they must reach the client first (UNSUBSCRIBE's reply after the last message).
+   */
+  private takeQueuedMessages(): void {
+    const queue = this.subscriber!.queue;
+    while (!queue.empty()) this.out.raw(queue.getNowait());
+  }
+
+  /** Writes queued messages as they come, batching what piled up meanwhile, at the socket's pace. */
+  private *pumpMessages(subscriber: Subscriber): Coroutine<void> {
+    const { queue } = subscriber;
+    const writer = this.writer;
+    try {
+      for (;;) {
+        writer.write(yield* queue.get());
+        while (!queue.empty()) writer.write(queue.getNowait());
+        // While this waits, messages pile up in the bounded queue: the backpressure that
+        // ends in the subscriber being dropped.
+        yield* writer.drain();
+      }
+    } catch (error) {
+      if (error instanceof QueueShutDown || isConnectionError(error)) return;
+      throw error;
+    }
+  }
+
+  /**
+   * The subscriber's queue overflowed (called from inside a PUBLISH on another
+   * connection): abort this connection, dropping what its socket still buffers. The
+   * session's read then fails and `serve` ends.
+   */
+  private dropSlowSubscriber(): void {
+    this.host.log(`kv-server: subscriber #${this.clientId} is too slow (queue full): disconnecting it`);
+    this.writer.transport.abort();
+    this.stopSubscriber();
+  }
+
+  private stopSubscriber(): void {
+    const subscriber = this.subscriber;
+    if (subscriber === null) return;
+    this.pubsub.unsubscribeAll(subscriber);
+    subscriber.queue.shutdown(true);
+    this.pump?.cancel();
+  }
+}
+
+/** A lost connection, as the streams layer reports it (Node system errors carry a `code`). */
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "ConnectionResetError") return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^(ECONNRESET|EPIPE|ECONNABORTED|ERR_STREAM_DESTROYED|ERR_STREAM_WRITE_AFTER_END|ETIMEDOUT)$/.test(code);
+}
