@@ -10,3 +10,5 @@ export { VirtualClock } from "./virtual-clock.js";
 export { DeadlockError } from "./deadlock-error.js";
 export type { BlockedTask } from "./deadlock-error.js";
 export { seededShuffle } from "./shuffle.js";
+export { MemoryNetwork } from "./memory-network.js";
+export type { LinkConditions, MemoryNetworkOptions } from "./memory-network.js";
