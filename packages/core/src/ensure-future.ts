@@ -19,18 +19,22 @@ export function ensureFuture<T>(value: Coroutine<T> | Awaitable<T> | PromiseLike
     }
     return value as Future<T>;
   }
+  // The type is checked first, so that a wrong type is a TypeError even outside a loop
+  // (asyncio's ensure_future raises TypeError before it looks for a loop).
+  const coroutine = isCoroutine(value);
+  const promise = !coroutine && isPromiseLike(value);
+  if (!coroutine && !promise && (value === null || typeof value !== "object" || typeof (value as Awaitable<T>)[Symbol.iterator] !== "function")) {
+    throw new TypeError(
+      "ensureFuture(value): value must be a Future, a coroutine (the generator object a function* returns), an awaitable or a Promise",
+    );
+  }
   const target = loop ?? current.loop;
   if (target === null) {
     throw new Error("no running event loop: ensureFuture() outside a coroutine needs the loop as its second argument");
   }
-  if (isCoroutine(value)) return target.createTask(value as Coroutine<T>);
-  if (isPromiseLike(value)) return adoptPromise(value as PromiseLike<T>, target);
-  if (value !== null && typeof value === "object" && typeof (value as Awaitable<T>)[Symbol.iterator] === "function") {
-    return target.createTask(awaitIterable(value as Awaitable<T>));
-  }
-  throw new TypeError(
-    "ensureFuture(value): value must be a Future, a coroutine (the generator object a function* returns), an awaitable or a Promise",
-  );
+  if (coroutine) return target.createTask(value as Coroutine<T>);
+  if (promise) return adoptPromise(value as PromiseLike<T>, target);
+  return target.createTask(awaitIterable(value as Awaitable<T>));
 }
 
 function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
