@@ -1,0 +1,124 @@
+import { describe, expect, test } from "vitest";
+import { EventLoop, Future, Task, ensureFuture, getRunningLoop, type Awaitable, type Coroutine } from "../src/index.js";
+import { VirtualPoller, catching, runVirtual, sleep, turn } from "./helpers.js";
+
+describe("ensureFuture", () => {
+  test("a Promise's value is delivered inside the loop", async () => {
+    const out = await runVirtual(function* () {
+      const loop = getRunningLoop();
+      const f = ensureFuture(Promise.resolve(5));
+      expect(f).toBeInstanceOf(Future);
+      expect(f.getLoop()).toBe(loop);
+      const v = yield* f;
+      return [v, getRunningLoop() === loop];
+    });
+    expect(out).toEqual([5, true]);
+  });
+
+  test("a rejected Promise fails the future with the same error", async () => {
+    const boom = new Error("boom");
+    const e = await runVirtual(function* () {
+      return yield* catching(ensureFuture(Promise.reject(boom)));
+    });
+    expect(e).toBe(boom);
+  });
+
+  test("a thenable whose then throws fails the future", async () => {
+    const boom = new Error("then broke");
+    const e = await runVirtual(function* () {
+      const thenable: PromiseLike<number> = {
+        then: () => {
+          throw boom;
+        },
+      };
+      return yield* catching(ensureFuture(thenable));
+    });
+    expect(e).toBe(boom);
+  });
+
+  test("the loop counts an adopted Promise as outside work until it settles", async () => {
+    const out = await runVirtual(function* () {
+      let resolve!: (v: number) => void;
+      const f = ensureFuture(new Promise<number>((r) => (resolve = r)));
+      const loop = getRunningLoop();
+      // The virtual clock does not jump while the Promise is pending; this resolves it from outside.
+      setImmediate(() => resolve(1));
+      const start = loop.time();
+      const v = yield* f;
+      return [v, loop.time() - start];
+    });
+    expect(out).toEqual([1, 0]);
+  });
+
+  test("cancelling the adopted future drops the Promise's outcome, even a rejection", async () => {
+    const out = await runVirtual(function* () {
+      let reject!: (e: unknown) => void;
+      const f = ensureFuture(new Promise<number>((_r, j) => (reject = j)));
+      f.cancel();
+      reject(new Error("ignored"));
+      yield* sleep(1);
+      return f.cancelled();
+    });
+    expect(out).toBe(true);
+  });
+
+  test("a Future is returned as it is; a coroutine becomes a task; an awaitable object too", async () => {
+    const out = await runVirtual(function* () {
+      const f = new Future<number>();
+      const t = ensureFuture(
+        (function* () {
+          return 1;
+        })(),
+      );
+      const awaitable: Awaitable<number> = {
+        *[Symbol.iterator](): Coroutine<number> {
+          yield* sleep(1);
+          return 2;
+        },
+      };
+      const a = ensureFuture(awaitable);
+      return [ensureFuture(f) === f, t instanceof Task, yield* t, a instanceof Task, yield* a];
+    });
+    expect(out).toEqual([true, true, 1, true, 2]);
+  });
+
+  test("a non-awaitable is a TypeError, inside the loop or outside it", async () => {
+    expect(() => ensureFuture(42 as never)).toThrow(TypeError);
+    expect(() => ensureFuture(null as never)).toThrow(TypeError);
+    await runVirtual(function* () {
+      expect(() => ensureFuture(42 as never)).toThrow(TypeError);
+      expect(() => ensureFuture({} as never)).toThrow(/must be a Future, a coroutine/);
+    });
+  });
+
+  test("outside the loop it needs the loop; a future of another loop is refused", () => {
+    const a = new EventLoop({ poller: new VirtualPoller() });
+    const b = new EventLoop({ poller: new VirtualPoller() });
+    expect(() => ensureFuture(Promise.resolve(1))).toThrow(/no running event loop/);
+    const f = ensureFuture(Promise.resolve(1), a);
+    expect(f.getLoop()).toBe(a);
+    expect(() => ensureFuture(f, b)).toThrow(RangeError);
+    a.close();
+    b.close();
+  });
+
+  test("a Promise settling after its loop closed is ignored", async () => {
+    const loop = new EventLoop({ poller: new VirtualPoller() });
+    let resolve!: (v: number) => void;
+    const f = ensureFuture(new Promise<number>((r) => (resolve = r)), loop);
+    loop.close();
+    resolve(1);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(f.done()).toBe(false);
+  });
+
+  test("an already resolved Promise still costs a trip through the loop (one turn or more)", async () => {
+    const d = await runVirtual(function* () {
+      const t0 = turn();
+      yield* ensureFuture(Promise.resolve(1));
+      return turn() - t0;
+    });
+    expect(d).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, test } from "vitest";
+import { CancelledError, createTask, currentTask, taskSignal } from "../src/index.js";
+import { catching, runVirtual, sleep } from "./helpers.js";
+
+describe("taskSignal", () => {
+  test("aborts with a CancelledError reason when the task is cancelled", async () => {
+    const out = await runVirtual(function* () {
+      let signal: AbortSignal | null = null;
+      const events: string[] = [];
+      const t = createTask(
+        (function* () {
+          signal = taskSignal();
+          signal.addEventListener("abort", () => events.push("abort"));
+          yield* sleep(100);
+        })(),
+      );
+      yield* sleep(1);
+      expect(signal!.aborted).toBe(false);
+      t.cancel("stop");
+      // Synchronously at cancel(), so Promise-based work stops at once.
+      const abortedAtCancel = signal!.aborted;
+      yield* catching(t);
+      const reason = signal!.reason as Error;
+      return [abortedAtCancel, events, reason instanceof CancelledError, reason.message];
+    });
+    expect(out).toEqual([true, ["abort"], true, "stop"]);
+  });
+
+  test("the same signal for the whole task; already aborted when asked for after a cancel", async () => {
+    const out = await runVirtual(function* () {
+      const t = createTask(
+        (function* () {
+          const a = taskSignal();
+          const same = a === taskSignal();
+          currentTask()!.cancel("early");
+          try {
+            yield* sleep(1);
+          } catch {
+            // swallowed
+          }
+          return same;
+        })(),
+      );
+      const same = yield* t;
+      let seen: unknown[] = [];
+      const u = createTask(
+        (function* () {
+          currentTask()!.cancel("before");
+          const s = taskSignal();
+          seen = [s.aborted, (s.reason as Error).message];
+        })(),
+      );
+      yield* catching(u); // cancelled after its last suspension: it ends cancelled
+      return [same, seen];
+    });
+    expect(out).toEqual([true, [true, "before"]]);
+  });
+
+  test("outside a task it throws", () => {
+    expect(() => taskSignal()).toThrow(/must be called from inside a task/);
+  });
+});
