@@ -24,6 +24,13 @@ export class Barrier {
   private _state = FILLING;
   /** Tasks inside `wait()`: filling while it fills, then leaving while it drains. */
   private _count = 0;
+  /**
+   * The tasks waiting for the barrier to fill, in arrival order; each one's `index` is
+   * its place here. A task that leaves (cancelled) is taken out and the later ones move
+   * up, so that the tasks that go through get 0 to `parties - 1` exactly once — asyncio
+   * gives a task's index at arrival, and hands out duplicates after a cancellation.
+   */
+  private _arrivals: { index: number }[] = [];
 
   constructor(parties: number) {
     checkCount("new Barrier(parties)", "parties", parties, 1);
@@ -78,10 +85,13 @@ export class Barrier {
       // Block while the barrier drains or resets.
       yield* cond.waitFor(() => this._state !== DRAINING && this._state !== RESETTING);
       if (this._state === BROKEN) throw new BrokenBarrierError("Barrier.wait(): the barrier was aborted");
-      const index = this._count++;
+      const arrival = { index: this._arrivals.length };
+      this._arrivals.push(arrival);
+      this._count++;
       try {
-        if (index + 1 === this._parties) {
+        if (arrival.index + 1 === this._parties) {
           this._state = DRAINING; // the last arrival releases the others
+          this._arrivals = [];
           cond.notifyAll();
         } else {
           yield* cond.waitFor(() => this._state !== FILLING);
@@ -89,14 +99,23 @@ export class Barrier {
             throw new BrokenBarrierError("Barrier.wait(): the barrier was aborted or reset while waiting");
           }
         }
-        return index;
+        return arrival.index;
       } finally {
+        this._leave(arrival);
         this._count--;
         this._exit();
       }
     } finally {
       cond.release();
     }
+  }
+
+  /** Takes a task that leaves before the barrier filled out of the arrivals. */
+  private _leave(arrival: { index: number }): void {
+    const arrivals = this._arrivals;
+    if (arrivals[arrival.index] !== arrival) return; // released already
+    arrivals.splice(arrival.index, 1);
+    for (let i = arrival.index; i < arrivals.length; i++) (arrivals[i] as { index: number }).index = i;
   }
 
   /** The last task out of a draining or resetting barrier makes it fill again. */
