@@ -1,0 +1,36 @@
+import { EventLoop } from "@loop/core";
+import { expect, test } from "vitest";
+import { dumpTasksOnSignal } from "../src/index.js";
+import { labelled, runTurns, waitOn } from "./helpers.js";
+
+test("SIGUSR2 prints the task tree, once the handler is installed, until it is removed", async () => {
+  const loop = new EventLoop();
+  loop.createTask(waitOn(labelled<void>(loop, "Queue.get")), { name: "stuck-consumer" });
+  await runTurns(loop, 1);
+  const written: string[] = [];
+  let signalled!: () => void;
+  const arrived = new Promise<void>((resolve) => (signalled = resolve));
+  const remove = dumpTasksOnSignal(loop, {
+    write: (text) => {
+      written.push(text);
+      signalled();
+    },
+  });
+  try {
+    process.kill(process.pid, "SIGUSR2");
+    await arrived;
+  } finally {
+    remove();
+  }
+  expect(written).toHaveLength(1);
+  expect(written[0]).toMatch(/^\[@loop\] task tree of pid \d+ at .* \(SIGUSR2\)\n/);
+  expect(written[0]).toContain('└── Task "stuck-consumer" waiting on Queue.get');
+  expect(process.listenerCount("SIGUSR2")).toBe(0);
+  loop.close();
+});
+
+test("a bad signal name is refused at the call", () => {
+  const loop = new EventLoop();
+  expect(() => dumpTasksOnSignal(loop, { signal: "USR2" as NodeJS.Signals })).toThrow(TypeError);
+  loop.close();
+});

@@ -1,0 +1,167 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { EventLoop, type Coroutine } from "@loop/core";
+import { describe, expect, test } from "vitest";
+import { LoopMonitor, PROMETHEUS_CONTENT_TYPE, formatPrometheus, prometheusHandler } from "../src/index.js";
+import { runTurns } from "./helpers.js";
+
+/** A clock the test moves by hand: callbacks "take" exactly as long as they say. */
+function fakeClock(): { now: number; read: () => number } {
+  const clock = { now: 1000, read: () => clock.now };
+  return clock;
+}
+
+describe("LoopMonitor", () => {
+  test("counts every callback and task step, and reads live tasks and pending timers", async () => {
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop).start();
+    for (let i = 0; i < 5; i++) loop.callSoon(() => {});
+    const timer = loop.callLater(60_000, () => {});
+    loop.createTask(
+      (function* (): Coroutine<void> {
+        yield;
+        yield;
+        yield* loop.createFuture<void>(); // parks forever
+      })(),
+    );
+    await runTurns(loop, 4);
+    const s = monitor.snapshot();
+    // 5 callbacks + 3 steps of the task + 4 ticks of runTurns.
+    expect(s.callbacksTotal).toBe(12);
+    expect(s.liveTasks).toBe(1);
+    expect(s.pendingTimers).toBe(1);
+    expect(s.iterations).toBeGreaterThanOrEqual(4);
+    timer.cancel();
+    expect(monitor.snapshot().pendingTimers).toBe(0);
+    monitor.stop();
+    loop.callSoon(() => {});
+    await runTurns(loop, 1);
+    expect(monitor.snapshot().callbacksTotal).toBe(12);
+    loop.close();
+  });
+
+  test("iteration lag is the time an iteration ran past its requested wait", async () => {
+    const clock = fakeClock();
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop, { clock: clock.read }).start();
+    const durations = [1, 1, 1, 200, 1, 1, 1, 1, 1, 50];
+    let i = 0;
+    const step = (): void => {
+      clock.now += durations[i] as number;
+      if (++i < durations.length) loop.callSoon(step);
+      else loop.stop();
+    };
+    loop.callSoon(step);
+    await loop.runForever();
+    const s = monitor.snapshot();
+    // Each iteration asked for a 0 ms wait (a callback was ready) and took its callback's time.
+    expect(s.lagMs.max).toBe(200);
+    expect(s.lagMaxEverMs).toBe(200);
+    expect(s.lagMs.p50).toBe(1);
+    expect(s.lagMs.p99).toBe(200);
+    loop.close();
+  });
+
+  test("keeps the slowest callbacks and task steps, slowest first", async () => {
+    const clock = fakeClock();
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop, { clock: clock.read, slowest: 2 }).start();
+    loop.callSoon(function parse() {
+      clock.now += 5;
+    });
+    loop.callSoon(function render() {
+      clock.now += 50;
+    });
+    loop.createTask(
+      (function* () {
+        clock.now += 20;
+      })(),
+      { name: "crunch" },
+    );
+    await runTurns(loop, 2);
+    expect(monitor.snapshot().slowest.map((s) => [s.kind, s.name, s.durationMs])).toEqual([
+      ["callback", "render()", 50],
+      ["task step", "crunch", 20],
+    ]);
+    loop.close();
+  });
+
+  test("adds up the time executors report for jobs run off the loop", () => {
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop).start();
+    loop.reportExecutorJob({ name: "hash", durationMs: 12, outcome: "ok" });
+    loop.reportExecutorJob({ name: "hash", durationMs: 8, outcome: "error" });
+    loop.reportExecutorJob({ name: "resize", durationMs: 5, outcome: "cancelled" });
+    expect(monitor.snapshot().workers).toEqual({ jobs: 3, busyMs: 25, errors: 1, cancelled: 1 });
+    loop.close();
+  });
+
+  test("rejects bad options at the call", () => {
+    const loop = new EventLoop();
+    expect(() => new LoopMonitor(loop, { window: 0 })).toThrow(RangeError);
+    expect(() => new LoopMonitor(loop, { slowest: -1 })).toThrow(RangeError);
+    expect(() => new LoopMonitor(loop, { clock: 5 as unknown as () => number })).toThrow(TypeError);
+    loop.close();
+  });
+});
+
+describe("Prometheus", () => {
+  const sample = {
+    iterations: 42,
+    lagMs: { p50: 1, p99: 20, max: 250 },
+    lagMaxEverMs: 250,
+    readyQueue: { depth: 3, max: 9 },
+    callbacksPerSecond: 1500,
+    callbacksTotal: 9000,
+    liveTasks: 7,
+    pendingTimers: 2,
+    workers: { jobs: 4, busyMs: 1500, errors: 0, cancelled: 0 },
+    slowest: [],
+  };
+
+  test("the text follows the exposition format: HELP and TYPE before each family, then samples", () => {
+    const text = formatPrometheus(sample);
+    expect(text.endsWith("\n")).toBe(true);
+    const lines = text.trimEnd().split("\n");
+    let family = "";
+    for (const line of lines) {
+      const help = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line);
+      const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram|untyped)$/.exec(line);
+      if (help !== null) {
+        family = help[1] as string;
+        continue;
+      }
+      if (type !== null) {
+        expect(type[1]).toBe(family);
+        continue;
+      }
+      const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
+      expect(sampleLine, line).not.toBeNull();
+      expect(sampleLine?.[1]).toBe(family);
+    }
+    expect(lines).toContain("loop_live_tasks 7");
+    expect(lines).toContain('loop_iteration_lag_seconds{quantile="0.99"} 0.02');
+    expect(lines).toContain("loop_worker_busy_seconds_total 1.5");
+  });
+
+  test("the node:http handler serves the monitor's metrics", async () => {
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop).start();
+    loop.createTask(
+      (function* () {
+        yield* loop.createFuture<void>();
+      })(),
+    );
+    const server = createServer(prometheusHandler(monitor)).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+      expect(response.headers.get("content-type")).toBe(PROMETHEUS_CONTENT_TYPE);
+      expect(await response.text()).toContain("loop_live_tasks 1\n");
+    } finally {
+      server.close();
+      loop.close();
+    }
+  });
+});
