@@ -1,6 +1,6 @@
 import type { AwaitableLike, AwaitedOf } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
-import { Future, FutureState } from "./future.js";
+import { Future, FutureState, type Waiter } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 
@@ -16,13 +16,19 @@ type Outcomes<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaite
  * The future returned by `gather`: cancelling it cancels every child still running.
  * @internal exported for `instanceof` checks by debug tools.
  */
-export class GatheringFuture<T> extends Future<T> {
+export class GatheringFuture<T> extends Future<T> implements Waiter {
   /** @internal */ readonly _children: Future<unknown>[];
   /** @internal */ _cancelRequested = false;
+  /** @internal How many distinct children there are, and how many have finished. */ private readonly _unique: number;
+  private _finished = 0;
+  private readonly _returnExceptions: boolean;
 
-  constructor(loop: EventLoop, children: Future<unknown>[]) {
+  /** @internal */
+  constructor(loop: EventLoop, children: Future<unknown>[], unique: number, returnExceptions: boolean) {
     super(loop);
     this._children = children;
+    this._unique = unique;
+    this._returnExceptions = returnExceptions;
   }
 
   /** The futures being gathered, in argument order. */
@@ -34,9 +40,49 @@ export class GatheringFuture<T> extends Future<T> {
     if (this.done()) return false;
     let any = false;
     for (const child of this._children) if (child.cancel(msg)) any = true;
-    // The outcome will be a CancelledError whatever returnExceptions says (asyncio bpo-32684).
     if (any) this._cancelRequested = true;
     return any;
+  }
+
+  /**
+   * @internal A child finished (asyncio's `_done_callback` in `gather`). The gather is one
+   * waiter registered on every child, woken synchronously at each child's completion: no
+   * closure per gather and no scheduled callback per child. It only completes `this`,
+   * which queues this future's own callbacks, so no user code runs synchronously here.
+   */
+  _wake(child: Future<unknown>): void {
+    this._finished++;
+    if (this.done()) {
+      // Retrieve the error so that it is not reported as never retrieved.
+      if (!child.cancelled()) child.exception();
+      return;
+    }
+    if (!this._returnExceptions) {
+      if (child.cancelled()) {
+        this.setException(child._makeCancelledError());
+        return;
+      }
+      if (child._state === FutureState.FAILED) {
+        this.setException(child.exception());
+        return;
+      }
+    }
+    if (this._finished < this._unique) return;
+    const children = this._children;
+    const results: unknown[] = new Array(children.length);
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i] as Future<unknown>;
+      if (c.cancelled()) results[i] = c._makeCancelledError();
+      else if (c._state === FutureState.FAILED) results[i] = c.exception();
+      else results[i] = c.result();
+    }
+    if (this._cancelRequested) {
+      // The outcome is a CancelledError whatever returnExceptions says (asyncio bpo-32684).
+      const cancelled = children.find((c) => c.cancelled()) ?? child;
+      this.setException(cancelled._makeCancelledError());
+    } else {
+      this.setResult(results as T);
+    }
   }
 }
 
@@ -82,42 +128,7 @@ export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOpti
     children.push(future);
   }
 
-  const outer = new GatheringFuture<unknown[]>(loop, children);
-  const unique = new Set(children);
-  let finished = 0;
-  const onChildDone = (child: Future<unknown>): void => {
-    finished++;
-    if (outer.done()) {
-      // Retrieve the error so that it is not reported as never retrieved.
-      if (!child.cancelled()) child.exception();
-      return;
-    }
-    if (!returnExceptions) {
-      if (child.cancelled()) {
-        outer.setException(child._makeCancelledError());
-        return;
-      }
-      const error = child.exception();
-      if (error !== null) {
-        outer.setException(error);
-        return;
-      }
-    }
-    if (finished < unique.size) return;
-    const results: unknown[] = new Array(children.length);
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i] as Future<unknown>;
-      if (c.cancelled()) results[i] = c._makeCancelledError();
-      else if (c._state === FutureState.FAILED) results[i] = c.exception();
-      else results[i] = c.result();
-    }
-    if (outer._cancelRequested) {
-      const cancelled = children.find((c) => c.cancelled()) ?? child;
-      outer.setException(cancelled._makeCancelledError());
-    } else {
-      outer.setResult(results);
-    }
-  };
-  for (const child of unique) child.addDoneCallback(onChildDone);
+  const outer = new GatheringFuture<unknown[]>(loop, children, seen.size, returnExceptions);
+  for (const child of seen.values()) child._addWaiter(outer);
   return outer;
 }
