@@ -207,7 +207,9 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     // Debug mode: asyncio's `coro=<main() running at file:line>`, read from the suspension stack.
     const suspended = this._suspendStack === undefined ? undefined : coroutineFrame(this._suspendStack);
     const coro = suspended === undefined ? "" : ` coro=<${runningAt(suspended)}>`;
-    const at = this._suspendStack === undefined ? "" : ` suspended at ${firstFrame(this._suspendStack)}`;
+    // The innermost user frame, when it is not the coroutine's own (a helper it delegates to).
+    const inner = this._suspendStack === undefined ? undefined : firstFrame(this._suspendStack);
+    const at = inner === undefined || inner === suspended ? "" : ` suspended at ${inner}`;
     return `${this.toString().slice(0, -1)}${coro}>${at}${where}`;
   }
 

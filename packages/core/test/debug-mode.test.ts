@@ -84,7 +84,7 @@ describe("slow callbacks", () => {
     loop.slowCallbackDuration = 0;
     const gate = loop.createFuture<void>();
     function* slowStep(): Coroutine<void> {
-      yield* gate;
+      yield* parkedOn(gate);
     }
     const task = loop.createTask(slowStep(), { name: "slow" });
     loop.callSoon(() => loop.callSoon(() => loop.stop()));
@@ -94,11 +94,29 @@ describe("slow callbacks", () => {
     const message = (line as Report).message;
     expect(message).not.toContain("\n");
     expect(message).toMatch(/^Executing <Task pending name="slow" coro=<slowStep\(\) running at .*debug-mode\.test\.ts:\d+:\d+>>/);
-    expect(message).toMatch(/ suspended at slowStep \(.*debug-mode\.test\.ts:\d+:\d+\)/);
+    // The coroutine delegates to a helper: the line inside the helper is named too.
+    expect(message).toMatch(/ suspended at parkedOn \(.*debug-mode\.test\.ts:\d+:\d+\)/);
     expect(message).toMatch(/ created at .*debug-mode\.test\.ts:\d+:\d+/);
     expect(message).toMatch(/ took \d+\.\d ms$/);
     expect((line as Report).details?.["task"]).toBe(task);
     expect((line as Report).details?.["durationMs"]).toEqual(expect.any(Number));
+    gate.setResult();
+    await loop.runUntilComplete(task);
+    loop.close();
+  });
+
+  test("a step suspended in the coroutine itself names that line once", async () => {
+    const loop = new EventLoop({ debug: true });
+    const logger = recordingLogger();
+    loop.debugLogger = logger;
+    loop.slowCallbackDuration = 0;
+    const gate = loop.createFuture<void>();
+    const task = loop.createTask(parkedOn(gate), { name: "direct" });
+    loop.callSoon(() => loop.callSoon(() => loop.stop()));
+    await loop.runForever();
+    const message = logger.reports.find((r) => r.message.includes('name="direct"'))?.message ?? "";
+    expect(message).toMatch(/coro=<parkedOn\(\) running at .*debug-mode\.test\.ts:\d+:\d+>> created at /);
+    expect(message).not.toContain("suspended at");
     gate.setResult();
     await loop.runUntilComplete(task);
     loop.close();
