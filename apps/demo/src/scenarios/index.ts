@@ -1,5 +1,7 @@
 import type { Scenario } from "../scenario.js";
+import { debugScenario } from "./debug.js";
 import { hello } from "./hello.js";
+import { kvServer } from "./kv-server.js";
 
 /**
  * Every scenario of the tour, in the order `npm run demo` plays them. One import and one
@@ -7,4 +9,6 @@ import { hello } from "./hello.js";
  */
 export const scenarios: readonly Scenario[] = [
   hello,
+  kvServer,
+  debugScenario,
 ];
