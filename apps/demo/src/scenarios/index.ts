@@ -1,7 +1,6 @@
 import type { Scenario } from "../scenario.js";
 import { debugScenario } from "./debug.js";
 import { hello } from "./hello.js";
-import { kvServer } from "./kv-server.js";
 
 /**
  * Every scenario of the tour, in the order `npm run demo` plays them. One import and one
@@ -9,6 +8,5 @@ import { kvServer } from "./kv-server.js";
  */
 export const scenarios: readonly Scenario[] = [
   hello,
-  kvServer,
   debugScenario,
 ];
