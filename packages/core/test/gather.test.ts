@@ -48,7 +48,7 @@ describe("gather", () => {
       );
       const g = gather([t, t, after(2, "y"), t]);
       const r = yield* g;
-      return [r, runs, g.children().length];
+      return [r, runs, (g as GatheringFuture<unknown>).children().length];
     });
     expect(out).toEqual([["x", "x", "y", "x"], 1, 4]);
   });
@@ -215,7 +215,7 @@ describe("gather", () => {
     await runVirtual(function* () {
       const me = currentTask();
       const g = gather([after(1, 1)]);
-      expect(g.children().includes(me as never)).toBe(false);
+      expect((g as GatheringFuture<unknown>).children().includes(me as never)).toBe(false);
       yield* g;
     });
   });

@@ -8,6 +8,7 @@ import {
   EventLoop,
   getRunningLoop,
   run,
+  type Awaitable,
   type Coroutine,
   type Future,
   type Poller,
@@ -163,7 +164,7 @@ export function* forever(): Coroutine<never> {
 }
 
 /** The error a coroutine throws, or a failure if it does not throw. */
-export function* catching(body: Coroutine<unknown>): Coroutine<unknown> {
+export function* catching(body: Awaitable<unknown>): Coroutine<unknown> {
   try {
     yield* body;
   } catch (error) {
