@@ -1,0 +1,219 @@
+import { performance } from "node:perf_hooks";
+import { CancelledError, Future, getRunningLoop, type EventLoop, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
+import { defaultExecutorOf } from "./default-executor.js";
+import { describeType, isModuleFunction, type AnyFunction, type ModuleFunction } from "./module-function.js";
+import { unwrapTransfers, type TransferableArgs } from "./transfer.js";
+
+/**
+ * Runs `fn(...args)` on `executor` — the running loop's default executor when null — and
+ * returns a Future of its result (asyncio's `loop.run_in_executor`). `fn` is a
+ * `moduleFunction(url, exportName)` or a self-contained function (see `toThread`).
+ *
+ * Cancelling the Future (or the task that waits on it) cancels the job: a queued job is
+ * dropped, a running one is stopped. An error thrown by the job arrives with its class
+ * name, message and stack. Arguments marked with `transfer()` are moved, not copied.
+ * @example
+ * const pool = new WorkerPoolExecutor({ maxThreads: 2 });
+ * const sha = moduleFunction<typeof import("./hash.js").sha>(new URL("./hash.js", import.meta.url), "sha");
+ * const digest = yield* runInExecutor(pool, sha, data);
+ */
+export function runInExecutor<F extends AnyFunction>(
+  executor: Executor | null,
+  fn: F | ModuleFunction<F>,
+  ...args: TransferableArgs<Parameters<F>>
+): Future<Awaited<ReturnType<F>>> {
+  const where = "runInExecutor(executor, fn, …args)";
+  const loop = runningLoop(where);
+  if (executor !== null && (typeof executor !== "object" || typeof executor.submit !== "function")) {
+    throw new TypeError(`${where}: executor must be an Executor with submit() (a WorkerPoolExecutor), or null for the loop's default, got ${describeType(executor)}`);
+  }
+  if (isModuleFunction(fn)) return submitJob(loop, executor, `runInExecutor(${fn.name})`, fn.name, null, fn, args);
+  checkFunction(where, fn);
+  const name = functionName(fn);
+  return submitJob(loop, executor, `runInExecutor(${name})`, name, fn, null, args);
+}
+
+/**
+ * The Future of one job: it is also the job's abort signal, so that cancelling the
+ * Future reaches the executor synchronously and a job costs no AbortController.
+ * `aborted`/`reason`/`addEventListener`/`removeEventListener` are the `ExecutorSignal`
+ * the executor listens to; the rest of the world sees a Future.
+ */
+class JobFuture<T> extends Future<T> implements ExecutorSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  readonly job: ExecutorJob;
+  /** Set once the executor's promise settled: the job is over, there is nothing left to abort. */
+  settled = false;
+  private _listener: (() => void) | null = null;
+  private _moreListeners: (() => void)[] | null = null;
+  private readonly _submittedAt: number;
+
+  constructor(loop: EventLoop, job: ExecutorJob) {
+    super(loop);
+    this.job = job;
+    this._submittedAt = performance.now();
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    if (!this.settled) {
+      this.getLoop().reportExecutorJob({ name: this.job.name, durationMs: this.elapsed(), outcome: "cancelled" });
+      this._abort(new CancelledError(msg));
+    }
+    return true;
+  }
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (this._listener === null) this._listener = listener;
+    else (this._moreListeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this._listener === listener) this._listener = null;
+    else if (this._moreListeners !== null) this._moreListeners = this._moreListeners.filter((l) => l !== listener);
+  }
+
+  /** How long the job took: what the executor measured, or the time since submission. */
+  elapsed(): number {
+    return this.job.runTimeMs ?? performance.now() - this._submittedAt;
+  }
+
+  private _abort(reason: CancelledError): void {
+    this.aborted = true;
+    this.reason = reason;
+    const first = this._listener;
+    const more = this._moreListeners;
+    this._listener = null;
+    this._moreListeners = null;
+    if (first !== null) first();
+    if (more !== null) for (const listener of more) listener();
+  }
+}
+
+/** @internal Shared by runInExecutor, runInWorker and toThread. */
+export function submitJob<T>(
+  loop: EventLoop,
+  executor: Executor | null,
+  label: string,
+  name: string,
+  fn: AnyFunction | null,
+  module: ModuleFunction | null,
+  rawArgs: readonly unknown[],
+): Future<T> {
+  for (let i = 0; i < rawArgs.length; i++) checkArgument(label, i, rawArgs[i]);
+  const target = executor ?? defaultExecutorOf(loop);
+  if (typeof target.submit !== "function") {
+    throw new TypeError(`${label}: the loop's default executor has no submit(); set one that runs jobs, such as new WorkerPoolExecutor(), with loop.setDefaultExecutor()`);
+  }
+  const { args, transfer } = unwrapTransfers(rawArgs);
+  const job: ExecutorJob = {
+    name,
+    fn: fn as ExecutorJob["fn"],
+    module: module === null ? null : { url: module.url, exportName: module.exportName },
+    args,
+    transfer,
+    runTimeMs: null,
+  };
+  const future = new JobFuture<T>(loop, job);
+  future.label = label;
+  let promise: PromiseLike<unknown>;
+  try {
+    promise = target.submit(job, future);
+  } catch (error) {
+    // Refused at the call (a shut-down executor): the Future never leaves this function.
+    future.settled = true;
+    future.cancel();
+    throw error;
+  }
+  // The job runs outside the loop's turns: count it, so that a virtual-time poller does
+  // not jump the clock while a worker is busy.
+  loop.refExternal();
+  promise.then(
+    (value) => settle(future, true, value),
+    (error: unknown) => settle(future, false, error),
+  );
+  return future;
+}
+
+/** The executor's promise settled, outside any loop turn: hand the outcome to the loop. */
+function settle<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
+  future.settled = true;
+  const loop = future.getLoop();
+  loop.unrefExternal();
+  if (future.done() || loop.isClosed()) return;
+  loop.callSoonThreadsafe(deliver, future, ok, value);
+}
+
+function deliver<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
+  if (future.done()) return;
+  const loop = future.getLoop();
+  const name = future.job.name;
+  if (ok) {
+    loop.reportExecutorJob({ name, durationMs: future.elapsed(), outcome: "ok" });
+    future.setResult(value as T);
+  } else if (value instanceof CancelledError) {
+    // The executor dropped the job (shut down with cancelFutures): asyncio cancels the future.
+    loop.reportExecutorJob({ name, durationMs: future.elapsed(), outcome: "cancelled" });
+    future.cancel(value.message);
+  } else {
+    loop.reportExecutorJob({ name, durationMs: future.elapsed(), outcome: "error" });
+    future.setException(value);
+  }
+}
+
+function runningLoop(where: string): EventLoop {
+  try {
+    return getRunningLoop();
+  } catch {
+    throw new Error(`${where} must be called from a coroutine running on an event loop (inside run(…)): it returns a Future to yield*`);
+  }
+}
+
+/** @internal */
+export function requireLoop(where: string): EventLoop {
+  return runningLoop(where);
+}
+
+/**
+ * Arguments are copied to the worker thread (structured clone). The common mistakes are
+ * caught here, at the call; anything deeper that cannot be cloned fails the job with a
+ * TypeError when it is sent.
+ */
+function checkArgument(label: string, index: number, arg: unknown): void {
+  const type = typeof arg;
+  if (type === "function" || type === "symbol") {
+    throw new TypeError(
+      `${label}: argument ${index + 1} is a ${type}, which cannot be sent to a worker thread; only data crosses threads (plain objects, arrays, strings, numbers, typed arrays…)`,
+    );
+  }
+}
+
+/** @internal What a function given to toThread/runInExecutor must be: its source text is what travels. */
+export function checkFunction(where: string, fn: unknown): asserts fn is AnyFunction {
+  if (typeof fn !== "function") {
+    throw new TypeError(`${where}: fn must be a function, or a moduleFunction(url, exportName), got ${describeType(fn)}`);
+  }
+  checkSource(where, fn as AnyFunction);
+}
+
+function checkSource(where: string, fn: AnyFunction): void {
+  if (checkedFunctions.has(fn)) return;
+  const source = Function.prototype.toString.call(fn);
+  if (source.endsWith("{ [native code] }")) {
+    throw new TypeError(
+      `${where}: ${functionName(fn)} is a built-in or bound function: its source text cannot be sent to a worker thread; wrap the call in a self-contained function, or put it in a module and use runInWorker`,
+    );
+  }
+  if (source.startsWith("class")) {
+    throw new TypeError(`${where}: ${functionName(fn)} is a class; pass a function that does the work instead`);
+  }
+  checkedFunctions.add(fn);
+}
+
+/** Functions already found sendable: programs send the same few functions many times. */
+const checkedFunctions = new WeakSet<AnyFunction>();
+
+export function functionName(fn: AnyFunction): string {
+  return fn.name === "" ? "<anonymous>" : fn.name;
+}

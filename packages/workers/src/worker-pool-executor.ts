@@ -1,0 +1,176 @@
+import { availableParallelism } from "node:os";
+import type { TransferListItem, Worker } from "node:worker_threads";
+import { CancelledError, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
+import { Piscina } from "piscina";
+import { rebuildThrown, type ThrownRecord } from "./remote-error.js";
+
+/** Options of a `WorkerPoolExecutor`. */
+export interface WorkerPoolOptions {
+  /** Most threads running jobs at once; default: the machine's available parallelism. */
+  maxThreads?: number;
+  /** Threads kept alive while idle (started at once); default 1, at most `maxThreads`. */
+  minThreads?: number;
+  /** How long a thread above `minThreads` may stay idle before it ends, in ms; default 1000. */
+  idleTimeoutMs?: number;
+}
+
+// The worker side: plain JavaScript shipped in the package, so that sources (tests) and
+// dist/ both reach it at the same place.
+const ENTRY = new URL("../worker/entry.mjs", import.meta.url).href;
+
+const OK = 0;
+type Reply = [status: number, value: unknown, runTimeMs: number];
+
+/**
+ * An executor that runs jobs on a pool of worker threads (asyncio's `ThreadPoolExecutor`,
+ * for CPU-bound work too, since each worker has its own JavaScript thread). It is a thin
+ * layer over [piscina](https://github.com/piscinajs/piscina): piscina queues the jobs,
+ * starts and reuses the threads, and terminates the thread of a job whose signal aborts.
+ *
+ * Jobs are module exports or self-contained functions (see `ExecutorJob`). A job that
+ * throws rejects with the worker's error rebuilt here; a job dropped by
+ * `shutdown({ cancelFutures: true })` rejects with a `CancelledError`.
+ * @example
+ * const pool = new WorkerPoolExecutor({ maxThreads: 4 });
+ * try {
+ *   const digest = yield* runInExecutor(pool, sha, data);
+ * } finally {
+ *   yield* ensureFuture(pool.shutdown());
+ * }
+ */
+export class WorkerPoolExecutor implements Executor {
+  private readonly _pool: Piscina;
+  private _shutdown = false;
+  private _closing: Promise<void> | null = null;
+  private readonly _sources = new WeakMap<object, string>();
+
+  constructor(opts?: WorkerPoolOptions) {
+    if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+      throw new TypeError("new WorkerPoolExecutor(opts): opts must be an object like { maxThreads }");
+    }
+    const maxThreads = checkCount("maxThreads", opts?.maxThreads, availableParallelism(), 1);
+    const minThreads = Math.min(checkCount("minThreads", opts?.minThreads, 1, 0), maxThreads);
+    const idleTimeoutMs = opts?.idleTimeoutMs ?? 1000;
+    if (typeof idleTimeoutMs !== "number" || !(idleTimeoutMs >= 0)) {
+      throw new RangeError(`new WorkerPoolExecutor({ idleTimeoutMs }): idleTimeoutMs must be a number of milliseconds >= 0, got ${String(idleTimeoutMs)}`);
+    }
+    this._pool = new Piscina({
+      filename: ENTRY,
+      minThreads,
+      maxThreads,
+      idleTimeout: idleTimeoutMs,
+      // runInExecutor reports each job's run time itself; piscina's histograms would be
+      // a second bookkeeping per job that nobody reads.
+      recordTiming: false,
+    });
+    // piscina emits 'error' for a worker that fails while running no job; an EventEmitter
+    // with no listener would turn it into an uncaught exception.
+    this._pool.on("error", (error: unknown) => {
+      console.error("[@loop/workers] a worker thread failed outside any job:", error);
+    });
+  }
+
+  /** Most threads running jobs at once. */
+  get maxThreads(): number {
+    return this._pool.maxThreads;
+  }
+
+  /** The worker threads alive now (starting, idle or busy). */
+  get threads(): readonly Worker[] {
+    return this._pool.threads;
+  }
+
+  /** Jobs waiting for a free thread. */
+  get queueSize(): number {
+    return this._pool.queueSize;
+  }
+
+  /** True once `shutdown()` was called. */
+  get isShutdown(): boolean {
+    return this._shutdown;
+  }
+
+  submit(job: ExecutorJob, signal: ExecutorSignal): Promise<unknown> {
+    if (this._shutdown) throw new Error(`WorkerPoolExecutor: cannot run ${job.name} after shutdown()`);
+    const module = job.module;
+    const task =
+      module !== null ? [module.url, module.exportName, null, job.args] : [null, null, this._sourceOf(job.fn as object), job.args];
+    const transferList = job.transfer.length === 0 ? undefined : (job.transfer as TransferListItem[]);
+    return this._pool.run(task, { signal, transferList }).then(
+      (reply: Reply) => unpack(job, reply),
+      (error: unknown) => {
+        throw this._explainFailure(job, signal, error);
+      },
+    );
+  }
+
+  /**
+   * Stops accepting jobs. With `wait` (the default) it resolves once the running and
+   * queued jobs are finished and every thread has exited; without, threads end in the
+   * background once their jobs are done. `cancelFutures` drops the queued jobs (they
+   * reject with `CancelledError`).
+   */
+  async shutdown(opts?: { wait?: boolean; cancelFutures?: boolean }): Promise<void> {
+    this._shutdown = true;
+    this._closing ??= this._pool.close({ force: opts?.cancelFutures === true }).catch((error: unknown) => {
+      console.error("[@loop/workers] WorkerPoolExecutor shutdown failed:", error);
+    });
+    if (opts?.wait !== false) await this._closing;
+  }
+
+  /** `Function.prototype.toString` builds a new string each time; one per function is enough. */
+  private _sourceOf(fn: object): string {
+    let source = this._sources.get(fn);
+    if (source === undefined) {
+      source = Function.prototype.toString.call(fn);
+      this._sources.set(fn, source);
+    }
+    return source;
+  }
+
+  /** What a rejection from piscina means for the job's owner. */
+  private _explainFailure(job: ExecutorJob, signal: ExecutorSignal, error: unknown): unknown {
+    if (signal.aborted) return signal.reason instanceof CancelledError ? signal.reason : new CancelledError(`${job.name} was cancelled`);
+    const name = error instanceof Error ? error.name : "";
+    const message = error instanceof Error ? error.message : String(error);
+    if (this._shutdown && (name === "AbortError" || message === "Terminating worker thread")) {
+      return new CancelledError(`${job.name} was dropped: the executor was shut down before it ran`);
+    }
+    if (name === "DataCloneError") {
+      const side = canClone(job.args) ? "its result cannot be sent back from" : "an argument cannot be sent to";
+      return new TypeError(
+        `${job.name}: ${side} the worker thread (${message}); only data crosses threads: plain objects, arrays, strings, numbers, typed arrays, Maps, Sets, Dates…`,
+        { cause: error },
+      );
+    }
+    if (!(error instanceof Error)) {
+      // What a worker's uncaught error becomes when Node cannot serialize it (a DOMException).
+      return new Error(`${job.name}: the worker thread died while running the job or sending back its result`, { cause: error });
+    }
+    return new Error(`${job.name}: the worker thread stopped while running the job: ${message}`, { cause: error });
+  }
+}
+
+function unpack(job: ExecutorJob, reply: Reply): unknown {
+  (job as { runTimeMs: number | null }).runTimeMs = reply[2];
+  if (reply[0] === OK) return reply[1];
+  throw rebuildThrown(reply[1] as ThrownRecord);
+}
+
+function canClone(args: readonly unknown[]): boolean {
+  try {
+    structuredClone(args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkCount(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`new WorkerPoolExecutor({ ${name} }): ${name} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`new WorkerPoolExecutor({ ${name} }): ${name} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}
