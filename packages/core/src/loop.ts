@@ -40,6 +40,9 @@ export interface EventLoopOptions {
   debug?: boolean;
 }
 
+/** Shared by every handle scheduled without extra arguments; never written to. */
+const NO_ARGS: unknown[] = [];
+
 // asyncio's _run_once rebuilds the heap when cancelled timers are more than half of it,
 // but not for tiny heaps, where skipping them at the top is cheaper than a rebuild.
 const MIN_TIMERS_FOR_COMPACTION = 100;
@@ -274,10 +277,20 @@ export class EventLoop {
    * @example
    * loop.callSoon((who) => console.log(`hello ${who}`), "world");
    */
-  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle;
+  callSoon(callback: Callback): Handle {
     this._checkClosed();
     checkCallback("callSoon", callback);
-    const handle = new Handle(callback as Callback, args, this, snapshotContext());
+    // The extra arguments are read from `arguments`: a rest parameter would allocate an
+    // array on every call, even when there are none (the common case).
+    let args = NO_ARGS;
+    const count = arguments.length;
+    if (count > 1) {
+      args = new Array(count - 1);
+      // eslint-disable-next-line prefer-rest-params
+      for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
+    }
+    const handle = new Handle(callback, args, this, snapshotContext());
     if (this._debug) handle._sourceStack = new Error().stack;
     this._enqueue(handle);
     return handle;
@@ -294,19 +307,39 @@ export class EventLoop {
   }
 
   /** Runs `callback(...args)` after `delayMs` milliseconds. */
-  callLater<A extends unknown[]>(delayMs: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+  callLater<A extends unknown[]>(delayMs: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callLater(delayMs: number, callback: Callback): TimerHandle {
     if (typeof delayMs !== "number") throw new TypeError(`callLater(delayMs, ...): delayMs must be a number of milliseconds, got ${typeof delayMs}`);
     if (Number.isNaN(delayMs)) throw new RangeError("callLater(delayMs, ...): delayMs is NaN");
-    return this.callAt(this.time() + delayMs, callback, ...args);
+    let args = NO_ARGS;
+    const count = arguments.length;
+    if (count > 2) {
+      args = new Array(count - 2);
+      // eslint-disable-next-line prefer-rest-params
+      for (let i = 2; i < count; i++) args[i - 2] = arguments[i];
+    }
+    return this._addTimer(this.time() + delayMs, callback, args, "callLater");
   }
 
   /** Runs `callback(...args)` when `loop.time()` reaches `whenMs`. */
-  callAt<A extends unknown[]>(whenMs: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+  callAt<A extends unknown[]>(whenMs: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callAt(whenMs: number, callback: Callback): TimerHandle {
     if (typeof whenMs !== "number") throw new TypeError(`callAt(whenMs, ...): whenMs must be a loop time in milliseconds, got ${typeof whenMs}`);
     if (Number.isNaN(whenMs)) throw new RangeError("callAt(whenMs, ...): whenMs is NaN");
+    let args = NO_ARGS;
+    const count = arguments.length;
+    if (count > 2) {
+      args = new Array(count - 2);
+      // eslint-disable-next-line prefer-rest-params
+      for (let i = 2; i < count; i++) args[i - 2] = arguments[i];
+    }
+    return this._addTimer(whenMs, callback, args, "callAt");
+  }
+
+  private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
-    checkCallback("callAt", callback);
-    const handle = new TimerHandle(whenMs, this._timerSequence++, callback as Callback, args, this, snapshotContext());
+    checkCallback(where, callback);
+    const handle = new TimerHandle(whenMs, this._timerSequence++, callback, args, this, snapshotContext());
     if (this._debug) handle._sourceStack = new Error().stack;
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.
