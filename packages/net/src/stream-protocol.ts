@@ -145,6 +145,11 @@ export class StreamReaderProtocol implements Protocol {
     this._reader?.setTransport(transport);
   }
 
+  /** @internal True when `_drainHelper` would throw or wait. */
+  _mustWaitForDrain(): boolean {
+    return this._paused || this._connectionLost;
+  }
+
   /** @internal asyncio's `_drain_helper`. */
   *_drainHelper(label: string): Coroutine<void> {
     if (this._connectionLost) throw this._lostError ?? new ConnectionResetError("Connection lost");

@@ -61,6 +61,8 @@ export class StreamReader {
   private _exception: unknown = null;
   private _transport: ReadTransport | null = null;
   private _paused = false;
+  private _labelSource = "";
+  private _labels: Record<string, string> = {};
 
   constructor(opts?: StreamReaderOptions) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
@@ -174,7 +176,14 @@ export class StreamReader {
       const blocks: Buffer[] = [];
       let total = 0;
       for (;;) {
-        if (this._size === 0 && !this._eof) yield* this._waitForData("read");
+        if (this._size === 0 && !this._eof) {
+          const waiter = this._newWaiter("read");
+          try {
+            yield* waiter;
+          } finally {
+            this._waiter = null;
+          }
+        }
         if (this._size === 0) break;
         const block = this._take(this._size);
         blocks.push(block);
@@ -183,7 +192,14 @@ export class StreamReader {
       }
       return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks, total);
     }
-    if (this._size === 0 && !this._eof) yield* this._waitForData("read");
+    if (this._size === 0 && !this._eof) {
+      const waiter = this._newWaiter("read");
+      try {
+        yield* waiter;
+      } finally {
+        this._waiter = null;
+      }
+    }
     if (this._size === 0) return EMPTY;
     const data = this._take(Math.min(n, this._size));
     this._maybeResumeTransport();
@@ -198,7 +214,14 @@ export class StreamReader {
         const partial = this._take(this._size);
         throw new IncompleteReadError(partial, n);
       }
-      yield* this._waitForData("readexactly");
+      {
+        const waiter = this._newWaiter("readexactly");
+        try {
+          yield* waiter;
+        } finally {
+          this._waiter = null;
+        }
+      }
     }
     const data = this._take(n);
     this._maybeResumeTransport();
@@ -226,7 +249,14 @@ export class StreamReader {
         if (line) return partial;
         throw new IncompleteReadError(partial, null);
       }
-      yield* this._waitForData(line ? "readline" : "readuntil");
+      {
+        const waiter = this._newWaiter(line ? "readline" : "readuntil");
+        try {
+          yield* waiter;
+        } finally {
+          this._waiter = null;
+        }
+      }
       if (this._failed) throw this._exception;
     }
     if (found > this._limit) {
@@ -248,9 +278,13 @@ export class StreamReader {
     throw error;
   }
 
-  private *_waitForData(funcName: string): Coroutine<void> {
-    // asyncio's _wait_for_data: one waiter at a time, and a paused transport is resumed
-    // first, or a reader waiting for a separator beyond 2 × limit would wait forever.
+  /**
+   * asyncio's `_wait_for_data`, minus the await: makes the waiter the caller yields on
+   * (one generator less per wait on the hot path); the caller clears `_waiter` after.
+   * One waiter at a time, and a paused transport is resumed first, or a reader waiting
+   * for a separator beyond 2 × limit would wait forever.
+   */
+  private _newWaiter(funcName: string): Future<void> {
     if (this._waiter !== null) {
       throw new Error(`StreamReader.${funcName}() called while another coroutine is already waiting for incoming data`);
     }
@@ -259,13 +293,22 @@ export class StreamReader {
       this._transport?.resumeReading();
     }
     const waiter = this._loop.createFuture<void>();
-    waiter.label = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
+    waiter.label = this._label(funcName);
     this._waiter = waiter;
-    try {
-      yield* waiter;
-    } finally {
-      this._waiter = null;
+    return waiter;
+  }
+
+  private _label(funcName: string): string {
+    if (this._labelSource !== this.source) {
+      this._labelSource = this.source;
+      this._labels = {};
     }
+    let label = this._labels[funcName];
+    if (label === undefined) {
+      label = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
+      this._labels[funcName] = label;
+    }
+    return label;
   }
 
   private _wakeupWaiter(): void {
@@ -311,6 +354,12 @@ export class StreamReader {
     let first = chunks[this._head]!;
     const available = first.length - this._offset;
     if (n <= available) {
+      if (n === first.length) {
+        // The whole chunk, untouched: hand it over as it is.
+        this._size -= n;
+        this._dropHead();
+        return first;
+      }
       const view = first.subarray(this._offset, this._offset + n);
       this._size -= n;
       if (n === available) this._dropHead();

@@ -108,7 +108,9 @@ export class StreamWriter {
     // asyncio yields once here so that connection_lost, if the close is under way, runs
     // and the drain below reports it.
     if (this._transport.isClosing()) yield;
-    yield* this._protocol._drainHelper(this._drainLabel);
+    const protocol = this._protocol;
+    // The common case, not paused, costs no second generator.
+    if (protocol._mustWaitForDrain()) yield* protocol._drainHelper(this._drainLabel);
   }
 
   private *_startTls(options: StartTlsOptions): Coroutine<void> {

@@ -1,0 +1,50 @@
+"""The CPython side of the net-echo benchmark: asyncio streams (uvloop's when
+`uvloop` is given and importable). Same commands on stdin as server.ts."""
+import asyncio, gc, json, resource, sys, time
+
+use_uvloop = len(sys.argv) > 1 and sys.argv[1] == "uvloop"
+if use_uvloop:
+    import uvloop  # noqa: F401  (exits with an ImportError when missing)
+
+mark = time.process_time()
+
+async def echo(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    writer.close()
+
+async def main():
+    global mark
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = (await reader.readline()).decode().strip()
+        if not line:
+            break
+        if line == "start":
+            mark = time.process_time()
+            print("ok", flush=True)
+        elif line == "report":
+            print(json.dumps({"cpuUs": (time.process_time() - mark) * 1e6}), flush=True)
+        elif line == "mem":
+            gc.collect()
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * resource.getpagesize()
+            print(json.dumps({"rss": rss, "heapUsed": 0, "external": 0}), flush=True)
+    server.close()
+
+if use_uvloop:
+    uvloop.run(main())
+else:
+    asyncio.run(main())

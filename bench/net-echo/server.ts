@@ -1,0 +1,84 @@
+/**
+ * One echo server of the net-echo benchmark, in its own process so that its CPU time is
+ * its own: `node server.ts <variant>` with variant `loop` (@loop/net streams, built
+ * dist), `node-data` (raw node:net 'data' callbacks) or `node-for-await` (`for await`
+ * over the socket). It prints its port, then answers commands on stdin:
+ * `start` (mark the CPU clock), `report` (CPU µs since the mark, as JSON), `mem` (memory
+ * after a GC, as JSON).
+ */
+import * as net from "node:net";
+import { createInterface } from "node:readline";
+import { ensureFuture, run, type Coroutine } from "@loop/core";
+import { startServer, type StreamReader, type StreamWriter } from "@loop/net";
+
+const variant = process.argv[2] ?? "loop";
+let cpuMark = process.cpuUsage();
+
+function listening(port: number): void {
+  process.stdout.write(`${port}\n`);
+}
+
+function commands(onEnd: () => void): void {
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    if (line === "start") {
+      cpuMark = process.cpuUsage();
+      process.stdout.write("ok\n");
+    } else if (line === "report") {
+      const used = process.cpuUsage(cpuMark);
+      process.stdout.write(`${JSON.stringify({ cpuUs: used.user + used.system })}\n`);
+    } else if (line === "mem") {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      const m = process.memoryUsage();
+      process.stdout.write(`${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers })}\n`);
+    }
+  });
+  lines.on("close", onEnd);
+}
+
+if (variant === "node-data") {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on("data", (data) => socket.write(data));
+    socket.on("error", () => socket.destroy());
+  });
+  server.listen(0, "127.0.0.1", () => listening((server.address() as net.AddressInfo).port));
+  commands(() => server.close(() => process.exit(0)));
+} else if (variant === "node-for-await") {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on("error", () => socket.destroy());
+    void (async () => {
+      try {
+        for await (const data of socket) socket.write(data as Buffer);
+      } catch {
+        socket.destroy();
+      }
+    })();
+  });
+  server.listen(0, "127.0.0.1", () => listening((server.address() as net.AddressInfo).port));
+  commands(() => server.close(() => process.exit(0)));
+} else {
+  function* echo(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
+    try {
+      for (;;) {
+        const data = yield* reader.read(65_536);
+        if (data.length === 0) break;
+        writer.write(data);
+        yield* writer.drain();
+      }
+    } catch {
+      // The load generator resets its connections at the end.
+    }
+  }
+  await run(function* () {
+    const server = yield* startServer(echo, "127.0.0.1", 0);
+    listening((server.address() as net.AddressInfo).port);
+    const ended = new Promise<void>((resolve) => commands(resolve));
+    yield* ensureFuture(ended);
+    server.close();
+    server.abortClients();
+    yield* server.waitClosed();
+  });
+  process.exit(0);
+}

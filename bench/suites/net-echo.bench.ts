@@ -1,0 +1,151 @@
+/**
+ * TCP echo on loopback: 50 connections, 1 KiB messages, each client waiting for its echo,
+ * load from a separate process (net-echo/load.ts), server in its own process
+ * (net-echo/server.ts, server.py) so that its CPU time per request can be read — the
+ * figure that stays reliable when the load generator saturates the machine. Compares
+ * @loop/net streams with raw node:net ('data' callbacks and `for await`) and CPython
+ * asyncio streams (uvloop too when importable). Then 1,000 mostly idle connections: memory
+ * per connection on the server.
+ *
+ *   NET_ECHO_SECONDS=5 NET_ECHO_ROUNDS=3 node --import tsx suites/net-echo.bench.ts
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface, type Interface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const here = join(dirname(fileURLToPath(import.meta.url)), "..", "net-echo");
+const seconds = Number(process.env.NET_ECHO_SECONDS ?? 5);
+const rounds = Number(process.env.NET_ECHO_ROUNDS ?? 3);
+const connections = 50;
+const messageBytes = 1024;
+const idleConnections = 1000;
+
+interface Variant {
+  name: string;
+  command: string[];
+}
+
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+const hasUvloop = hasPython && spawnSync("python3", ["-c", "import uvloop"]).status === 0;
+
+const variants: Variant[] = [
+  { name: "node:net 'data' callbacks", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "node-data"] },
+  { name: "node:net for await", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "node-for-await"] },
+  { name: "@loop/net streams", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop"] },
+];
+if (hasPython) variants.push({ name: "CPython asyncio streams", command: ["python3", join(here, "server.py")] });
+if (hasUvloop) variants.push({ name: "uvloop streams", command: ["python3", join(here, "server.py"), "uvloop"] });
+
+class Proc {
+  readonly child: ChildProcess;
+  private readonly lines: Interface;
+  private readonly queue: string[] = [];
+  private readonly waiting: ((line: string) => void)[] = [];
+
+  constructor(command: string[]) {
+    this.child = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "inherit"], cwd: here });
+    this.lines = createInterface({ input: this.child.stdout! });
+    this.lines.on("line", (line) => {
+      const next = this.waiting.shift();
+      if (next) next(line);
+      else this.queue.push(line);
+    });
+  }
+
+  line(): Promise<string> {
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  send(command: string): void {
+    this.child.stdin!.write(`${command}\n`);
+  }
+
+  async end(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.stdin!.end();
+    await exited;
+  }
+}
+
+const load = (args: string[]): Proc => new Proc([process.execPath, "--import", "tsx", join(here, "load.ts"), ...args]);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Result {
+  name: string;
+  requestsPerSecond: number;
+  cpuUsPerRequest: number;
+  bytesPerIdleConnection: number;
+}
+
+interface Running {
+  variant: Variant;
+  server: Proc;
+  port: string;
+  rps: number[];
+  cpu: number[];
+}
+
+async function echoRound(running: Running): Promise<void> {
+  const { server, port } = running;
+  server.send("start");
+  await server.line();
+  const generator = load([port, "echo", String(connections), String(messageBytes), String(seconds)]);
+  const { requests } = JSON.parse(await generator.line()) as { requests: number };
+  server.send("report");
+  const { cpuUs } = JSON.parse(await server.line()) as { cpuUs: number };
+  running.rps.push(requests / seconds);
+  running.cpu.push(cpuUs / requests);
+}
+
+/** Server memory growth with 1,000 connections held open (each did one round trip). */
+async function idleMemory(running: Running): Promise<number> {
+  const { server, port, variant } = running;
+  server.send("mem");
+  const before = JSON.parse(await server.line()) as { rss: number; heapUsed: number; external: number };
+  const idle = load([port, "idle", String(idleConnections)]);
+  await idle.line();
+  server.send("mem");
+  const after = JSON.parse(await server.line()) as { rss: number; heapUsed: number; external: number };
+  await idle.end();
+  // Node: JS heap + buffers (what the library controls); CPython: RSS.
+  const grown = variant.command[0] === "python3" ? after.rss - before.rss : after.heapUsed + after.external - (before.heapUsed + before.external);
+  return grown / idleConnections;
+}
+
+// Every server runs for the whole benchmark and the rounds take them in turn, so that
+// the load of a shared machine, which changes over time, falls on all of them alike.
+const runningServers: Running[] = [];
+for (const variant of variants) {
+  const server = new Proc(variant.command);
+  const port = (await server.line()).trim();
+  runningServers.push({ variant, server, port, rps: [], cpu: [] });
+}
+for (const running of runningServers) {
+  // Warm-up: JIT, pools, the kernel's socket buffers.
+  await load([running.port, "echo", String(connections), String(messageBytes), "1"]).line();
+}
+for (let round = 0; round < rounds; round++) {
+  for (const running of runningServers) await echoRound(running);
+}
+const results: Result[] = [];
+for (const running of runningServers) {
+  const bytes = await idleMemory(running);
+  await running.server.end();
+  results.push({ name: running.variant.name, requestsPerSecond: median(running.rps), cpuUsPerRequest: median(running.cpu), bytesPerIdleConnection: bytes });
+}
+const baseline = results[0]!;
+const forAwait = results[1]!;
+console.log(`net-echo: ${connections} connections, ${messageBytes} B messages, ${seconds} s × ${rounds} rounds (median), Node ${process.version}${hasUvloop ? "" : "; uvloop not installed"}`);
+console.table(
+  results.map((r) => ({
+    server: r.name,
+    "requests/s": Math.round(r.requestsPerSecond),
+    "server CPU µs/request": r.cpuUsPerRequest.toFixed(2),
+    "× node 'data'": (r.cpuUsPerRequest / baseline.cpuUsPerRequest).toFixed(2),
+    "× node for await": (r.cpuUsPerRequest / forAwait.cpuUsPerRequest).toFixed(2),
+    "KiB per idle connection": (r.bytesPerIdleConnection / 1024).toFixed(2),
+  })),
+);
