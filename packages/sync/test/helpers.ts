@@ -1,7 +1,7 @@
 /**
  * Test helpers for @loop/sync: nothing here waits on time; tests count loop turns.
  */
-import { createTask, type Coroutine, type Task } from "@loop/core";
+import { createTask, type Awaitable, type Coroutine, type Task } from "@loop/core";
 
 /** Gives the loop `n` turns (bare yields, `asyncio.sleep(0)` each). */
 export function* turns(n = 1): Coroutine<void> {
@@ -34,7 +34,7 @@ export function* settle(tasks: readonly Task<unknown>[]): Coroutine<void> {
 }
 
 /** The error `body` throws; fails when it does not throw. */
-export function* thrown(body: Coroutine<unknown>): Coroutine<unknown> {
+export function* thrown(body: Awaitable<unknown>): Coroutine<unknown> {
   try {
     yield* body;
   } catch (error) {
