@@ -34,7 +34,10 @@ export class TaskGroup {
    * child failed or the parent was cancelled.
    */
   createTask<T>(coro: Coroutine<T>, opts?: TaskOptions): Task<T> {
-    if (this._exiting && this._tasks.size === 0) throw new Error("TaskGroup is finished: createTask() must be called while the group is open");
+    if (this._exiting && this._tasks.size === 0) {
+      closeQuietly(coro);
+      throw new Error("TaskGroup is finished: createTask() must be called while the group is open");
+    }
     if (this._aborting) {
       closeQuietly(coro);
       throw new Error("TaskGroup is shutting down: a child failed or the group was cancelled, so it takes no new tasks");
