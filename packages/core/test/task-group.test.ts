@@ -259,13 +259,19 @@ describe("taskGroup", () => {
     expect(out).toEqual([["inner sibling CancelledError", "outer sibling CancelledError"], true, "deep"]);
   });
 
-  test("createTask after the group finished is an Error", async () => {
+  test("createTask after the group finished is an Error, and the coroutine is closed (as asyncio)", async () => {
     await runVirtual(function* () {
       let group: TaskGroup | null = null;
       yield* taskGroup(function* (tg) {
         group = tg;
       });
-      expect(() => group!.createTask((function* () {})())).toThrow(/TaskGroup is finished/);
+      let ran = false;
+      const coro = (function* () {
+        ran = true;
+      })();
+      expect(() => group!.createTask(coro)).toThrow(/TaskGroup is finished/);
+      expect(coro.next()).toEqual({ done: true, value: undefined });
+      expect(ran).toBe(false);
     });
   });
 
