@@ -1,0 +1,8 @@
+import { describe, it } from "vitest";
+import { DefaultPoller } from "@loop/core";
+import { VirtualPoller, pollerConformance } from "../src/index.js";
+
+// Both built-in pollers pass the kit (SPEC §6).
+pollerConformance(() => new DefaultPoller(), { describe, it });
+pollerConformance(() => new VirtualPoller(), { describe, it });
+pollerConformance(() => new VirtualPoller({ seed: 7 }), { describe, it }, { name: "poller conformance: virtual, seeded" });
