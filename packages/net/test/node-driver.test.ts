@@ -1,0 +1,189 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { getRunningLoop, run, type Coroutine } from "@loop/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getNetDriver, nodeNetDriver, openConnection, openUnixConnection, startServer, startUnixServer, type StreamReader, type StreamWriter } from "../src/index.js";
+import { expectNoOpenSocketHandles } from "./node-handles.js";
+
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString();
+
+function* echoLines(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
+  for (;;) {
+    const line = yield* reader.readline();
+    if (line.length === 0) return;
+    writer.write(line);
+    yield* writer.drain();
+  }
+}
+
+let dir = "";
+let key = "";
+let cert = "";
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "loop-net-"));
+  // A throwaway self-signed certificate for 127.0.0.1, made for this run only.
+  const made = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+    { stdio: "ignore" },
+  );
+  if (made.status === 0) {
+    key = readFileSync(join(dir, "key.pem"), "utf8");
+    cert = readFileSync(join(dir, "cert.pem"), "utf8");
+  } else if (process.env.CI) {
+    throw new Error("openssl is needed to make the TLS tests' certificate: apt-get install openssl");
+  }
+});
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await expectNoOpenSocketHandles();
+});
+
+describe("the Node socket driver", () => {
+  it("is what streams use when the poller has no network of its own", async () => {
+    await run(function* () {
+      yield;
+      expect(getNetDriver(getRunningLoop())).toBe(nodeNetDriver);
+    });
+  });
+
+  it("turns TCP_NODELAY on for the sockets it opens", async () => {
+    await run(function* () {
+      const server = yield* startServer(echoLines, "127.0.0.1", 0);
+      const port = (server.address() as { port: number }).port;
+      const [, writer] = yield* openConnection("127.0.0.1", port);
+      // Node keeps the flag it set on the socket handle.
+      const socket = writer.getExtraInfo<Socket & { [key: symbol]: unknown }>("socket")!;
+      const noDelay = Object.getOwnPropertySymbols(socket).find((s) => s.description === "kSetNoDelay");
+      expect(noDelay === undefined ? true : socket[noDelay]).toBe(true);
+      writer.close();
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    });
+  });
+
+  it("serves and connects over Unix sockets; address() is the path, and closing removes the socket file", async () => {
+    const path = join(dir, "echo.sock");
+    await run(function* () {
+      const server = yield* startUnixServer(echoLines, path);
+      expect(server.address()).toBe(path);
+      const [reader, writer] = yield* openUnixConnection(path);
+      expect(writer.getExtraInfo("peername")).toBe(path);
+      writer.write("over unix\n");
+      expect(text(yield* reader.readline())).toBe("over unix\n");
+      writer.close();
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    });
+    expect(spawnSync("test", ["-e", path]).status).not.toBe(0);
+    await expectNoOpenSocketHandles();
+  });
+
+  it("a Unix path nobody listens on fails with ENOENT and the path", async () => {
+    const path = join(dir, "nobody.sock");
+    await run(function* () {
+      try {
+        yield* openUnixConnection(path);
+        expect.unreachable();
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe("ENOENT");
+        expect((error as { address?: string }).address).toBe(path);
+      }
+    });
+  });
+
+  it("a port in use fails startServer with EADDRINUSE and the address", async () => {
+    await run(function* () {
+      const first = yield* startServer(echoLines, "127.0.0.1", 0);
+      const port = (first.address() as { port: number }).port;
+      try {
+        yield* startServer(echoLines, "127.0.0.1", port);
+        expect.unreachable();
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe("EADDRINUSE");
+        expect((error as { port?: number }).port).toBe(port);
+      } finally {
+        first.close();
+        yield* first.waitClosed();
+      }
+    });
+    await expectNoOpenSocketHandles();
+  });
+
+  it("carries streams over TLS, with the peer certificate in getExtraInfo and no half-close", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
+    await run(function* () {
+      const server = yield* startServer(echoLines, "127.0.0.1", 0, { tls: { key, cert } });
+      const port = (server.address() as { port: number }).port;
+      const [reader, writer] = yield* openConnection("127.0.0.1", port, { tls: { ca: cert } });
+      expect(writer.getExtraInfo("sslcontext")).not.toBeUndefined();
+      expect(writer.getExtraInfo<{ subject: { CN: string } }>("peercert")!.subject.CN).toBe("localhost");
+      expect(writer.canWriteEof()).toBe(false);
+      writer.write("secret\n");
+      expect(text(yield* reader.readline())).toBe("secret\n");
+      writer.close();
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    });
+    await expectNoOpenSocketHandles();
+  });
+
+  it("rejects a server certificate it cannot verify", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
+    await run(function* () {
+      const server = yield* startServer(echoLines, "127.0.0.1", 0, { tls: { key, cert } });
+      const port = (server.address() as { port: number }).port;
+      try {
+        yield* openConnection("127.0.0.1", port, { tls: true });
+        expect.unreachable();
+      } catch (error) {
+        expect((error as { code?: string }).code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+      } finally {
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      }
+    });
+    await expectNoOpenSocketHandles();
+  });
+
+  it("startTls upgrades an open plain connection on both sides (STARTTLS)", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
+    await run(function* () {
+      const server = yield* startServer(
+        function* (reader, writer) {
+          expect(text(yield* reader.readline())).toBe("STARTTLS\n");
+          writer.write("GO\n");
+          yield* writer.startTls({ key, cert });
+          expect(writer.getExtraInfo("sslcontext")).not.toBeUndefined();
+          yield* echoLines(reader, writer);
+        },
+        "127.0.0.1",
+        0,
+      );
+      const port = (server.address() as { port: number }).port;
+      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      expect(writer.getExtraInfo("sslcontext")).toBeUndefined();
+      writer.write("STARTTLS\n");
+      expect(text(yield* reader.readline())).toBe("GO\n");
+      yield* writer.startTls({ ca: cert, serverHostname: "localhost" });
+      expect(writer.getExtraInfo<TLSSocket>("socket")!.encrypted).toBe(true);
+      writer.write("now encrypted\n");
+      expect(text(yield* reader.readline())).toBe("now encrypted\n");
+      writer.close();
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    });
+    await expectNoOpenSocketHandles();
+  });
+});
