@@ -1,3 +1,4 @@
+import { snapshotContext, type Context } from "./context.js";
 import type { Awaitable } from "./coroutine.js";
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
 import { captureStack, firstFrame } from "./handle.js";
@@ -199,8 +200,14 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** Adds a callback run with the future once it is done, through `callSoon` — even if it is done already. */
   addDoneCallback(callback: DoneCallback<T>): void {
     if (typeof callback !== "function") throw new TypeError("addDoneCallback(callback): callback must be a function");
-    if (this._state !== PENDING) this._loop.callSoon(callback, this);
-    else this._addEntry(callback as DoneCallback<never>);
+    if (this._state !== PENDING) {
+      this._loop.callSoon(callback, this);
+      return;
+    }
+    // As asyncio's add_done_callback: the callback runs in a copy of the context current
+    // now, not in whatever context completes the future.
+    const context = snapshotContext();
+    this._addEntry(context === null ? (callback as DoneCallback<never>) : new ContextCallback(callback as DoneCallback<never>, context));
   }
 
   /** Removes every registration of `callback`; returns how many there were. */
@@ -211,12 +218,12 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
       let kept = 0;
       for (let i = 0; i < rest.length; i++) {
         const entry = rest[i] as Entry;
-        if (entry === callback) removed++;
+        if (isEntryOf(entry, callback)) removed++;
         else rest[kept++] = entry;
       }
       rest.length = kept;
     }
-    if (this._callback === callback) {
+    if (this._callback !== null && isEntryOf(this._callback, callback)) {
       removed++;
       this._callback = rest !== null && rest.length > 0 ? (rest.shift() as Entry) : null;
     }
@@ -352,6 +359,26 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     if (typeof entry === "function") this._loop.callSoon(entry, this as unknown as Future<never>);
     else entry._wake(this as Future<unknown>);
   }
+}
+
+/** A done callback added while a context was current: scheduled in (a copy of) that context. */
+class ContextCallback implements Waiter {
+  constructor(
+    readonly _callback: DoneCallback<never>,
+    private readonly _context: Context,
+  ) {}
+
+  _wake(future: Future<unknown>): void {
+    this._context.run(scheduleDoneCallback, future, this._callback);
+  }
+}
+
+function scheduleDoneCallback(future: Future<unknown>, callback: DoneCallback<never>): void {
+  future._loop.callSoon(callback, future as unknown as Future<never>);
+}
+
+function isEntryOf(entry: Entry, callback: unknown): boolean {
+  return entry === callback || (entry instanceof ContextCallback && entry._callback === callback);
 }
 
 class PromiseWaiter implements Waiter {
