@@ -199,3 +199,53 @@ describe("contexts and tasks", () => {
     expect(ctx.get(v)).toBe("ctx");
   });
 });
+
+describe("contexts and done callbacks", () => {
+  test("a done callback runs in a copy of the context current when it was added, not when the future completed", async () => {
+    const v = new ContextVar<string>("v", { default: "none" });
+    const out = await runVirtual(function* () {
+      const loop = getRunningLoop();
+      const f = loop.createFuture<void>();
+      const seen: string[] = [];
+      const adder = createTask(
+        (function* () {
+          v.set("adder");
+          f.addDoneCallback(() => {
+            seen.push(v.get());
+            v.set("callback");
+          });
+          yield* sleep(10);
+          return v.get();
+        })(),
+      );
+      const completer = createTask(
+        (function* () {
+          v.set("completer");
+          yield* sleep(5);
+          f.setResult();
+          yield* sleep(1);
+          return v.get();
+        })(),
+      );
+      return [yield* adder, yield* completer, seen];
+    });
+    expect(out).toEqual(["adder", "completer", ["adder"]]);
+  });
+
+  test("removeDoneCallback finds a callback added with a context", async () => {
+    const v = new ContextVar<string>("v", { default: "none" });
+    const out = await runVirtual(function* () {
+      const f = getRunningLoop().createFuture<void>();
+      const log: string[] = [];
+      const cb = (): number => log.push("ran");
+      v.set("x");
+      f.addDoneCallback(cb);
+      f.addDoneCallback(cb);
+      const removed = f.removeDoneCallback(cb);
+      f.setResult();
+      yield* sleep(1);
+      return [removed, log];
+    });
+    expect(out).toEqual([2, []]);
+  });
+});
