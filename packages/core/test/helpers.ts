@@ -69,7 +69,8 @@ export class VirtualPoller implements Poller {
     if (this._closed || host === null) return;
     if (!this._woken) {
       const timeout = this._timeout;
-      if (timeout === null || timeout === undefined) return; // idle: only a wakeup ends the wait
+      // Idle (or only an infinitely far timer): only a wakeup ends the wait.
+      if (timeout === null || timeout === undefined || timeout === Infinity) return;
       if (timeout > 0) {
         if (host.externalPending() > 0) {
           // Real outside work may still wake the loop: let real time pass, then look again.

@@ -571,3 +571,23 @@ describe("debug mode, executors, task factory", () => {
     loop.close();
   });
 });
+
+describe("far and past deadlines", () => {
+  test("a timer in the past is due at once; one at Infinity never fires and holds no wait", async () => {
+    const recording = new RecordingPoller(new VirtualPoller());
+    const loop = new EventLoop({ poller: recording });
+    const log: string[] = [];
+    loop.callLater(-5, () => log.push("past"));
+    loop.callLater(Infinity, () => log.push("never"));
+    const stopped = loop.runForever();
+    await macrotask();
+    await macrotask();
+    expect(log).toEqual(["past"]);
+    // "Until woken": null, or Infinity, which every poller must read the same way.
+    expect([null, Infinity]).toContain(recording.requests.at(-1));
+    loop.callSoonThreadsafe(() => loop.stop());
+    await stopped;
+    loop.close();
+    expect(log).toEqual(["past"]);
+  });
+});
