@@ -1,6 +1,8 @@
 import type { Scenario } from "../scenario.js";
 import { debugScenario } from "./debug.js";
 import { hello } from "./hello.js";
+import { kvServer } from "./kv-server.js";
+import { workersScenario } from "./workers.js";
 
 /**
  * Every scenario of the tour, in the order `npm run demo` plays them. One import and one
@@ -8,5 +10,7 @@ import { hello } from "./hello.js";
  */
 export const scenarios: readonly Scenario[] = [
   hello,
+  kvServer,
   debugScenario,
+  workersScenario,
 ];
