@@ -1,7 +1,6 @@
 import type { Scenario } from "../scenario.js";
 import { debugScenario } from "./debug.js";
 import { hello } from "./hello.js";
-import { kvServer } from "./kv-server.js";
 import { workersScenario } from "./workers.js";
 
 /**
@@ -10,7 +9,6 @@ import { workersScenario } from "./workers.js";
  */
 export const scenarios: readonly Scenario[] = [
   hello,
-  kvServer,
   debugScenario,
   workersScenario,
 ];
