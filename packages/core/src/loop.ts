@@ -485,6 +485,7 @@ export class EventLoop {
     this._ready.clear();
     for (const handle of this._timers._items) handle._scheduled = false;
     this._timers.clear();
+    this._cancelledTimers = 0;
     this._poller.close();
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
