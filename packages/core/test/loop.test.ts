@@ -285,6 +285,7 @@ describe("closing and stopping", () => {
     const ran: string[] = [];
     loop.callSoon(() => ran.push("soon"));
     const t = loop.callLater(5, () => ran.push("timer"));
+    loop.callLater(6, () => {}).cancel();
     loop.close();
     expect(loop.readyCount).toBe(0);
     expect(loop.timerCount).toBe(0);

@@ -238,6 +238,23 @@ describe("taskGroup", () => {
     expect(out).toEqual([["caught ExceptionGroup; cancelling=1"], true]);
   });
 
+  test("a child failing after the body returned, while the group waits at its exit: ExceptionGroup, siblings cancelled, parent not left cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const e = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(logged(log, "sibling", 100));
+          tg.createTask(failAfter(10, new Error("late")));
+          return "body done";
+        }),
+      );
+      const cancelling = currentTask()!.cancelling();
+      yield* sleep(1);
+      return [log, (e as ExceptionGroup).exceptions.map((x) => (x as Error).message), cancelling];
+    });
+    expect(out).toEqual([["sibling CancelledError"], ["late"], 0]);
+  });
+
   test("nested groups: an inner failure propagates as a nested ExceptionGroup and cancels the outer siblings", async () => {
     const out = await runVirtual(function* () {
       const log: string[] = [];
