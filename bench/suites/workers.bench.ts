@@ -1,0 +1,185 @@
+/**
+ * @loop/workers against running the work on the loop and against piscina used directly,
+ * in one process:
+ *
+ *   pnpm --filter @loop/bench bench -- workers
+ *
+ * (a) eight CPU-bound jobs (~50 ms of SHA-256 hashing each): wall time on the loop, with
+ *     runInWorker on a pool of 2 threads, and with piscina directly;
+ * (b) the loop's lag while those jobs run, measured by a ticker task that sleeps 5 ms at
+ *     a time and records how late it wakes;
+ * (c) a trivial job's round trip (yield* runInWorker / toThread, one after the other),
+ *     against `await pool.run()` on piscina configured the same way.
+ * CPython asyncio runs (a) with run_in_executor on a ProcessPoolExecutor and (c) on a
+ * ThreadPoolExecutor through python3 when present (uvloop is not installable here).
+ */
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { createTask, gather, run, type Coroutine } from "@loop/core";
+import { sleep } from "@loop/timers";
+import { WorkerPoolExecutor, moduleFunction, runInExecutor } from "@loop/workers";
+import { Piscina } from "piscina";
+import { printTable, runPython, summarize, type Sample } from "../lib/report.ts";
+
+const JOBS = 8;
+const THREADS = 2;
+const JOB_MS = 50;
+const ROUND_TRIPS = 2_000;
+const ROUNDS = 7;
+
+const jobsModule = new URL("./workers-jobs.mjs", import.meta.url);
+const { sha } = (await import(jobsModule.href)) as { sha: (text: string, rounds: number) => string };
+const pythonScript = fileURLToPath(new URL("../python/workers_peers.py", import.meta.url));
+
+/** Hash rounds that take about JOB_MS on this machine (median of a few tries). */
+function calibrate(): number {
+  const probe = 20_000;
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) sha("warm-up", probe);
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    sha("calibrate", probe);
+    times.push(performance.now() - t0);
+  }
+  return Math.round((probe * JOB_MS) / summarize(times).median);
+}
+
+const rounds = calibrate();
+const shaJob = moduleFunction<typeof sha>(jobsModule, "sha");
+const incJob = moduleFunction<(x: number) => number>(jobsModule, "inc");
+
+// One pool for @loop and one for piscina, same shape, threads started and warm before timing.
+const ours = new WorkerPoolExecutor({ maxThreads: THREADS, minThreads: THREADS });
+const peer = new Piscina({ filename: jobsModule.href, minThreads: THREADS, maxThreads: THREADS, recordTiming: false });
+const peerDefaults = new Piscina({ filename: jobsModule.href, minThreads: THREADS, maxThreads: THREADS });
+
+/** A ticker that wakes every 5 ms and records how late each wake-up is, until stopped. */
+function* ticker(lags: number[], stop: { done: boolean }): Coroutine<void> {
+  let expected = performance.now() + 5;
+  while (!stop.done) {
+    yield* sleep(5);
+    const now = performance.now();
+    lags.push(Math.max(0, now - expected));
+    expected = now + 5;
+  }
+}
+
+interface BatchResult {
+  wallMs: number;
+  lags: number[];
+}
+
+/** Runs the eight jobs in one run(), with the ticker beside them. */
+async function batch(kind: "loop" | "workers"): Promise<BatchResult> {
+  const lags: number[] = [];
+  let wallMs = 0;
+  await run(function* () {
+    const stop = { done: false };
+    const tick = createTask(ticker(lags, stop));
+    yield* sleep(20); // the ticker settles into its rhythm
+    lags.length = 0;
+    const t0 = performance.now();
+    if (kind === "loop") {
+      // Each job is one task step that blocks the loop for JOB_MS.
+      yield* gather(Array.from({ length: JOBS }, (_, i) => createTask(onLoop(`job ${i}`))));
+    } else {
+      yield* gather(Array.from({ length: JOBS }, (_, i) => runInExecutor(ours, shaJob, `job ${i}`, rounds)));
+    }
+    wallMs = performance.now() - t0;
+    stop.done = true;
+    yield* tick;
+  });
+  return { wallMs, lags };
+}
+
+function* onLoop(text: string): Coroutine<string> {
+  yield;
+  return sha(text, rounds);
+}
+
+async function piscinaBatch(): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: JOBS }, (_, i) => peer.run({ text: `job ${i}`, rounds }, { name: "shaTask" })));
+  return performance.now() - t0;
+}
+
+/** µs per sequential round trip of a trivial job. */
+async function ourRoundTrips(via: "module" | "function"): Promise<number> {
+  const t0 = performance.now();
+  await run(function* () {
+    let x = 0;
+    if (via === "module") for (let i = 0; i < ROUND_TRIPS; i++) x = yield* runInExecutor(ours, incJob, x);
+    else for (let i = 0; i < ROUND_TRIPS; i++) x = yield* runInExecutor(ours, (n: number) => n + 1, x);
+  });
+  return ((performance.now() - t0) * 1000) / ROUND_TRIPS;
+}
+
+async function piscinaRoundTrips(pool: Piscina): Promise<number> {
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < ROUND_TRIPS; i++) x = (await pool.run(x, { name: "inc" })) as number;
+  return ((performance.now() - t0) * 1000) / ROUND_TRIPS;
+}
+
+/** Runs each contender once per round, interleaved, so that machine noise hits all alike. */
+async function interleaved(contenders: Record<string, () => Promise<number>>, warmup = 2): Promise<Sample[]> {
+  const samples = Object.keys(contenders).map((name) => ({ name, values: [] as number[] }));
+  for (let r = 0; r < warmup + ROUNDS; r++) {
+    for (const sample of samples) {
+      const value = await (contenders[sample.name] as () => Promise<number>)();
+      if (r >= warmup) sample.values.push(value);
+    }
+  }
+  return samples;
+}
+
+console.log(`machine: ${availableParallelism()} cores, node ${process.version}; one job = ${rounds} SHA-256 rounds (~${JOB_MS} ms)`);
+const py = runPython(pythonScript, [String(JOBS), String(THREADS), String(JOB_MS)]);
+
+// (a) + (b)
+const lagSamples = { loop: [] as number[], workers: [] as number[] };
+const a = await interleaved({
+  "8 jobs on the loop": async () => {
+    const r = await batch("loop");
+    lagSamples.loop.push(...r.lags);
+    return r.wallMs;
+  },
+  "8 jobs, runInWorker (2 threads)": async () => {
+    const r = await batch("workers");
+    lagSamples.workers.push(...r.lags);
+    return r.wallMs;
+  },
+  "8 jobs, piscina directly (2 threads)": piscinaBatch,
+});
+if (py?.["cpu_loop_ms"]) a.push({ name: "CPython: 8 jobs on the loop", values: py["cpu_loop_ms"] });
+if (py?.["cpu_process_pool_ms"]) a.push({ name: "CPython: run_in_executor, ProcessPool(2)", values: py["cpu_process_pool_ms"] });
+printTable(`(a) ${JOBS} CPU-bound jobs of ~${JOB_MS} ms`, "ms wall time", a, "8 jobs on the loop");
+const [onLoopSample, inWorkersSample] = a as [Sample, Sample];
+const speedup = summarize(onLoopSample.values).median / summarize(inWorkersSample.values).median;
+console.log(`speed-up of runInWorker over the loop: ${speedup.toFixed(2)}x (median wall times)`);
+
+console.log("\n### (b) loop lag while the jobs run (ms a 5 ms ticker wakes late; lower is better)");
+console.table(
+  Object.entries(lagSamples).map(([where, lags]) => {
+    const sorted = [...lags].sort((x, y) => x - y);
+    const at = (p: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN) * 100) / 100;
+    return { where: where === "loop" ? "jobs on the loop" : "jobs in workers", ticks: sorted.length, median: at(50), p99: at(99), max: at(100) };
+  }),
+);
+
+// (c)
+const c = await interleaved(
+  {
+    "piscina run() (same options)": () => piscinaRoundTrips(peer),
+    "@loop runInExecutor(pool, module export)": () => ourRoundTrips("module"),
+    "@loop runInExecutor(pool, function)": () => ourRoundTrips("function"),
+    "piscina run() (default options)": () => piscinaRoundTrips(peerDefaults),
+  },
+  3,
+);
+if (py?.["round_trip_thread_us"]) c.push({ name: "CPython: run_in_executor, ThreadPool", values: py["round_trip_thread_us"] });
+printTable(`(c) trivial job round trip, ${ROUND_TRIPS} in a row`, "µs per job", c, "piscina run() (same options)");
+
+await ours.shutdown();
+await peer.close();
+await peerDefaults.close();
