@@ -297,3 +297,14 @@ describe("errors never retrieved", () => {
     loop.close();
   });
 });
+
+describe("labels", () => {
+  test("every future has a public label, undefined until a primitive sets it", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<void>();
+    expect(f.label).toBe(undefined);
+    f.label = "Queue.get";
+    expect(f.label).toBe("Queue.get");
+    loop.close();
+  });
+});
