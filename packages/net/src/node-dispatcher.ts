@@ -59,7 +59,7 @@ export class Dispatcher {
     this._targets = this._spareTargets;
     this._kinds = this._spareKinds;
     this._payloads = this._sparePayloads;
-    for (let i = 0; i < targets.length; i++) targets[i]!.handleEvent(kinds[i]!, payloads[i]);
+    for (let i = 0; i < targets.length; i++) (targets[i] as EventTarget).handleEvent(kinds[i] as number, payloads[i]);
     targets.length = 0;
     kinds.length = 0;
     payloads.length = 0;

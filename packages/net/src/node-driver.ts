@@ -68,14 +68,14 @@ class ConnectAttempt implements EventTarget {
       if (tlsOption !== undefined && tlsOption !== false) {
         const extra = tlsOption === true ? {} : tlsOption;
         const servername = serverHostname ?? (host !== undefined && net.isIP(host) === 0 ? host : undefined);
-        socket = tls.connect({ ...extra, host, port: port!, path, servername } as tls.ConnectionOptions);
+        socket = tls.connect({ ...extra, host, port: port as number, path, servername } as tls.ConnectionOptions);
         socket.once("secureConnect", this._onConnected);
         if (path === undefined) socket.setNoDelay(true);
       } else if (path !== undefined) {
         socket = net.connect({ path, allowHalfOpen: true });
         socket.once("connect", this._onConnected);
       } else {
-        socket = net.connect({ host, port: port!, allowHalfOpen: true, noDelay: true });
+        socket = net.connect({ host, port: port as number, allowHalfOpen: true, noDelay: true });
         socket.once("connect", this._onConnected);
       }
     } catch (error) {
@@ -108,7 +108,7 @@ class ConnectAttempt implements EventTarget {
       return;
     }
     this._finished = true;
-    const socket = this._socket!;
+    const socket = this._socket as net.Socket;
     socket.off("error", this._onError);
     const { path, tls: tlsOption } = this._options;
     const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: tlsOption !== undefined && tlsOption !== false, unixPath: path });
@@ -129,7 +129,7 @@ class ConnectAttempt implements EventTarget {
   private _fail(error: unknown): void {
     if (this._finished) return;
     this._finished = true;
-    const socket = this._socket!;
+    const socket = this._socket as net.Socket;
     socket.destroy();
     // The 'error' listener stays: Node may still emit one for the destroyed socket.
     this._loop.unrefExternal();
@@ -256,7 +256,7 @@ class TlsUpgrade implements EventTarget {
     const owner = this._old.owner;
     const { socket: raw, held } = this._old.detach();
     // Bytes that arrived while the old transport was paused belong to the handshake.
-    for (let i = held.length - 1; i >= 0; i--) raw.unshift(held[i]!);
+    for (let i = held.length - 1; i >= 0; i--) raw.unshift(held[i] as Buffer);
     raw.resume();
     let socket: tls.TLSSocket;
     try {
@@ -294,7 +294,7 @@ class TlsUpgrade implements EventTarget {
       return;
     }
     this._finished = true;
-    const socket = this._socket!;
+    const socket = this._socket as tls.TLSSocket;
     socket.off("error", this._onError);
     const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: true, owner: this._owner ?? undefined });
     if (this._owner instanceof NodeListener) {

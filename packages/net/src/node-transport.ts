@@ -14,6 +14,17 @@ const FLUSHED = 5;
 
 const EMPTY = Buffer.alloc(0);
 
+const NO_PROTOCOL: Protocol = {
+  connectionMade() {},
+  connectionLost() {},
+  pauseWriting() {},
+  resumeWriting() {},
+  dataReceived() {},
+  eofReceived() {
+    return false;
+  },
+};
+
 /** asyncio's default write-buffer limits (FlowControlMixin / _set_write_buffer_limits). */
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
@@ -32,7 +43,8 @@ export interface TransportOwner {
  */
 export class NodeTransport implements Transport, EventTarget {
   readonly _socket: net.Socket;
-  private _protocol: Protocol | null = null;
+  /** A protocol that ignores everything until `start` gives the real one. */
+  private _protocol: Protocol = NO_PROTOCOL;
   private readonly _loop: EventLoop;
   private readonly _dispatcher: Dispatcher;
   private readonly _isTls: boolean;
@@ -94,7 +106,7 @@ export class NodeTransport implements Transport, EventTarget {
       switch (kind) {
         case DATA:
           if (this._readingPaused) (this._held ??= []).push(payload as Buffer);
-          else protocol!.dataReceived(payload as Buffer);
+          else protocol.dataReceived(payload as Buffer);
           break;
         case END:
           if (this._readingPaused) this._heldEof = true;
@@ -172,7 +184,7 @@ export class NodeTransport implements Transport, EventTarget {
   }
 
   getProtocol(): BaseProtocol {
-    return this._protocol!;
+    return this._protocol;
   }
 
   // --- ReadTransport ------------------------------------------------------------------
@@ -282,7 +294,7 @@ export class NodeTransport implements Transport, EventTarget {
             (this._held ??= []).push(chunk);
             continue;
           }
-          this._protocol!.dataReceived(chunk);
+          this._protocol.dataReceived(chunk);
         }
       }
       if (this._readingPaused) return;
@@ -298,7 +310,7 @@ export class NodeTransport implements Transport, EventTarget {
   }
 
   private _eofReceived(): void {
-    const keepOpen = this._protocol!.eofReceived();
+    const keepOpen = this._protocol.eofReceived();
     if (!keepOpen) this.close();
   }
 
@@ -310,7 +322,7 @@ export class NodeTransport implements Transport, EventTarget {
   private _pauseProtocol(): void {
     this._protocolPaused = true;
     try {
-      this._protocol!.pauseWriting();
+      this._protocol.pauseWriting();
     } catch (error) {
       this._loop.callExceptionHandler({ message: "protocol.pauseWriting() failed", exception: error, transport: this });
     }
@@ -332,7 +344,7 @@ export class NodeTransport implements Transport, EventTarget {
     }
     this._protocolPaused = false;
     try {
-      this._protocol!.resumeWriting();
+      this._protocol.resumeWriting();
     } catch (error) {
       this._loop.callExceptionHandler({ message: "protocol.resumeWriting() failed", exception: error, transport: this });
     }
@@ -353,8 +365,7 @@ export class NodeTransport implements Transport, EventTarget {
     this._loop.unrefExternal();
     this._owner?.transportClosed(this);
     this._owner = null;
-    const protocol = this._protocol;
-    if (protocol !== null) protocol.connectionLost(error);
+    if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);
   }
 }
 

@@ -60,7 +60,7 @@ export class StreamReaderProtocol implements Protocol {
   connectionMade(transport: BaseTransport): void {
     const stream = transport as Transport;
     this._transport = stream;
-    const reader = this._reader!;
+    const reader = this._reader as StreamReader;
     reader.setTransport(stream);
     reader.source = describePeer(stream);
     this._overTls = stream.getExtraInfo("sslcontext") !== undefined;

@@ -190,7 +190,7 @@ export class StreamReader {
         total += block.length;
         this._maybeResumeTransport();
       }
-      return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks, total);
+      return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks, total);
     }
     if (this._size === 0 && !this._eof) {
       const waiter = this._newWaiter("read");
@@ -233,7 +233,7 @@ export class StreamReader {
     if (this._failed) throw this._exception;
     const seplen = sep.length;
     let offset = 0;
-    let found = -1;
+    let found: number;
     for (;;) {
       if (this._size - offset >= seplen) {
         found = this._find(sep, offset);
@@ -330,14 +330,14 @@ export class StreamReader {
   private _coalesce(): Buffer {
     const chunks = this._chunks;
     if (chunks.length - this._head > 1) {
-      const first = chunks[this._head]!;
+      const first = chunks[this._head] as Buffer;
       const parts: Buffer[] = [this._offset === 0 ? first : first.subarray(this._offset)];
-      for (let i = this._head + 1; i < chunks.length; i++) parts.push(chunks[i]!);
+      for (let i = this._head + 1; i < chunks.length; i++) parts.push(chunks[i] as Buffer);
       this._chunks = [Buffer.concat(parts, this._size)];
       this._head = 0;
       this._offset = 0;
     }
-    return this._chunks[this._head]!;
+    return this._chunks[this._head] as Buffer;
   }
 
   /** The position of `sep` at or after `start` (relative to the unread bytes), or -1. */
@@ -351,7 +351,7 @@ export class StreamReader {
   private _take(n: number): Buffer {
     if (n === 0) return EMPTY;
     const chunks = this._chunks;
-    let first = chunks[this._head]!;
+    let first = chunks[this._head] as Buffer;
     const available = first.length - this._offset;
     if (n <= available) {
       if (n === first.length) {
@@ -369,7 +369,7 @@ export class StreamReader {
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      first = chunks[this._head]!;
+      first = chunks[this._head] as Buffer;
       const part = Math.min(first.length - this._offset, n - filled);
       first.copy(out, filled, this._offset, this._offset + part);
       filled += part;

@@ -23,6 +23,17 @@ export function systemError(code: string, errno: number, syscall: string, messag
 
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
+const NO_PROTOCOL: Protocol = {
+  connectionMade() {},
+  connectionLost() {},
+  pauseWriting() {},
+  resumeWriting() {},
+  dataReceived() {},
+  eofReceived() {
+    return false;
+  },
+};
+
 // What travels on a direction of a connection: bytes, or the FIN that ends it.
 const FIN = null;
 type Segment = Uint8Array | typeof FIN;
@@ -45,7 +56,8 @@ export class MemoryTransport implements Transport {
   private readonly _unixPath: string | undefined;
   private readonly _loop: EventLoop;
   private readonly _fabric: MemoryFabric;
-  private _protocol: Protocol | null = null;
+  /** A protocol that ignores everything until `start` gives the real one. */
+  private _protocol: Protocol = NO_PROTOCOL;
   private readonly _tls: boolean;
 
   // Sending side. Invariant: `_queue` holds what `write` accepted and the link has not
@@ -121,8 +133,8 @@ export class MemoryTransport implements Transport {
         value = this._tls ? "memory-tls" : undefined;
         break;
       case "socket":
-        value = this;
-        break;
+        // No OS socket here: the transport itself, whose reset() a test may call.
+        return this as unknown as T;
     }
     return (value === undefined ? fallback : value) as T | undefined;
   }
@@ -132,7 +144,7 @@ export class MemoryTransport implements Transport {
   }
 
   getProtocol(): BaseProtocol {
-    return this._protocol!;
+    return this._protocol;
   }
 
   // --- ReadTransport ------------------------------------------------------------------
@@ -163,7 +175,7 @@ export class MemoryTransport implements Transport {
     this._pump();
     if (!this._protocolPaused && this._queued > this._high) {
       this._protocolPaused = true;
-      this._protocol!.pauseWriting();
+      this._protocol.pauseWriting();
     }
   }
 
@@ -208,7 +220,7 @@ export class MemoryTransport implements Transport {
     this._low = low;
     if (!this._protocolPaused && this._queued > high) {
       this._protocolPaused = true;
-      this._protocol?.pauseWriting();
+      this._protocol.pauseWriting();
     } else {
       this._maybeResumeProtocol();
     }
@@ -235,7 +247,7 @@ export class MemoryTransport implements Transport {
     if (fabric.partitioned(this.local.host, this.remote.host)) return;
     const window = fabric.window;
     while (this._queued > 0 && this._inFlight < window) {
-      let chunk = this._queue[0]!;
+      let chunk = this._queue[0] as Uint8Array;
       const room = window - this._inFlight;
       if (chunk.byteLength > room) {
         this._queue[0] = chunk.subarray(room);
@@ -253,7 +265,7 @@ export class MemoryTransport implements Transport {
   }
 
   private _transmit(segment: Segment): void {
-    const peer = this.peer!;
+    const peer = this.peer as MemoryTransport;
     const { latency, bandwidth } = this._fabric.link(this.local.host, this.remote.host);
     const now = this._loop.time();
     const size = segment === FIN ? 0 : segment.byteLength;
@@ -290,7 +302,7 @@ export class MemoryTransport implements Transport {
   }
 
   private _deliver(segment: Segment): void {
-    const protocol = this._protocol!;
+    const protocol = this._protocol;
     if (segment === FIN) {
       if (!protocol.eofReceived()) this.close();
       return;
@@ -316,14 +328,14 @@ export class MemoryTransport implements Transport {
   _deliverHeld(): void {
     this._deliveryQueued = false;
     while (this._held.length > 0 && !this._readingPaused && !this._lost && this._started) {
-      this._deliver(this._held.shift()!);
+      this._deliver(this._held.shift() as Segment);
     }
   }
 
   private _maybeResumeProtocol(): void {
     if (this._protocolPaused && this._queued <= this._low) {
       this._protocolPaused = false;
-      this._protocol?.resumeWriting();
+      this._protocol.resumeWriting();
     }
   }
 
@@ -335,7 +347,7 @@ export class MemoryTransport implements Transport {
 
   _connectionLost(error: Error | null): void {
     this._fabric.transportClosed(this);
-    if (this._started) this._protocol!.connectionLost(error);
+    if (this._started) this._protocol.connectionLost(error);
   }
 }
 
