@@ -1,12 +1,12 @@
 import { Buffer } from "node:buffer";
-import { CancelledError, createTask, run, type Coroutine, type ReadTransport } from "@loop/core";
+import { CancelledError, createTask, run, type Awaitable, type Coroutine, type ReadTransport } from "@loop/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, StreamReader } from "../src/index.js";
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString();
 
-function* catching(coro: Coroutine<unknown>): Coroutine<unknown> {
+function* catching(coro: Coroutine<unknown> | Awaitable<unknown>): Coroutine<unknown> {
   try {
     yield* coro;
     return null;

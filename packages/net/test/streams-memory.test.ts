@@ -1,8 +1,9 @@
 import { getRunningLoop, type Coroutine } from "@loop/core";
 import { MemoryNetwork, runVirtual } from "@loop/testing";
-import { expect } from "vitest";
-import type { StreamWriter } from "../src/index.js";
-import { streamSuite } from "./stream-suite.js";
+import { Buffer } from "node:buffer";
+import { describe, expect, it } from "vitest";
+import { openConnection, startServer, type StreamWriter } from "../src/index.js";
+import { catching, streamSuite } from "./stream-suite.js";
 
 interface MemoryEnd {
   peer: MemoryEnd | null;
@@ -49,4 +50,49 @@ streamSuite({
     expect(network.openListeners).toBe(0);
     return Promise.resolve();
   },
+});
+
+describe("openConnection over the in-memory network", () => {
+  it("aborting the signal mid-connect throws the signal's reason and leaves nothing open", async () => {
+    const far = new MemoryNetwork();
+    far.addHost("far");
+    far.partition("localhost", "far");
+    await runVirtual(
+      function* () {
+        const controller = new AbortController();
+        getRunningLoop().callLater(100, () => controller.abort(new Error("stop")));
+        const error = yield* catching(openConnection("far", 1, { signal: controller.signal }));
+        expect((error as Error).message).toBe("stop");
+        expect(getRunningLoop().time()).toBe(100);
+      },
+      { net: far },
+    );
+    expect(far.openConnections).toBe(0);
+  });
+
+  it("a 10-second latency costs virtual time only: the loop clock shows one round trip to connect and one more for a reply", async () => {
+    const slow = new MemoryNetwork({ latency: 10_000 });
+    await runVirtual(
+      function* () {
+        const loop = getRunningLoop();
+        const server = yield* startServer(
+          function* (reader, writer) {
+            writer.write(yield* reader.readline());
+          },
+          "localhost",
+          7,
+        );
+        const [reader, writer] = yield* openConnection("localhost", 7);
+        expect(loop.time()).toBe(20_000);
+        writer.write("echo?\n");
+        expect(Buffer.from(yield* reader.readline()).toString()).toBe("echo?\n");
+        expect(loop.time()).toBe(40_000);
+        writer.close();
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      },
+      { net: slow },
+    );
+  });
 });
