@@ -1,6 +1,7 @@
 import type { Scenario } from "../scenario.js";
 import { debugScenario } from "./debug.js";
 import { hello } from "./hello.js";
+import { kvServer } from "./kv-server.js";
 import { workersScenario } from "./workers.js";
 
 /**
@@ -9,6 +10,7 @@ import { workersScenario } from "./workers.js";
  */
 export const scenarios: readonly Scenario[] = [
   hello,
+  kvServer,
   debugScenario,
   workersScenario,
 ];
