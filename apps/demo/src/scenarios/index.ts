@@ -1,5 +1,6 @@
 import type { Scenario } from "../scenario.js";
 import { debugScenario } from "./debug.js";
+import { flakyNetworkScenario } from "./flaky-network.js";
 import { hello } from "./hello.js";
 import { kvServer } from "./kv-server.js";
 import { workersScenario } from "./workers.js";
@@ -11,6 +12,7 @@ import { workersScenario } from "./workers.js";
 export const scenarios: readonly Scenario[] = [
   hello,
   kvServer,
+  flakyNetworkScenario,
   debugScenario,
   workersScenario,
 ];
