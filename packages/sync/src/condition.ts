@@ -1,8 +1,8 @@
-import { CancelledError, type Coroutine } from "@loop/core";
+import { CancelledError, type Coroutine, type Future } from "@loop/core";
 import { checkBody, checkCount } from "./checks.js";
 import { Lock } from "./lock.js";
 import { guarded, withAcquired, type Guard } from "./scoped.js";
-import { GRANTED, WaitNode, WaiterList } from "./waiters.js";
+import { GRANTED, WaitNode, WaiterList, outcomeOf } from "./waiters.js";
 
 /**
  * A condition variable (asyncio.Condition): tasks holding its lock wait until another
@@ -104,7 +104,7 @@ export class Condition {
     for (let i = 0; i < n; i++) {
       const node = this._waiters.takePending();
       if (node === null) return;
-      node.future.setResult(GRANTED);
+      (node.future as Future<number>).setResult(GRANTED);
     }
   }
 
@@ -136,7 +136,7 @@ export class Condition {
       // Notified, but leaving with an error: the notification must not be lost (3.13
       // notifies one more waiter here; only doing it when we were notified avoids a
       // spurious wake-up).
-      if (node.outcome() === GRANTED) this._notify(1);
+      if (outcomeOf(node) === GRANTED) this._notify(1);
       throw failure.error;
     }
     return true;

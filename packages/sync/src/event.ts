@@ -1,4 +1,4 @@
-import type { Coroutine } from "@loop/core";
+import type { Coroutine, Future } from "@loop/core";
 import { GRANTED, WaitNode, WaiterList } from "./waiters.js";
 
 /**
@@ -23,7 +23,7 @@ export class Event {
     if (this._value) return;
     this._value = true;
     for (let node = this._waiters.takePending(); node !== null; node = this._waiters.takePending()) {
-      node.future.setResult(GRANTED);
+      (node.future as Future<number>).setResult(GRANTED);
     }
   }
 

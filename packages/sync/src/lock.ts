@@ -11,7 +11,8 @@ import {
   stepOperation,
   throwIntoOperation,
   type Operation,
-  type WaitNode,
+  outcomeOf,
+  type Waiter,
 } from "./waiters.js";
 
 /**
@@ -75,14 +76,17 @@ export class Lock {
   _handOver(): void {
     const next = this._waiters.takePending();
     if (next === null) this._locked = false;
-    else next.future.setResult(GRANTED);
+    else (next.future as Future<number>).setResult(GRANTED);
   }
 }
 
 /** `lock.acquire()`: see `Operation`. */
 class LockAcquire implements Operation<true> {
   _state = FRESH;
-  _node: WaitNode | null = null;
+  future: Future<number> | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
 
   constructor(private readonly _lock: Lock) {}
 
@@ -115,16 +119,16 @@ class LockAcquire implements Operation<true> {
     return DONE_TRUE;
   }
 
-  _wait(node: WaitNode): void {
-    this._lock._waiters.push(node);
+  _wait(): void {
+    this._lock._waiters.push(this);
   }
 
   _resume(): IteratorReturnResult<true> {
     return DONE_TRUE; // release() left the lock locked for us
   }
 
-  _abandon(node: WaitNode): void {
-    if (node.outcome() === GRANTED) this._lock._handOver(); // handed the lock, cancelled before running: pass it on
-    else this._lock._waiters.remove(node);
+  _abandon(): void {
+    if (outcomeOf(this) === GRANTED) this._lock._handOver(); // handed the lock, cancelled before running: pass it on
+    else this._lock._waiters.remove(this);
   }
 }

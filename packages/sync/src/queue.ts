@@ -14,7 +14,8 @@ import {
   stepOperation,
   throwIntoOperation,
   type Operation,
-  type WaitNode,
+  outcomeOf,
+  type Waiter,
 } from "./waiters.js";
 
 /**
@@ -197,7 +198,7 @@ export class Queue<T> {
       const getter = this._getters.takePending();
       if (getter === null) return;
       this._promisedItems++;
-      getter.future.setResult(GRANTED);
+      (getter.future as Future<number>).setResult(GRANTED);
     }
   }
 
@@ -207,7 +208,7 @@ export class Queue<T> {
       const putter = this._putters.takePending();
       if (putter === null) return;
       this._promisedSlots++;
-      putter.future.setResult(GRANTED);
+      (putter.future as Future<number>).setResult(GRANTED);
     }
   }
 
@@ -269,14 +270,17 @@ export class PriorityQueue<T> extends Queue<T> {
 /** Wakes every pending waiter of a shut-down queue. */
 function wakeAll(waiters: WaiterList): void {
   for (let node = waiters.takePending(); node !== null; node = waiters.takePending()) {
-    node.future.setResult(SHUT_DOWN);
+    (node.future as Future<number>).setResult(SHUT_DOWN);
   }
 }
 
 /** `queue.get()`: see `Operation`. */
 class QueueGet<T> implements Operation<T> {
   _state = FRESH;
-  _node: WaitNode | null = null;
+  future: Future<number> | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
 
   constructor(private readonly _queue: Queue<T>) {}
 
@@ -309,8 +313,8 @@ class QueueGet<T> implements Operation<T> {
     return null;
   }
 
-  _wait(node: WaitNode): void {
-    this._queue._getters.push(node);
+  _wait(): void {
+    this._queue._getters.push(this);
   }
 
   _resume(outcome: number): IteratorReturnResult<T> {
@@ -321,9 +325,9 @@ class QueueGet<T> implements Operation<T> {
     return { done: true, value: queue._take() };
   }
 
-  _abandon(node: WaitNode): void {
+  _abandon(): void {
     const queue = this._queue;
-    const outcome = node.outcome();
+    const outcome = outcomeOf(this);
     if (outcome === GRANTED) {
       // An item was kept for us: it goes to the next getter, or back to everyone.
       if (!queue._discarded) {
@@ -331,7 +335,7 @@ class QueueGet<T> implements Operation<T> {
         queue._promiseItems();
       }
     } else if (outcome !== SHUT_DOWN) {
-      queue._getters.remove(node);
+      queue._getters.remove(this);
     }
   }
 }
@@ -339,7 +343,10 @@ class QueueGet<T> implements Operation<T> {
 /** `queue.put(item)`: see `Operation`. */
 class QueuePut<T> implements Operation<void> {
   _state = FRESH;
-  _node: WaitNode | null = null;
+  future: Future<number> | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
 
   constructor(
     private readonly _queue: Queue<T>,
@@ -379,8 +386,8 @@ class QueuePut<T> implements Operation<void> {
     return DONE_VOID;
   }
 
-  _wait(node: WaitNode): void {
-    this._queue._putters.push(node);
+  _wait(): void {
+    this._queue._putters.push(this);
   }
 
   _resume(outcome: number): IteratorReturnResult<void> {
@@ -394,16 +401,16 @@ class QueuePut<T> implements Operation<void> {
     return DONE_VOID;
   }
 
-  _abandon(node: WaitNode): void {
+  _abandon(): void {
     const queue = this._queue;
-    const outcome = node.outcome();
+    const outcome = outcomeOf(this);
     this._item = undefined;
     if (outcome === GRANTED) {
       // A place was kept for us: it goes to the next putter, or back to everyone.
       queue._promisedSlots--;
       if (!queue._isShutdown) queue._promiseSlots();
     } else if (outcome !== SHUT_DOWN) {
-      queue._putters.remove(node);
+      queue._putters.remove(this);
     }
   }
 }

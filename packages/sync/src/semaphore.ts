@@ -11,7 +11,8 @@ import {
   stepOperation,
   throwIntoOperation,
   type Operation,
-  type WaitNode,
+  outcomeOf,
+  type Waiter,
 } from "./waiters.js";
 
 /**
@@ -79,7 +80,7 @@ export class Semaphore {
   _handOver(): void {
     const next = this._waiters.takePending();
     if (next === null) this._value++;
-    else next.future.setResult(GRANTED);
+    else (next.future as Future<number>).setResult(GRANTED);
   }
 }
 
@@ -108,7 +109,10 @@ export class BoundedSemaphore extends Semaphore {
 /** `semaphore.acquire()`: see `Operation`. */
 class SemaphoreAcquire implements Operation<true> {
   _state = FRESH;
-  _node: WaitNode | null = null;
+  future: Future<number> | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
 
   constructor(private readonly _semaphore: Semaphore) {}
 
@@ -141,16 +145,16 @@ class SemaphoreAcquire implements Operation<true> {
     return DONE_TRUE;
   }
 
-  _wait(node: WaitNode): void {
-    this._semaphore._waiters.push(node);
+  _wait(): void {
+    this._semaphore._waiters.push(this);
   }
 
   _resume(): IteratorReturnResult<true> {
     return DONE_TRUE; // the releaser handed its permit to us
   }
 
-  _abandon(node: WaitNode): void {
-    if (node.outcome() === GRANTED) this._semaphore._handOver(); // a permit in hand, cancelled before running: pass it on
-    else this._semaphore._waiters.remove(node);
+  _abandon(): void {
+    if (outcomeOf(this) === GRANTED) this._semaphore._handOver(); // a permit in hand, cancelled before running: pass it on
+    else this._semaphore._waiters.remove(this);
   }
 }

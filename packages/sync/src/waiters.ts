@@ -11,27 +11,41 @@ export const SHUT_DOWN = 2;
 /**
  * A place in a line of waiters: a node of an intrusive doubly linked list, so that a
  * waiter that gives up leaves the line in O(1) (asyncio's `deque.remove` is O(n)) and
- * nothing is ever shifted. Only waits that really block make one.
+ * nothing is ever shifted. The blocking operations below are their own nodes (one object
+ * per wait besides the future); `WaitNode` serves the generator-based waits.
  */
-export class WaitNode {
-  /** The future the waiter sleeps on: resolved with GRANTED or SHUT_DOWN, or cancelled. */
-  readonly future: Future<number>;
-  prev: WaitNode | null = null;
-  next: WaitNode | null = null;
+export interface Waiter {
+  /** The future the waiter sleeps on: resolved with GRANTED or SHUT_DOWN, or cancelled. Set before the node is queued. */
+  future: Future<number> | null;
+  before: Waiter | null;
+  after: Waiter | null;
   /** True while the node is in a list. */
+  queued: boolean;
+}
+
+/** A waiter of its own, for the waits written as generators (Event, Condition). */
+export class WaitNode implements Waiter {
+  future: Future<number>;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
   queued = false;
 
   constructor(label: string) {
-    const future = getRunningLoop().createFuture<number>();
-    future.label = label;
-    this.future = future;
+    this.future = makeFuture(label);
   }
+}
 
-  /** What the waiter was handed: GRANTED, SHUT_DOWN, or 0 while pending or when cancelled. */
-  outcome(): number {
-    const future = this.future;
-    return future.done() && !future.cancelled() ? future.result() : 0;
-  }
+/** A future for a waiter, labelled for task dumps and deadlock reports. */
+export function makeFuture(label: string): Future<number> {
+  const future = getRunningLoop().createFuture<number>();
+  future.label = label;
+  return future;
+}
+
+/** What a waiter was handed: GRANTED, SHUT_DOWN, or 0 while pending or when cancelled. */
+export function outcomeOf(waiter: Waiter): number {
+  const future = waiter.future;
+  return future !== null && future.done() && !future.cancelled() ? future.result() : 0;
 }
 
 /**
@@ -40,32 +54,32 @@ export class WaitNode {
  * to the oldest such waiter before anyone else can see it.
  */
 export class WaiterList {
-  private _head: WaitNode | null = null;
-  private _tail: WaitNode | null = null;
+  private _head: Waiter | null = null;
+  private _tail: Waiter | null = null;
   /** Nodes in the list, including ones whose future was cancelled but not yet unlinked. */
   length = 0;
 
-  push(node: WaitNode): void {
-    node.prev = this._tail;
-    node.next = null;
+  push(node: Waiter): void {
+    node.before = this._tail;
+    node.after = null;
     if (this._tail === null) this._head = node;
-    else this._tail.next = node;
+    else this._tail.after = node;
     this._tail = node;
     node.queued = true;
     this.length++;
   }
 
   /** Unlinks `node`; a no-op when it is not in the list any more. */
-  remove(node: WaitNode): void {
+  remove(node: Waiter): void {
     if (!node.queued) return;
-    const prev = node.prev;
-    const next = node.next;
+    const prev = node.before;
+    const next = node.after;
     if (prev === null) this._head = next;
-    else prev.next = next;
+    else prev.after = next;
     if (next === null) this._tail = prev;
-    else next.prev = prev;
-    node.prev = null;
-    node.next = null;
+    else next.before = prev;
+    node.before = null;
+    node.after = null;
     node.queued = false;
     this.length--;
   }
@@ -75,11 +89,11 @@ export class WaiterList {
    * way the ones whose future is done (cancelled by their task, which has not yet run to
    * unlink itself). Null when there is none.
    */
-  takePending(): WaitNode | null {
+  takePending(): Waiter | null {
     let node = this._head;
     while (node !== null) {
       this.remove(node);
-      if (!node.future.done()) return node;
+      if (node.future !== null && !node.future.done()) return node;
       node = this._head;
     }
     return null;
@@ -87,8 +101,8 @@ export class WaiterList {
 
   /** True when some waiter is still pending (cancelled ones do not count). */
   hasPending(): boolean {
-    for (let node = this._head; node !== null; node = node.next) {
-      if (!node.future.done()) return true;
+    for (let node = this._head; node !== null; node = node.after) {
+      if (node.future !== null && !node.future.done()) return true;
     }
     return false;
   }
@@ -96,8 +110,8 @@ export class WaiterList {
   /** How many waiters are still pending. */
   countPending(): number {
     let n = 0;
-    for (let node = this._head; node !== null; node = node.next) {
-      if (!node.future.done()) n++;
+    for (let node = this._head; node !== null; node = node.after) {
+      if (node.future !== null && !node.future.done()) n++;
     }
     return n;
   }
@@ -115,25 +129,24 @@ export const FINISHED = 2;
  * A blocking operation written out as a small state machine instead of a `function*`,
  * so that `yield* lock.acquire()` costs one small object and, when the lock is free, no
  * future, no generator and no suspension. Each operation class is flat (no base class:
- * V8 builds derived objects several times slower) and implements the generator protocol
- * (`next`, `throw`, `return`, iterable, usable as a task's coroutine) through the
- * functions below:
+ * V8 builds derived objects several times slower), is its own `Waiter` node, and
+ * implements the generator protocol (`next`, `throw`, `return`, iterable, usable as a
+ * task's coroutine) through the functions below:
  *
- * - the first `next()` calls `_tryNow()`; if that cannot finish at once, `_wait(node)`
- *   queues a new `WaitNode` and its future is yielded to the task;
+ * - the first `next()` calls `_tryNow()`; if that cannot finish at once, the operation
+ *   gets a future and `_wait()` queues it, and the future is yielded to the task;
  * - the `next()` after the future is done calls `_resume(outcome)` with what the waiter
  *   was handed (GRANTED or SHUT_DOWN);
  * - a `throw()` or `return()` while waiting — a cancellation, mostly — or a resumption
- *   on a cancelled future calls `_abandon(node)`, which gives back anything the waiter
- *   had already been handed, so that nothing is lost.
+ *   on a cancelled future calls `_abandon()`, which gives back anything the waiter had
+ *   already been handed, so that nothing is lost.
  */
-export interface Operation<T> {
+export interface Operation<T> extends Waiter {
   _state: number;
-  _node: WaitNode | null;
   _tryNow(): IteratorReturnResult<T> | null;
-  _wait(node: WaitNode): void;
+  _wait(): void;
   _resume(outcome: number): IteratorReturnResult<T>;
-  _abandon(node: WaitNode): void;
+  _abandon(): void;
 }
 
 /** `next()` of an operation, after its own fast path. */
@@ -142,15 +155,14 @@ export function stepOperation<T>(op: Operation<T>, label: string): IteratorResul
     op._state = FINISHED; // until it waits: a throw in _tryNow ends the operation
     const now = op._tryNow();
     if (now !== null) return now;
-    const node = new WaitNode(label);
-    op._node = node;
-    op._wait(node);
+    const future = makeFuture(label);
+    op.future = future;
+    op._wait();
     op._state = WAITING;
-    return { done: false, value: node.future as Future<unknown> };
+    return { done: false, value: future as Future<unknown> };
   }
   if (op._state === WAITING) {
-    const node = op._node as WaitNode;
-    const future = node.future;
+    const future = op.future as Future<number>;
     if (!future.done()) {
       throw new InvalidStateError(
         "a coroutine was resumed while the future it waits on is still pending: only a Task may drive a coroutine that waits on futures",
@@ -158,7 +170,7 @@ export function stepOperation<T>(op: Operation<T>, label: string): IteratorResul
     }
     op._state = FINISHED;
     if (future.cancelled()) {
-      op._abandon(node);
+      op._abandon();
       return future.result() as never; // throws the CancelledError
     }
     return op._resume(future.result());
@@ -181,9 +193,9 @@ export function returnFromOperation<T>(op: Operation<T>, value: T): IteratorRetu
 }
 
 function leave<T>(op: Operation<T>): void {
-  const node = op._node as WaitNode;
-  op._abandon(node);
+  op._abandon();
   // Left from outside a task's cancellation (a throw or return by hand): the future
-  // must not stay pending, or a later hand-over could pick this node.
-  if (!node.future.done()) node.future.cancel();
+  // must not stay pending, or a later hand-over could pick this waiter.
+  const future = op.future as Future<number>;
+  if (!future.done()) future.cancel();
 }
