@@ -1,10 +1,28 @@
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, test, vi, type MockInstance } from "vitest";
 import { DefaultPoller, EventLoop, type PollerHost } from "../src/index.js";
 import { macrotask } from "./helpers.js";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+/** A default poller whose clock stands still: deadlines and the turn budget become exact. */
+class FrozenClock extends DefaultPoller {
+  now = 1000;
+  override time(): number {
+    return this.now;
+  }
+}
+
+/** The host timers `poller` armed (the test runner may use setTimeout meanwhile). */
+function hostTimers(poller: DefaultPoller, spy: MockInstance): unknown[][] {
+  const onTimer = (poller as unknown as { _onTimer: unknown })._onTimer;
+  return spy.mock.calls.filter((c) => c[0] === onTimer);
+}
+
+function armed(poller: DefaultPoller): boolean {
+  return (poller as unknown as { _timer: unknown })._timer !== null;
+}
 
 /** A fake host that counts turns and lets a test await the next one. */
 function fakeHost(poller: DefaultPoller) {
@@ -43,7 +61,7 @@ describe("DefaultPoller", () => {
     expect(host.turns).toBe(0);
     await host.nextTurn();
     expect(host.turns).toBe(1);
-    expect(timeouts).not.toHaveBeenCalled();
+    expect(hostTimers(poller, timeouts)).toHaveLength(0);
     poller.close();
   });
 
@@ -52,13 +70,25 @@ describe("DefaultPoller", () => {
     const host = fakeHost(poller);
     const timeouts = vi.spyOn(globalThis, "setTimeout");
     poller.schedule(2.2);
-    expect(timeouts).toHaveBeenCalledTimes(1);
-    expect(timeouts.mock.calls[0]?.[1]).toBe(3);
-    // A later request for about the same deadline keeps the armed timer.
-    poller.schedule(2.2);
-    expect(timeouts).toHaveBeenCalledTimes(1);
+    expect(hostTimers(poller, timeouts)).toHaveLength(1);
+    expect(hostTimers(poller, timeouts)[0]?.[1]).toBe(3);
     await host.nextTurn();
     expect(host.turns).toBe(1);
+    poller.close();
+  });
+
+  test("a new request keeps an armed timer due at most 1 ms earlier, and re-arms for a sooner or later deadline", () => {
+    const poller = new FrozenClock();
+    fakeHost(poller);
+    const timeouts = vi.spyOn(globalThis, "setTimeout");
+    poller.schedule(10);
+    poller.schedule(10.5); // the armed one (due at 1010) is at most 1 ms early: kept
+    expect(hostTimers(poller, timeouts)).toHaveLength(1);
+    poller.schedule(5); // sooner: re-armed
+    expect(hostTimers(poller, timeouts)).toHaveLength(2);
+    poller.schedule(50); // much later: re-armed, so no turn is wasted
+    expect(hostTimers(poller, timeouts)).toHaveLength(3);
+    expect(hostTimers(poller, timeouts).map((c) => c[1])).toEqual([10, 5, 50]);
     poller.close();
   });
 
@@ -67,7 +97,7 @@ describe("DefaultPoller", () => {
     fakeHost(poller);
     const timeouts = vi.spyOn(globalThis, "setTimeout");
     poller.schedule(30 * 24 * 3600 * 1000);
-    expect(timeouts.mock.calls[0]?.[1]).toBe(2_147_483_647);
+    expect(hostTimers(poller, timeouts)[0]?.[1]).toBe(2_147_483_647);
     poller.close();
   });
 
@@ -75,13 +105,12 @@ describe("DefaultPoller", () => {
     const poller = new DefaultPoller();
     const host = fakeHost(poller);
     const timeouts = vi.spyOn(globalThis, "setTimeout");
-    const clears = vi.spyOn(globalThis, "clearTimeout");
     poller.schedule(1000);
-    expect(timeouts).toHaveBeenCalledTimes(1);
+    expect(hostTimers(poller, timeouts)).toHaveLength(1);
     poller.schedule(null);
-    expect(clears).toHaveBeenCalledTimes(1);
+    expect(armed(poller)).toBe(false);
     poller.schedule(Infinity);
-    expect(timeouts).toHaveBeenCalledTimes(1);
+    expect(hostTimers(poller, timeouts)).toHaveLength(1);
     await macrotask();
     expect(host.turns).toBe(0);
     poller.wakeup();
@@ -93,24 +122,45 @@ describe("DefaultPoller", () => {
   });
 
   test("a turn that asks for another turn gets it in the same host callback", async () => {
-    const poller = new DefaultPoller();
+    // The poller takes setImmediate when it is made: spy first.
+    const immediates = vi.spyOn(globalThis, "setImmediate");
+    const poller = new FrozenClock();
     const host = fakeHost(poller);
     let n = 0;
     host.onTurn = () => {
       if (++n < 3) poller.schedule(0);
     };
-    const immediates = vi.spyOn(globalThis, "setImmediate");
     poller.schedule(0);
+    const turnCallback = immediates.mock.calls[0]?.[0];
+    expect(turnCallback).toBeTypeOf("function");
     await macrotask();
     await macrotask();
     expect(host.turns).toBe(3);
-    const turnCallback = immediates.mock.calls[0]?.[0];
     expect(immediates.mock.calls.filter((c) => c[0] === turnCallback)).toHaveLength(1);
     poller.close();
   });
 
+  test("a batch of turns ends when its time budget is spent; the next turn is a new host callback", async () => {
+    const immediates = vi.spyOn(globalThis, "setImmediate");
+    const poller = new FrozenClock();
+    const host = fakeHost(poller);
+    let n = 0;
+    host.onTurn = () => {
+      poller.now += 1.5; // each turn "takes" 1.5 ms of the 2 ms budget
+      if (++n < 4) poller.schedule(0);
+    };
+    poller.schedule(0);
+    const turnCallback = immediates.mock.calls[0]?.[0];
+    expect(turnCallback).toBeTypeOf("function");
+    for (let i = 0; i < 4 && host.turns < 4; i++) await macrotask();
+    expect(host.turns).toBe(4);
+    // Two turns per host callback: 4 turns took 2 host callbacks.
+    expect(immediates.mock.calls.filter((c) => c[0] === turnCallback)).toHaveLength(2);
+    poller.close();
+  });
+
   test("a wakeup during a turn runs another turn", async () => {
-    const poller = new DefaultPoller();
+    const poller = new FrozenClock();
     const host = fakeHost(poller);
     let n = 0;
     host.onTurn = () => {
@@ -126,10 +176,9 @@ describe("DefaultPoller", () => {
   test("close() cancels the timer and no turn follows", async () => {
     const poller = new DefaultPoller();
     const host = fakeHost(poller);
-    const clears = vi.spyOn(globalThis, "clearTimeout");
     poller.schedule(5);
     poller.close();
-    expect(clears).toHaveBeenCalledTimes(1);
+    expect(armed(poller)).toBe(false);
     poller.schedule(0);
     poller.wakeup();
     await macrotask();
@@ -184,11 +233,13 @@ describe("DefaultPoller", () => {
 
   test("an idle loop on the default poller holds no host timer", async () => {
     const loop = new EventLoop();
+    const poller = loop.poller as DefaultPoller;
     const timeouts = vi.spyOn(globalThis, "setTimeout");
     const stopped = loop.runForever();
     await macrotask();
     await macrotask();
-    expect(timeouts).not.toHaveBeenCalled();
+    expect(hostTimers(poller, timeouts)).toHaveLength(0);
+    expect(armed(poller)).toBe(false);
     loop.callSoonThreadsafe(() => loop.stop());
     await stopped;
     loop.close();
