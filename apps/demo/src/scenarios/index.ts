@@ -3,6 +3,7 @@ import { debugScenario } from "./debug.js";
 import { flakyNetworkScenario } from "./flaky-network.js";
 import { hello } from "./hello.js";
 import { kvServer } from "./kv-server.js";
+import { queuesAndSemaphores } from "./queues-and-semaphores.js";
 import { workersScenario } from "./workers.js";
 
 /**
@@ -15,4 +16,5 @@ export const scenarios: readonly Scenario[] = [
   flakyNetworkScenario,
   debugScenario,
   workersScenario,
+  queuesAndSemaphores,
 ];

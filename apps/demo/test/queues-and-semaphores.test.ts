@@ -1,0 +1,16 @@
+import { runVirtual } from "@loop/testing";
+import { expect, test } from "vitest";
+import { boundedFetches, workersWithWriter } from "../src/scenarios/queues-and-semaphores.js";
+
+test("the workers finish every job and the writer writes every line, then all end at shutdown", async () => {
+  const lines: string[] = [];
+  const report = await runVirtual(() => workersWithWriter((line) => lines.push(line)));
+  expect(report.written).toHaveLength(20);
+  expect(report.elapsedMs).toBeLessThan(report.totalSleptMs); // three workers in parallel
+  expect(lines.at(-1)).toMatch(/^3 workers slept \d+ ms in total/);
+});
+
+test("Semaphore(50) lets exactly 50 of 1,000 fetches run at once, never more", async () => {
+  const report = await runVirtual(() => boundedFetches(() => {}));
+  expect(report).toEqual({ fetches: 1000, mostAtOnce: 50 });
+});
