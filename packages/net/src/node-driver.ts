@@ -203,7 +203,7 @@ class NodeListener implements ServerHandle, TransportOwner, EventTarget {
   }
 
   discard(): void {
-    this._server?.close();
+    this.close();
   }
 
   address(): AddressInfo | string | null {

@@ -95,4 +95,35 @@ describe("openConnection over the in-memory network", () => {
       { net: slow },
     );
   });
+
+  it("startTls on the in-memory network marks both ends as TLS (no encryption), so a STARTTLS exchange can be tested", async () => {
+    const network = new MemoryNetwork({ latency: 1 });
+    await runVirtual(
+      function* () {
+        const server = yield* startServer(
+          function* (reader, writer) {
+            yield* reader.readline();
+            writer.write("GO\n");
+            yield* writer.startTls({});
+            expect(writer.canWriteEof()).toBe(false);
+            writer.write(yield* reader.readline());
+          },
+          "localhost",
+          25,
+        );
+        const [reader, writer] = yield* openConnection("localhost", 25);
+        writer.write("STARTTLS\n");
+        yield* reader.readline();
+        yield* writer.startTls({ ca: "unused" });
+        expect(writer.getExtraInfo("sslcontext")).toBe("memory-tls");
+        writer.write("secret\n");
+        expect(Buffer.from(yield* reader.readline()).toString()).toBe("secret\n");
+        writer.close();
+        server.close();
+        yield* server.waitClosed();
+      },
+      { net: network },
+    );
+    expect(network.openConnections).toBe(0);
+  });
 });

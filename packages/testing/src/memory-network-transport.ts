@@ -58,7 +58,7 @@ export class MemoryTransport implements Transport {
   private readonly _fabric: MemoryFabric;
   /** A protocol that ignores everything until `start` gives the real one. */
   private _protocol: Protocol = NO_PROTOCOL;
-  private readonly _tls: boolean;
+  private _tls: boolean;
 
   // Sending side. Invariant: `_queue` holds what `write` accepted and the link has not
   // taken yet (`_queued` bytes): the write buffer. `_inFlight` counts bytes sent but not
@@ -104,6 +104,11 @@ export class MemoryTransport implements Transport {
 
   get lost(): boolean {
     return this._lost;
+  }
+
+  /** After startTls: this end now reports itself as TLS (no encryption happens in memory). */
+  markTls(): void {
+    this._tls = true;
   }
 
   // --- BaseTransport ------------------------------------------------------------------

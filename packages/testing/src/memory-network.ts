@@ -1,4 +1,4 @@
-import type { ConnectOptions, EventLoop, Future, ListenOptions, NetDriver, Protocol, ServerHandle, Transport } from "@loop/core";
+import type { ConnectOptions, EventLoop, Future, ListenOptions, NetDriver, Protocol, ServerHandle, StartTlsOptions, Transport } from "@loop/core";
 import { MemoryTransport, systemError, type Endpoint, type MemoryFabric } from "./memory-network-transport.js";
 
 /** The conditions of the link between two hosts. */
@@ -152,6 +152,22 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
     return this._local.listen(loop, protocolFactory, options);
   }
 
+  /**
+   * "Upgrades" a connection end to TLS: it reports itself as TLS from then on (so the
+   * streams treat it as such: no half-close), but nothing is encrypted. Enough to test
+   * the STARTTLS dance of a protocol; certificates are not checked.
+   */
+  startTls(loop: EventLoop, transport: Transport, _protocol: Protocol, _options: StartTlsOptions): Future<Transport> {
+    const future = loop.createFuture<Transport>();
+    if (transport instanceof MemoryTransport) {
+      transport.markTls();
+      future.setResult(transport);
+    } else {
+      future.setException(new TypeError("MemoryNetwork.startTls: the transport is not one of this network's"));
+    }
+    return future;
+  }
+
   // --- MemoryFabric ----------------------------------------------------------------------
 
   link(from: string, to: string): { latency: number; bandwidth: number } {
@@ -262,6 +278,10 @@ class MemoryHost implements NetDriver {
 
   listen(loop: EventLoop, protocolFactory: () => Protocol, options: ListenOptions): Future<ServerHandle> {
     return this._network._listen(this.name, loop, protocolFactory, options);
+  }
+
+  startTls(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport> {
+    return this._network.startTls(loop, transport, protocol, options);
   }
 }
 
