@@ -81,6 +81,7 @@ export class EventLoop {
   private _exceptionHandler: ExceptionHandler | null = null;
   private _taskFactory: TaskFactory | null = null;
   private _defaultExecutor: Executor | null = null;
+  private _closeCallbacks: (() => void)[] = [];
   private _taskOrder: TaskOrder | null = null;
 
   constructor(opts?: EventLoopOptions) {
@@ -490,6 +491,30 @@ export class EventLoop {
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
     if (executor !== null) void executor.shutdown({ wait: false });
+    const onClose = this._closeCallbacks;
+    this._closeCallbacks = [];
+    for (const callback of onClose) {
+      try {
+        callback();
+      } catch (error) {
+        this.callExceptionHandler({ message: "Exception in a close callback", exception: error });
+      }
+    }
+  }
+
+  /**
+   * Runs `callback` once, when the loop closes: how owners of outside resources (the
+   * socket driver of `@loop/net`) release what user code left open, so that a closed
+   * loop does not keep the process alive. Returns a function that unregisters it.
+   */
+  addCloseCallback(callback: () => void): () => void {
+    checkCallback("addCloseCallback", callback);
+    this._checkClosed();
+    this._closeCallbacks.push(callback);
+    return () => {
+      const at = this._closeCallbacks.indexOf(callback);
+      if (at !== -1) this._closeCallbacks.splice(at, 1);
+    };
   }
 
   /**
