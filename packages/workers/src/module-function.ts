@@ -38,6 +38,17 @@ export function isModuleFunction(value: unknown): value is ModuleFunction {
   return typeof value === "object" && value !== null && MODULE_FUNCTION in value;
 }
 
+/**
+ * `runInWorker(url, name, …)` names its function on every call; the description is the
+ * same each time (and frozen), so it is made once per module export.
+ */
+const made = new Map<string, Map<string, ModuleFunction>>();
+
+// URL parsing costs more than a job's bookkeeping, and programs send many jobs to few
+// modules: keep the normalised form of recent module specifiers.
+const normalized = new Map<string, string>();
+const MAX_CACHED = 256;
+
 /** @internal `moduleFunction` with the caller's name in its argument errors. */
 export function makeModuleFunction<F extends AnyFunction>(caller: string, moduleUrl: string | URL, exportName: string): ModuleFunction<F> {
   if (typeof exportName !== "string") {
@@ -45,13 +56,19 @@ export function makeModuleFunction<F extends AnyFunction>(caller: string, module
   }
   if (exportName === "") throw new RangeError(`${caller}(moduleUrl, exportName): exportName is empty; use "default" for the default export`);
   const url = normalizeUrl(caller, moduleUrl);
-  return { url, exportName, name: `${baseName(url)}#${exportName}`, [MODULE_FUNCTION]: null };
+  let exports = made.get(url);
+  if (exports === undefined) {
+    if (made.size >= MAX_CACHED) made.clear();
+    exports = new Map();
+    made.set(url, exports);
+  }
+  let described = exports.get(exportName);
+  if (described === undefined) {
+    described = Object.freeze({ url, exportName, name: `${baseName(url)}#${exportName}`, [MODULE_FUNCTION]: null });
+    exports.set(exportName, described);
+  }
+  return described as ModuleFunction<F>;
 }
-
-// URL parsing costs more than a job's bookkeeping, and programs send many jobs to few
-// modules: keep the normalised form of recent module specifiers.
-const normalized = new Map<string, string>();
-const MAX_NORMALIZED = 256;
 
 function normalizeUrl(caller: string, moduleUrl: string | URL): string {
   if (moduleUrl instanceof URL) return moduleUrl.href;
@@ -72,7 +89,7 @@ function normalizeUrl(caller: string, moduleUrl: string | URL): string {
       `${caller}(moduleUrl, …): "${moduleUrl}" is not a URL or an absolute path; a worker thread cannot resolve it relative to your module, so use new URL("${moduleUrl}", import.meta.url)`,
     );
   }
-  if (normalized.size >= MAX_NORMALIZED) normalized.clear();
+  if (normalized.size >= MAX_CACHED) normalized.clear();
   normalized.set(moduleUrl, href);
   return href;
 }

@@ -1,8 +1,10 @@
 import { performance } from "node:perf_hooks";
 import { CancelledError, Future, getRunningLoop, type EventLoop, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
 import { defaultExecutorOf } from "./default-executor.js";
+import { functionSource } from "./function-source.js";
 import { describeType, isModuleFunction, type AnyFunction, type ModuleFunction } from "./module-function.js";
 import { unwrapTransfers, type TransferableArgs } from "./transfer.js";
+import { EXPLAIN, SEND, WorkerPoolExecutor, isOk, unpack } from "./worker-pool-executor.js";
 
 /**
  * Runs `fn(...args)` on `executor` — the running loop's default executor when null — and
@@ -110,16 +112,26 @@ export function submitJob<T>(
   const job: ExecutorJob = {
     name,
     fn: fn as ExecutorJob["fn"],
-    module: module === null ? null : { url: module.url, exportName: module.exportName },
+    module,
     args,
     transfer,
     runTimeMs: null,
   };
   const future = new JobFuture<T>(loop, job);
   future.label = label;
-  let promise: PromiseLike<unknown>;
   try {
-    promise = target.submit(job, future);
+    if (target instanceof WorkerPoolExecutor) {
+      const pool = target;
+      pool[SEND](job, future).then(
+        (reply) => settle(future, isOk(reply), unpack(job, reply)),
+        (error: unknown) => settle(future, false, pool[EXPLAIN](job, future, error)),
+      );
+    } else {
+      (target.submit as NonNullable<Executor["submit"]>)(job, future).then(
+        (value) => settle(future, true, value),
+        (error: unknown) => settle(future, false, error),
+      );
+    }
   } catch (error) {
     // Refused at the call (a shut-down executor): the Future never leaves this function.
     future.settled = true;
@@ -127,12 +139,9 @@ export function submitJob<T>(
     throw error;
   }
   // The job runs outside the loop's turns: count it, so that a virtual-time poller does
-  // not jump the clock while a worker is busy.
+  // not jump the clock while a worker is busy. (The executor's promise settles in a later
+  // microtask at the earliest, so this comes first.)
   loop.refExternal();
-  promise.then(
-    (value) => settle(future, true, value),
-    (error: unknown) => settle(future, false, error),
-  );
   return future;
 }
 
@@ -198,8 +207,7 @@ export function checkFunction(where: string, fn: unknown): asserts fn is AnyFunc
 }
 
 function checkSource(where: string, fn: AnyFunction): void {
-  if (checkedFunctions.has(fn)) return;
-  const source = Function.prototype.toString.call(fn);
+  const source = functionSource(fn);
   if (source.endsWith("{ [native code] }")) {
     throw new TypeError(
       `${where}: ${functionName(fn)} is a built-in or bound function: its source text cannot be sent to a worker thread; wrap the call in a self-contained function, or put it in a module and use runInWorker`,
@@ -208,11 +216,7 @@ function checkSource(where: string, fn: AnyFunction): void {
   if (source.startsWith("class")) {
     throw new TypeError(`${where}: ${functionName(fn)} is a class; pass a function that does the work instead`);
   }
-  checkedFunctions.add(fn);
 }
-
-/** Functions already found sendable: programs send the same few functions many times. */
-const checkedFunctions = new WeakSet<AnyFunction>();
 
 export function functionName(fn: AnyFunction): string {
   return fn.name === "" ? "<anonymous>" : fn.name;
