@@ -18,6 +18,12 @@ export interface EventTarget {
  * event costs no allocation.
  */
 export class Dispatcher {
+  /**
+   * Everything this loop has open through the driver (sockets, listeners, attempts). When
+   * the loop closes they are released: a socket left open by user code would otherwise
+   * keep the Node process alive after `run()` returned.
+   */
+  readonly open = new Set<EventTarget>();
   private _targets: EventTarget[] = [];
   private _kinds: number[] = [];
   private _payloads: unknown[] = [];
@@ -31,6 +37,16 @@ export class Dispatcher {
   constructor(loop: EventLoop) {
     this._loop = loop;
     this._flush = () => this.flush();
+    loop.addCloseCallback(() => this._releaseAll());
+  }
+
+  private _releaseAll(): void {
+    const left = [...this.open];
+    this.open.clear();
+    if (left.length > 0 && this._loop.getDebug()) {
+      this._loop.callExceptionHandler({ message: `@loop/net: ${left.length} socket(s) or listener(s) left open when the loop closed; closing them` });
+    }
+    for (const target of left) target.discard();
   }
 
   push(target: EventTarget, kind: number, payload: unknown): void {

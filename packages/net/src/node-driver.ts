@@ -84,6 +84,7 @@ class ConnectAttempt implements EventTarget {
     }
     this._socket = socket;
     this._loop.refExternal();
+    this._dispatcher.open.add(this);
     socket.on("error", this._onError);
     this._future.addDoneCallback(this._onFutureDone);
   }
@@ -108,6 +109,7 @@ class ConnectAttempt implements EventTarget {
       return;
     }
     this._finished = true;
+    this._dispatcher.open.delete(this);
     const socket = this._socket as net.Socket;
     socket.off("error", this._onError);
     const { path, tls: tlsOption } = this._options;
@@ -129,6 +131,7 @@ class ConnectAttempt implements EventTarget {
   private _fail(error: unknown): void {
     if (this._finished) return;
     this._finished = true;
+    this._dispatcher.open.delete(this);
     const socket = this._socket as net.Socket;
     socket.destroy();
     // The 'error' listener stays: Node may still emit one for the destroyed socket.
@@ -179,6 +182,7 @@ class NodeListener implements ServerHandle, TransportOwner, EventTarget {
     if (isTls) server.on("tlsClientError", () => {});
     server.on("error", (error) => this._dispatcher.push(this, 1, error));
     this._loop.refExternal();
+    this._dispatcher.open.add(this);
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this.close();
     });
@@ -219,6 +223,7 @@ class NodeListener implements ServerHandle, TransportOwner, EventTarget {
     if (server === null) return;
     server.close();
     this._loop.unrefExternal();
+    this._dispatcher.open.delete(this);
     // asyncio 3.13 removes the socket file of a Unix server it created on close.
     const path = this._options.path;
     if (path !== undefined && this._listening) {
@@ -276,6 +281,7 @@ class TlsUpgrade implements EventTarget {
     }
     this._socket = socket;
     this._owner = owner;
+    this._dispatcher.open.add(this);
     socket.on("error", this._onError);
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this._fail(null);
@@ -294,6 +300,7 @@ class TlsUpgrade implements EventTarget {
       return;
     }
     this._finished = true;
+    this._dispatcher.open.delete(this);
     const socket = this._socket as tls.TLSSocket;
     socket.off("error", this._onError);
     const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: true, owner: this._owner ?? undefined });
@@ -312,6 +319,7 @@ class TlsUpgrade implements EventTarget {
   private _fail(error: unknown): void {
     if (this._finished) return;
     this._finished = true;
+    this._dispatcher.open.delete(this);
     this._socket?.destroy();
     // The old transport's external ref came with the socket; it goes with it. Its
     // protocol hears of the loss, as asyncio's does when a handshake fails.

@@ -86,6 +86,7 @@ export class NodeTransport implements Transport, EventTarget {
     socket.on("error", this._onError);
     socket.on("end", this._onEnd);
     socket.on("close", this._onClose);
+    dispatcher.open.add(this);
     if (socket.destroyed) dispatcher.push(this, CLOSE, null);
   }
 
@@ -271,6 +272,7 @@ export class NodeTransport implements Transport, EventTarget {
     const held = this._held ?? [];
     this._held = null;
     this._owner = null;
+    this._dispatcher.open.delete(this);
     return { socket, held };
   }
 
@@ -363,6 +365,7 @@ export class NodeTransport implements Transport, EventTarget {
     this._closing = true;
     this._held = null;
     this._loop.unrefExternal();
+    this._dispatcher.open.delete(this);
     this._owner?.transportClosed(this);
     this._owner = null;
     if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);

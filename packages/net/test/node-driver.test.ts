@@ -53,6 +53,18 @@ describe("the Node socket driver", () => {
     });
   });
 
+  it("releases the sockets and listeners user code left open when the loop closes, so the process can exit", async () => {
+    await run(function* () {
+      const server = yield* startServer(echoLines, "127.0.0.1", 0);
+      const port = (server.address() as { port: number }).port;
+      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      writer.write("left open\n");
+      yield* reader.readline();
+      // No close, no waitClosed: run() ends with all of it still open.
+    });
+    await expectNoOpenSocketHandles();
+  });
+
   it("turns TCP_NODELAY on for the sockets it opens", async () => {
     await run(function* () {
       const server = yield* startServer(echoLines, "127.0.0.1", 0);
