@@ -42,7 +42,7 @@ export function utf8Bytes(text: string): Uint8Array {
 export function equalsIgnoreCase(bytes: Uint8Array, word: string): boolean {
   if (bytes.length !== word.length) return false;
   for (let i = 0; i < bytes.length; i++) {
-    let c = bytes[i]!;
+    let c = bytes[i];
     if (c >= 65 && c <= 90) c += 32;
     if (c !== word.charCodeAt(i)) return false;
   }
@@ -66,12 +66,12 @@ export function parseInt64(bytes: Uint8Array): number | bigint | null {
   if (negative) i = 1;
   const digits = n - i;
   if (digits === 0) return null;
-  const first = bytes[i]!;
+  const first = bytes[i];
   if (first === 48) return digits === 1 && !negative ? 0 : null;
   if (first < 49 || first > 57) return null;
   let value = 0;
   for (let k = i; k < n; k++) {
-    const c = bytes[k]!;
+    const c = bytes[k];
     if (c < 48 || c > 57) return null;
     if (digits <= 15) value = value * 10 + (c - 48);
   }

@@ -74,8 +74,8 @@ export class KvClient {
   }
 
   private *roundTrip(commands: readonly (readonly CommandArg[])[]): Coroutine<RespValue> {
-    const [reply] = yield* this.roundTripAll(commands);
-    return reply!;
+    const replies = yield* this.roundTripAll(commands);
+    return replies[0] as RespValue;
   }
 
   private *roundTripAll(commands: readonly (readonly CommandArg[])[]): Coroutine<RespValue[]> {

@@ -131,5 +131,5 @@ export function encodeMessage(channel: string, message: Uint8Array): Uint8Array 
   out.bulkLatin1(channel);
   out.bulk(message);
   const chunks = out.take();
-  return chunks.length === 1 ? chunks[0]! : concat(chunks);
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
 }

@@ -209,7 +209,7 @@ export class CommandParser {
     const buf = this.buf;
     if (this.bulkLength < 0) {
       if (this.pos === this.end) return false;
-      const first = buf[this.pos]!;
+      const first = buf[this.pos];
       if (first !== DOLLAR) {
         throw new RespProtocolError(`Protocol error: expected '$', got '${printable(first)}'`);
       }
@@ -290,7 +290,7 @@ export function parseHeaderInteger(buf: Uint8Array, from: number, to: number): n
   if (buf[i] === ZERO && (digits > 1 || negative)) return null;
   let value = 0;
   for (; i < to; i++) {
-    const c = buf[i]!;
+    const c = buf[i];
     if (c < ZERO || c > NINE) return null;
     value = value * 10 + (c - ZERO);
   }
@@ -326,11 +326,11 @@ export function splitInlineArgs(line: Uint8Array): Uint8Array[] | null {
   const n = line.length;
   let p = 0;
   for (;;) {
-    while (p < n && isSeparator(line[p]!)) p++;
+    while (p < n && isSeparator(line[p])) p++;
     if (p >= n) return args;
     const start = p;
     while (p < n) {
-      const c = line[p]!;
+      const c = line[p];
       if (isSeparator(c) || c === 34 || c === 39) break;
       p++;
     }
@@ -340,7 +340,7 @@ export function splitInlineArgs(line: Uint8Array): Uint8Array[] | null {
     }
     // A quote: this word needs unescaping, so it is built in a copy.
     const word: number[] = [];
-    for (let k = start; k < p; k++) word.push(line[k]!);
+    for (let k = start; k < p; k++) word.push(line[k]);
     const next = readQuotedWord(line, p, word);
     if (next < 0) return null;
     p = next;
@@ -360,16 +360,16 @@ function readQuotedWord(line: Uint8Array, p: number, word: number[]): number {
   for (;;) {
     if (inDouble) {
       if (p >= n) return -1;
-      const c = line[p]!;
-      if (c === 92 && p + 3 < n && line[p + 1] === 120 && hexValue(line[p + 2]!) >= 0 && hexValue(line[p + 3]!) >= 0) {
-        word.push(hexValue(line[p + 2]!) * 16 + hexValue(line[p + 3]!));
+      const c = line[p];
+      if (c === 92 && p + 3 < n && line[p + 1] === 120 && hexValue(line[p + 2]) >= 0 && hexValue(line[p + 3]) >= 0) {
+        word.push(hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]));
         p += 4;
       } else if (c === 92 && p + 1 < n) {
-        const e = line[p + 1]!;
+        const e = line[p + 1];
         word.push(e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e);
         p += 2;
       } else if (c === 34) {
-        if (p + 1 < n && !isSeparator(line[p + 1]!)) return -1;
+        if (p + 1 < n && !isSeparator(line[p + 1])) return -1;
         return p + 1;
       } else {
         word.push(c);
@@ -377,12 +377,12 @@ function readQuotedWord(line: Uint8Array, p: number, word: number[]): number {
       }
     } else if (inSingle) {
       if (p >= n) return -1;
-      const c = line[p]!;
+      const c = line[p];
       if (c === 92 && p + 1 < n && line[p + 1] === 39) {
         word.push(39);
         p += 2;
       } else if (c === 39) {
-        if (p + 1 < n && !isSeparator(line[p + 1]!)) return -1;
+        if (p + 1 < n && !isSeparator(line[p + 1])) return -1;
         return p + 1;
       } else {
         word.push(c);
@@ -390,7 +390,7 @@ function readQuotedWord(line: Uint8Array, p: number, word: number[]): number {
       }
     } else {
       if (p >= n) return p;
-      const c = line[p]!;
+      const c = line[p];
       if (isSeparator(c)) return p;
       if (c === 34) inDouble = true;
       else if (c === 39) inSingle = true;

@@ -221,7 +221,7 @@ export function encodeCommand(args: readonly (string | Uint8Array)[]): Uint8Arra
   out.arrayHeader(parts.length);
   for (const bytes of parts) out.bulk(bytes);
   const chunks = out.take();
-  return chunks.length === 1 ? chunks[0]! : concat(chunks);
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
 }
 
 /** The bytes of `chunks`, end to end, in one array. */

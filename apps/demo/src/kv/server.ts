@@ -161,7 +161,8 @@ export class KvServer implements SessionHost {
   }
 
   private *runShutdown(): Coroutine<void> {
-    const server = this.server!;
+    const server = this.server;
+    if (server === null) return;
     this._draining = true;
     server.close();
     this.sweeper?.cancel();

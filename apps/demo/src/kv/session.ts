@@ -114,7 +114,7 @@ export class Session implements CommandContext {
   /** Runs the complete commands in the parser (the hot path: no suspension in here). */
   private runBatch(): Batch {
     const { parser, out, host } = this;
-    if (this.subscriber !== null) this.takeQueuedMessages();
+    if (this.subscriber !== null) this.takeQueuedMessages(this.subscriber);
     for (;;) {
       let args: Uint8Array[] | null;
       try {
@@ -155,8 +155,8 @@ export class Session implements CommandContext {
    * replies of the batch about to run: they were published before those commands, so
    * they must reach the client first (UNSUBSCRIBE's reply after the last message).
    */
-  private takeQueuedMessages(): void {
-    const queue = this.subscriber!.queue;
+  private takeQueuedMessages(subscriber: Subscriber): void {
+    const queue = subscriber.queue;
     while (!queue.empty()) this.out.raw(queue.getNowait());
   }
 

@@ -32,7 +32,7 @@ export const kvServer: Scenario = {
   description: "a Redis-protocol (RESP2) key-value server that redis-cli and redis-benchmark talk to",
   run(args) {
     const options = parseArgs(args);
-    return run(options.port === null ? tour(options) : serve(options));
+    return run(options.port === null ? tour(options) : serve(options, options.port));
   },
 };
 
@@ -49,7 +49,7 @@ function parseArgs(args: readonly string[]): Options {
     return n;
   };
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i];
     if (arg === "--port") options.port = port(value(i++, arg), arg);
     else if (arg === "--host") options.host = value(i++, arg);
     else if (arg === "--inspect") options.inspect = true;
@@ -66,7 +66,7 @@ function* maybeInspector(options: Options): Coroutine<Inspector | null> {
 }
 
 /** Long-lived: serve until SIGINT or SIGTERM, then shut down gracefully. */
-function* serve(options: Options): Coroutine<void> {
+function* serve(options: Options, listenPort: number): Coroutine<void> {
   const loop = getRunningLoop();
   const stop = loop.createFuture<string>();
   stop.label = "kv-server: waiting for SIGINT/SIGTERM";
@@ -85,7 +85,7 @@ function* serve(options: Options): Coroutine<void> {
   process.on("SIGTERM", onSignal);
   let inspector: Inspector | null = null;
   try {
-    const server = yield* startKvServer({ host: options.host, port: options.port!, log: (line) => console.log(line) });
+    const server = yield* startKvServer({ host: options.host, port: listenPort, log: (line) => console.log(line) });
     inspector = yield* maybeInspector(options);
     const { address, port } = server.address();
     console.log(`kv-server listening on ${address}:${port}  (try: redis-cli -p ${port})`);
@@ -132,7 +132,7 @@ function* selfCheck(host: string, server: KvServer): Coroutine<void> {
 
   const increments = Array.from({ length: 100 }, () => ["INCR", "visits"]);
   const replies = yield* client.pipeline(increments);
-  show("100 x INCR visits, pipelined", `${replies.length} replies in order, last = ${format(replies.at(-1)!)}`);
+  show("100 x INCR visits, pipelined", `${replies.length} replies in order, last = ${format(replies[replies.length - 1] as RespValue)}`);
 
   // Pub/sub: a subscriber on its own connection, a publish from ours.
   const subscriber = yield* KvClient.connect(host, port);

@@ -19,9 +19,9 @@ export const ping: Command = {
     } else if (ctx.subscriber !== null && ctx.subscriber.channels.size > 0) {
       ctx.out.arrayHeader(2);
       ctx.out.bulkLatin1("pong");
-      ctx.out.bulk(args.length === 2 ? args[1]! : EMPTY);
+      ctx.out.bulk(args.length === 2 ? args[1] : EMPTY);
     } else if (args.length === 2) {
-      ctx.out.bulk(args[1]!);
+      ctx.out.bulk(args[1]);
     } else {
       ctx.out.simple("PONG");
     }
@@ -34,7 +34,7 @@ export const echo: Command = {
   name: "echo",
   arity: 2,
   run(ctx, args) {
-    ctx.out.bulk(args[1]!);
+    ctx.out.bulk(args[1]);
   },
 };
 
@@ -53,7 +53,7 @@ export const select: Command = {
   name: "select",
   arity: 2,
   run(ctx, args) {
-    const index = parseInt64(args[1]!);
+    const index = parseInt64(args[1]);
     if (index === null) ctx.out.error(NOT_AN_INTEGER);
     else if (index !== 0) ctx.out.error("ERR DB index is out of range");
     else ctx.out.simple("OK");
@@ -66,7 +66,7 @@ export const hello: Command = {
   arity: -1,
   run(ctx, args) {
     if (args.length > 1) {
-      const version = parseInt64(args[1]!);
+      const version = parseInt64(args[1]);
       if (version === null) {
         ctx.out.error("ERR Protocol version is not an integer or out of range");
         return;
@@ -100,13 +100,13 @@ export const client: Command = {
   name: "client",
   arity: -2,
   run(ctx, args) {
-    const sub = args[1]!;
+    const sub = args[1];
     if (equalsIgnoreCase(sub, "id") && args.length === 2) ctx.out.integer(ctx.clientId);
     else if (equalsIgnoreCase(sub, "getname") && args.length === 2) {
       if (ctx.clientName === null) ctx.out.nullBulk();
       else ctx.out.bulkLatin1(ctx.clientName);
     } else if (equalsIgnoreCase(sub, "setname") && args.length === 3) {
-      const name = latin1(args[2]!);
+      const name = latin1(args[2]);
       if (/[\s]/.test(name)) {
         ctx.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
         return;
@@ -137,14 +137,14 @@ export const configCommand: Command = {
   name: "config",
   arity: -2,
   run(ctx, args) {
-    const sub = args[1]!;
+    const sub = args[1];
     if (!equalsIgnoreCase(sub, "get") || args.length < 3) {
       unknownSubcommand(ctx, "CONFIG", sub);
       return;
     }
     const found: string[] = [];
     for (let i = 2; i < args.length; i++) {
-      const pattern = latin1(args[i]!).toLowerCase();
+      const pattern = latin1(args[i]).toLowerCase();
       for (const [name, value] of config) {
         if (globMatch(pattern, name) && !found.includes(name)) found.push(name, value);
       }
@@ -168,7 +168,7 @@ function flush(name: string): Command {
     name,
     arity: -1,
     run(ctx, args) {
-      if (args.length > 2 || (args.length === 2 && !equalsIgnoreCase(args[1]!, "async") && !equalsIgnoreCase(args[1]!, "sync"))) {
+      if (args.length > 2 || (args.length === 2 && !equalsIgnoreCase(args[1], "async") && !equalsIgnoreCase(args[1], "sync"))) {
         ctx.out.error(SYNTAX_ERROR);
         return;
       }

@@ -21,7 +21,7 @@ const commandCommand: Command = {
   name: "command",
   arity: -1,
   run(ctx, args) {
-    if (args.length >= 2 && equalsIgnoreCase(args[1]!, "count")) ctx.out.integer(commands.length);
+    if (args.length >= 2 && equalsIgnoreCase(args[1], "count")) ctx.out.integer(commands.length);
     else ctx.out.arrayHeader(0);
   },
 };
@@ -57,7 +57,7 @@ export function findCommand(name: string): Command | undefined {
  * subscribed mode get error replies, as in Redis's `processCommand`.
  */
 export function execute(ctx: CommandContext, args: Uint8Array[]): void {
-  const name = latin1(args[0]!);
+  const name = latin1(args[0]);
   const command = findCommand(name);
   if (command === undefined) {
     ctx.out.error(unknownCommandMessage(name, args));
@@ -81,7 +81,7 @@ export function execute(ctx: CommandContext, args: Uint8Array[]): void {
 function unknownCommandMessage(name: string, args: Uint8Array[]): string {
   let quoted = "";
   for (let i = 1; i < args.length && quoted.length < 128; i++) {
-    quoted += `'${latin1(args[i]!.subarray(0, 128 - quoted.length))}' `;
+    quoted += `'${latin1(args[i].subarray(0, 128 - quoted.length))}' `;
   }
   return `ERR unknown command '${name.slice(0, 128)}', with args beginning with: ${quoted}`;
 }

@@ -9,7 +9,7 @@ export const del: Command = {
   arity: -2,
   run(ctx, args) {
     let deleted = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.keyspace.delete(latin1(args[i]!))) deleted++;
+    for (let i = 1; i < args.length; i++) if (ctx.keyspace.delete(latin1(args[i]))) deleted++;
     ctx.out.integer(deleted);
   },
 };
@@ -20,7 +20,7 @@ export const exists: Command = {
   arity: -2,
   run(ctx, args) {
     let found = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.keyspace.has(latin1(args[i]!))) found++;
+    for (let i = 1; i < args.length; i++) if (ctx.keyspace.has(latin1(args[i]))) found++;
     ctx.out.integer(found);
   },
 };
@@ -34,7 +34,7 @@ export const expire: Command = {
   name: "expire",
   arity: -3,
   run(ctx, args) {
-    const seconds = parseInt64(args[2]!);
+    const seconds = parseInt64(args[2]);
     if (seconds === null) {
       ctx.out.error(NOT_AN_INTEGER);
       return;
@@ -44,7 +44,7 @@ export const expire: Command = {
     let gt = false;
     let lt = false;
     for (let i = 3; i < args.length; i++) {
-      const option = args[i]!;
+      const option = args[i];
       if (equalsIgnoreCase(option, "nx")) nx = true;
       else if (equalsIgnoreCase(option, "xx")) xx = true;
       else if (equalsIgnoreCase(option, "gt")) gt = true;
@@ -69,7 +69,7 @@ export const expire: Command = {
       ctx.out.error("ERR invalid expire time in 'expire' command");
       return;
     }
-    const key = latin1(args[1]!);
+    const key = latin1(args[1]);
     const current = ctx.keyspace.deadline(key);
     if (current === undefined) {
       ctx.out.integer(0);
@@ -99,7 +99,7 @@ export const ttl: Command = {
   name: "ttl",
   arity: 2,
   run(ctx, args) {
-    const deadline = ctx.keyspace.deadline(latin1(args[1]!));
+    const deadline = ctx.keyspace.deadline(latin1(args[1]));
     if (deadline === undefined) ctx.out.integer(-2);
     else if (deadline === Infinity) ctx.out.integer(-1);
     else ctx.out.integer(Math.floor((remainingMs(deadline, ctx.keyspace.clock()) + 500) / 1000));
@@ -111,7 +111,7 @@ export const pttl: Command = {
   name: "pttl",
   arity: 2,
   run(ctx, args) {
-    const deadline = ctx.keyspace.deadline(latin1(args[1]!));
+    const deadline = ctx.keyspace.deadline(latin1(args[1]));
     if (deadline === undefined) ctx.out.integer(-2);
     else if (deadline === Infinity) ctx.out.integer(-1);
     else ctx.out.integer(Math.round(remainingMs(deadline, ctx.keyspace.clock())));
@@ -123,7 +123,7 @@ export const keys: Command = {
   name: "keys",
   arity: 2,
   run(ctx, args) {
-    const pattern = latin1(args[1]!);
+    const pattern = latin1(args[1]);
     const all = pattern === "*";
     const matched: string[] = [];
     for (const key of ctx.keyspace.keys()) if (all || globMatch(pattern, key)) matched.push(key);

@@ -8,7 +8,7 @@ export const publish: Command = {
   name: "publish",
   arity: 3,
   run(ctx, args) {
-    ctx.out.integer(ctx.pubsub.publish(latin1(args[1]!), args[2]!));
+    ctx.out.integer(ctx.pubsub.publish(latin1(args[1]), args[2]));
   },
 };
 
@@ -24,7 +24,7 @@ export const subscribe: Command = {
   run(ctx, args) {
     const subscriber = ctx.subscriber ?? ctx.startSubscriber();
     for (let i = 1; i < args.length; i++) {
-      const channel = latin1(args[i]!);
+      const channel = latin1(args[i]);
       ctx.pubsub.subscribe(subscriber, channel);
       confirm(ctx, "subscribe", channel, subscriber.channels.size);
     }

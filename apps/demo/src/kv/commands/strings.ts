@@ -9,7 +9,7 @@ export const get: Command = {
   name: "get",
   arity: 2,
   run(ctx, args) {
-    const value = ctx.keyspace.get(latin1(args[1]!));
+    const value = ctx.keyspace.get(latin1(args[1]));
     if (value === undefined) ctx.out.nullBulk();
     else ctx.out.bulk(value);
   },
@@ -32,14 +32,14 @@ export const set: Command = {
     let expiry: Uint8Array | null = null;
     let unitMs = 0;
     for (let i = 3; i < args.length; i++) {
-      const option = args[i]!;
+      const option = args[i];
       if (equalsIgnoreCase(option, "nx") && !xx) nx = true;
       else if (equalsIgnoreCase(option, "xx") && !nx) xx = true;
       else if (equalsIgnoreCase(option, "get")) returnOld = true;
       else if (equalsIgnoreCase(option, "keepttl") && expiry === null) keepTtl = true;
       else if (expiry === null && !keepTtl && i + 1 < args.length && (equalsIgnoreCase(option, "ex") || equalsIgnoreCase(option, "px"))) {
         unitMs = option[0] === 101 || option[0] === 69 ? 1000 : 1;
-        expiry = args[++i]!;
+        expiry = args[++i];
       } else {
         ctx.out.error(SYNTAX_ERROR);
         return;
@@ -61,7 +61,7 @@ export const set: Command = {
       }
       expiresAt = ctx.keyspace.clock() + ms;
     }
-    const key = latin1(args[1]!);
+    const key = latin1(args[1]);
     const old = ctx.keyspace.get(key);
     if ((nx && old !== undefined) || (xx && old === undefined)) {
       if (returnOld) ctx.out.bulk(old ?? null);
@@ -69,7 +69,7 @@ export const set: Command = {
       return;
     }
     // A copy: the argument is a view of the chunk it arrived in.
-    ctx.keyspace.set(key, args[2]!.slice(), expiresAt, keepTtl);
+    ctx.keyspace.set(key, args[2].slice(), expiresAt, keepTtl);
     if (returnOld) ctx.out.bulk(old ?? null);
     else ctx.out.simple(OK);
   },
@@ -80,7 +80,7 @@ export const incr: Command = {
   name: "incr",
   arity: 2,
   run(ctx, args) {
-    incrementBy(ctx, latin1(args[1]!), 1);
+    incrementBy(ctx, latin1(args[1]), 1);
   },
 };
 
@@ -111,7 +111,7 @@ export const mget: Command = {
   run(ctx, args) {
     ctx.out.arrayHeader(args.length - 1);
     for (let i = 1; i < args.length; i++) {
-      const value = ctx.keyspace.get(latin1(args[i]!));
+      const value = ctx.keyspace.get(latin1(args[i]));
       if (value === undefined) ctx.out.nullBulk();
       else ctx.out.bulk(value);
     }
@@ -128,7 +128,7 @@ export const mset: Command = {
       return;
     }
     for (let i = 1; i < args.length; i += 2) {
-      ctx.keyspace.set(latin1(args[i]!), args[i + 1]!.slice());
+      ctx.keyspace.set(latin1(args[i]), args[i + 1].slice());
     }
     ctx.out.simple(OK);
   },
