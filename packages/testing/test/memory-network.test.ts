@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { getRunningLoop, type BaseTransport, type Coroutine, type Future, type Protocol, type Transport } from "@loop/core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryNetwork, runVirtual } from "../src/index.js";
 
@@ -272,6 +273,52 @@ describe("MemoryNetwork", () => {
       server.close();
     });
     expect(network.openConnections).toBe(0);
+  });
+
+  it("delivers every byte, in order, whatever the latency, bandwidth, window, write sizes and reader pauses (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          latency: fc.integer({ min: 0, max: 20 }),
+          bandwidth: fc.option(fc.integer({ min: 10, max: 500 }), { nil: undefined }),
+          window: fc.integer({ min: 16, max: 3000 }),
+          writes: fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 8 }),
+          pauses: fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 6 }),
+        }),
+        async ({ latency, bandwidth, window, writes, pauses }) => {
+          const network = new MemoryNetwork({ latency, bandwidth, window });
+          let expected = "";
+          await runVirtual(function* () {
+            const loop = getRunningLoop();
+            const server = yield* listen(network, "localhost", 1);
+            const client = yield* connect(network, "localhost", 1);
+            const peer = server.accepted[0]!;
+            // The reader pauses and resumes at random moments.
+            let at = 0;
+            for (const gap of pauses) {
+              at += gap;
+              loop.callLater(at, () => peer.transport!.pauseReading());
+              at += gap;
+              loop.callLater(at, () => peer.transport!.resumeReading());
+            }
+            writes.forEach((size, i) => {
+              const chunk = String.fromCharCode(97 + (i % 26)).repeat(size);
+              expected += chunk;
+              client.transport!.write(Buffer.from(chunk));
+            });
+            client.transport!.writeEof();
+            yield* peer.until(() => peer.log.some((line) => line.endsWith("eof")));
+            expect(peer.received).toBe(expected);
+            client.transport!.close();
+            peer.transport!.close();
+            server.close();
+            yield* peer.until(() => peer.lostWith !== undefined);
+          }, { net: network });
+          expect(network.openConnections).toBe(0);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it("checks its options at construction", () => {
