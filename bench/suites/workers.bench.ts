@@ -50,6 +50,7 @@ const incJob = moduleFunction<(x: number) => number>(jobsModule, "inc");
 
 // One pool for @loop and one for piscina, same shape, threads started and warm before timing.
 const ours = new WorkerPoolExecutor({ maxThreads: THREADS, minThreads: THREADS });
+const oursNiced = new WorkerPoolExecutor({ maxThreads: THREADS, minThreads: THREADS, niceIncrement: 10 });
 const peer = new Piscina({ filename: jobsModule.href, minThreads: THREADS, maxThreads: THREADS, recordTiming: false });
 const peerDefaults = new Piscina({ filename: jobsModule.href, minThreads: THREADS, maxThreads: THREADS });
 
@@ -70,7 +71,7 @@ interface BatchResult {
 }
 
 /** Runs the eight jobs in one run(), with the ticker beside them. */
-async function batch(kind: "loop" | "workers"): Promise<BatchResult> {
+async function batch(kind: "loop" | "workers" | "niced"): Promise<BatchResult> {
   const lags: number[] = [];
   let wallMs = 0;
   await run(function* () {
@@ -83,7 +84,8 @@ async function batch(kind: "loop" | "workers"): Promise<BatchResult> {
       // Each job is one task step that blocks the loop for JOB_MS.
       yield* gather(Array.from({ length: JOBS }, (_, i) => createTask(onLoop(`job ${i}`))));
     } else {
-      yield* gather(Array.from({ length: JOBS }, (_, i) => runInExecutor(ours, shaJob, `job ${i}`, rounds)));
+      const pool = kind === "niced" ? oursNiced : ours;
+      yield* gather(Array.from({ length: JOBS }, (_, i) => runInExecutor(pool, shaJob, `job ${i}`, rounds)));
     }
     wallMs = performance.now() - t0;
     stop.done = true;
@@ -137,16 +139,28 @@ console.log(`machine: ${availableParallelism()} cores, node ${process.version}; 
 const py = runPython(pythonScript, [String(JOBS), String(THREADS), String(JOB_MS)]);
 
 // (a) + (b)
-const lagSamples = { loop: [] as number[], workers: [] as number[] };
+const lagOnLoop: number[] = [];
+const lagInWorkers: number[] = [];
+const lagInNicedWorkers: number[] = [];
+const lagSamples: Record<string, number[]> = {
+  "jobs on the loop": lagOnLoop,
+  "jobs in workers": lagInWorkers,
+  "jobs in workers, niceIncrement 10": lagInNicedWorkers,
+};
 const a = await interleaved({
   "8 jobs on the loop": async () => {
     const r = await batch("loop");
-    lagSamples.loop.push(...r.lags);
+    lagOnLoop.push(...r.lags);
     return r.wallMs;
   },
   "8 jobs, runInWorker (2 threads)": async () => {
     const r = await batch("workers");
-    lagSamples.workers.push(...r.lags);
+    lagInWorkers.push(...r.lags);
+    return r.wallMs;
+  },
+  "8 jobs, runInWorker (2 threads, niceIncrement 10)": async () => {
+    const r = await batch("niced");
+    lagInNicedWorkers.push(...r.lags);
     return r.wallMs;
   },
   "8 jobs, piscina directly (2 threads)": piscinaBatch,
@@ -163,7 +177,7 @@ console.table(
   Object.entries(lagSamples).map(([where, lags]) => {
     const sorted = [...lags].sort((x, y) => x - y);
     const at = (p: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN) * 100) / 100;
-    return { where: where === "loop" ? "jobs on the loop" : "jobs in workers", ticks: sorted.length, median: at(50), p99: at(99), max: at(100) };
+    return { where, ticks: sorted.length, median: at(50), p99: at(99), max: at(100) };
   }),
 );
 
@@ -181,5 +195,6 @@ if (py?.["round_trip_thread_us"]) c.push({ name: "CPython: run_in_executor, Thre
 printTable(`(c) trivial job round trip, ${ROUND_TRIPS} in a row`, "µs per job", c, "piscina run() (same options)");
 
 await ours.shutdown();
+await oursNiced.shutdown();
 await peer.close();
 await peerDefaults.close();

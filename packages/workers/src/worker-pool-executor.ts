@@ -13,6 +13,12 @@ export interface WorkerPoolOptions {
   minThreads?: number;
   /** How long a thread above `minThreads` may stay idle before it ends, in ms; default 1000. */
   idleTimeoutMs?: number;
+  /**
+   * Lowers the threads' OS priority by this much (0–19, like `nice`; default 0), so that
+   * the loop's thread wins the CPU when the workers keep every core busy. Linux only,
+   * where a thread's priority can be changed alone; ignored elsewhere.
+   */
+  niceIncrement?: number;
 }
 
 // The worker side: plain JavaScript shipped in the package, so that sources (tests) and
@@ -63,8 +69,13 @@ export class WorkerPoolExecutor implements Executor {
     if (typeof idleTimeoutMs !== "number" || !(idleTimeoutMs >= 0)) {
       throw new RangeError(`new WorkerPoolExecutor({ idleTimeoutMs }): idleTimeoutMs must be a number of milliseconds >= 0, got ${String(idleTimeoutMs)}`);
     }
+    const niceIncrement = opts?.niceIncrement ?? 0;
+    if (typeof niceIncrement !== "number" || !Number.isInteger(niceIncrement) || niceIncrement < 0 || niceIncrement > 19) {
+      throw new RangeError(`new WorkerPoolExecutor({ niceIncrement }): niceIncrement must be an integer from 0 to 19, got ${String(niceIncrement)}`);
+    }
     this._pool = new Piscina({
       filename: ENTRY,
+      workerData: { "@loop/workers": { niceIncrement } },
       minThreads,
       maxThreads,
       idleTimeout: idleTimeoutMs,

@@ -126,7 +126,24 @@ describe("WorkerPoolExecutor", () => {
     }
   });
 
+  test.skipIf(process.platform !== "linux")("niceIncrement lowers the priority of the worker threads only (Linux)", async () => {
+    const pool = new WorkerPoolExecutor({ maxThreads: 1, niceIncrement: 5 });
+    const plain = new WorkerPoolExecutor({ maxThreads: 1 });
+    const priorities = moduleFunction<() => { thread: number; process: number }>(jobs, "priorities");
+    try {
+      const [niced, normal] = await run(function* () {
+        return yield* gather([runInExecutor(pool, priorities), runInExecutor(plain, priorities)]);
+      });
+      expect(niced.thread).toBe(Math.min(19, niced.process + 5));
+      expect(normal.thread).toBe(normal.process);
+      expect(niced.process).toBe(normal.process);
+    } finally {
+      await Promise.all([pool.shutdown(), plain.shutdown()]);
+    }
+  });
+
   test("options are checked at construction", () => {
+    expect(() => new WorkerPoolExecutor({ niceIncrement: 20 })).toThrow(RangeError);
     expect(() => new WorkerPoolExecutor({ maxThreads: 0 })).toThrow(RangeError);
     expect(() => new WorkerPoolExecutor({ maxThreads: 1.5 })).toThrow(/maxThreads must be an integer >= 1, got 1.5/);
     expect(() => new WorkerPoolExecutor({ maxThreads: "2" as never })).toThrow(TypeError);

@@ -11,7 +11,10 @@
 // so that their class name, message, stack, `cause` and own fields survive the trip (the
 // structured clone of an Error keeps only the built-in classes) and the worker stays in
 // the pool.
+import { readFileSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
 import { performance } from "node:perf_hooks";
+import { workerData } from "node:worker_threads";
 import { move } from "piscina";
 
 const OK = 0;
@@ -32,6 +35,19 @@ let remainingChecks = 0;
 const modules = new Map();
 /** Functions compiled from source text, by that text (bounded: oldest out first). */
 const compiled = new Map();
+
+// WorkerPoolExecutor's niceIncrement: this thread yields the CPU to the loop's thread
+// when they compete. Linux only, where setpriority() on a thread id changes that thread
+// alone (elsewhere it would change the whole process, the loop included).
+const niceIncrement = workerData?.["@loop/workers"]?.niceIncrement ?? 0;
+if (niceIncrement > 0 && process.platform === "linux") {
+  try {
+    const threadId = Number(readFileSync("/proc/thread-self/stat", "utf8").split(" ", 1)[0]);
+    setPriority(threadId, Math.min(19, getPriority(threadId) + niceIncrement));
+  } catch {
+    // No /proc, or not allowed: the thread keeps the process's priority.
+  }
+}
 
 export default async function runJob(job) {
   const moduleUrl = job[0];
