@@ -391,7 +391,7 @@ describe("several loops and the outside world", () => {
     b.loop.close();
   });
 
-  test("two default-poller loops interleave their turns", async () => {
+  test("two default-poller loops run concurrently and both complete", async () => {
     const log: string[] = [];
     const body = (name: string) =>
       function* () {
