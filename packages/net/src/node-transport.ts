@@ -28,6 +28,30 @@ const NO_PROTOCOL: Protocol = {
 /** asyncio's default write-buffer limits (FlowControlMixin / _set_write_buffer_limits). */
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
+/**
+ * The socket listeners, shared by every socket (Node calls them with the socket as
+ * `this`), so that a connection costs no listener closures: the socket points back to
+ * its transport.
+ */
+const TRANSPORT = Symbol("NodeTransport");
+type OwnedSocket = net.Socket & { [TRANSPORT]: NodeTransport };
+
+function onData(this: OwnedSocket, chunk: Buffer): void {
+  this[TRANSPORT].queue(DATA, chunk);
+}
+
+function onEnd(this: OwnedSocket): void {
+  this[TRANSPORT].queue(END, null);
+}
+
+function onError(this: OwnedSocket, error: Error): void {
+  this[TRANSPORT].queue(ERROR, error);
+}
+
+function onClose(this: OwnedSocket): void {
+  this[TRANSPORT].queue(CLOSE, null);
+}
+
 /** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
 export interface TransportOwner {
   transportClosed(transport: NodeTransport): void;
@@ -64,12 +88,7 @@ export class NodeTransport implements Transport, EventTarget {
   private _protocolPaused = false;
   private _flushPending = false;
 
-  // One listener of each kind per socket, made once: the data path allocates nothing.
-  private readonly _onData: (chunk: Buffer) => void;
-  private readonly _onEnd: () => void;
-  private readonly _onError: (error: Error) => void;
-  private readonly _onClose: () => void;
-  private readonly _onFlushed: () => void;
+  private _onFlushed: (() => void) | null = null;
 
   constructor(loop: EventLoop, socket: net.Socket, dispatcher: Dispatcher, opts: { tls: boolean; unixPath?: string; owner?: TransportOwner }) {
     this._loop = loop;
@@ -78,14 +97,10 @@ export class NodeTransport implements Transport, EventTarget {
     this._isTls = opts.tls;
     this._unixPath = opts.unixPath;
     this._owner = opts.owner ?? null;
-    this._onData = (chunk) => dispatcher.push(this, DATA, chunk);
-    this._onEnd = () => dispatcher.push(this, END, null);
-    this._onError = (error) => dispatcher.push(this, ERROR, error);
-    this._onClose = () => dispatcher.push(this, CLOSE, null);
-    this._onFlushed = () => dispatcher.push(this, FLUSHED, null);
-    socket.on("error", this._onError);
-    socket.on("end", this._onEnd);
-    socket.on("close", this._onClose);
+    (socket as OwnedSocket)[TRANSPORT] = this;
+    socket.on("error", onError);
+    socket.on("end", onEnd);
+    socket.on("close", onClose);
     dispatcher.open.add(this);
     if (socket.destroyed) dispatcher.push(this, CLOSE, null);
   }
@@ -97,7 +112,12 @@ export class NodeTransport implements Transport, EventTarget {
   start(protocol: Protocol, made: boolean): void {
     this._protocol = protocol;
     if (made) protocol.connectionMade(this);
-    if (!this._readingPaused && !this._connectionLost) this._socket.on("data", this._onData);
+    if (!this._readingPaused && !this._connectionLost) this._socket.on("data", onData);
+  }
+
+  /** Queues a Node event of this transport's socket for the loop. */
+  queue(kind: number, payload: unknown): void {
+    this._dispatcher.push(this, kind, payload);
   }
 
   handleEvent(kind: number, payload: unknown): void {
@@ -265,10 +285,10 @@ export class NodeTransport implements Transport, EventTarget {
     this._detached = true;
     this._closing = true;
     const socket = this._socket;
-    socket.off("data", this._onData);
-    socket.off("end", this._onEnd);
-    socket.off("error", this._onError);
-    socket.off("close", this._onClose);
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.off("error", onError);
+    socket.off("close", onClose);
     const held = this._held ?? [];
     this._held = null;
     this._owner = null;
@@ -317,7 +337,7 @@ export class NodeTransport implements Transport, EventTarget {
   }
 
   private _stopReading(): void {
-    this._socket.off("data", this._onData);
+    this._socket.off("data", onData);
     this._socket.pause();
   }
 
@@ -335,6 +355,7 @@ export class NodeTransport implements Transport, EventTarget {
   private _waitFlush(): void {
     if (this._flushPending || this._connectionLost) return;
     this._flushPending = true;
+    this._onFlushed ??= () => this._dispatcher.push(this, FLUSHED, null);
     this._socket.write(EMPTY, this._onFlushed);
   }
 

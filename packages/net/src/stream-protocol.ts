@@ -46,7 +46,7 @@ export class StreamReaderProtocol implements Protocol {
   // Flow control (FlowControlMixin): `_paused` while the transport's write buffer is
   // above its high-water mark; drain() waiters queue until it falls below the low one.
   private _paused = false;
-  private _drainWaiters: Future<void>[] = [];
+  private _drainWaiters: Future<void>[] | null = null;
   private _closeWaiters: Future<void>[] | null = null;
   private _task: Task<void> | null = null;
 
@@ -156,12 +156,13 @@ export class StreamReaderProtocol implements Protocol {
     if (!this._paused) return;
     const waiter = this._loop.createFuture<void>();
     waiter.label = label;
-    this._drainWaiters.push(waiter);
+    (this._drainWaiters ??= []).push(waiter);
     try {
       yield* waiter;
     } finally {
-      const at = this._drainWaiters.indexOf(waiter);
-      if (at !== -1) this._drainWaiters.splice(at, 1);
+      const waiters = this._drainWaiters;
+      const at = waiters === null ? -1 : waiters.indexOf(waiter);
+      if (at !== -1) waiters?.splice(at, 1);
     }
   }
 
@@ -179,8 +180,8 @@ export class StreamReaderProtocol implements Protocol {
 
   private _wakeDrainWaiters(error: Error | null): void {
     const waiters = this._drainWaiters;
-    if (waiters.length === 0) return;
-    this._drainWaiters = [];
+    if (waiters === null || waiters.length === 0) return;
+    this._drainWaiters = null;
     for (const waiter of waiters) {
       if (waiter.done()) continue;
       if (error === null) waiter.setResult(undefined);

@@ -61,8 +61,9 @@ export class StreamReader {
   private _exception: unknown = null;
   private _transport: ReadTransport | null = null;
   private _paused = false;
-  private _labelSource = "";
-  private _labels: Record<string, string> = {};
+  // The label of the last wait, kept for the next one (nearly always the same method).
+  private _labelName = "";
+  private _labelText = "";
 
   constructor(opts?: StreamReaderOptions) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
@@ -299,16 +300,11 @@ export class StreamReader {
   }
 
   private _label(funcName: string): string {
-    if (this._labelSource !== this.source) {
-      this._labelSource = this.source;
-      this._labels = {};
+    if (this._labelName !== funcName || !this._labelText.endsWith(this.source)) {
+      this._labelName = funcName;
+      this._labelText = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
     }
-    let label = this._labels[funcName];
-    if (label === undefined) {
-      label = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
-      this._labels[funcName] = label;
-    }
-    return label;
+    return this._labelText;
   }
 
   private _wakeupWaiter(): void {

@@ -18,15 +18,22 @@ export class StreamWriter {
   private readonly _protocol: StreamReaderProtocol;
   private readonly _reader: StreamReader | null;
   private readonly _loop: EventLoop;
-  private _drainLabel: string;
+  private _drainLabel = "";
 
   constructor(transport: Transport, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: EventLoop) {
     this._transport = transport;
     this._protocol = protocol;
     this._reader = reader;
     this._loop = loop;
-    const peer = describePeer(transport);
-    this._drainLabel = peer === "" ? "StreamWriter.drain" : `StreamWriter.drain to ${peer}`;
+  }
+
+  /** "StreamWriter.drain to 127.0.0.1:6379", made the first time a label is needed. */
+  private _label(): string {
+    if (this._drainLabel === "") {
+      const peer = describePeer(this._transport);
+      this._drainLabel = peer === "" ? "StreamWriter.drain" : `StreamWriter.drain to ${peer}`;
+    }
+    return this._drainLabel;
   }
 
   /** The transport underneath (replaced by `startTls`). */
@@ -72,7 +79,7 @@ export class StreamWriter {
    * to one (a reset).
    */
   waitClosed(): Coroutine<void> {
-    return this._protocol._waitClosed(this._drainLabel.replace("StreamWriter.drain", "StreamWriter.waitClosed"));
+    return this._protocol._waitClosed(this._label().replace("StreamWriter.drain", "StreamWriter.waitClosed"));
   }
 
   /** Transport details: "peername", "sockname", "socket", "sslcontext", "peercert", "cipher". */
@@ -110,7 +117,7 @@ export class StreamWriter {
     if (this._transport.isClosing()) yield;
     const protocol = this._protocol;
     // The common case, not paused, costs no second generator.
-    if (protocol._mustWaitForDrain()) yield* protocol._drainHelper(this._drainLabel);
+    if (protocol._mustWaitForDrain()) yield* protocol._drainHelper(this._label());
   }
 
   private *_startTls(options: StartTlsOptions): Coroutine<void> {
