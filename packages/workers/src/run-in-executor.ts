@@ -1,7 +1,7 @@
-import { performance } from "node:perf_hooks";
-import { CancelledError, Future, getRunningLoop, type EventLoop, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
+import { getRunningLoop, type EventLoop, type Executor, type ExecutorJob, type Future } from "@loop/core";
 import { defaultExecutorOf } from "./default-executor.js";
 import { functionSource } from "./function-source.js";
+import { JobFuture, settle } from "./job-future.js";
 import { describeType, isModuleFunction, type AnyFunction, type ModuleFunction } from "./module-function.js";
 import { unwrapTransfers, type TransferableArgs } from "./transfer.js";
 import { EXPLAIN, SEND, WorkerPoolExecutor, isOk, unpack } from "./worker-pool-executor.js";
@@ -33,64 +33,6 @@ export function runInExecutor<F extends AnyFunction>(
   checkFunction(where, fn);
   const name = functionName(fn);
   return submitJob(loop, executor, `runInExecutor(${name})`, name, fn, null, args);
-}
-
-/**
- * The Future of one job: it is also the job's abort signal, so that cancelling the
- * Future reaches the executor synchronously and a job costs no AbortController.
- * `aborted`/`reason`/`addEventListener`/`removeEventListener` are the `ExecutorSignal`
- * the executor listens to; the rest of the world sees a Future.
- */
-class JobFuture<T> extends Future<T> implements ExecutorSignal {
-  aborted = false;
-  reason: unknown = undefined;
-  readonly job: ExecutorJob;
-  /** Set once the executor's promise settled: the job is over, there is nothing left to abort. */
-  settled = false;
-  private _listener: (() => void) | null = null;
-  private _moreListeners: (() => void)[] | null = null;
-  private readonly _submittedAt: number;
-
-  constructor(loop: EventLoop, job: ExecutorJob) {
-    super(loop);
-    this.job = job;
-    this._submittedAt = performance.now();
-  }
-
-  override cancel(msg?: string): boolean {
-    if (!super.cancel(msg)) return false;
-    if (!this.settled) {
-      this.getLoop().reportExecutorJob({ name: this.job.name, durationMs: this.elapsed(), outcome: "cancelled" });
-      this._abort(new CancelledError(msg));
-    }
-    return true;
-  }
-
-  addEventListener(_type: "abort", listener: () => void): void {
-    if (this._listener === null) this._listener = listener;
-    else (this._moreListeners ??= []).push(listener);
-  }
-
-  removeEventListener(_type: "abort", listener: () => void): void {
-    if (this._listener === listener) this._listener = null;
-    else if (this._moreListeners !== null) this._moreListeners = this._moreListeners.filter((l) => l !== listener);
-  }
-
-  /** How long the job took: what the executor measured, or the time since submission. */
-  elapsed(): number {
-    return this.job.runTimeMs ?? performance.now() - this._submittedAt;
-  }
-
-  private _abort(reason: CancelledError): void {
-    this.aborted = true;
-    this.reason = reason;
-    const first = this._listener;
-    const more = this._moreListeners;
-    this._listener = null;
-    this._moreListeners = null;
-    if (first !== null) first();
-    if (more !== null) for (const listener of more) listener();
-  }
 }
 
 /** @internal Shared by runInExecutor, runInWorker and toThread. */
@@ -134,8 +76,7 @@ export function submitJob<T>(
     }
   } catch (error) {
     // Refused at the call (a shut-down executor): the Future never leaves this function.
-    future.settled = true;
-    future.cancel();
+    future.discard();
     throw error;
   }
   // The job runs outside the loop's turns: count it, so that a virtual-time poller does
@@ -143,32 +84,6 @@ export function submitJob<T>(
   // microtask at the earliest, so this comes first.)
   loop.refExternal();
   return future;
-}
-
-/** The executor's promise settled, outside any loop turn: hand the outcome to the loop. */
-function settle<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
-  future.settled = true;
-  const loop = future.getLoop();
-  loop.unrefExternal();
-  if (future.done() || loop.isClosed()) return;
-  loop.callSoonThreadsafe(deliver, future, ok, value);
-}
-
-function deliver<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
-  if (future.done()) return;
-  const loop = future.getLoop();
-  const name = future.job.name;
-  if (ok) {
-    loop.reportExecutorJob({ name, durationMs: future.elapsed(), outcome: "ok" });
-    future.setResult(value as T);
-  } else if (value instanceof CancelledError) {
-    // The executor dropped the job (shut down with cancelFutures): asyncio cancels the future.
-    loop.reportExecutorJob({ name, durationMs: future.elapsed(), outcome: "cancelled" });
-    future.cancel(value.message);
-  } else {
-    loop.reportExecutorJob({ name, durationMs: future.elapsed(), outcome: "error" });
-    future.setException(value);
-  }
 }
 
 function runningLoop(where: string): EventLoop {

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, test } from "vitest";
-import { CancelledError, Future, run, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
+import { CancelledError, Future, ensureFuture, getRunningLoop, run, type Executor, type ExecutorJob, type ExecutorJobInfo, type ExecutorSignal } from "@loop/core";
 import { WorkerPoolExecutor, moduleFunction, runInExecutor, transfer } from "../src/index.js";
 import { jobs } from "./helpers.js";
 
@@ -83,6 +83,25 @@ describe("runInExecutor", () => {
       expect(future.cancel()).toBe(false);
       expect(executor.aborted).toEqual(["<anonymous>"]);
     });
+  });
+
+  test("a job cancelled after its outcome arrived but before the loop delivered it is reported once, as cancelled", async () => {
+    const executor = new ManualExecutor();
+    const reports = await run(function* () {
+      const reports: ExecutorJobInfo[] = [];
+      getRunningLoop().addInstrument({ executorJob: (job) => void reports.push(job) });
+      const future = runInExecutor(executor, () => 1);
+      executor.submitted[0]!.resolve(1);
+      // The executor's promise reaction runs first (the outcome is handed to the loop), then this.
+      void Promise.resolve()
+        .then(() => undefined)
+        .then(() => future.cancel());
+      yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+      expect(future.cancelled()).toBe(true);
+      expect(executor.aborted).toEqual([]);
+      return reports;
+    });
+    expect(reports.map((r) => r.outcome)).toEqual(["cancelled"]);
   });
 
   test("an executor's CancelledError cancels the Future; any other rejection fails it", async () => {
