@@ -126,6 +126,8 @@ function* connect(
   try {
     transport = yield* pending;
   } catch (error) {
+    // Cancelled just after the connection was made: do not leave it behind.
+    if (pending.done() && !pending.cancelled() && pending.exception() === null) pending.result().abort();
     if (error instanceof CancelledError && pending.cancelled()) {
       if (timedOut) {
         const timeoutError = new TimeoutError(`openConnection: connecting to ${name} timed out after ${timeout} ms`);
@@ -152,7 +154,13 @@ function* listen(
   const factory = (): StreamReaderProtocol => new StreamReaderProtocol(new StreamReader({ limit, loop }), onClient, loop, server);
   const pending = getNetDriver(loop).listen(loop, factory, target);
   pending.label = `startServer on ${name}`;
-  server._setHandle(yield* pending);
+  try {
+    server._setHandle(yield* pending);
+  } catch (error) {
+    // Cancelled just after the listener was made: do not leave it listening.
+    if (pending.done() && !pending.cancelled() && pending.exception() === null) pending.result().close();
+    throw error;
+  }
   return server;
 }
 

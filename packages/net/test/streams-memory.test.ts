@@ -1,4 +1,4 @@
-import { getRunningLoop, type Coroutine } from "@loop/core";
+import { createTask, getRunningLoop, type Coroutine } from "@loop/core";
 import { MemoryNetwork, runVirtual } from "@loop/testing";
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
@@ -119,6 +119,33 @@ describe("openConnection over the in-memory network", () => {
         writer.write("secret\n");
         expect(Buffer.from(yield* reader.readline()).toString()).toBe("secret\n");
         writer.close();
+        server.close();
+        yield* server.waitClosed();
+      },
+      { net: network },
+    );
+    expect(network.openConnections).toBe(0);
+  });
+});
+
+describe("cancellation races", () => {
+  it("a task cancelled in the turn its connection completes closes that connection", async () => {
+    const network = new MemoryNetwork({ latency: 5 });
+    await runVirtual(
+      function* () {
+        const loop = getRunningLoop();
+        const server = yield* startServer(function* (reader) {
+          yield* reader.read();
+        }, "localhost", 1);
+        const task = createTask(openConnection("localhost", 1));
+        // The connection completes at t=10; cancel in that same turn, after it resolved.
+        const at10 = loop.createFuture<void>();
+        loop.callAt(10, () => {
+          loop.callSoon(() => task.cancel());
+          at10.setResult();
+        });
+        yield* at10;
+        expect(yield* catching(task)).toBeInstanceOf(Error);
         server.close();
         yield* server.waitClosed();
       },
