@@ -93,10 +93,10 @@ export class GatheringFuture<T> extends Future<T> implements Waiter {
  * @example
  * const [user, posts] = yield* gather([fetchUser(id), fetchPosts(id)]);
  */
-export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: { returnExceptions?: false }): Future<Results<A>>;
-export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts: { returnExceptions: true }): Future<Outcomes<A>>;
-export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: GatherOptions): Future<Results<A> | Outcomes<A>>;
-export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOptions): Future<unknown[]> {
+export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: { returnExceptions?: false }): GatheringFuture<Results<A>>;
+export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts: { returnExceptions: true }): GatheringFuture<Outcomes<A>>;
+export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: GatherOptions): GatheringFuture<Results<A> | Outcomes<A>>;
+export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOptions): GatheringFuture<unknown[]> {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {
     throw new TypeError("gather(aws): aws must be an array of awaitables (coroutines, futures, tasks or promises)");
   }
@@ -105,7 +105,7 @@ export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOpti
   if (list.length === 0) {
     const loop = current.loop;
     if (loop === null) throw new Error("no running event loop: gather([]) has no loop to make its future on");
-    const empty = loop.createFuture<unknown[]>();
+    const empty = new GatheringFuture<unknown[]>(loop, [], 0, returnExceptions);
     empty.setResult([]);
     return empty;
   }

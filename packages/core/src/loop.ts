@@ -128,6 +128,9 @@ export class EventLoop {
    */
   runOnce(): void {
     if (!this._running) return;
+    if (current.loop === this) {
+      throw new Error("runOnce() was called from inside this loop's own turn: turns do not nest; schedule the work with callSoon instead");
+    }
     const saved = current.loop;
     current.loop = this;
     try {
@@ -171,7 +174,8 @@ export class EventLoop {
     } else {
       this._dropCancelledTimers();
       const top = this._timers.peek();
-      timeout = top === undefined ? null : Math.max(0, top._when - this.time());
+      // A timer at Infinity never fires: to the poller that is no timeout at all.
+      timeout = top === undefined || top._when === Infinity ? null : Math.max(0, top._when - this.time());
     }
     if (this._instrument !== null) this._instrument.beforePoll(timeout);
     this._poller.schedule(timeout);

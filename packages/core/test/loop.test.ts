@@ -584,11 +584,31 @@ describe("far and past deadlines", () => {
     await macrotask();
     await macrotask();
     expect(log).toEqual(["past"]);
-    // "Until woken": null, or Infinity, which every poller must read the same way.
-    expect([null, Infinity]).toContain(recording.requests.at(-1));
+    // "Until woken": the loop hands the poller null, never Infinity.
+    expect(recording.requests.at(-1)).toBe(null);
     loop.callSoonThreadsafe(() => loop.stop());
     await stopped;
     loop.close();
     expect(log).toEqual(["past"]);
+  });
+});
+
+describe("turns do not nest", () => {
+  test("runOnce() called from inside a turn throws instead of running a nested turn", async () => {
+    const { loop } = virtualLoop();
+    const errors: unknown[] = [];
+    loop.setExceptionHandler((_loop, ctx) => errors.push(ctx.exception));
+    const log: string[] = [];
+    loop.callSoon(() => {
+      loop.callSoon(() => log.push("next turn"));
+      loop.runOnce();
+      log.push("not reached");
+    });
+    loop.callSoon(() => loop.callSoon(() => loop.stop()));
+    await loop.runForever();
+    loop.close();
+    expect(log).toEqual(["next turn"]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toMatch(/turns do not nest/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, test } from "vitest";
 import * as core from "../src/index.js";
-import { ensureFuture, createTask, gather, type Coroutine, type Future, type Task } from "../src/index.js";
+import { ensureFuture, createTask, gather, type Coroutine, type Future, type GatheringFuture, type Task } from "../src/index.js";
 import { runVirtual, sleep } from "./helpers.js";
 
 describe("public surface", () => {
@@ -74,6 +74,11 @@ describe("types users rely on", () => {
       const withErrors = yield* gather([num(), str()], { returnExceptions: true });
       expectTypeOf(withErrors).toEqualTypeOf<[number | Error, string | Error]>();
       expect(r).toEqual([1, "s"]);
+      // gather returns its GatheringFuture, so children() needs no cast.
+      const g = gather([num(), str()]);
+      expectTypeOf(g).toEqualTypeOf<GatheringFuture<[number, string]>>();
+      expect(g.children()).toHaveLength(2);
+      yield* g;
     });
   });
 
