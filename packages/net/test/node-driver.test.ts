@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { getRunningLoop, run, type Coroutine } from "@loop/core";
+import { runVirtual } from "@loop/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getNetDriver, nodeNetDriver, openConnection, openUnixConnection, startServer, startUnixServer, type StreamReader, type StreamWriter } from "../src/index.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
@@ -62,6 +63,24 @@ describe("the Node socket driver", () => {
       yield* reader.readline();
       // No close, no waitClosed: run() ends with all of it still open.
     });
+    await expectNoOpenSocketHandles();
+  });
+
+  it("counts its open sockets as outside work, so a virtual-time loop waits for real I/O instead of declaring a deadlock", async () => {
+    const reply = await runVirtual(function* () {
+      const server = yield* startServer(echoLines, "127.0.0.1", 0);
+      const port = (server.address() as { port: number }).port;
+      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      writer.write("real bytes in virtual time\n");
+      // Nothing is ready and no timer is pending here: only the socket can wake the loop.
+      const line = text(yield* reader.readline());
+      writer.close();
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+      return line;
+    });
+    expect(reply).toBe("real bytes in virtual time\n");
     await expectNoOpenSocketHandles();
   });
 
