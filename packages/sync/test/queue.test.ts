@@ -1,4 +1,4 @@
-import { CancelledError, run, type Coroutine } from "@loop/core";
+import { CancelledError, gather, run, type Coroutine } from "@loop/core";
 import { describe, expect, test } from "vitest";
 import { LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown } from "../src/index.js";
 import { outcome, settle, spawn, thrown, turns } from "./helpers.js";
@@ -221,6 +221,30 @@ describe("Queue blocking", () => {
       expect(log).toEqual(["main", "other"]);
     });
   });
+  test("getNowait frees places that go to the waiting putters (test_why_are_putters_waiting)", async () => {
+    await run(function* () {
+      const q = new Queue<number>(2);
+      function* getter(): Coroutine<void> {
+        yield* turns(1);
+        const n = q.qsize();
+        for (let i = 0; i < n; i++) q.getNowait();
+      }
+      yield* gather([getter(), q.put(0), q.put(1), q.put(2), q.put(3)]);
+      expect([q.getNowait(), q.getNowait()]).toEqual([2, 3]);
+    });
+  });
+
+  test("putNowait items go to the waiting getters (test_why_are_getters_waiting)", async () => {
+    await run(function* () {
+      const q = new Queue<number>();
+      function* putter(): Coroutine<void> {
+        yield* turns(1);
+        for (let i = 0; i < 3; i++) q.putNowait(i);
+      }
+      const got = yield* gather([q.get(), q.get(), q.get(), putter()]);
+      expect(got.slice(0, 3)).toEqual([0, 1, 2]);
+    });
+  });
 });
 
 describe("Queue cancellation", () => {
@@ -266,6 +290,23 @@ describe("Queue cancellation", () => {
       t1.cancel();
       yield* settle([t1, t2]);
       expect([q.getNowait(), q.getNowait(), q.getNowait()]).toEqual(["a", "b", "c"]);
+    });
+  });
+
+  test("a putter cancelled after room was promised can put again and the item arrives once (test_put_cancel_drop)", async () => {
+    await run(function* () {
+      const q = new Queue<number>(1);
+      q.putNowait(1);
+      let writer = spawn(() => q.put(2));
+      yield* turns(1);
+      expect(q.getNowait()).toBe(1);
+      writer.cancel();
+      if ((yield* thrown(writer)) instanceof CancelledError) {
+        writer = spawn(() => q.put(2));
+        yield* writer;
+      }
+      expect(q.getNowait()).toBe(2);
+      expect(q.qsize()).toBe(0);
     });
   });
 
