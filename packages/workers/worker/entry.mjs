@@ -219,8 +219,8 @@ function stackFrames(stack) {
   return at < 0 ? "" : stack.slice(at);
 }
 
-/** A thrown value as something the structured clone keeps whole. */
-function describe(thrown, depth) {
+/** A thrown value as something the structured clone keeps whole (exported for the tests). */
+export function describe(thrown, depth = 0) {
   if (!(thrown instanceof Error)) {
     try {
       return { kind: "value", value: structuredClone(thrown) };
