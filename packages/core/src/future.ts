@@ -261,7 +261,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     }
     // Debug mode: the coroutine's frames are on the stack only now, while it yields, so
     // this is where "where is the task suspended" can be captured.
-    if (this._loop._debug) current.task._suspendStack = captureStack();
+    if (this._loop._debug) current.task._suspendStack = captureStack(48);
     return { done: false, value: this as Future<unknown> };
   }
 

@@ -112,14 +112,15 @@ export class TimerHandle extends Handle {
 }
 
 /**
- * A stack trace of the caller, for debug mode only. The limit is raised for the capture
- * because a suspension site sits under every `yield*` of the coroutine chain plus the
- * loop's own frames, which V8's default of 10 frames often cuts off.
+ * A stack trace of the caller, for debug mode only. Formatting it is most of debug mode's
+ * cost, so the depth is chosen per use: a creation site is found within a few frames, but a
+ * suspension site sits under every `yield*` of the coroutine chain (two frames each) above
+ * `Task._run`, which V8's default of 10 frames often cuts off.
  */
-export function captureStack(): string | undefined {
+export function captureStack(limit = 16): string | undefined {
   const E = Error as { stackTraceLimit?: number };
   const saved = E.stackTraceLimit;
-  E.stackTraceLimit = 64;
+  E.stackTraceLimit = limit;
   const stack = new Error().stack;
   E.stackTraceLimit = saved;
   return stack;

@@ -32,7 +32,7 @@ test("a pino logger receives each slow-callback report as one structured warn re
   expect(record).toBeDefined();
   expect(record).toMatchObject({
     level: 40,
-    msg: expect.stringMatching(/^Executing <Task pending name="cruncher" coro=<crunch\(\) running at .*logger\.test\.ts:\d+:\d+>> suspended at crunch/),
+    msg: expect.stringMatching(/^Executing <Task pending name="cruncher" coro=<crunch\(\) running at .*logger\.test\.ts:\d+:\d+>> created at .*logger\.test\.ts:\d+:\d+ took \d+\.\d ms$/),
     durationMs: expect.any(Number),
     task: { name: "cruncher", state: '<Task pending name="cruncher">' },
     creationStack: expect.stringContaining("logger.test.ts"),
