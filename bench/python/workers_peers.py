@@ -30,10 +30,14 @@ def inc(x):
 
 
 def calibrate():
+    """Rounds for about JOB_MS, from the fastest of a few tries (the least disturbed)."""
     probe = 20000
-    t0 = time.perf_counter()
-    sha("calibrate", probe)
-    return int(probe * JOB_MS / ((time.perf_counter() - t0) * 1000))
+    fastest = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sha("calibrate", probe)
+        fastest = min(fastest, time.perf_counter() - t0)
+    return int(probe * JOB_MS / (fastest * 1000))
 
 
 async def on_loop(rounds):
