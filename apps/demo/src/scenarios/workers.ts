@@ -1,5 +1,6 @@
 import { pbkdf2Sync } from "node:crypto";
 import { createTask, gather, getRunningLoop, run, type Coroutine } from "@loop/core";
+import { LoopMonitor } from "@loop/debug";
 import { sleep } from "@loop/timers";
 import { defaultExecutor, runInWorker } from "@loop/workers";
 import type { Scenario } from "../scenario.js";
@@ -110,7 +111,11 @@ export function* workersTour(print: (line: string) => void): Coroutine<WorkersTo
   yield* gather(Array.from({ length: THREADS }, () => runInWorker("node:crypto", "randomUUID")));
 
   print(`\nthe same ${JOBS} jobs with runInWorker("node:crypto", "pbkdf2Sync", …) on ${THREADS} worker threads:`);
+  const monitor = new LoopMonitor(loop).start();
   const inWorkers = yield* phase(print, (password) => hashInWorker(password, iterations), "hash-in-worker");
+  monitor.stop();
+  const { workers } = monitor.snapshot();
+  print(`  @loop/debug's LoopMonitor counted ${workers.jobs} worker jobs, ${workers.busyMs.toFixed(0)} ms of work off the loop`);
   const same = onLoop.digests.every((digest, i) => digest === inWorkers.digests[i]);
   print(`  same digests: ${same ? "yes" : "NO"}; slow steps reported this time: ${slowStepReports.filter((r) => r.includes("hash-in-worker")).length}`);
 
