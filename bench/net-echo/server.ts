@@ -3,7 +3,7 @@
  * its own: `node server.ts <variant>` with variant `loop` (@loop/net streams, built
  * dist), `node-data` (raw node:net 'data' callbacks) or `node-for-await` (`for await`
  * over the socket). It prints its port, then answers commands on stdin:
- * `start` (mark the CPU clock), `report` (CPU µs since the mark, as JSON), `mem` (memory
+ * `start` (mark the CPU clock), `report` (CPU µs since the mark, total and user, as JSON), `mem` (memory
  * after a GC, as JSON).
  */
 import * as net from "node:net";
@@ -26,7 +26,7 @@ function commands(onEnd: () => void): void {
       process.stdout.write("ok\n");
     } else if (line === "report") {
       const used = process.cpuUsage(cpuMark);
-      process.stdout.write(`${JSON.stringify({ cpuUs: used.user + used.system })}\n`);
+      process.stdout.write(`${JSON.stringify({ cpuUs: used.user + used.system, userUs: used.user })}\n`);
     } else if (line === "mem") {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();

@@ -9,7 +9,7 @@
  *
  *   NET_ECHO_SECONDS=5 NET_ECHO_ROUNDS=3 node --import tsx suites/net-echo.bench.ts
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -38,14 +38,16 @@ if (hasPython) variants.push({ name: "CPython asyncio streams", command: ["pytho
 if (hasUvloop) variants.push({ name: "uvloop streams", command: ["python3", join(here, "server.py"), "uvloop"] });
 
 class Proc {
-  readonly child: ChildProcess;
+  readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: Interface;
   private readonly queue: string[] = [];
   private readonly waiting: ((line: string) => void)[] = [];
 
   constructor(command: string[]) {
-    this.child = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "inherit"], cwd: here });
-    this.lines = createInterface({ input: this.child.stdout! });
+    const [file = "", ...args] = command;
+    this.child = spawn(file, args, { cwd: here });
+    this.child.stderr.pipe(process.stderr);
+    this.lines = createInterface({ input: this.child.stdout });
     this.lines.on("line", (line) => {
       const next = this.waiting.shift();
       if (next) next(line);
@@ -60,23 +62,24 @@ class Proc {
   }
 
   send(command: string): void {
-    this.child.stdin!.write(`${command}\n`);
+    this.child.stdin.write(`${command}\n`);
   }
 
   async end(): Promise<void> {
     const exited = new Promise((resolve) => this.child.once("exit", resolve));
-    this.child.stdin!.end();
+    this.child.stdin.end();
     await exited;
   }
 }
 
 const load = (args: string[]): Proc => new Proc([process.execPath, "--import", "tsx", join(here, "load.ts"), ...args]);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 interface Result {
   name: string;
   requestsPerSecond: number;
   cpuUsPerRequest: number;
+  userUsPerRequest: number;
   bytesPerIdleConnection: number;
 }
 
@@ -86,6 +89,7 @@ interface Running {
   port: string;
   rps: number[];
   cpu: number[];
+  user: number[];
 }
 
 async function echoRound(running: Running): Promise<void> {
@@ -95,9 +99,10 @@ async function echoRound(running: Running): Promise<void> {
   const generator = load([port, "echo", String(connections), String(messageBytes), String(seconds)]);
   const { requests } = JSON.parse(await generator.line()) as { requests: number };
   server.send("report");
-  const { cpuUs } = JSON.parse(await server.line()) as { cpuUs: number };
+  const { cpuUs, userUs } = JSON.parse(await server.line()) as { cpuUs: number; userUs: number };
   running.rps.push(requests / seconds);
   running.cpu.push(cpuUs / requests);
+  running.user.push(userUs / requests);
 }
 
 /** Server memory growth with 1,000 connections held open (each did one round trip). */
@@ -121,7 +126,7 @@ const runningServers: Running[] = [];
 for (const variant of variants) {
   const server = new Proc(variant.command);
   const port = (await server.line()).trim();
-  runningServers.push({ variant, server, port, rps: [], cpu: [] });
+  runningServers.push({ variant, server, port, rps: [], cpu: [], user: [] });
 }
 for (const running of runningServers) {
   // Warm-up: JIT, pools, the kernel's socket buffers.
@@ -134,10 +139,9 @@ const results: Result[] = [];
 for (const running of runningServers) {
   const bytes = await idleMemory(running);
   await running.server.end();
-  results.push({ name: running.variant.name, requestsPerSecond: median(running.rps), cpuUsPerRequest: median(running.cpu), bytesPerIdleConnection: bytes });
+  results.push({ name: running.variant.name, requestsPerSecond: median(running.rps), cpuUsPerRequest: median(running.cpu), userUsPerRequest: median(running.user), bytesPerIdleConnection: bytes });
 }
-const baseline = results[0]!;
-const forAwait = results[1]!;
+const [baseline, forAwait] = results as [Result, Result, ...Result[]];
 console.log(`net-echo: ${connections} connections, ${messageBytes} B messages, ${seconds} s × ${rounds} rounds (median), Node ${process.version}${hasUvloop ? "" : "; uvloop not installed"}`);
 console.table(
   results.map((r) => ({
@@ -146,6 +150,8 @@ console.table(
     "server CPU µs/request": r.cpuUsPerRequest.toFixed(2),
     "× node 'data'": (r.cpuUsPerRequest / baseline.cpuUsPerRequest).toFixed(2),
     "× node for await": (r.cpuUsPerRequest / forAwait.cpuUsPerRequest).toFixed(2),
+    "user-space µs/request": r.userUsPerRequest.toFixed(2),
+    "user × node 'data'": (r.userUsPerRequest / baseline.userUsPerRequest).toFixed(2),
     "KiB per idle connection": (r.bytesPerIdleConnection / 1024).toFixed(2),
   })),
 );
