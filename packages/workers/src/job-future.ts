@@ -87,11 +87,17 @@ export class JobFuture<T> extends Future<T> implements ExecutorSignal {
  */
 export function settle<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
   if (!future.markSettled()) return;
+  // The Future may be kept long after the job; its arguments need not be.
+  const job = future.job as { args: readonly unknown[]; transfer: readonly unknown[] };
+  job.args = NO_ARGS;
+  job.transfer = NO_ARGS;
   const loop = future.getLoop();
   loop.unrefExternal();
   if (future.done() || loop.isClosed()) return;
   loop.callSoonThreadsafe(deliver, future, ok, value);
 }
+
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 function deliver<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
   if (future.done()) return; // cancelled in between: reported then
