@@ -6,7 +6,8 @@
  *     `createQueue`s, items and free places, since Effection's queues are unbounded), a
  *     plain promise-based bounded queue with async/await, and CPython asyncio.Queue;
  * (b) 10 rounds of 10,000 tasks contending for a `Semaphore(10)`, each holding its permit
- *     across one turn of the loop: @loop/sync `Semaphore` with `withLock`, async-mutex's
+ *     across one turn of the loop: @loop/sync `Semaphore` (with `withLock`, and with
+ *     `acquire` and a `try/finally` release), async-mutex's
  *     `Semaphore.runExclusive`, and CPython asyncio.Semaphore.
  *
  *   pnpm --filter @loop/bench bench -- sync
@@ -134,6 +135,27 @@ async function loopSemaphore(): Promise<number> {
   return cpuSince(t0) / (ROUNDS * TASKS);
 }
 
+async function loopSemaphorePlain(): Promise<number> {
+  const t0 = process.cpuUsage();
+  await run(function* () {
+    const semaphore = new Semaphore(PERMITS);
+    function* worker(): Coroutine<void> {
+      yield* semaphore.acquire();
+      try {
+        yield;
+      } finally {
+        semaphore.release();
+      }
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      const tasks = [];
+      for (let i = 0; i < TASKS; i++) tasks.push(createTask(worker()));
+      yield* gather(tasks);
+    }
+  });
+  return cpuSince(t0) / (ROUNDS * TASKS);
+}
+
 async function asyncMutexSemaphore(): Promise<number> {
   const t0 = process.cpuUsage();
   const semaphore = new MutexSemaphore(PERMITS);
@@ -178,6 +200,7 @@ const queueSamples: Sample[] = [
 ];
 const semaphoreSamples: Sample[] = [
   await measure("@loop/sync Semaphore.withLock", loopSemaphore, rounds),
+  await measure("@loop/sync acquire/try/finally release", loopSemaphorePlain, rounds),
   await measure("async-mutex runExclusive (setImmediate turn)", asyncMutexSemaphore, rounds),
   await measure("async-mutex runExclusive (microtask turn)", asyncMutexSemaphoreMicrotask, rounds),
 ];

@@ -12,9 +12,9 @@ export function checkCount(where: string, name: string, value: unknown, min: num
 }
 
 /** Checks the body of a scoped helper: a function returning a coroutine. */
-export function checkBody(where: string, body: unknown): asserts body is () => Coroutine<unknown> {
+export function checkBody(what: string, body: unknown): asserts body is () => Coroutine<unknown> {
   if (typeof body !== "function") {
-    throw new TypeError(`${where}: body must be a function* (or a function returning a coroutine), got ${body === null ? "null" : typeof body}`);
+    throw new TypeError(`${what}.withLock(body): body must be a function* (or a function returning a coroutine), got ${body === null ? "null" : typeof body}`);
   }
 }
 

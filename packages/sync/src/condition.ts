@@ -1,7 +1,7 @@
 import { CancelledError, type Coroutine, type Future } from "@loop/core";
 import { checkBody, checkCount } from "./checks.js";
 import { Lock } from "./lock.js";
-import { guarded, withAcquired, type Guard } from "./scoped.js";
+import { WithLock, guarded, type Guard } from "./scoped.js";
 import { GRANTED, WaitNode, WaiterList, outcomeOf } from "./waiters.js";
 
 /**
@@ -50,8 +50,8 @@ export class Condition {
 
   /** Runs `body` holding the underlying lock (`async with cond:`). */
   withLock<R>(body: () => Coroutine<R>): Coroutine<R> {
-    checkBody("Condition.withLock(body)", body);
-    return withAcquired(this._lock.acquire(), this._lock, "Condition.withLock(body)", body);
+    checkBody("Condition", body);
+    return new WithLock(this._lock, body, "Condition") as unknown as Coroutine<R>;
   }
 
   /** Acquires the underlying lock and returns a `Disposable` that releases it. */

@@ -1,6 +1,6 @@
 import type { Coroutine, Future } from "@loop/core";
 import { checkBody } from "./checks.js";
-import { guarded, withAcquired, type Guard } from "./scoped.js";
+import { WithLock, guarded, type Guard } from "./scoped.js";
 import {
   DONE_TRUE,
   FINISHED,
@@ -56,8 +56,8 @@ export class Lock {
    * const n = yield* lock.withLock(function* () { return yield* readCounter(); });
    */
   withLock<R>(body: () => Coroutine<R>): Coroutine<R> {
-    checkBody("Lock.withLock(body)", body);
-    return withAcquired(this.acquire(), this, "Lock.withLock(body)", body);
+    checkBody("Lock", body);
+    return new WithLock(this, body, "Lock") as unknown as Coroutine<R>;
   }
 
   /**

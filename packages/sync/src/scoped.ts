@@ -1,4 +1,4 @@
-import type { Coroutine } from "@loop/core";
+import type { Coroutine, Future } from "@loop/core";
 import { startBody } from "./checks.js";
 
 /** Anything with a `release()`: a Lock, a Semaphore, a Condition. */
@@ -41,15 +41,96 @@ export class Guard implements Disposable {
   }
 }
 
-/** The body of every `withLock`: acquire, run, release on every exit path. */
-export function* withAcquired<R>(acquire: Coroutine<unknown>, owner: Releasable, where: string, body: () => Coroutine<R>): Coroutine<R> {
-  yield* acquire;
-  try {
-    return yield* startBody(where, body);
-  } finally {
-    owner.release();
+/** What `withLock` needs of its owner: a Lock, a Semaphore, a Condition's lock. */
+interface Lockable extends Releasable {
+  acquire(): Coroutine<true>;
+}
+
+type Step = IteratorResult<Future<unknown> | undefined, unknown>;
+
+const ACQUIRING = 0;
+const RUNNING = 1;
+const ENDED = 2;
+
+/**
+ * `withLock(body)`: acquire, run `body`, release on every way out — the generator
+ *
+ *     yield* owner.acquire();
+ *     try { return yield* body(); } finally { owner.release(); }
+ *
+ * written out as a state machine that forwards `next`/`throw`/`return` to the acquire
+ * operation, then to the body. One generator frame less on every step of the body
+ * matters when thousands of tasks wait in `withLock` at once (the semaphore benchmark:
+ * about a third of the cost of the contended path).
+ */
+export class WithLock<R> {
+  private _phase = ACQUIRING;
+  private _inner: Iterator<Future<unknown> | undefined, unknown, unknown>;
+
+  constructor(
+    private readonly _owner: Lockable,
+    private readonly _body: () => Coroutine<R>,
+    private readonly _what: string,
+  ) {
+    this._inner = _owner.acquire();
+  }
+
+  next(value?: unknown): IteratorResult<Future<unknown> | undefined, R> {
+    return this._advance(NEXT, value);
+  }
+
+  throw(error: unknown): IteratorResult<Future<unknown> | undefined, R> {
+    return this._advance(THROW, error);
+  }
+
+  return(value?: R): IteratorResult<Future<unknown> | undefined, R> {
+    return this._advance(RETURN, value);
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  private _advance(mode: number, arg: unknown): IteratorResult<Future<unknown> | undefined, R> {
+    if (this._phase === ENDED) {
+      if (mode === THROW) throw arg;
+      return { done: true, value: (mode === RETURN ? arg : undefined) as R };
+    }
+    const inner = this._inner;
+    let step: Step;
+    try {
+      step = mode === NEXT ? inner.next(arg) : mode === THROW ? (inner.throw as (e: unknown) => Step)(arg) : (inner.return as (v: unknown) => Step)(arg);
+    } catch (error) {
+      // The body threw: release. The acquire threw (cancelled while waiting): it holds nothing.
+      const held = this._phase === RUNNING;
+      this._phase = ENDED;
+      if (held) this._owner.release();
+      throw error;
+    }
+    if (step.done !== true) return step;
+    if (this._phase === RUNNING || mode === RETURN) {
+      // The body ended (or the acquire was abandoned by return()): release if held.
+      const held = this._phase === RUNNING;
+      this._phase = ENDED;
+      if (held) this._owner.release();
+      return step as IteratorReturnResult<R>;
+    }
+    // Acquired: start the body.
+    this._phase = RUNNING;
+    try {
+      this._inner = startBody(`${this._what}.withLock(body)`, this._body);
+    } catch (error) {
+      this._phase = ENDED;
+      this._owner.release();
+      throw error;
+    }
+    return this._advance(NEXT, undefined);
   }
 }
+
+const NEXT = 0;
+const THROW = 1;
+const RETURN = 2;
 
 /** The body of every `guard()`. */
 export function* guarded(acquire: Coroutine<unknown>, owner: Releasable): Coroutine<Guard> {

@@ -1,6 +1,6 @@
 import type { Coroutine, Future } from "@loop/core";
 import { checkBody, checkCount } from "./checks.js";
-import { guarded, withAcquired, type Guard } from "./scoped.js";
+import { WithLock, guarded, type Guard } from "./scoped.js";
 import {
   DONE_TRUE,
   FINISHED,
@@ -60,9 +60,9 @@ export class Semaphore {
 
   /** Runs `body` holding a permit and gives it back however `body` ends (`async with sem:`). */
   withLock<R>(body: () => Coroutine<R>): Coroutine<R> {
-    const where = `${this.constructor.name}.withLock(body)`;
-    checkBody(where, body);
-    return withAcquired(this.acquire(), this, where, body);
+    const what = this.constructor.name;
+    checkBody(what, body);
+    return new WithLock(this, body, what) as unknown as Coroutine<R>;
   }
 
   /** Takes a permit and returns a `Disposable` that gives it back: `using _permit = yield* sem.guard();`. */

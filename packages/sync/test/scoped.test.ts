@@ -75,6 +75,81 @@ describe.each(kinds)("%s scoped forms", (_name, make, held) => {
     });
   });
 
+  test("withLock: a body that catches the cancellation returns normally, and the lock is released after", async () => {
+    await run(function* () {
+      const lock = make();
+      const task = spawn(() =>
+        lock.withLock(function* () {
+          try {
+            yield* turns(10);
+            return "finished";
+          } catch (error) {
+            if (!(error instanceof CancelledError)) throw error;
+            return "recovered";
+          }
+        }),
+      );
+      yield* turns(2);
+      task.cancel();
+      expect(yield* task).toBe("recovered");
+      expect(held(lock)).toBe(false);
+    });
+  });
+
+  test("withLock holds the lock through the body's asynchronous cleanup", async () => {
+    await run(function* () {
+      const lock = make();
+      const seen: boolean[] = [];
+      const task = spawn(() =>
+        lock.withLock(function* () {
+          try {
+            yield* turns(10);
+          } finally {
+            yield* turns(2); // cleanup that waits, still inside the lock
+            seen.push(held(lock));
+          }
+        }),
+      );
+      yield* turns(2);
+      task.cancel();
+      yield* settle([task]);
+      expect(seen).toEqual([true]);
+      expect(held(lock)).toBe(false);
+    });
+  });
+
+  test("withLock driven by hand: return() runs the body's finally and releases", async () => {
+    await run(function* () {
+      const lock = make();
+      const log: string[] = [];
+      const scoped = lock.withLock(function* () {
+        try {
+          yield;
+          log.push("not reached");
+        } finally {
+          log.push("finally");
+        }
+        return 1;
+      });
+      expect(scoped.next().done).toBe(false); // acquired at once, now inside the body's yield
+      expect(held(lock)).toBe(true);
+      expect(scoped.return(7)).toEqual({ done: true, value: 7 });
+      expect(log).toEqual(["finally"]);
+      expect(held(lock)).toBe(false);
+      expect(scoped.next()).toEqual({ done: true, value: undefined });
+    });
+  });
+
+  test("withLock: a body that does not return a coroutine is a TypeError, and the lock is released", async () => {
+    await run(function* () {
+      const lock = make();
+      const error = yield* thrown(lock.withLock((() => 42) as unknown as () => Coroutine<void>));
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/withLock\(body\): body must return a coroutine/);
+      expect(held(lock)).toBe(false);
+    });
+  });
+
   test("withLock checks its argument at the call", () => {
     const lock = make();
     expect(() => lock.withLock(42 as unknown as () => Coroutine<void>)).toThrow(TypeError);
