@@ -17,11 +17,15 @@ const LARGE_BULK = 8 * 1024;
 /**
  * Replies of one batch, encoded as they are produced.
  *
- * Small replies go into a scratch buffer that is reused from batch to batch; `take()`
- * copies its used part out (one small allocation per batch, not one per reply) because
- * the transport may hold on to what it is given. Large bulk payloads are not copied:
- * `take()` returns them as separate chunks (stored values are never modified in place,
- * so sharing them is safe).
+ * Replies are encoded into a slab (16 KiB by default) that is filled from front to back
+ * and never rewritten: `take()` hands out a view of the bytes encoded since the last
+ * `take()` and the next batch continues after them, so the transport may hold on to what
+ * it was given for as long as it likes. A full slab is replaced by a new one (the old one
+ * lives on only while the transport holds views of it). That makes a batch cost no
+ * allocation at all most of the time, where copying each batch out would cost a new
+ * ArrayBuffer per request when clients do not pipeline. Large bulk payloads are not
+ * copied at all: `take()` returns them as separate chunks (stored values are never
+ * modified in place, so sharing them is safe).
  *
  * @example
  * const out = new ReplyBuffer();
@@ -31,27 +35,31 @@ const LARGE_BULK = 8 * 1024;
  */
 export class ReplyBuffer {
   private buf: Uint8Array;
+  /** Bytes before `start` were handed out by `take()`: never written again. */
+  private start = 0;
+  /** The batch in progress is `buf[start, length)`. */
   private length = 0;
-  /** Chunks completed before `buf[0, length)`, in order: only when a large bulk went by reference. */
+  /** Chunks completed before `buf[start, length)`, in order: only when a large bulk went by reference. */
   private chunks: Uint8Array[] = [];
   private chunkBytes = 0;
+  private readonly slabSize: number;
 
-  constructor(initialCapacity = 16 * 1024) {
-    this.buf = new Uint8Array(initialCapacity);
+  constructor(slabSize = 16 * 1024) {
+    this.slabSize = slabSize;
+    this.buf = new Uint8Array(slabSize);
   }
 
   /** Bytes encoded and not yet taken. */
   get size(): number {
-    return this.chunkBytes + this.length;
+    return this.chunkBytes + this.length - this.start;
   }
 
   /** Everything encoded since the last `take()`, as chunks to write in order; empty if nothing. */
   take(): Uint8Array[] {
+    this.flushScratch();
     const chunks = this.chunks;
-    if (this.length > 0) chunks.push(this.buf.slice(0, this.length));
     this.chunks = [];
     this.chunkBytes = 0;
-    this.length = 0;
     return chunks;
   }
 
@@ -152,17 +160,21 @@ export class ReplyBuffer {
   private reserve(extra: number): void {
     const needed = this.length + extra;
     if (needed <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(needed, this.buf.length * 2));
-    grown.set(this.buf.subarray(0, this.length));
-    this.buf = grown;
+    // A new slab; the batch in progress moves along (what was taken stays where it is).
+    const pending = this.length - this.start;
+    const slab = new Uint8Array(Math.max(this.slabSize, (pending + extra) * 2));
+    slab.set(this.buf.subarray(this.start, this.length));
+    this.buf = slab;
+    this.start = 0;
+    this.length = pending;
   }
 
-  /** Moves the scratch contents to `chunks`, before a chunk passed by reference. */
+  /** Moves the batch so far to `chunks`, before a chunk passed by reference (and on take). */
   private flushScratch(): void {
-    if (this.length === 0) return;
-    this.chunks.push(this.buf.slice(0, this.length));
-    this.chunkBytes += this.length;
-    this.length = 0;
+    if (this.length === this.start) return;
+    this.chunks.push(this.buf.subarray(this.start, this.length));
+    this.chunkBytes += this.length - this.start;
+    this.start = this.length;
   }
 
   private crlf(): void {
