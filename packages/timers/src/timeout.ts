@@ -31,10 +31,13 @@ export class Timeout {
   private _loop: EventLoop | null = null;
   /** `task.cancelling()` on entry: expiry is ours only if no other cancellation arrived since. */
   private _cancelling = 0;
+  /** How the deadline was set, for the TimeoutError's message. */
+  private _origin: string;
 
   /** @internal Made by `timeout` and `timeoutAt`. */
-  constructor(whenMs: number | null) {
+  constructor(whenMs: number | null, origin = `timeoutAt(${whenMs})`) {
     this._when = whenMs;
+    this._origin = origin;
   }
 
   /** The deadline as a loop time in ms, or null when the scope has none. */
@@ -59,6 +62,7 @@ export class Timeout {
       if (this._state === CREATED) throw new Error("Timeout has not been entered");
       throw new Error(`Cannot change state of ${STATE_NAMES[this._state]} Timeout: its body has ${this._state === EXITED ? "finished" : "expired"}`);
     }
+    this._origin = `Timeout.reschedule(${when})`;
     this._schedule(when);
   }
 
@@ -91,7 +95,7 @@ export class Timeout {
     const state = this._state;
     this._exit();
     if (state === EXPIRING && (this._task as Task<unknown>).uncancel() <= this._cancelling && error instanceof CancelledError) {
-      const timeoutError = new TimeoutError(`Timeout expired (deadline ${this._when} ms, loop time ${(this._loop as EventLoop).time()} ms)`);
+      const timeoutError = new TimeoutError(`${this._origin} expired`);
       timeoutError.cause = error;
       return timeoutError;
     }
@@ -186,7 +190,7 @@ function* runScope<T>(deadline: number | null, absolute: boolean, body: (scope: 
   const loop = getRunningLoop();
   const task = currentTask();
   if (task === null) throw new Error("timeout() must be used inside a task (a coroutine the loop runs)");
-  const scope = new Timeout(deadline === null || absolute ? deadline : loop.time() + deadline);
+  const scope = absolute || deadline === null ? new Timeout(deadline) : new Timeout(loop.time() + deadline, `timeout(${deadline})`);
   scope._enter(loop, task);
   let result: T;
   let exited = false;

@@ -80,6 +80,24 @@ describe("timeout: expiry", () => {
     expect((error as Error).cause).toBeInstanceOf(CancelledError);
   });
 
+  test("the TimeoutError says which deadline expired", async () => {
+    const messages = await virtual(function* () {
+      const out: string[] = [];
+      out.push(((yield* caught(() => timeout(10, () => sleep(100)))) as Error).message);
+      out.push(((yield* caught(() => timeoutAt(50, () => sleep(100)))) as Error).message);
+      out.push(
+        ((yield* caught(() =>
+          timeout(null, function* (s) {
+            s.reschedule(120);
+            yield* sleep(100);
+          }),
+        )) as Error).message,
+      );
+      return out;
+    });
+    expect(messages).toEqual(["timeout(10) expired", "timeoutAt(50) expired", "Timeout.reschedule(120) expired"]);
+  });
+
   test("an hour-long timeout expires after exactly an hour of virtual time", async () => {
     const out = await virtual(function* () {
       const error = yield* caught(() => timeout(3_600_000, () => sleep(7_200_000)));

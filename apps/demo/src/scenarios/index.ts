@@ -4,6 +4,7 @@ import { flakyNetworkScenario } from "./flaky-network.js";
 import { hello } from "./hello.js";
 import { kvServer } from "./kv-server.js";
 import { queuesAndSemaphores } from "./queues-and-semaphores.js";
+import { timersScenario } from "./timers.js";
 import { workersScenario } from "./workers.js";
 
 /**
@@ -17,4 +18,5 @@ export const scenarios: readonly Scenario[] = [
   debugScenario,
   workersScenario,
   queuesAndSemaphores,
+  timersScenario,
 ];
