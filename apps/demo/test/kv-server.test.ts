@@ -329,6 +329,11 @@ describe("startKvServer checks its arguments at the call", () => {
     expect(() => startKvServer(options as KvServerOptions)).toThrow(errorClass);
   });
 
+  it("KvClient.connect checks its arguments at the call", () => {
+    expect(() => KvClient.connect("localhost", 0)).toThrow(RangeError);
+    expect(() => KvClient.connect(1 as unknown as string, 6379)).toThrow(TypeError);
+  });
+
   it("an unknown command error is a value on the client, not a crash", async () => {
     const reply = await virtual({}, function* (server) {
       const c = yield* KvClient.connect(HOST, server.port);

@@ -28,8 +28,11 @@ export class KvClient {
     private readonly writer: StreamWriter,
   ) {}
 
-  /** Connects to `host:port`. */
+  /** Connects to `host:port`. Arguments are checked at the call. */
   static connect(host: string, port: number): Coroutine<KvClient> {
+    if (typeof host !== "string") throw new TypeError(`KvClient.connect(host, port): host must be a string, got ${typeof host}`);
+    if (typeof port !== "number") throw new TypeError(`KvClient.connect(host, port): port must be a number, got ${typeof port}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`KvClient.connect(host, port): port must be an integer from 1 to 65535, got ${port}`);
     return connectTo(host, port);
   }
 

@@ -153,7 +153,9 @@ export class Session implements CommandContext {
   /**
    * Moves the messages queued for this subscriber into the reply buffer, ahead of the
    * replies of the batch about to run: they were published before those commands, so
-   * they must reach the client first (UNSUBSCRIBE's reply after the last message).
+   * they must reach the client first (UNSUBSCRIBE's reply after the last message). One
+   * message can still come after: the one already handed to the pump when the queue woke
+   * it, if this batch runs in the same loop turn before the pump does.
    */
   private takeQueuedMessages(subscriber: Subscriber): void {
     const queue = subscriber.queue;
