@@ -294,3 +294,32 @@ describe("permit conservation", () => {
     );
   });
 });
+
+describe("PriorityQueue order", () => {
+  test("items come out smallest first, equal priorities in the order they were put (against a stable sort)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant(null)), { maxLength: 200 }), (ops) => {
+        // a number: put an item with that priority; null: take one
+        const q = new PriorityQueue<{ p: number; n: number }>(0, (a, b) => a.p - b.p);
+        const model: { p: number; n: number }[] = [];
+        let n = 0;
+        for (const op of ops) {
+          if (op === null) {
+            if (model.length === 0) {
+              expect(() => q.getNowait()).toThrow(QueueEmpty);
+              continue;
+            }
+            model.sort((a, b) => a.p - b.p || a.n - b.n);
+            expect(q.getNowait()).toEqual(model.shift());
+          } else {
+            const item = { p: op, n: n++ };
+            q.putNowait(item);
+            model.push(item);
+          }
+          expect(q.qsize()).toBe(model.length);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
