@@ -8,7 +8,7 @@
 import { run, type Coroutine, type Task } from "@loop/core";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { LifoQueue, Lock, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown, Semaphore } from "../src/index.js";
+import { Condition, LifoQueue, Lock, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown, Semaphore } from "../src/index.js";
 import { settle, spawn } from "./helpers.js";
 
 type QueueAction =
@@ -320,6 +320,75 @@ describe("PriorityQueue order", () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+type ConditionAction =
+  | { kind: "consumer" }
+  | { kind: "produce" }
+  | { kind: "cancel"; target: number }
+  | { kind: "cancelWoken"; target: number }
+  | { kind: "turn" };
+
+const conditionAction: fc.Arbitrary<ConditionAction> = fc.oneof(
+  { arbitrary: fc.constant({ kind: "consumer" } as const), weight: 3 },
+  { arbitrary: fc.constant({ kind: "produce" } as const), weight: 3 },
+  { arbitrary: fc.nat(60).map((target) => ({ kind: "cancel", target }) as const), weight: 2 },
+  { arbitrary: fc.nat(60).map((target) => ({ kind: "cancelWoken", target }) as const), weight: 2 },
+  { arbitrary: fc.constant({ kind: "turn" } as const), weight: 3 },
+);
+
+describe("Condition wake-ups", () => {
+  test("a notification is never lost to a cancellation: no token is left while a consumer sleeps", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(conditionAction, { maxLength: 80, size: "max" }), async (actions) => {
+        await run(function* () {
+          const cond = new Condition();
+          let tokens = 0;
+          let produced = 0;
+          let consumed = 0;
+          const tasks: Task<void>[] = [];
+          function* consumer(): Coroutine<void> {
+            yield* cond.withLock(function* () {
+              yield* cond.waitFor(() => tokens > 0);
+              tokens--;
+              consumed++;
+            });
+          }
+          for (const action of actions) {
+            switch (action.kind) {
+              case "consumer":
+                tasks.push(spawn(consumer));
+                break;
+              case "produce":
+                yield* cond.withLock(function* () {
+                  tokens++;
+                  produced++;
+                  cond.notify(1);
+                });
+                break;
+              case "cancel":
+                if (tasks.length > 0) tasks[action.target % tasks.length]!.cancel();
+                break;
+              case "cancelWoken":
+                cancelWoken(tasks, action.target);
+                break;
+              case "turn":
+                yield;
+                break;
+            }
+          }
+          for (let i = 0; i < 10; i++) yield; // let every woken consumer run
+          expect(tokens > 0 && someoneWaits(tasks, "Condition.wait")).toBe(false);
+          expect(produced).toBe(consumed + tokens);
+          expect(cond.locked()).toBe(false);
+          for (const task of tasks) task.cancel();
+          yield* settle(tasks);
+          expect(cond.locked()).toBe(false);
+        });
+      }),
+      { numRuns: 150 },
     );
   });
 });
