@@ -1,7 +1,7 @@
 import { snapshotContext, type Context } from "./context.js";
 import type { Awaitable } from "./coroutine.js";
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
-import { captureStack, firstFrame } from "./handle.js";
+import { captureError, captureStack, firstFrame } from "./handle.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 
@@ -261,7 +261,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     }
     // Debug mode: the coroutine's frames are on the stack only now, while it yields, so
     // this is where "where is the task suspended" can be captured.
-    if (this._loop._debug) current.task._suspendStack = captureStack(48);
+    if (this._loop._debug) current.task._suspendError = captureError(48);
     return { done: false, value: this as Future<unknown> };
   }
 

@@ -24,7 +24,7 @@ export class Handle implements Runnable {
   /** @internal */ _loop: EventLoop;
   /** @internal */ _context: Context | null;
   /** @internal */ _cancelled = false;
-  /** @internal Where it was scheduled, kept in debug mode only. */ _sourceStack: string | undefined = undefined;
+  /** @internal Where it was scheduled, in debug mode only: captured at once, formatted when read. */ _sourceError: Error | undefined = undefined;
 
   /** @internal */
   constructor(callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
@@ -32,6 +32,11 @@ export class Handle implements Runnable {
     this._args = args.length === 0 ? NO_ARGS : args;
     this._loop = loop;
     this._context = context;
+  }
+
+  /** @internal The stack of `_sourceError`, formatted on first read. */
+  get _sourceStack(): string | undefined {
+    return this._sourceError?.stack;
   }
 
   cancel(): void {
@@ -118,12 +123,20 @@ export class TimerHandle extends Handle {
  * `Task._run`, which V8's default of 10 frames often cuts off.
  */
 export function captureStack(limit = 16): string | undefined {
+  return captureError(limit).stack;
+}
+
+/**
+ * `captureStack` without the formatting, which V8 does on the first read of `.stack`:
+ * for stacks that are kept in case someone asks (handles, suspension sites).
+ */
+export function captureError(limit = 16): Error {
   const E = Error as { stackTraceLimit?: number };
   const saved = E.stackTraceLimit;
   E.stackTraceLimit = limit;
-  const stack = new Error().stack;
+  const error = new Error();
   E.stackTraceLimit = saved;
-  return stack;
+  return error;
 }
 
 /**

@@ -4,7 +4,7 @@ import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
 import type { Executor } from "./executor.js";
 import { Future } from "./future.js";
-import { Handle, TimerHandle, firstFrame, type Callback, type Runnable } from "./handle.js";
+import { Handle, TimerHandle, captureError, firstFrame, type Callback, type Runnable } from "./handle.js";
 import { printError, readEnv } from "./host.js";
 import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument } from "./instrument.js";
 import { DefaultPoller, type Poller, type PollerHost } from "./poller.js";
@@ -253,7 +253,7 @@ export class EventLoop {
       const task = runnable instanceof Task ? (runnable as Task<unknown>) : null;
       if (task !== null) {
         task._debugSteps++;
-        task._suspendStack = undefined;
+        task._suspendError = undefined;
       }
       const start = this.time();
       runnable._run();
@@ -296,7 +296,7 @@ export class EventLoop {
       for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
     }
     const handle = new Handle(callback, args, this, snapshotContext());
-    if (this._debug) handle._sourceStack = new Error().stack;
+    if (this._debug) handle._sourceError = captureError();
     this._enqueue(handle);
     return handle;
   }
@@ -345,7 +345,7 @@ export class EventLoop {
     this._checkClosed();
     checkCallback(where, callback);
     const handle = new TimerHandle(whenMs, this._timerSequence++, callback, args, this, snapshotContext());
-    if (this._debug) handle._sourceStack = new Error().stack;
+    if (this._debug) handle._sourceError = captureError();
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.
     if (this._running && current.loop !== this) this._poller.wakeup();

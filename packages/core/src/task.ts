@@ -39,7 +39,7 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   /** @internal An error other than cancellation to throw in at the next step (a bad yield). */ _throwNext: unknown = NOTHING;
   /** @internal The CancelledError the coroutine ended with, handed to the first waiter. */ _cancelledError: CancelledError | null = null;
   /** @internal */ _abort: AbortControllerLike | null = null;
-  /** @internal Debug mode: the stack where the coroutine last yielded a future; cleared before each step. */ _suspendStack: string | undefined = undefined;
+  /** @internal Debug mode: where the coroutine last yielded a future (formatted when read); cleared before each step. */ _suspendError: Error | undefined = undefined;
   /** @internal Debug mode: steps run since debug mode was on (0: the coroutine never ran). */ _debugSteps = 0;
   /** @internal The group that started this task (set by TaskGroup.createTask). */ _group: TaskGroup | null = null;
 
@@ -91,7 +91,12 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
    * Undefined outside debug mode, and while the task is running or ready.
    */
   suspensionStack(): string | undefined {
-    return this._suspendStack;
+    return this._suspendError?.stack;
+  }
+
+  /** @internal */
+  get _suspendStack(): string | undefined {
+    return this._suspendError?.stack;
   }
 
   /** The task group this task was started in (`tg.createTask`), or null. */
