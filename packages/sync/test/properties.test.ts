@@ -326,14 +326,18 @@ describe("PriorityQueue order", () => {
 
 type ConditionAction =
   | { kind: "consumer" }
-  | { kind: "produce" }
+  | { kind: "produce"; thenCancelWoken: number | null }
   | { kind: "cancel"; target: number }
   | { kind: "cancelWoken"; target: number }
   | { kind: "turn" };
 
 const conditionAction: fc.Arbitrary<ConditionAction> = fc.oneof(
   { arbitrary: fc.constant({ kind: "consumer" } as const), weight: 3 },
-  { arbitrary: fc.constant({ kind: "produce" } as const), weight: 3 },
+  {
+    // a notify, and in half the cases a cancel of a woken consumer in the same turn
+    arbitrary: fc.option(fc.nat(60), { freq: 2 }).map((thenCancelWoken) => ({ kind: "produce", thenCancelWoken }) as const),
+    weight: 3,
+  },
   { arbitrary: fc.nat(60).map((target) => ({ kind: "cancel", target }) as const), weight: 2 },
   { arbitrary: fc.nat(60).map((target) => ({ kind: "cancelWoken", target }) as const), weight: 2 },
   { arbitrary: fc.constant({ kind: "turn" } as const), weight: 3 },
@@ -367,6 +371,7 @@ describe("Condition wake-ups", () => {
                   produced++;
                   cond.notify(1);
                 });
+                if (action.thenCancelWoken !== null) cancelWoken(tasks, action.thenCancelWoken);
                 break;
               case "cancel":
                 if (tasks.length > 0) tasks[action.target % tasks.length]!.cancel();
