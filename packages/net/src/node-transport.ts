@@ -185,7 +185,8 @@ export class NodeTransport implements Transport, EventTarget {
         value = socket;
         break;
       case "sslcontext":
-        value = this._isTls ? (socket as tls.TLSSocket & { ssl?: unknown }).ssl ?? true : undefined;
+        // Node has no SSLContext object to hand out: what was negotiated instead.
+        value = this._isTls ? { protocol: (socket as tls.TLSSocket).getProtocol(), alpnProtocol: (socket as tls.TLSSocket).alpnProtocol } : undefined;
         break;
       case "peercert":
         value = this._isTls ? (socket as tls.TLSSocket).getPeerCertificate() : undefined;
