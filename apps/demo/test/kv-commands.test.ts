@@ -163,12 +163,16 @@ describe("GET / SET", () => {
     expect(c.run("GET", "k")).toBe("v");
   });
 
-  it("stores a copy of the value, not a view of the request", () => {
+  it("stores a copy of the value, not a view of the request, even for a Node Buffer", () => {
     const { c, ks } = setup();
-    const request = [utf8Bytes("SET"), utf8Bytes("k"), utf8Bytes("abc")];
-    execute(c, request);
-    request[2]!.fill(0);
+    const chunk = Buffer.from("SET k abc MSET m xyz");
+    execute(c, [chunk.subarray(0, 3), chunk.subarray(4, 5), chunk.subarray(6, 9)]);
+    execute(c, [chunk.subarray(10, 14), chunk.subarray(15, 16), chunk.subarray(17, 20)]);
+    chunk.fill(0);
     expect(latin1(ks.get("k")!)).toBe("abc");
+    expect(latin1(ks.get("m")!)).toBe("xyz");
+    // Exactly sized arrays of their own: the 20-byte chunk is not kept alive by them.
+    expect(ks.get("k")!.buffer.byteLength).toBe(3);
   });
 
   it("NX sets only a missing key, XX only an existing one (nil otherwise)", () => {

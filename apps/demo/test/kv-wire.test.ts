@@ -67,6 +67,7 @@ function exchange(port: number, chunks: readonly (string | Uint8Array)[], opts: 
 }
 
 const command = (...args: string[]): Uint8Array => encodeCommand(args);
+const u8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 /** The server still answers a fresh connection. */
 async function stillServing(port: number): Promise<void> {
@@ -96,7 +97,7 @@ describe("malformed input gets an error reply and a closed connection, never a c
   it("answers the commands before the bad frame, then the error", async () => {
     await withServer({}, async (port) => {
       const { data, closed } = await exchange(port, [Buffer.concat([command("SET", "k", "v"), command("GET", "k"), Buffer.from("*1\r\n$?\r\n"), command("PING")])]);
-      expect(parseReplies(data)).toEqual(["OK", Buffer.from("v"), new ReplyError("ERR Protocol error: invalid bulk length")]);
+      expect(parseReplies(data)).toEqual(["OK", u8("v"), new ReplyError("ERR Protocol error: invalid bulk length")]);
       expect(closed).toBe(true);
     });
   });
@@ -134,7 +135,7 @@ describe("oversized bulk strings", () => {
   it("the limit is configurable, and a bulk at the limit is fine", async () => {
     await withServer({ limits: { maxBulkLength: 1024 } }, async (port) => {
       const ok = await exchange(port, [command("ECHO", "y".repeat(1024))], { replies: 1 });
-      expect(parseReplies(ok.data)).toEqual([Buffer.from("y".repeat(1024))]);
+      expect(parseReplies(ok.data)).toEqual([u8("y".repeat(1024))]);
       const tooBig = await exchange(port, [command("ECHO", "y".repeat(1025))]);
       expect(tooBig.data.toString()).toBe("-ERR Protocol error: invalid bulk length\r\n");
       expect(tooBig.closed).toBe(true);
@@ -165,7 +166,7 @@ describe("truncated frames", () => {
       const whole = Buffer.concat([command("SET", "split", "value"), command("GET", "split")]);
       const pieces = [...whole].map((b) => Buffer.from([b]));
       const { data } = await exchange(port, pieces, { replies: 2 });
-      expect(parseReplies(data)).toEqual(["OK", Buffer.from("value")]);
+      expect(parseReplies(data)).toEqual(["OK", u8("value")]);
     });
   });
 

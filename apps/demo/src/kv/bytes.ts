@@ -25,6 +25,15 @@ export function latin1Bytes(text: string): Uint8Array {
   return out;
 }
 
+/**
+ * A copy of `bytes` in a new, exactly sized array. Not `bytes.slice()`: on a Node
+ * `Buffer` (what sockets deliver) `slice` returns a view, which would keep the whole
+ * received chunk alive for as long as the copy is stored.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 

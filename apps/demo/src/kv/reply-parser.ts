@@ -88,7 +88,7 @@ export class ReplyParser {
         const length = Number(integer(line));
         if (length < 0) return null;
         if (this.at + length + 2 > this.buf.length) return INCOMPLETE;
-        const bytes = this.buf.slice(this.at, this.at + length);
+        const bytes = new Uint8Array(this.buf.subarray(this.at, this.at + length));
         this.at += length + 2;
         return bytes;
       }

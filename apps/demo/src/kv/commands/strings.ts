@@ -1,6 +1,6 @@
 /** String commands: GET, SET, INCR, MGET, MSET (Redis `t_string.c`). */
 
-import { INT64_MAX, equalsIgnoreCase, latin1, latin1Bytes, parseInt64 } from "../bytes.js";
+import { INT64_MAX, copyBytes, equalsIgnoreCase, latin1, latin1Bytes, parseInt64 } from "../bytes.js";
 import { NOT_AN_INTEGER, SYNTAX_ERROR, type Command, type CommandContext } from "./context.js";
 
 const OK = "OK";
@@ -69,7 +69,7 @@ export const set: Command = {
       return;
     }
     // A copy: the argument is a view of the chunk it arrived in.
-    ctx.keyspace.set(key, args[2].slice(), expiresAt, keepTtl);
+    ctx.keyspace.set(key, copyBytes(args[2]), expiresAt, keepTtl);
     if (returnOld) ctx.out.bulk(old ?? null);
     else ctx.out.simple(OK);
   },
@@ -128,7 +128,7 @@ export const mset: Command = {
       return;
     }
     for (let i = 1; i < args.length; i += 2) {
-      ctx.keyspace.set(latin1(args[i]), args[i + 1].slice());
+      ctx.keyspace.set(latin1(args[i]), copyBytes(args[i + 1]));
     }
     ctx.out.simple(OK);
   },
