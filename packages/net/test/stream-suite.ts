@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { CancelledError, TimeoutError, createTask, currentTask, getRunningLoop, type Coroutine, type ErrorContext } from "@loop/core";
 import { describe, expect, it } from "vitest";
 import {
+  ConnectionResetError,
   IncompleteReadError,
   LimitOverrunError,
   openConnection,
@@ -388,6 +389,21 @@ export function streamSuite(backend: Backend): void {
             yield* closeWriter(writer);
           },
         );
+      });
+    });
+
+    it("drain() after the writer's own close() throws ConnectionResetError once the connection is gone, and writes are dropped", async () => {
+      await backend.run(function* () {
+        return yield* withServer(echoHandler, function* (port) {
+          const [, writer] = yield* openConnection(host, port);
+          writer.close();
+          expect(writer.isClosing()).toBe(true);
+          yield* writer.waitClosed();
+          writer.write("dropped\n");
+          const error = yield* catching(writer.drain());
+          expect(error).toBeInstanceOf(ConnectionResetError);
+          expect((error as ConnectionResetError).code).toBe("ECONNRESET");
+        });
       });
     });
 
