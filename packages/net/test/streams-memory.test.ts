@@ -2,7 +2,7 @@ import { createTask, getRunningLoop, type Coroutine } from "@loop/core";
 import { MemoryNetwork, runVirtual } from "@loop/testing";
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
-import { openConnection, startServer, type StreamWriter } from "../src/index.js";
+import { openConnection, openUnixConnection, startServer, startUnixServer, type StreamWriter } from "../src/index.js";
 import { catching, streamSuite } from "./stream-suite.js";
 
 interface MemoryEnd {
@@ -119,6 +119,32 @@ describe("openConnection over the in-memory network", () => {
         writer.write("secret\n");
         expect(Buffer.from(yield* reader.readline()).toString()).toBe("secret\n");
         writer.close();
+        server.close();
+        yield* server.waitClosed();
+      },
+      { net: network },
+    );
+    expect(network.openConnections).toBe(0);
+  });
+});
+
+describe("Unix sockets on the in-memory network", () => {
+  it("serve and connect by path; address() is the path; a path nobody listens on fails with ENOENT", async () => {
+    const network = new MemoryNetwork();
+    await runVirtual(
+      function* () {
+        const server = yield* startUnixServer(function* (reader, writer) {
+          writer.write(yield* reader.readline());
+        }, "/run/app.sock");
+        expect(server.address()).toBe("/run/app.sock");
+        const [reader, writer] = yield* openUnixConnection("/run/app.sock");
+        expect(writer.getExtraInfo("peername")).toBe("/run/app.sock");
+        writer.write("by path\n");
+        expect(Buffer.from(yield* reader.readline()).toString()).toBe("by path\n");
+        writer.close();
+        const missing = (yield* catching(openUnixConnection("/run/none.sock"))) as { code?: string; address?: string };
+        expect(missing.code).toBe("ENOENT");
+        expect(missing.address).toBe("/run/none.sock");
         server.close();
         yield* server.waitClosed();
       },
