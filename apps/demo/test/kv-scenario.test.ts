@@ -37,9 +37,9 @@ describe("kv-server scenario in the tour", () => {
   });
 });
 
-/** Runs the demo's kv-server with `--port 0` in a child process; resolves with its port once it listens. */
-function startChild(): { child: ReturnType<typeof spawn>; port: Promise<number>; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--conditions=@loop/source", "--import", "tsx", "src/main.ts", "kv-server", "--port", "0"], {
+/** Runs the demo's kv-server (long-lived: `--port 0` by default) in a child process; resolves with its port once it listens. */
+function startChild(extra: readonly string[] = ["--port", "0"]): { child: ReturnType<typeof spawn>; port: Promise<number>; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--conditions=@loop/source", "--import", "tsx", "src/main.ts", "kv-server", ...extra], {
     cwd: demoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -80,6 +80,23 @@ describe("kv-server --port: a long-lived server", () => {
       expect(await server.exit).toBe(0);
       expect(server.output()).toContain(`${signal}: shutting down`);
       expect(server.output()).toMatch(/kv-server stopped in \d+ ms/);
+    } finally {
+      server.child.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it("--inspect serves the live inspector beside the server, whose task tree shows the server's tasks", async () => {
+    const server = startChild(["--inspect"]);
+    try {
+      await server.port;
+      const url = /live inspector: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(server.output())?.[1];
+      expect(url).toBeDefined();
+      const response = await fetch(`${url}api/tasks`);
+      const { text } = (await response.json()) as { text: string };
+      expect(text).toContain("kv expiry sweep");
+      expect(text).toContain("kv-server: waiting for SIGINT/SIGTERM");
+      server.child.kill("SIGTERM");
+      expect(await server.exit).toBe(0);
     } finally {
       server.child.kill("SIGKILL");
     }

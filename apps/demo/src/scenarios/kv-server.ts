@@ -5,8 +5,9 @@
  *                                                 check it with our own client, shut down
  *   npm run demo -- kv-server --port 6380         serve until SIGINT/SIGTERM; try
  *                                                 `redis-cli -p 6380` and `redis-benchmark -p 6380`
- *   npm run demo -- kv-server --port 6380 --inspect [--inspect-port 9230]
+ *   npm run demo -- kv-server --inspect [--port 6380] [--inspect-port 9230]
  *                                                 ... with the live inspector beside it
+ *                                                 (a free port when --port is not given)
  */
 
 import { ensureFuture, getRunningLoop, run, type Coroutine } from "@loop/core";
@@ -21,7 +22,7 @@ import type { Scenario } from "../scenario.js";
 
 interface Options {
   host: string;
-  /** null: the tour's self-check on a free port. */
+  /** null: the tour's self-check on a free port (unless --inspect). */
   port: number | null;
   inspect: boolean;
   inspectPort: number;
@@ -32,7 +33,10 @@ export const kvServer: Scenario = {
   description: "a Redis-protocol (RESP2) key-value server that redis-cli and redis-benchmark talk to",
   run(args) {
     const options = parseArgs(args);
-    return run(options.port === null ? tour(options) : serve(options, options.port));
+    // --inspect alone means a long-lived server too (on a free port): an inspector
+    // beside a server that stops a second later would show nothing.
+    const longLived = options.port !== null || options.inspect;
+    return run(longLived ? serve(options, options.port ?? 0) : tour(options));
   },
 };
 
