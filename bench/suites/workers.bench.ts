@@ -24,8 +24,10 @@ import { printTable, runPython, summarize, type Sample } from "../lib/report.ts"
 const JOBS = 8;
 const THREADS = 2;
 const JOB_MS = 50;
-const ROUND_TRIPS = 2_000;
+const ROUND_TRIPS = 500;
 const ROUNDS = 7;
+/** (c) is short per round, so it runs many rounds: pairs of neighbouring rounds see the same machine. */
+const ROUND_TRIP_ROUNDS = 41;
 
 const jobsModule = new URL("./workers-jobs.mjs", import.meta.url);
 const { sha } = (await import(jobsModule.href)) as { sha: (text: string, rounds: number) => string };
@@ -123,16 +125,28 @@ async function piscinaRoundTrips(pool: Piscina): Promise<number> {
   return ((performance.now() - t0) * 1000) / ROUND_TRIPS;
 }
 
-/** Runs each contender once per round, interleaved, so that machine noise hits all alike. */
-async function interleaved(contenders: Record<string, () => Promise<number>>, warmup = 2): Promise<Sample[]> {
+/**
+ * Runs each contender once per round, interleaved (in reverse order every other round),
+ * so that machine noise hits all alike.
+ */
+async function interleaved(contenders: Record<string, () => Promise<number>>, warmup = 2, rounds = ROUNDS): Promise<Sample[]> {
   const samples = Object.keys(contenders).map((name) => ({ name, values: [] as number[] }));
-  for (let r = 0; r < warmup + ROUNDS; r++) {
-    for (const sample of samples) {
+  for (let r = 0; r < warmup + rounds; r++) {
+    const order = r % 2 === 0 ? samples : [...samples].reverse();
+    for (const sample of order) {
       const value = await (contenders[sample.name] as () => Promise<number>)();
       if (r >= warmup) sample.values.push(value);
     }
   }
   return samples;
+}
+
+/**
+ * The median over rounds of `sample / reference` measured in the same round: on a busy
+ * machine, steadier than the ratio of the two medians.
+ */
+function pairedRatio(sample: Sample, reference: Sample): number {
+  return summarize(sample.values.map((v, i) => v / (reference.values[i] as number))).median;
 }
 
 console.log(`machine: ${availableParallelism()} cores, node ${process.version}; one job = ${rounds} SHA-256 rounds (~${JOB_MS} ms)`);
@@ -171,7 +185,10 @@ printTable(`(a) ${JOBS} CPU-bound jobs of ~${JOB_MS} ms`, "ms wall time", a, "8 
 const [onLoopSample, inWorkersSample] = a as [Sample, Sample];
 const speedup = summarize(onLoopSample.values).median / summarize(inWorkersSample.values).median;
 const bestSpeedup = Math.min(...onLoopSample.values) / Math.min(...inWorkersSample.values);
-console.log(`speed-up of runInWorker over the loop: ${speedup.toFixed(2)}x (median wall times), ${bestSpeedup.toFixed(2)}x (best of each)`);
+console.log(
+  `speed-up of runInWorker over the loop: ${speedup.toFixed(2)}x (median wall times), ${bestSpeedup.toFixed(2)}x (best of each), ` +
+    `${(1 / pairedRatio(inWorkersSample, onLoopSample)).toFixed(2)}x (median of same-round ratios)`,
+);
 
 console.log("\n### (b) loop lag while the jobs run (ms a 5 ms ticker wakes late; lower is better)");
 console.table(
@@ -191,9 +208,15 @@ const c = await interleaved(
     "piscina run() (default options)": () => piscinaRoundTrips(peerDefaults),
   },
   3,
+  ROUND_TRIP_ROUNDS,
 );
 if (py?.["round_trip_thread_us"]) c.push({ name: "CPython: run_in_executor, ThreadPool", values: py["round_trip_thread_us"] });
 printTable(`(c) trivial job round trip, ${ROUND_TRIPS} in a row`, "µs per job", c, "piscina run() (same options)");
+const [piscinaSample, moduleSample, functionSample] = c as [Sample, Sample, Sample];
+console.log(
+  `paired ratios to piscina (median over rounds of ours / piscina in the same round): ` +
+    `module export ${pairedRatio(moduleSample, piscinaSample).toFixed(2)}x, function ${pairedRatio(functionSample, piscinaSample).toFixed(2)}x`,
+);
 
 await ours.shutdown();
 await oursNiced.shutdown();
