@@ -93,7 +93,9 @@ export class Session implements CommandContext {
         do {
           batch = this.runBatch();
           if (out.size > 0) {
-            writer.writelines(out.take());
+            const chunks = out.take();
+            if (chunks.length === 1) writer.write(chunks[0] as Uint8Array);
+            else writer.writelines(chunks);
             yield* writer.drain();
           }
         } while (batch === Batch.Flush);
