@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { ensureFuture, run, type Coroutine } from "@loop/core";
 import { afterAll } from "vitest";
@@ -12,6 +12,9 @@ import { streamSuite } from "./stream-suite.js";
  * kernel drops the next SYN.
  */
 function* blackhole(): Coroutine<{ host: string; port: number; cleanup: () => Coroutine<void> }> {
+  if (spawnSync("python3", ["--version"]).status !== 0) {
+    throw new Error("python3 is needed for the connect-timeout tests over real sockets (a listener that never accepts): apt-get install python3");
+  }
   const child: ChildProcess = spawn("python3", ["-c", "import socket,sys\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(0)\nprint(s.getsockname()[1], flush=True)\nsys.stdin.read()"], {
     stdio: ["pipe", "pipe", "inherit"],
   });
