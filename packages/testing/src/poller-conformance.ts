@@ -186,9 +186,16 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
       h.poller.close();
       await idle();
       check(h.turns === 0, `runOnce was called ${h.turns} times after close()`);
-      const after = hostTimers();
-      check(after === null || baseline === null || after.timeouts <= baseline.timeouts, "close() left a host timer (setTimeout) running");
-      check(after === null || baseline === null || after.immediates <= baseline.immediates, "close() left a setImmediate queued");
+      let leftTimer = 0;
+      let leftImmediate = 0;
+      for (let i = 0; i < 3; i++) {
+        const after = hostTimers();
+        if (after !== null && baseline !== null && after.timeouts > baseline.timeouts) leftTimer++;
+        if (after !== null && baseline !== null && after.immediates > baseline.immediates) leftImmediate++;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      check(leftTimer < 3, "close() left a host timer (setTimeout) running");
+      check(leftImmediate < 3, "close() left a setImmediate queued");
     });
 
     it("does not busy-wait while idle: no turns and no queued host callbacks during a long wait", async () => {
@@ -197,11 +204,15 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
       h.poller.schedule(0);
       await h.untilTurns(1, "schedule(0)");
       h.poller.schedule(null);
+      // A spinning poller has a host callback queued at every sample; the runner's own
+      // occasional ones do not fail the check.
+      let busySamples = 0;
       for (let i = 0; i < 5; i++) {
         await new Promise<void>((resolve) => setTimeout(resolve, 5));
         const now = hostTimers();
-        check(now === null || baseline === null || now.immediates <= baseline.immediates, "the idle poller keeps a setImmediate queued: it is busy-waiting");
+        if (now !== null && baseline !== null && now.immediates > baseline.immediates) busySamples++;
       }
+      check(busySamples < 5, "the idle poller keeps a setImmediate queued: it is busy-waiting");
       check(h.turns === 1, `the idle poller called runOnce ${h.turns - 1} extra times`);
       h.poller.schedule(60_000);
       await idle();
