@@ -29,7 +29,7 @@ describe("kv-server scenario in the tour", () => {
     expect(text).toMatch(/slow subscriber .* dropped after \d+ publishes/);
     expect(text).toMatch(/-ERR Protocol error: invalid bulk length/);
     expect(text).toMatch(/graceful shutdown in [\d.]+ ms; 5 connections/);
-  });
+  }, 20_000);
 
   it("rejects a bad --port at once", () => {
     expect(() => kvServer.run(["--port", "99999"])).toThrow(RangeError);
