@@ -72,6 +72,17 @@ interface BatchResult {
   lags: number[];
 }
 
+/**
+ * CPU time of the whole process (loop and worker threads) per wall-clock ms during the
+ * batches: how many cores the work actually got. Robust to a busy machine in a way wall
+ * times are not: with two threads it can reach 2, when the machine has two cores to give.
+ */
+const parallelism: Record<string, number[]> = {};
+function recordParallelism(name: string, cpu: NodeJS.CpuUsage, wallMs: number): void {
+  const used = process.cpuUsage(cpu);
+  (parallelism[name] ??= []).push((used.user + used.system) / 1000 / wallMs);
+}
+
 /** Runs the eight jobs in one run(), with the ticker beside them. */
 async function batch(kind: "loop" | "workers" | "niced"): Promise<BatchResult> {
   const lags: number[] = [];
@@ -82,6 +93,7 @@ async function batch(kind: "loop" | "workers" | "niced"): Promise<BatchResult> {
     yield* sleep(20); // the ticker settles into its rhythm
     lags.length = 0;
     const t0 = performance.now();
+    const cpu = process.cpuUsage();
     if (kind === "loop") {
       // Each job is one task step that blocks the loop for JOB_MS.
       yield* gather(Array.from({ length: JOBS }, (_, i) => createTask(onLoop(`job ${i}`))));
@@ -90,6 +102,7 @@ async function batch(kind: "loop" | "workers" | "niced"): Promise<BatchResult> {
       yield* gather(Array.from({ length: JOBS }, (_, i) => runInExecutor(pool, shaJob, `job ${i}`, rounds)));
     }
     wallMs = performance.now() - t0;
+    recordParallelism(kind === "loop" ? "on the loop" : kind === "niced" ? "runInWorker, niceIncrement 10" : "runInWorker", cpu, wallMs);
     stop.done = true;
     yield* tick;
   });
@@ -103,8 +116,11 @@ function* onLoop(text: string): Coroutine<string> {
 
 async function piscinaBatch(): Promise<number> {
   const t0 = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: JOBS }, (_, i) => peer.run({ text: `job ${i}`, rounds }, { name: "shaTask" })));
-  return performance.now() - t0;
+  const wallMs = performance.now() - t0;
+  recordParallelism("piscina directly", cpu, wallMs);
+  return wallMs;
 }
 
 /** µs per sequential round trip of a trivial job. */
@@ -189,6 +205,8 @@ console.log(
   `speed-up of runInWorker over the loop: ${speedup.toFixed(2)}x (median wall times), ${bestSpeedup.toFixed(2)}x (best of each), ` +
     `${(1 / pairedRatio(inWorkersSample, onLoopSample)).toFixed(2)}x (median of same-round ratios)`,
 );
+
+console.log(`cores used (process CPU ms per wall ms, median): ${Object.entries(parallelism).map(([name, v]) => `${name} ${summarize(v).median.toFixed(2)}`).join(", ")}`);
 
 console.log("\n### (b) loop lag while the jobs run (ms a 5 ms ticker wakes late; lower is better)");
 console.table(
