@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi, type MockInstance } from "vitest";
-import { DefaultPoller, EventLoop, type PollerHost } from "../src/index.js";
+import { DefaultPoller, EventLoop, ensureFuture, run, type PollerHost } from "../src/index.js";
 import { macrotask } from "./helpers.js";
 
 afterEach(() => {
@@ -243,5 +243,39 @@ describe("DefaultPoller", () => {
     loop.callSoonThreadsafe(() => loop.stop());
     await stopped;
     loop.close();
+  });
+});
+
+describe("DefaultPoller wake-ups from outside", () => {
+  test("a wake-up from outside the loop turns in a microtask, before the host's next setImmediate", async () => {
+    const loop = new EventLoop();
+    const log: string[] = [];
+    const stopped = loop.runForever();
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the loop is idle now
+    setImmediate(() => log.push("setImmediate"));
+    loop.callSoonThreadsafe(() => log.push("loop callback"));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(log).toEqual(["loop callback", "setImmediate"]);
+    loop.stop();
+    await stopped;
+    loop.close();
+  });
+
+  test("a loop that keeps waking itself from settled Promises still lets the host's macrotasks run", async () => {
+    let immediates = 0;
+    let finished = false;
+    const counter = (): void => {
+      immediates++;
+      if (!finished) setImmediate(counter);
+    };
+    await run(function* () {
+      setImmediate(counter);
+      for (let i = 0; i < 500; i++) yield* ensureFuture(Promise.resolve(i));
+      finished = true;
+    });
+    // 500 turns woken from microtasks. Without the bound the host's setImmediate queue
+    // would not run at all until the end; with it, it runs at least every 17 turns
+    // (about 29 times here), so asking for 10 leaves room for batching differences.
+    expect(immediates).toBeGreaterThanOrEqual(10);
   });
 });
