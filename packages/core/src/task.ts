@@ -36,12 +36,11 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   /** @internal The future this task waits on (asyncio's `_fut_waiter`). */ _waitingOn: Future<unknown> | null = null;
   /** @internal A cancellation to throw in at the next step. */ _mustCancel = false;
   /** @internal */ _cancelRequests = 0;
-  /** @internal An error other than cancellation to throw in at the next step (a bad yield). */ _throwNext: unknown = NOTHING;
-  /** @internal The CancelledError the coroutine ended with, handed to the first waiter. */ _cancelledError: CancelledError | null = null;
-  /** @internal */ _abort: AbortControllerLike | null = null;
-  /** @internal Debug mode: where the coroutine last yielded a future (formatted when read); cleared before each step. */ _suspendError: Error | undefined = undefined;
-  /** @internal Debug mode: steps run since debug mode was on (0: the coroutine never ran). */ _debugSteps = 0;
-  /** @internal The group that started this task (set by TaskGroup.createTask). */ _group: TaskGroup | null = null;
+  /**
+   * @internal What few tasks need (see `TaskExtras`), made on the first write: every field
+   * of a task is paid by each of the (possibly hundreds of thousands of) suspended tasks.
+   */
+  _extras: TaskExtras | null = null;
 
   /** @internal Use `createTask` or `loop.createTask`. */
   constructor(coro: Coroutine<T>, loop: EventLoop, opts?: TaskOptions) {
@@ -99,6 +98,39 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     return this._suspendError?.stack;
   }
 
+  /** @internal Debug mode: where the coroutine last yielded a future (formatted when read); cleared before each step. */
+  get _suspendError(): Error | undefined {
+    return this._extras?.suspendError;
+  }
+
+  set _suspendError(error: Error | undefined) {
+    if (error !== undefined || this._extras !== null) this._ensureExtras().suspendError = error;
+  }
+
+  /** @internal Debug mode: steps run since debug mode was on (0: the coroutine never ran). */
+  get _debugSteps(): number {
+    return this._extras?.debugSteps ?? 0;
+  }
+
+  set _debugSteps(steps: number) {
+    this._ensureExtras().debugSteps = steps;
+  }
+
+  /** @internal The group that started this task (set by TaskGroup.createTask). */
+  get _group(): TaskGroup | null {
+    return this._extras?.group ?? null;
+  }
+
+  set _group(group: TaskGroup | null) {
+    this._ensureExtras().group = group;
+  }
+
+  /** @internal */
+  _ensureExtras(): TaskExtras {
+    if (this._extras === null) this._extras = new TaskExtras();
+    return this._extras;
+  }
+
   /** The task group this task was started in (`tg.createTask`), or null. */
   parentGroup(): TaskGroup | null {
     return this._group;
@@ -116,7 +148,8 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   override cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
     this._cancelRequests++;
-    if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg));
+    const abort = this._extras?.abort;
+    if (abort != null && !abort.signal.aborted) abort.abort(new CancelledError(msg));
     const waitingOn = this._waitingOn;
     // If the awaited future takes the cancellation, the task wakes with its CancelledError.
     // The waiter stays recorded: it may be a task that swallows the cancellation, and a
@@ -173,13 +206,13 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
       // __step); but when the awaited future was itself cancelled, its CancelledError is
       // the one delivered (with the first cancel()'s message), as asyncio's __step keeps a
       // CancelledError it was woken with.
-      this._throwNext = NOTHING;
+      if (this._extras !== null) this._extras.throwNext = NOTHING;
       throwing = true;
       error = wokenBy !== null && wokenBy.cancelled() ? wokenBy._makeCancelledError() : new CancelledError(this._cancelMessage);
-    } else if (this._throwNext !== NOTHING) {
+    } else if (this._extras !== null && this._extras.throwNext !== NOTHING) {
       throwing = true;
-      error = this._throwNext;
-      this._throwNext = NOTHING;
+      error = this._extras.throwNext;
+      this._extras.throwNext = NOTHING;
     }
     const instrument = loop._instrument;
     if (instrument !== null) instrument.taskStepStart(this as Task<unknown>);
@@ -225,9 +258,10 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 
   /** @internal The first waiter gets the very CancelledError the coroutine ended with. */
   override _makeCancelledError(): CancelledError {
-    const saved = this._cancelledError;
-    if (saved !== null) {
-      this._cancelledError = null;
+    const extras = this._extras;
+    if (extras !== null && extras.cancelledError !== null) {
+      const saved = extras.cancelledError;
+      extras.cancelledError = null;
       return saved;
     }
     return super._makeCancelledError();
@@ -235,13 +269,14 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 
   /** @internal The AbortController behind `taskSignal()`, made on first use. */
   _abortController(): AbortControllerLike {
-    if (this._abort === null) {
+    const extras = this._ensureExtras();
+    if (extras.abort === null) {
       const Controller = host.AbortController;
       if (Controller === undefined) throw new Error("taskSignal() needs AbortController, which this JavaScript host lacks");
-      this._abort = new Controller();
-      if (this._cancelRequests > 0 || this._state === CANCELLED) this._abort.abort(new CancelledError(this._cancelMessage));
+      extras.abort = new Controller();
+      if (this._cancelRequests > 0 || this._state === CANCELLED) extras.abort.abort(new CancelledError(this._cancelMessage));
     }
-    return this._abort;
+    return extras.abort;
   }
 
   private _suspend(yielded: Future<unknown> | undefined): void {
@@ -253,12 +288,12 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     }
     if (yielded instanceof Future) {
       if (yielded._loop !== loop) {
-        this._throwNext = new Error(`Task ${JSON.stringify(this.name)} waited on a Future attached to a different loop`);
+        this._ensureExtras().throwNext = new Error(`Task ${JSON.stringify(this.name)} waited on a Future attached to a different loop`);
         loop._enqueue(this);
         return;
       }
       if (yielded === (this as Future<unknown>)) {
-        this._throwNext = new Error(`Task ${JSON.stringify(this.name)} cannot wait on itself`);
+        this._ensureExtras().throwNext = new Error(`Task ${JSON.stringify(this.name)} cannot wait on itself`);
         loop._enqueue(this);
         return;
       }
@@ -268,7 +303,7 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
       if (this._mustCancel && yielded.cancel(this._cancelMessage)) this._mustCancel = false;
       return;
     }
-    this._throwNext = new TypeError(badYieldMessage(this.name, yielded));
+    this._ensureExtras().throwNext = new TypeError(badYieldMessage(this.name, yielded));
     loop._enqueue(this);
   }
 
@@ -289,7 +324,7 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   private _finishWithError(error: unknown): void {
     this._finish();
     if (error instanceof CancelledError) {
-      this._cancelledError = error;
+      this._ensureExtras().cancelledError = error;
       this._cancelMessage = error.message === "" ? this._cancelMessage : error.message;
       this._state = CANCELLED;
       this._scheduleCallbacks();
@@ -307,6 +342,23 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
+
+/**
+ * The rarely used state of a task, kept apart so that the common task (one that is never
+ * cancelled through a signal, never yields a wrong value, runs outside a group and debug
+ * mode) does not carry it: that keeps a suspended task as small as a suspended async function.
+ */
+class TaskExtras {
+  /** An error other than cancellation to throw in at the next step (a bad yield). */
+  throwNext: unknown = NOTHING;
+  /** The CancelledError the coroutine ended with, handed to the first waiter. */
+  cancelledError: CancelledError | null = null;
+  /** The AbortController behind `taskSignal()`. */
+  abort: AbortControllerLike | null = null;
+  suspendError: Error | undefined = undefined;
+  debugSteps = 0;
+  group: TaskGroup | null = null;
+}
 
 /** "main (file:3:5)" becomes "main() running at file:3:5"; an anonymous frame has no name. */
 function runningAt(frame: string): string {
