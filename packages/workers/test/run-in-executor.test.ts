@@ -8,17 +8,28 @@ import { jobs } from "./helpers.js";
  * see what runInExecutor hands an executor and how it treats the outcome.
  */
 class ManualExecutor implements Executor {
-  readonly submitted: { job: ExecutorJob; signal: ExecutorSignal; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  readonly submitted: {
+    job: ExecutorJob;
+    signal: ExecutorSignal;
+    promise: Promise<unknown>;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   aborted: string[] = [];
 
   submit(job: ExecutorJob, signal: ExecutorSignal): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.submitted.push({ job, signal, resolve, reject });
-      signal.addEventListener("abort", () => {
-        this.aborted.push(job.name);
-        reject(signal.reason);
-      });
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    this.submitted.push({ job, signal, promise, resolve, reject });
+    signal.addEventListener("abort", () => {
+      this.aborted.push(job.name);
+      reject(signal.reason);
+    });
+    return promise;
   }
 
   shutdown(): void {}
@@ -91,12 +102,12 @@ describe("runInExecutor", () => {
       const reports: ExecutorJobInfo[] = [];
       getRunningLoop().addInstrument({ executorJob: (job) => void reports.push(job) });
       const future = runInExecutor(executor, () => 1);
-      executor.submitted[0]!.resolve(1);
-      // The executor's promise reaction runs first (the outcome is handed to the loop), then this.
-      void Promise.resolve()
-        .then(() => undefined)
-        .then(() => future.cancel());
-      yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+      const { promise, resolve } = executor.submitted[0]!;
+      // Reactions to one promise run in the order they were added: runInExecutor's first
+      // (the outcome is handed to the loop), then this one, before the loop can deliver it.
+      void promise.then(() => future.cancel());
+      resolve(1);
+      yield* ensureFuture(new Promise((done) => setImmediate(done)));
       expect(future.cancelled()).toBe(true);
       expect(executor.aborted).toEqual([]);
       return reports;
