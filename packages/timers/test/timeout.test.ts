@@ -647,3 +647,30 @@ describe("timeout: misuse and arguments", () => {
     expect(out).toEqual(["10/5:ok@5", "10/20:TimeoutError@10", "30/25:ok@25", "5/100:TimeoutError@5"]);
   });
 });
+
+describe("timeout under shuffled task orders", () => {
+  test("property: deadlines, results and TimeoutErrors of concurrent scopes do not depend on the order ready tasks run in", async () => {
+    const fc = await import("fast-check");
+    const { runVirtual } = await import("@loop/testing");
+    function* scenario(): Coroutine<string[]> {
+      function* job(limit: number, work: number): Coroutine<string> {
+        const e = yield* caught(() =>
+          timeout(limit, function* () {
+            yield* sleep(work);
+            yield* sleep(0);
+          }),
+        );
+        return `${limit}/${work}:${e === "returned" ? "ok" : (e as Error).name}@${getRunningLoop().time()}`;
+      }
+      return yield* gather([job(10, 5), job(10, 10), job(10, 20), job(30, 25), job(5, 100), job(0, 0)]);
+    }
+    const reference = await virtual(scenario);
+    expect(reference).toEqual(["10/5:ok@5", "10/10:TimeoutError@10", "10/20:TimeoutError@10", "30/25:ok@25", "5/100:TimeoutError@5", "0/0:TimeoutError@0"]);
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), async (seed) => {
+        expect(await runVirtual(scenario, { seed })).toEqual(reference);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
