@@ -48,7 +48,10 @@ function withServer(body: (port: number, server: KvServer) => Promise<void>): Pr
 function tool(binary: string, args: readonly string[], input?: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(binary, args, { timeout: 20_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`${binary} ${args.join(" ")} failed: ${error.message}\n${stderr}`));
+      if (error !== null) {
+        const hint = (error as { code?: unknown }).code === "ENOENT" ? `\n${MISSING}` : "";
+        reject(new Error(`${binary} ${args.join(" ")} failed: ${error.message}\n${stderr}${hint}`));
+      }
       else resolve(stdout);
     });
     if (input !== undefined) child.stdin!.end(input);
