@@ -137,5 +137,5 @@ describe("loop-inspect", () => {
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(code).toBe(0);
     expect(out).toContain('Task "known-task" waiting on Event.wait');
-  });
+  }, 30_000); // a fresh Node process compiling TypeScript: slow on a loaded machine
 });
