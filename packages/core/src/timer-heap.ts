@@ -12,6 +12,12 @@ const INITIAL_CAPACITY = 64;
  * contiguous memory instead of reading a field of a handle scattered in the heap at
  * every level, which with a million timers is a cache miss per comparison. Four
  * children per node halve the depth, and their keys share a cache line.
+ *
+ * Pushes append without ordering; the new handles are put in order at the next `peek`,
+ * `pop` or `settle`. The loop settles once per turn and leaves out the handles cancelled
+ * meanwhile: a timer set and cancelled within one turn (a timeout around an operation
+ * that finished at once) never costs a heap operation, and a burst of timers is
+ * heapified in O(n) instead of sifted in one by one.
  */
 export class TimerHeap {
   /** @internal The handles, in heap order. */ readonly _items: TimerHandle[] = [];
@@ -20,12 +26,15 @@ export class TimerHeap {
    * _items[i]._sequence`: a node's two keys, and four siblings' keys, share a cache line.
    */
   private _keys = new Float64Array(2 * INITIAL_CAPACITY);
+  /** Invariant: `_items[0.._ordered]` is in heap order; the handles after it were pushed since. */
+  private _ordered = 0;
 
   get size(): number {
     return this._items.length;
   }
 
   peek(): TimerHandle | undefined {
+    if (this._ordered !== this._items.length) this.settle(null);
     return this._items[0];
   }
 
@@ -33,14 +42,47 @@ export class TimerHeap {
     const index = this._items.length;
     if (2 * index === this._keys.length) this._grow();
     this._items.push(handle);
-    this._siftUp(index, handle, handle._when, handle._sequence);
+    this._keys[2 * index] = handle._when;
+    this._keys[2 * index + 1] = handle._sequence;
+  }
+
+  /**
+   * Puts the handles pushed since the last settle in heap order, leaving out those for
+   * which `drop` returns true. Returns how many were dropped.
+   */
+  settle(drop: ((handle: TimerHandle) => boolean) | null): number {
+    const items = this._items;
+    const keys = this._keys;
+    const ordered = this._ordered;
+    let n = ordered;
+    let dropped = 0;
+    for (let i = ordered; i < items.length; i++) {
+      const h = items[i] as TimerHandle;
+      if (drop !== null && drop(h)) {
+        dropped++;
+        continue;
+      }
+      items[n] = h;
+      keys[2 * n] = keys[2 * i] as number;
+      keys[2 * n + 1] = keys[2 * i + 1] as number;
+      n++;
+    }
+    items.length = n;
+    this._ordered = n;
+    // Sifting a handle up costs O(1) on average but O(log n) for deadlines that keep
+    // getting earlier; rebuilding costs O(n). Rebuild when the newcomers outnumber the rest.
+    if (n - ordered > ordered) this._heapify();
+    else for (let i = ordered; i < n; i++) this._siftUp(i, items[i] as TimerHandle, keys[2 * i] as number, keys[2 * i + 1] as number);
+    return dropped;
   }
 
   pop(): TimerHandle | undefined {
+    if (this._ordered !== this._items.length) this.settle(null);
     const items = this._items;
     const top = items[0];
     const last = items.pop();
     const length = items.length;
+    this._ordered = length;
     if (length > 0 && last !== undefined) this._siftDown(0, last, this._keys[2 * length] as number, this._keys[2 * length + 1] as number);
     return top;
   }
@@ -60,11 +102,20 @@ export class TimerHeap {
       }
     }
     items.length = n;
-    for (let i = (n - 2) >> 2; i >= 0; i--) this._siftDown(i, items[i] as TimerHandle, keys[2 * i] as number, keys[2 * i + 1] as number);
+    this._heapify();
   }
 
   clear(): void {
     this._items.length = 0;
+    this._ordered = 0;
+  }
+
+  /** Restores the heap order of all the handles in O(n) (Floyd's construction). */
+  private _heapify(): void {
+    const items = this._items;
+    const keys = this._keys;
+    for (let i = (items.length - 2) >> 2; i >= 0; i--) this._siftDown(i, items[i] as TimerHandle, keys[2 * i] as number, keys[2 * i + 1] as number);
+    this._ordered = items.length;
   }
 
   /** Moves `handle` (keys `w`, `s`) from the hole at `index` up to its place. */

@@ -67,6 +67,21 @@ describe("TimerHeap", () => {
     expect(heap.size).toBe(0);
   });
 
+  test("settle leaves out the newly pushed handles that drop rejects, and keeps the rest in order", () => {
+    const heap = new TimerHeap();
+    const old = timer(50, 0);
+    heap.push(old);
+    expect(heap.peek()).toBe(old); // settled: no longer new
+    old._cancelled = true;
+    const hs = Array.from({ length: 10 }, (_, i) => timer(10 - i, i + 1));
+    for (const h of hs) heap.push(h);
+    for (let i = 0; i < hs.length; i += 2) hs[i]!._cancelled = true;
+    expect(heap.settle((h) => h._cancelled)).toBe(5);
+    const drained: TimerHandle[] = [];
+    while (heap.size > 0) drained.push(heap.pop()!);
+    expect(drained).toEqual([hs[9], hs[7], hs[5], hs[3], hs[1], old]);
+  });
+
   test("fractional deadlines order correctly", () => {
     const heap = new TimerHeap();
     const hs = [timer(1.5, 0), timer(1.25, 1), timer(1.5, 2), timer(0.1, 3)];
