@@ -15,6 +15,13 @@ export type Callback = (...args: any[]) => unknown;
 const NO_ARGS: unknown[] = [];
 
 /**
+ * Where each handle was scheduled, in debug mode only. A side table rather than a field:
+ * a field would cost every handle a word outside debug mode, and a burst of a million
+ * callbacks keeps a million handles alive at once.
+ */
+const sourceErrors = new WeakMap<Handle, Error>();
+
+/**
  * A callback scheduled with `callSoon` (asyncio.Handle). Cancelling it before it runs
  * keeps it from running; cancelling it afterwards does nothing.
  */
@@ -24,7 +31,6 @@ export class Handle implements Runnable {
   /** @internal */ _loop: EventLoop;
   /** @internal */ _context: Context | null;
   /** @internal */ _cancelled = false;
-  /** @internal Where it was scheduled, in debug mode only: captured at once, formatted when read. */ _sourceError: Error | undefined = undefined;
 
   /** @internal */
   constructor(callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
@@ -32,6 +38,16 @@ export class Handle implements Runnable {
     this._args = args.length === 0 ? NO_ARGS : args;
     this._loop = loop;
     this._context = context;
+  }
+
+  /** @internal Where it was scheduled, in debug mode only: captured at once, formatted when read. */
+  get _sourceError(): Error | undefined {
+    return sourceErrors.get(this);
+  }
+
+  set _sourceError(error: Error | undefined) {
+    if (error === undefined) sourceErrors.delete(this);
+    else sourceErrors.set(this, error);
   }
 
   /** @internal The stack of `_sourceError`, formatted on first read. */
