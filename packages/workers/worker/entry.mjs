@@ -31,8 +31,10 @@ const MAX_CAUSE_DEPTH = 8;
 const MAX_CHECKED_NODES = 10_000;
 let remainingChecks = 0;
 
-/** Module namespaces by URL; a pending import is shared by the jobs that wait on it. */
-const modules = new Map();
+/** Module namespaces by URL, once imported. */
+const loaded = new Map();
+/** Imports under way, by URL: the jobs that wait on one share it. */
+const loading = new Map();
 /** Functions compiled from source text, by that text (bounded: oldest out first). */
 const compiled = new Map();
 
@@ -49,19 +51,52 @@ if (niceIncrement > 0 && process.platform === "linux") {
   }
 }
 
-export default async function runJob(job) {
+/**
+ * Runs one job. A module already loaded and a function that returns a plain value make
+ * the synchronous path: the reply goes back without a detour through the microtask
+ * queue, which a trivial job's round trip would feel. Loading a module, or a function
+ * that returns a Promise, takes the asynchronous one.
+ */
+export default function runJob(job) {
   const moduleUrl = job[0];
-  const exportName = job[1];
   const source = job[2];
   const start = performance.now();
   let result;
   try {
-    const fn = moduleUrl !== null ? await loadExport(moduleUrl, exportName) : compile(source);
+    let fn;
+    if (moduleUrl === null) fn = compile(source);
+    else {
+      const namespace = loaded.get(moduleUrl);
+      if (namespace === undefined) return runAfterLoading(job, start);
+      fn = exportOf(namespace, moduleUrl, job[1]);
+    }
     result = fn(...job[3]);
-    if (result !== null && typeof result === "object" && typeof result.then === "function") result = await result;
   } catch (error) {
-    return [FAILED, describe(source !== null ? explainMissingVariable(error, source) : error, 0), performance.now() - start];
+    return failed(error, source, start);
   }
+  if (result !== null && typeof result === "object" && typeof result.then === "function") {
+    return Promise.resolve(result).then(
+      (value) => finished(value, start),
+      (error) => failed(error, source, start),
+    );
+  }
+  return finished(result, start);
+}
+
+async function runAfterLoading(job, start) {
+  try {
+    await load(job[0]);
+  } catch (error) {
+    return failed(error, null, start);
+  }
+  return runJob(job);
+}
+
+function failed(error, source, start) {
+  return [FAILED, describe(source !== null ? explainMissingVariable(error, source) : error, 0), performance.now() - start];
+}
+
+function finished(result, start) {
   const runTimeMs = performance.now() - start;
   const moved = result !== null && typeof result === "object" && TRANSFERABLE in result && VALUE in result;
   const value = moved ? result[VALUE] : result;
@@ -122,22 +157,30 @@ function uncloneablePart(value, path) {
   return null;
 }
 
-async function loadExport(url, exportName) {
-  let namespace = modules.get(url);
-  if (namespace === undefined) {
-    namespace = import(url).catch((error) => {
-      modules.delete(url);
-      const reason = error instanceof Error ? error.message : String(error);
-      const failure = new Error(`cannot load module ${url} in the worker thread: ${reason}`, { cause: error });
-      if (error instanceof Error && "code" in error) failure.code = error.code;
-      throw failure;
-    });
-    modules.set(url, namespace);
+/** Imports a module once; jobs that arrive while it loads share the import. */
+function load(url) {
+  let pending = loading.get(url);
+  if (pending === undefined) {
+    pending = import(url).then(
+      (namespace) => {
+        loading.delete(url);
+        loaded.set(url, namespace);
+        return namespace;
+      },
+      (error) => {
+        loading.delete(url);
+        const reason = error instanceof Error ? error.message : String(error);
+        const failure = new Error(`cannot load module ${url} in the worker thread: ${reason}`, { cause: error });
+        if (error instanceof Error && "code" in error) failure.code = error.code;
+        throw failure;
+      },
+    );
+    loading.set(url, pending);
   }
-  if (typeof namespace.then === "function") {
-    namespace = await namespace;
-    modules.set(url, namespace);
-  }
+  return pending;
+}
+
+function exportOf(namespace, url, exportName) {
   const fn = namespace[exportName];
   if (typeof fn !== "function") {
     const exported = Object.keys(namespace);
