@@ -15,7 +15,7 @@
  */
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { createTask, gather, run, type Coroutine, type Poller, type PollerHost } from "@loop/core";
+import { createTask, gather, run, type Coroutine } from "@loop/core";
 import { sleep } from "@loop/timers";
 import { WorkerPoolExecutor, moduleFunction, runInExecutor } from "@loop/workers";
 import { Piscina } from "piscina";
@@ -123,74 +123,14 @@ async function piscinaBatch(): Promise<number> {
   return wallMs;
 }
 
-/**
- * An experiment for (c), not a recommendation: the default poller's behaviour, except
- * that a wake-up from outside the loop (a worker's result arriving) runs the turn in a
- * microtask instead of after a `setImmediate` hop. It shows what that hop costs per job.
- */
-class MicrotaskWakePoller implements Poller {
-  readonly name = "microtask-wake (experiment)";
-  private host: PollerHost | null = null;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private queued = false;
-  private inTurn = false;
-  private again = false;
-  private closed = false;
-
-  attach(host: PollerHost): void {
-    this.host = host;
-  }
-  time(): number {
-    return performance.now();
-  }
-  schedule(timeoutMs: number | null): void {
-    if (this.closed) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    if (timeoutMs === null) return;
-    if (timeoutMs <= 0) {
-      if (this.inTurn) this.again = true;
-      else setImmediate(this.turn);
-      return;
-    }
-    this.timer = setTimeout(this.turn, Math.ceil(timeoutMs));
-  }
-  wakeup(): void {
-    if (this.closed || this.host === null) return;
-    if (this.inTurn) this.again = true;
-    else if (!this.queued) {
-      this.queued = true;
-      queueMicrotask(this.turn);
-    }
-  }
-  close(): void {
-    this.closed = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-  }
-  private readonly turn = (): void => {
-    this.queued = false;
-    this.timer = null;
-    if (this.closed || this.host === null) return;
-    this.inTurn = true;
-    try {
-      do {
-        this.again = false;
-        this.host.runOnce();
-      } while (this.again && !this.closed);
-    } finally {
-      this.inTurn = false;
-    }
-  };
-}
-
 /** µs per sequential round trip of a trivial job. */
-async function ourRoundTrips(via: "module" | "function", poller?: Poller): Promise<number> {
+async function ourRoundTrips(via: "module" | "function"): Promise<number> {
   const t0 = performance.now();
   await run(function* () {
     let x = 0;
     if (via === "module") for (let i = 0; i < ROUND_TRIPS; i++) x = yield* runInExecutor(ours, incJob, x);
     else for (let i = 0; i < ROUND_TRIPS; i++) x = yield* runInExecutor(ours, (n: number) => n + 1, x);
-  }, { poller });
+  });
   return ((performance.now() - t0) * 1000) / ROUND_TRIPS;
 }
 
@@ -284,18 +224,16 @@ const c = await interleaved(
     "@loop runInExecutor(pool, module export)": () => ourRoundTrips("module"),
     "@loop runInExecutor(pool, function)": () => ourRoundTrips("function"),
     "piscina run() (default options)": () => piscinaRoundTrips(peerDefaults),
-    "@loop module export, microtask-wake poller (experiment)": () => ourRoundTrips("module", new MicrotaskWakePoller()),
   },
   3,
   ROUND_TRIP_ROUNDS,
 );
 if (py?.["round_trip_thread_us"]) c.push({ name: "CPython: run_in_executor, ThreadPool", values: py["round_trip_thread_us"] });
 printTable(`(c) trivial job round trip, ${ROUND_TRIPS} in a row`, "µs per job", c, "piscina run() (same options)");
-const [piscinaSample, moduleSample, functionSample, , microtaskSample] = c as [Sample, Sample, Sample, Sample, Sample];
+const [piscinaSample, moduleSample, functionSample] = c as [Sample, Sample, Sample];
 console.log(
   `paired ratios to piscina (median over rounds of ours / piscina in the same round): ` +
-    `module export ${pairedRatio(moduleSample, piscinaSample).toFixed(2)}x, function ${pairedRatio(functionSample, piscinaSample).toFixed(2)}x, ` +
-    `module export with the microtask-wake poller ${pairedRatio(microtaskSample, piscinaSample).toFixed(2)}x`,
+    `module export ${pairedRatio(moduleSample, piscinaSample).toFixed(2)}x, function ${pairedRatio(functionSample, piscinaSample).toFixed(2)}x`,
 );
 
 await ours.shutdown();
