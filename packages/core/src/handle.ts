@@ -5,7 +5,7 @@ import { current } from "./state.js";
 
 /** What the ready queue holds: a Handle, or a Task whose next step is due. */
 export interface Runnable {
-  /** @internal */ _run(): void;
+  /** @internal `loop` is the loop running it. */ _run(loop: EventLoop): void;
 }
 
 // Callbacks take whatever arguments they were scheduled with; `any` lets every function fit.
@@ -26,18 +26,27 @@ const sourceErrors = new WeakMap<Handle, Error>();
  * keeps it from running; cancelling it afterwards does nothing.
  */
 export class Handle implements Runnable {
-  /** @internal */ _callback: Callback | null;
+  // Three fields and no more: a burst of callSoon keeps every handle alive until it runs,
+  // and the garbage collector's cost is proportional to their bytes. The loop is not kept
+  // (it passes itself to `_run`), and cancellation is the dropped callback.
+  /** @internal null once cancelled. */ _callback: Callback | null;
   /** @internal */ _args: unknown[];
-  /** @internal */ _loop: EventLoop;
   /** @internal */ _context: Context | null;
-  /** @internal */ _cancelled = false;
 
   /** @internal */
-  constructor(callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
+  constructor(callback: Callback, args: unknown[], _loop: EventLoop, context: Context | null) {
     this._callback = callback;
     this._args = args.length === 0 ? NO_ARGS : args;
-    this._loop = loop;
     this._context = context;
+  }
+
+  /** @internal */
+  get _cancelled(): boolean {
+    return this._callback === null;
+  }
+
+  set _cancelled(cancelled: boolean) {
+    if (cancelled) this._dropCallback();
   }
 
   /** @internal Where it was scheduled, in debug mode only: captured at once, formatted when read. */
@@ -56,9 +65,11 @@ export class Handle implements Runnable {
   }
 
   cancel(): void {
-    if (this._cancelled) return;
-    this._cancelled = true;
-    // Drop what the callback holds on to, as asyncio does, so a cancelled timer frees it at once.
+    this._dropCallback();
+  }
+
+  /** @internal Drops what the callback holds on to, as asyncio does, so a cancelled timer frees it at once. */
+  _dropCallback(): void {
     this._callback = null;
     this._args = NO_ARGS;
   }
@@ -68,11 +79,10 @@ export class Handle implements Runnable {
   }
 
   /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
-  _run(): void {
-    if (this._cancelled) return;
-    const callback = this._callback as Callback;
+  _run(loop: EventLoop): void {
+    const callback = this._callback;
+    if (callback === null) return;
     const args = this._args;
-    const loop = this._loop;
     const instrument = loop._instrument;
     if (instrument !== null) instrument.callbackStart(this);
     const savedContext = current.context;
@@ -113,10 +123,12 @@ export class TimerHandle extends Handle {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
   /** @internal True while the handle sits in the loop's timer heap. */ _scheduled = true;
+  /** @internal Told of the cancellation while the handle sits in its heap. */ _loop: EventLoop;
 
   /** @internal */
   constructor(when: number, sequence: number, callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
     super(callback, args, loop, context);
+    this._loop = loop;
     this._when = when;
     this._sequence = sequence;
   }

@@ -214,7 +214,7 @@ export class EventLoop {
       this._runReadyCallbacksTimed(count);
       return;
     }
-    while (count-- > 0) ready.shift()._run();
+    while (count-- > 0) ready.shift()._run(this);
   }
 
   /**
@@ -259,7 +259,7 @@ export class EventLoop {
         task._suspendError = undefined;
       }
       const start = this.time();
-      runnable._run();
+      runnable._run(this);
       const took = this.time() - start;
       if (took >= this.slowCallbackDuration) {
         const what = task !== null ? task._describe() : runnable instanceof Handle ? runnable._describe() : String(runnable);
