@@ -18,7 +18,68 @@ import { assertBuilt, loopClosure, publishablePackages } from "../scripts/publis
  * succeeds; add each package's public names here as it is written (SPEC.md §2).
  */
 const expectedExports: Record<string, string[]> = {
-  "@loop/core": ["run", "EventLoop"],
+  "@loop/core": ["run", "EventLoop", "Future", "Task", "createTask", "gather", "wait", "shield", "taskGroup", "ContextVar", "DefaultPoller"],
+  "@loop/timers": ["sleep", "sleepUntil", "timeout", "timeoutAt", "waitFor", "interval"],
+  "@loop/sync": ["Lock", "Event", "Condition", "Semaphore", "BoundedSemaphore", "Barrier", "Queue", "PriorityQueue", "LifoQueue"],
+  "@loop/net": ["openConnection", "startServer", "openUnixConnection", "startUnixServer", "StreamReader", "StreamWriter", "Server"],
+  "@loop/debug": ["dumpTasks", "formatTaskTree", "LoopMonitor", "startInspector"],
+  "@loop/testing": ["runVirtual", "VirtualPoller", "DeadlockError", "MemoryNetwork"],
+  "@loop/workers": ["runInWorker", "toThread", "runInExecutor", "WorkerPoolExecutor"],
+};
+/**
+ * A few lines per package that use it for real, as a user would right after installing
+ * it: they print what `expect` below compares with.
+ */
+const smoke: Record<string, { code: string; prints: string }> = {
+  "@loop/core": {
+    code: `const { run, gather } = m;
+function* one(v) { yield; return v; }
+console.log(JSON.stringify(await run(function* () { return yield* gather([one(1), one(2)]); })));`,
+    prints: "[1,2]",
+  },
+  "@loop/timers": {
+    code: `const { run } = await import("@loop/core");
+console.log(await run(function* () { return yield* m.sleep(5, "slept"); }));`,
+    prints: "slept",
+  },
+  "@loop/sync": {
+    code: `const { run } = await import("@loop/core");
+console.log(await run(function* () { const q = new m.Queue(1); yield* q.put("item"); return yield* q.get(); }));`,
+    prints: "item",
+  },
+  "@loop/testing": {
+    code: `const { getRunningLoop } = await import("@loop/core");
+console.log(await m.runVirtual(function* () {
+  const loop = getRunningLoop();
+  const f = loop.createFuture();
+  loop.callLater(3600000, () => f.setResult(loop.time()));
+  return yield* f;
+}));`,
+    prints: "3600000",
+  },
+  "@loop/net": {
+    code: `const { run } = await import("@loop/core");
+console.log(await run(function* () {
+  const server = yield* m.startServer(function* (reader, writer) {
+    writer.write(yield* reader.readline());
+    yield* writer.drain();
+    writer.close();
+  }, "127.0.0.1", 0);
+  const [reader, writer] = yield* m.openConnection("127.0.0.1", server.address().port);
+  writer.write("ping\\n");
+  const line = new TextDecoder().decode(yield* reader.readline()).trim();
+  writer.close();
+  server.close();
+  yield* server.waitClosed();
+  return line;
+}));`,
+    prints: "ping",
+  },
+  "@loop/workers": {
+    code: `const { run } = await import("@loop/core");
+console.log(await run(function* () { return yield* m.toThread((a, b) => a + b, 2, 3); }));`,
+    prints: "5",
+  },
 };
 /** Names that must not be exported (they belong to another package). */
 const forbiddenExports: Record<string, string[]> = {
@@ -121,11 +182,14 @@ if (missing.length || leaked.length) {
   process.exit(1);
 }
 console.log(JSON.stringify(Object.keys(m).sort()));
+${smoke[name]?.code ?? ""}
 `,
     );
     const out = await sh(process.execPath, ["check.mjs"], consumer);
-    const exported = JSON.parse(out.trim().split("\n").pop()!) as string[];
+    const lines = out.trim().split("\n");
+    const exported = JSON.parse(lines[0]!) as string[];
     expect(exported).toEqual(expect.arrayContaining(expected));
+    if (smoke[name] !== undefined) expect(lines.at(-1)).toBe(smoke[name].prints);
     expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
