@@ -30,6 +30,18 @@ describe("RingQueue", () => {
     );
   });
 
+  test("a queue that empties and refills across segment boundaries keeps FIFO order", () => {
+    const q = new RingQueue<number>(16);
+    const out: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 7 + round; i++) q.push(next++);
+      while (q.length > round) out.push(q.shift());
+    }
+    while (q.length > 0) out.push(q.shift());
+    expect(out).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+
   test("grows past its initial capacity keeping order, even when wrapped", () => {
     const q = new RingQueue<number>(16);
     for (let i = 0; i < 10; i++) q.push(i);
@@ -49,7 +61,7 @@ describe("RingQueue", () => {
     expect(q.peek(2)).toBe(undefined);
     expect(q.peek(1)).not.toBe(a);
     expect(q.shift()).toBe(a);
-    expect((q as unknown as { _buffer: unknown[] })._buffer.includes(a)).toBe(false);
+    expect((q as unknown as { _segments: unknown[][] })._segments.some((segment) => segment.includes(a))).toBe(false);
     q.clear();
     expect(q.length).toBe(0);
     expect([...q]).toEqual([]);
