@@ -6,13 +6,10 @@ import {
   FINISHED,
   FRESH,
   GRANTED,
-  WaiterList,
-  returnFromOperation,
-  stepOperation,
-  throwIntoOperation,
-  type Operation,
+  OperationBase,
   outcomeOf,
-  type Waiter,
+  stepOperation,
+  WaiterList,
 } from "./waiters.js";
 
 /**
@@ -81,14 +78,10 @@ export class Lock {
 }
 
 /** `lock.acquire()`: see `Operation`. */
-class LockAcquire implements Operation<true> {
-  _state = FRESH;
-  future: Future<number> | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-
-  constructor(private readonly _lock: Lock) {}
+class LockAcquire extends OperationBase<true> {
+  constructor(private readonly _lock: Lock) {
+    super();
+  }
 
   next(): IteratorResult<Future<unknown> | undefined, true> {
     const lock = this._lock;
@@ -99,18 +92,6 @@ class LockAcquire implements Operation<true> {
       return DONE_TRUE;
     }
     return stepOperation(this, "Lock.acquire");
-  }
-
-  throw(error: unknown): never {
-    return throwIntoOperation(this, error);
-  }
-
-  return(value: true): IteratorReturnResult<true> {
-    return returnFromOperation(this, value);
-  }
-
-  [Symbol.iterator](): this {
-    return this;
   }
 
   _tryNow(): IteratorReturnResult<true> | null {

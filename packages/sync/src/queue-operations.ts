@@ -6,13 +6,10 @@ import {
   FINISHED,
   FRESH,
   GRANTED,
-  SHUT_DOWN,
+  OperationBase,
   outcomeOf,
-  returnFromOperation,
+  SHUT_DOWN,
   stepOperation,
-  throwIntoOperation,
-  type Operation,
-  type Waiter,
 } from "./waiters.js";
 
 /*
@@ -22,14 +19,10 @@ import {
  */
 
 /** `queue.get()`: see `Operation`. */
-export class QueueGet<T> implements Operation<T> {
-  _state = FRESH;
-  future: Future<number> | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-
-  constructor(private readonly _queue: Queue<T>) {}
+export class QueueGet<T> extends OperationBase<T> {
+  constructor(private readonly _queue: Queue<T>) {
+    super();
+  }
 
   next(): IteratorResult<Future<unknown> | undefined, T> {
     const queue = this._queue;
@@ -39,18 +32,6 @@ export class QueueGet<T> implements Operation<T> {
       return { done: true, value: queue._take() };
     }
     return stepOperation(this, "Queue.get");
-  }
-
-  throw(error: unknown): never {
-    return throwIntoOperation(this, error);
-  }
-
-  return(value: T): IteratorReturnResult<T> {
-    return returnFromOperation(this, value);
-  }
-
-  [Symbol.iterator](): this {
-    return this;
   }
 
   _tryNow(): IteratorReturnResult<T> | null {
@@ -88,17 +69,13 @@ export class QueueGet<T> implements Operation<T> {
 }
 
 /** `queue.put(item)`: see `Operation`. */
-export class QueuePut<T> implements Operation<void> {
-  _state = FRESH;
-  future: Future<number> | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-
+export class QueuePut<T> extends OperationBase<void> {
   constructor(
     private readonly _queue: Queue<T>,
     private _item: T | undefined,
-  ) {}
+  ) {
+    super();
+  }
 
   next(): IteratorResult<Future<unknown> | undefined, void> {
     const queue = this._queue;
@@ -110,18 +87,6 @@ export class QueuePut<T> implements Operation<void> {
       return DONE_VOID;
     }
     return stepOperation(this, "Queue.put");
-  }
-
-  throw(error: unknown): never {
-    return throwIntoOperation(this, error);
-  }
-
-  return(value: void): IteratorReturnResult<void> {
-    return returnFromOperation(this, value);
-  }
-
-  [Symbol.iterator](): this {
-    return this;
   }
 
   _tryNow(): IteratorReturnResult<void> | null {

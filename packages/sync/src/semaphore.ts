@@ -6,13 +6,10 @@ import {
   FINISHED,
   FRESH,
   GRANTED,
-  WaiterList,
-  returnFromOperation,
-  stepOperation,
-  throwIntoOperation,
-  type Operation,
+  OperationBase,
   outcomeOf,
-  type Waiter,
+  stepOperation,
+  WaiterList,
 } from "./waiters.js";
 
 /**
@@ -107,14 +104,10 @@ export class BoundedSemaphore extends Semaphore {
 }
 
 /** `semaphore.acquire()`: see `Operation`. */
-class SemaphoreAcquire implements Operation<true> {
-  _state = FRESH;
-  future: Future<number> | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-
-  constructor(private readonly _semaphore: Semaphore) {}
+class SemaphoreAcquire extends OperationBase<true> {
+  constructor(private readonly _semaphore: Semaphore) {
+    super();
+  }
 
   next(): IteratorResult<Future<unknown> | undefined, true> {
     const semaphore = this._semaphore;
@@ -125,18 +118,6 @@ class SemaphoreAcquire implements Operation<true> {
       return DONE_TRUE;
     }
     return stepOperation(this, "Semaphore.acquire");
-  }
-
-  throw(error: unknown): never {
-    return throwIntoOperation(this, error);
-  }
-
-  return(value: true): IteratorReturnResult<true> {
-    return returnFromOperation(this, value);
-  }
-
-  [Symbol.iterator](): this {
-    return this;
   }
 
   _tryNow(): IteratorReturnResult<true> | null {

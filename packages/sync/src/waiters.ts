@@ -149,6 +149,37 @@ export interface Operation<T> extends Waiter {
   _abandon(): void;
 }
 
+/**
+ * What every operation shares: its place in a waiter line and the iterator protocol around
+ * `stepOperation`. A subclass writes its own `next()` — the fast path, then
+ * `stepOperation` — and the four hooks.
+ */
+export abstract class OperationBase<T> implements Operation<T> {
+  _state = FRESH;
+  future: Future<number> | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
+
+  abstract next(): IteratorResult<Future<unknown> | undefined, T>;
+  abstract _tryNow(): IteratorReturnResult<T> | null;
+  abstract _wait(): void;
+  abstract _resume(outcome: number): IteratorReturnResult<T>;
+  abstract _abandon(): void;
+
+  throw(error: unknown): never {
+    return throwIntoOperation(this, error);
+  }
+
+  return(value: T): IteratorReturnResult<T> {
+    return returnFromOperation(this, value);
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
 /** `next()` of an operation, after its own fast path. */
 export function stepOperation<T>(op: Operation<T>, label: string): IteratorResult<Future<unknown> | undefined, T> {
   if (op._state === FRESH) {
