@@ -10,6 +10,7 @@ import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument }
 import { DefaultPoller, type Poller, type PollerHost } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
 import { current } from "./state.js";
+import { TaskList } from "./task-list.js";
 import { Task, type TaskOptions } from "./task.js";
 import { TimerHeap } from "./timer-heap.js";
 
@@ -65,7 +66,7 @@ export class EventLoop {
   /** @internal */ readonly _ready = new RingQueue<Runnable>();
   /** @internal */ readonly _timers = new TimerHeap();
   /** @internal */ _cancelledTimers = 0;
-  /** @internal */ readonly _tasks = new Set<Task<unknown>>();
+  /** @internal */ readonly _tasks = new TaskList();
   /** @internal */ _instrument: InstrumentSet | null = null;
   /** @internal */ _debug: boolean;
 

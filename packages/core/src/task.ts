@@ -41,6 +41,8 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
    * of a task is paid by each of the (possibly hundreds of thousands of) suspended tasks.
    */
   _extras: TaskExtras | null = null;
+  /** @internal The neighbours in the loop's list of pending tasks (see `TaskList`). */ _prevTask: Task<unknown> | null = null;
+  /** @internal */ _nextTask: Task<unknown> | null = null;
 
   /** @internal Use `createTask` or `loop.createTask`. */
   constructor(coro: Coroutine<T>, loop: EventLoop, opts?: TaskOptions) {
