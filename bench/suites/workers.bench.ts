@@ -141,6 +141,14 @@ async function piscinaRoundTrips(pool: Piscina): Promise<number> {
   return ((performance.now() - t0) * 1000) / ROUND_TRIPS;
 }
 
+/** The same, cancellable as ours are: each job gets an AbortSignal, as runInExecutor passes one. */
+async function piscinaCancellableRoundTrips(pool: Piscina): Promise<number> {
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < ROUND_TRIPS; i++) x = (await pool.run(x, { name: "inc", signal: new AbortController().signal })) as number;
+  return ((performance.now() - t0) * 1000) / ROUND_TRIPS;
+}
+
 /**
  * Runs each contender once per round, interleaved (in reverse order every other round),
  * so that machine noise hits all alike.
@@ -224,16 +232,21 @@ const c = await interleaved(
     "@loop runInExecutor(pool, module export)": () => ourRoundTrips("module"),
     "@loop runInExecutor(pool, function)": () => ourRoundTrips("function"),
     "piscina run() (default options)": () => piscinaRoundTrips(peerDefaults),
+    "piscina run() with an AbortSignal (cancellable, like ours)": () => piscinaCancellableRoundTrips(peer),
   },
   3,
   ROUND_TRIP_ROUNDS,
 );
 if (py?.["round_trip_thread_us"]) c.push({ name: "CPython: run_in_executor, ThreadPool", values: py["round_trip_thread_us"] });
 printTable(`(c) trivial job round trip, ${ROUND_TRIPS} in a row`, "µs per job", c, "piscina run() (same options)");
-const [piscinaSample, moduleSample, functionSample] = c as [Sample, Sample, Sample];
+const [piscinaSample, moduleSample, functionSample, , cancellableSample] = c as [Sample, Sample, Sample, Sample, Sample];
 console.log(
   `paired ratios to piscina (median over rounds of ours / piscina in the same round): ` +
     `module export ${pairedRatio(moduleSample, piscinaSample).toFixed(2)}x, function ${pairedRatio(functionSample, piscinaSample).toFixed(2)}x`,
+);
+console.log(
+  `paired ratios to piscina with an AbortSignal (the same capability as ours): ` +
+    `module export ${pairedRatio(moduleSample, cancellableSample).toFixed(2)}x, function ${pairedRatio(functionSample, cancellableSample).toFixed(2)}x`,
 );
 
 await ours.shutdown();
