@@ -52,7 +52,6 @@ export interface Poller {
 const BATCH_BUDGET_MS = 2;
 const BATCH_MAX_TURNS = 256;
 const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
-const MAX_MICROTASK_TURNS = 16;
 
 /**
  * The default poller: the host's own timers. On Node it waits with `setTimeout` and
@@ -68,8 +67,6 @@ export class DefaultPoller implements Poller {
   private _inTurn = false;
   private _turnRequested = false;
   private _closed = false;
-  /** Turns started from a microtask since the last one started by a host macrotask. */
-  private _microtaskTurns = 0;
   private readonly _queueTurn: () => void;
   private _channel: InstanceType<NonNullable<typeof host.MessageChannel>> | null = null;
 
@@ -121,27 +118,8 @@ export class DefaultPoller implements Poller {
 
   wakeup(): void {
     if (this._closed || this._host === null) return;
-    if (this._inTurn) {
-      this._turnRequested = true;
-      return;
-    }
-    if (this._turnQueued) return;
-    // Woken from outside (a socket event, a worker message, a Promise reaction): turn in a
-    // microtask, right after the host callback that woke us, instead of waiting for the
-    // host's next check phase — a setImmediate hop per socket event doubles round-trip
-    // latency. Only this first turn takes the shortcut; turns it asks for go through
-    // setImmediate, so the host's own I/O is never starved.
-    // A loop that keeps waking itself from microtasks (a chain of already-settled
-    // Promises) would never let the host run its other phases: after a few such turns in a
-    // row, the next one waits for setImmediate again.
-    const queueMicrotask = host.queueMicrotask;
-    if (queueMicrotask === undefined || this._microtaskTurns >= MAX_MICROTASK_TURNS) {
-      this._requestTurn();
-      return;
-    }
-    this._microtaskTurns++;
-    this._turnQueued = true;
-    queueMicrotask(this._onMicrotaskTurn);
+    if (this._inTurn) this._turnRequested = true;
+    else this._requestTurn();
   }
 
   close(): void {
@@ -169,19 +147,12 @@ export class DefaultPoller implements Poller {
   }
 
   private readonly _onTimer = (): void => {
-    this._microtaskTurns = 0;
     this._timer = null;
     this._timerDeadline = Infinity;
     this._turn();
   };
 
   private readonly _onTurn = (): void => {
-    this._turnQueued = false;
-    this._microtaskTurns = 0;
-    this._turn();
-  };
-
-  private readonly _onMicrotaskTurn = (): void => {
     this._turnQueued = false;
     this._turn();
   };

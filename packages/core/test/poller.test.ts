@@ -246,21 +246,7 @@ describe("DefaultPoller", () => {
   });
 });
 
-describe("DefaultPoller wake-ups from outside", () => {
-  test("a wake-up from outside the loop turns in a microtask, before the host's next setImmediate", async () => {
-    const loop = new EventLoop();
-    const log: string[] = [];
-    const stopped = loop.runForever();
-    await new Promise<void>((resolve) => setImmediate(resolve)); // the loop is idle now
-    setImmediate(() => log.push("setImmediate"));
-    loop.callSoonThreadsafe(() => log.push("loop callback"));
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    expect(log).toEqual(["loop callback", "setImmediate"]);
-    loop.stop();
-    await stopped;
-    loop.close();
-  });
-
+describe("DefaultPoller turns and the host", () => {
   test("a loop that keeps waking itself from settled Promises still lets the host's macrotasks run", async () => {
     let immediates = 0;
     let finished = false;
@@ -273,9 +259,8 @@ describe("DefaultPoller wake-ups from outside", () => {
       for (let i = 0; i < 500; i++) yield* ensureFuture(Promise.resolve(i));
       finished = true;
     });
-    // 500 turns woken from microtasks. Without the bound the host's setImmediate queue
-    // would not run at all until the end; with it, it runs at least every 17 turns
-    // (about 29 times here), so asking for 10 leaves room for batching differences.
-    expect(immediates).toBeGreaterThanOrEqual(10);
+    // Every outside wake-up turns the loop from the host's check phase, so the host's
+    // own setImmediate queue keeps running alongside: at least once per few loop turns.
+    expect(immediates).toBeGreaterThanOrEqual(100);
   });
 });
