@@ -2,9 +2,10 @@
 import asyncio
 import gc
 import json
-import random
 import time
 import tracemalloc
+
+from timers_peers import delays as timer_delays, timer_round_cpu_ns
 
 TASKS = 100_000
 YIELDS = 10
@@ -49,27 +50,8 @@ def measure_call_soon():
 
 
 def measure_timers():
-    rnd = random.Random(42)
-    delays = [rnd.random() * 0.1 for _ in range(TIMERS)]
-    loop = asyncio.new_event_loop()
-    fired = 0
-
-    def on_fire():
-        nonlocal fired
-        fired += 1
-
-    def start():
-        handles = [loop.call_later(d, on_fire) for d in delays]
-        for h in handles[::2]:
-            h.cancel()
-        loop.call_later(0.101, loop.stop)
-
-    t0 = time.process_time_ns()
-    loop.call_soon(start)
-    loop.run_forever()
-    ns = (time.process_time_ns() - t0) / (TIMERS + TIMERS // 2)
-    loop.close()
-    return ns
+    # The workload of bench/lib/timer-workload.ts, shared with timers_peers.py.
+    return timer_round_cpu_ns(timer_delays(TIMERS)) / (TIMERS + TIMERS // 2)
 
 
 async def blocked(gate):

@@ -10,7 +10,8 @@
 import { EventLoop, createTask, gather, getRunningLoop, run, type Coroutine, type Future } from "@loop/core";
 import { sleep as effectionSleep, run as effectionRun, spawn as effectionSpawn, all as effectionAll, until, type Operation } from "effection";
 import { fileURLToPath } from "node:url";
-import { cpuSince, gcIfPossible, measure, printTable, runPython, type Sample } from "../lib/report.ts";
+import { gcIfPossible, measure, printTable, runPython, type Sample } from "../lib/report.ts";
+import { loopTimerRound, nodeTimerRound, timerDelays } from "../lib/timer-workload.ts";
 
 const pythonScript = fileURLToPath(new URL("../python/core_peers.py", import.meta.url));
 const TASKS = 100_000;
@@ -125,52 +126,13 @@ async function callbacks(): Promise<Sample[]> {
 // (c) 100,000 timers with random delays of 0–100 ms, half of them cancelled: CPU ns per
 // timer operation, where the operations are the 100,000 schedules and 50,000 cancels
 // (the 50,000 firings are part of the cost, not counted as operations).
-function delays(): number[] {
-  let seed = 42;
-  const out: number[] = [];
-  for (let i = 0; i < TIMERS; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    out.push((seed % 10_000) / 100);
-  }
-  return out;
-}
 const OPS = TIMERS + TIMERS / 2;
 
 async function timers(): Promise<Sample[]> {
-  const ds = delays();
-  const ours = await measure("@loop callLater/cancel", async () => {
-    const loop = new EventLoop();
-    let fired = 0;
-    const onFire = (): void => {
-      fired++;
-    };
-    const cpu = process.cpuUsage();
-    loop.callSoon(() => {
-      const handles = new Array(TIMERS);
-      for (let i = 0; i < TIMERS; i++) handles[i] = loop.callLater(ds[i] as number, onFire);
-      for (let i = 0; i < TIMERS; i += 2) handles[i].cancel();
-      loop.callLater(101, () => loop.stop());
-    });
-    await loop.runForever();
-    const ns = cpuSince(cpu) / OPS;
-    loop.close();
-    if (fired !== TIMERS / 2) throw new Error(`fired ${fired}`);
-    return ns;
-  }, { warmup: 1, rounds: 5 });
-  const node = await measure("setTimeout/clearTimeout", async () => {
-    let fired = 0;
-    const onFire = (): void => {
-      fired++;
-    };
-    const cpu = process.cpuUsage();
-    const handles = new Array(TIMERS);
-    for (let i = 0; i < TIMERS; i++) handles[i] = setTimeout(onFire, ds[i]);
-    for (let i = 0; i < TIMERS; i += 2) clearTimeout(handles[i]);
-    await new Promise((resolve) => setTimeout(resolve, 102));
-    const ns = cpuSince(cpu) / OPS;
-    if (fired !== TIMERS / 2) throw new Error(`fired ${fired}`);
-    return ns;
-  }, { warmup: 1, rounds: 5 });
+  const ds = timerDelays(TIMERS);
+  const rounds = { warmup: 1, rounds: 5 };
+  const ours = await measure("@loop callLater/cancel", async () => (await loopTimerRound(ds)) / OPS, rounds);
+  const node = await measure("setTimeout/clearTimeout", async () => (await nodeTimerRound(ds)) / OPS, rounds);
   return [ours, node];
 }
 

@@ -10,29 +10,19 @@
  * (uvloop is not installable here, so it is not measured). Then, in virtual time, how many
  * simulated hours per second @loop/testing's VirtualPoller gets through.
  */
-import { EventLoop, createTask, gather, getRunningLoop, run, type Coroutine, type Task } from "@loop/core";
+import { createTask, gather, getRunningLoop, run, type Coroutine, type Task } from "@loop/core";
 import { runVirtual } from "@loop/testing";
 import { interval, sleep } from "@loop/timers";
 import { run as effectionRun, sleep as effectionSleep, spawn as effectionSpawn, type Operation, type Task as EffectionTask } from "effection";
 import { fileURLToPath } from "node:url";
 import { cpuSince, measure, printTable, runPython, summarize, type Sample } from "../lib/report.ts";
+import { loopTimerRound, nodeTimerRound, timerDelays } from "../lib/timer-workload.ts";
 
 const TIMERS = Number(process.env["TIMERS"] ?? 1_000_000);
 // Effection spends ~0.25 ms of CPU per spawned sleeper: a million would take minutes per
 // round and gigabytes, so it runs a tenth as many (cost is per timer either way).
 const EFFECTION_TIMERS = Math.min(TIMERS, 100_000);
 const pythonScript = fileURLToPath(new URL("../python/timers_peers.py", import.meta.url));
-
-/** The same pseudo-random delays (0–100 ms) for every peer. */
-function delays(): Float64Array {
-  const out = new Float64Array(TIMERS);
-  let seed = 42;
-  for (let i = 0; i < TIMERS; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    out[i] = (seed % 10_000) / 100;
-  }
-  return out;
-}
 
 const ROUNDS = { warmup: 1, rounds: 5 };
 
@@ -41,28 +31,10 @@ function progress(sample: Sample): void {
 }
 
 async function scheduleAndCancel(): Promise<Sample[]> {
-  const ds = delays();
+  const ds = timerDelays(TIMERS);
   const half = TIMERS / 2;
 
-  const loopTimers = await measure("@loop loop.callLater / handle.cancel", async () => {
-    const loop = new EventLoop();
-    let fired = 0;
-    const onFire = (): void => {
-      fired++;
-    };
-    const cpu = process.cpuUsage();
-    loop.callSoon(() => {
-      const handles = new Array(TIMERS);
-      for (let i = 0; i < TIMERS; i++) handles[i] = loop.callLater(ds[i] as number, onFire);
-      for (let i = 0; i < TIMERS; i += 2) handles[i].cancel();
-      loop.callLater(101, () => loop.stop());
-    });
-    await loop.runForever();
-    const ns = cpuSince(cpu) / TIMERS;
-    loop.close();
-    if (fired !== half) throw new Error(`@loop fired ${fired}`);
-    return ns;
-  }, ROUNDS);
+  const loopTimers = await measure("@loop loop.callLater / handle.cancel", async () => (await loopTimerRound(ds)) / TIMERS, ROUNDS);
   progress(loopTimers);
 
   const loopSleep = await measure("@loop sleep() in tasks, half cancelled", async () => {
@@ -85,19 +57,7 @@ async function scheduleAndCancel(): Promise<Sample[]> {
   }, { warmup: 1, rounds: 3 });
   progress(loopSleep);
 
-  const node = await measure("Node setTimeout / clearTimeout", async () => {
-    let fired = 0;
-    const cpu = process.cpuUsage();
-    await new Promise<void>((resolve) => {
-      const onFire = (): void => {
-        if (++fired === half) resolve();
-      };
-      const handles = new Array(TIMERS);
-      for (let i = 0; i < TIMERS; i++) handles[i] = setTimeout(onFire, ds[i]);
-      for (let i = 0; i < TIMERS; i += 2) clearTimeout(handles[i]);
-    });
-    return cpuSince(cpu) / TIMERS;
-  }, ROUNDS);
+  const node = await measure("Node setTimeout / clearTimeout", async () => (await nodeTimerRound(ds)) / TIMERS, ROUNDS);
   progress(node);
 
   const effection = await measure(`effection 4 sleep(), half halted (${EFFECTION_TIMERS.toLocaleString("en")} timers)`, async () => {
