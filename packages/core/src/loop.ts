@@ -4,7 +4,7 @@ import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
 import type { Executor } from "./executor.js";
 import { Future } from "./future.js";
-import { Handle, TimerHandle, captureError, firstFrame, type Callback, type Runnable } from "./handle.js";
+import { CallbackHandle, Handle, InlineHandle, TimerHandle, captureError, firstFrame, reportCallbackError, type Callback, type Runnable } from "./handle.js";
 import { printError, readEnv } from "./host.js";
 import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument } from "./instrument.js";
 import { DefaultPoller, type Poller, type PollerHost } from "./poller.js";
@@ -41,6 +41,9 @@ export interface EventLoopOptions {
   debug?: boolean;
 }
 
+/** What the ready queue holds (see `EventLoop._ready`). */
+type Ready = Runnable | Callback | null;
+
 /** Shared by every handle scheduled without extra arguments; never written to. */
 const NO_ARGS: unknown[] = [];
 
@@ -63,7 +66,12 @@ export class EventLoop {
   /** Receives debug-mode reports (slow callbacks); console by default. */
   debugLogger: DebugLogger = consoleLogger;
 
-  /** @internal */ readonly _ready = new RingQueue<Runnable>();
+  /**
+   * @internal The ready queue. A task step or a handle is queued as itself; a callback with
+   * no arguments and no context is queued as the bare function (see `InlineHandle`); a
+   * cancelled bare function leaves null in its slot.
+   */
+  readonly _ready = new RingQueue<Ready>();
   /** @internal */ readonly _timers = new TimerHeap();
   /** @internal */ _cancelledTimers = 0;
   /** @internal */ readonly _tasks = new TaskList();
@@ -84,6 +92,8 @@ export class EventLoop {
   private _defaultExecutor: Executor | null = null;
   private _closeCallbacks: (() => void)[] = [];
   private _taskOrder: TaskOrder | null = null;
+  /** True while `callSoon` may queue bare functions: not closed, not in debug mode, no instrument. */
+  private _inlineCallbacks = false;
 
   constructor(opts?: EventLoopOptions) {
     const poller = opts?.poller ?? new DefaultPoller();
@@ -92,6 +102,7 @@ export class EventLoop {
     }
     this._poller = poller;
     this._debug = opts?.debug ?? isDebugEnv();
+    this._updateInlineCallbacks();
     this._pollerHost = {
       loop: this,
       runOnce: () => this.runOnce(),
@@ -215,7 +226,41 @@ export class EventLoop {
       this._runReadyCallbacksTimed(count);
       return;
     }
-    while (count-- > 0) ready.shift()._run(this);
+    while (count-- > 0) {
+      const item = ready.shift();
+      if (typeof item === "function") this._runInline(item);
+      else if (item !== null) item._run(this);
+    }
+  }
+
+  /**
+   * Runs a callback that was queued as a bare function: no arguments, the empty context.
+   * With an instrument attached since it was queued, it goes through a Handle so that the
+   * instrument sees one.
+   */
+  private _runInline(callback: Callback): void {
+    if (this._instrument !== null) {
+      new CallbackHandle(callback, NO_ARGS, null)._run(this);
+      return;
+    }
+    const savedContext = current.context;
+    current.context = null;
+    try {
+      callback();
+    } catch (error) {
+      // The handle callSoon returned was not kept (that is the point of queueing the bare
+      // function), so the exception handler gets a new Handle for the same callback.
+      reportCallbackError(this, new CallbackHandle(callback, NO_ARGS, null), error);
+    } finally {
+      current.context = savedContext;
+    }
+  }
+
+  /** @internal Cancels the bare callback queued at `position` (`InlineHandle.cancel`), if it is still queued. */
+  _cancelInline(position: number, callback: Callback): void {
+    const ready = this._ready;
+    const offset = position - ready.headPosition;
+    if (offset >= 0 && offset < ready.length && ready.peek(offset) === callback) ready.set(offset, null);
   }
 
   /**
@@ -253,7 +298,10 @@ export class EventLoop {
   private _runReadyCallbacksTimed(count: number): void {
     const ready = this._ready;
     while (count-- > 0) {
-      const runnable = ready.shift();
+      const item = ready.shift();
+      if (item === null) continue;
+      // A bare callback queued before debug mode was switched on is timed as a Handle.
+      const runnable = typeof item === "function" ? new CallbackHandle(item, NO_ARGS, null) : item;
       const task = runnable instanceof Task ? (runnable as Task<unknown>) : null;
       if (task !== null) {
         task._debugSteps++;
@@ -268,7 +316,7 @@ export class EventLoop {
           durationMs: took,
           runnable,
           task: task ?? undefined,
-          creationStack: task !== null ? task._sourceStack : (runnable as Handle)._sourceStack,
+          creationStack: task !== null ? task._sourceStack : runnable instanceof Handle ? runnable._sourceStack : undefined,
           suspensionStack: task?._suspendStack,
         });
       }
@@ -288,18 +336,29 @@ export class EventLoop {
    */
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle;
   callSoon(callback: Callback): Handle {
+    // The common case, kept small enough for V8 to inline into the caller: no arguments,
+    // the empty context, and nothing that needs a Handle in the queue (debug mode, an
+    // instrument, a closed loop). The queue holds the function itself (see InlineHandle).
+    if (arguments.length === 1 && current.context === null && this._inlineCallbacks && typeof callback === "function") {
+      const handle = new InlineHandle(callback, this, this._ready.tailPosition);
+      this._enqueue(callback);
+      return handle;
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return this._scheduleHandle(callback, arguments);
+  }
+
+  /** `callSoon` in general: the callback goes into the queue inside a Handle. */
+  private _scheduleHandle(callback: Callback, argv: IArguments): Handle {
     this._checkClosed();
     checkCallback("callSoon", callback);
-    // The extra arguments are read from `arguments`: a rest parameter would allocate an
-    // array on every call, even when there are none (the common case).
+    const count = argv.length;
     let args = NO_ARGS;
-    const count = arguments.length;
     if (count > 1) {
       args = new Array(count - 1);
-      // eslint-disable-next-line prefer-rest-params
-      for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
+      for (let i = 1; i < count; i++) args[i - 1] = argv[i];
     }
-    const handle = new Handle(callback, args, this, snapshotContext());
+    const handle = new CallbackHandle(callback, args, snapshotContext());
     if (this._debug) handle._sourceError = captureError();
     this._enqueue(handle);
     return handle;
@@ -357,7 +416,7 @@ export class EventLoop {
   }
 
   /** @internal Queues a runnable for the next turn; wakes the poller when called from outside a turn. */
-  _enqueue(runnable: Runnable): void {
+  _enqueue(runnable: Runnable | Callback): void {
     this._ready.push(runnable);
     if (current.loop !== this && this._running) this._poller.wakeup();
   }
@@ -490,6 +549,7 @@ export class EventLoop {
     if (this._running) throw new Error("Cannot close a running event loop: stop() it and wait for runForever() to resolve first");
     if (this._closed) return;
     this._closed = true;
+    this._updateInlineCallbacks();
     if (this._debug) this._reportPendingTasks();
     this._ready.clear();
     for (const handle of this._timers._items) handle._scheduled = false;
@@ -658,6 +718,11 @@ export class EventLoop {
 
   setDebug(enabled: boolean): void {
     this._debug = Boolean(enabled);
+    this._updateInlineCallbacks();
+  }
+
+  private _updateInlineCallbacks(): void {
+    this._inlineCallbacks = !this._closed && !this._debug && this._instrument === null;
   }
 
   /** Adds hooks into the loop's work (see `Instrument`); they run synchronously, in order of addition. */
@@ -669,6 +734,7 @@ export class EventLoop {
       );
     }
     this._instrument.list.push(instrument);
+    this._updateInlineCallbacks();
   }
 
   /**
@@ -685,6 +751,7 @@ export class EventLoop {
     const index = set.list.indexOf(instrument);
     if (index >= 0) set.list.splice(index, 1);
     if (set.list.length === 0) this._instrument = null;
+    this._updateInlineCallbacks();
   }
 
   /** How many callbacks and task steps wait in the ready queue (for metrics). */

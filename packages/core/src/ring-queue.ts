@@ -20,6 +20,8 @@ export class RingQueue<T> {
   /** Index of the head within `_segments[0]`. */
   private _head = 0;
   private _length = 0;
+  /** How many items have ever left the head (`clear` counts as leaving): with `length`, it gives each item an absolute position. */
+  private _shifted = 0;
   /** An emptied segment kept for the next one needed, so a queue that hovers around a boundary allocates nothing. */
   private _spare: (T | undefined)[] | null = null;
 
@@ -33,6 +35,20 @@ export class RingQueue<T> {
 
   get length(): number {
     return this._length;
+  }
+
+  /**
+   * The absolute position the next `push` gets. Positions never repeat, so a position
+   * taken at `push` still names that item for as long as it is queued: its offset from
+   * the head is `position - headPosition`.
+   */
+  get tailPosition(): number {
+    return this._shifted + this._length;
+  }
+
+  /** The absolute position of the head item. */
+  get headPosition(): number {
+    return this._shifted;
   }
 
   push(item: T): void {
@@ -51,6 +67,7 @@ export class RingQueue<T> {
     const item = segment[index] as T;
     segment[index] = undefined; // drop the reference so that finished work can be collected
     this._length--;
+    this._shifted++;
     if (index === this._mask) {
       this._head = 0;
       // The head segment is used up: the next one becomes the head.
@@ -78,6 +95,7 @@ export class RingQueue<T> {
   }
 
   clear(): void {
+    this._shifted += this._length;
     this._segments = [this._newSegment()];
     this._head = 0;
     this._length = 0;

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { EventLoop, Handle, TimerHandle } from "../src/index.js";
+import type { CallbackHandle } from "../src/handle.js";
 import { VirtualPoller, virtualLoop } from "./helpers.js";
 
 describe("Handle and TimerHandle", () => {
@@ -12,7 +13,7 @@ describe("Handle and TimerHandle", () => {
     expect(h).toBeInstanceOf(Handle);
     h.cancel();
     expect(h._callback).toBe(null);
-    expect(h._args).toEqual([]);
+    expect((h as CallbackHandle)._args).toEqual([]);
     loop.callSoon(() => loop.stop());
     await loop.runForever();
     loop.close();
@@ -95,6 +96,58 @@ describe("Handle and TimerHandle", () => {
         expect(log).toEqual(plan.map((_, i) => i));
       }),
       { numRuns: 30 },
+    );
+  });
+
+  test("bare and argument-carrying callbacks, cancelled at random while queued or after running, run in callSoon order and none is lost", async () => {
+    // Each step: schedule a bare callback, schedule one with an argument, cancel an earlier
+    // handle, or end the turn (what follows is scheduled from inside the next one). Long
+    // plans cross the ready queue's segment boundaries.
+    const step = fc.oneof(
+      fc.constant({ kind: "bare" as const }),
+      fc.constant({ kind: "args" as const }),
+      fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat() }),
+      fc.constant({ kind: "turn" as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 3000, size: "max" }), async (plan) => {
+        const { loop } = virtualLoop();
+        const ran: number[] = [];
+        const handles: Handle[] = [];
+        const ranBefore = new Set<number>();
+        const cancelledWhileQueued = new Set<number>();
+        let next = 0;
+        const runFrom = (start: number): void => {
+          for (let i = start; i < plan.length; i++) {
+            const op = plan[i] as (typeof plan)[number];
+            if (op.kind === "turn") {
+              loop.callSoon(() => runFrom(i + 1));
+              return;
+            }
+            if (op.kind === "cancel") {
+              if (handles.length === 0) continue;
+              const k = op.pick % handles.length;
+              if (!ranBefore.has(k)) cancelledWhileQueued.add(k);
+              (handles[k] as Handle).cancel();
+              continue;
+            }
+            const id = next++;
+            const body = (): void => {
+              ran.push(id);
+              ranBefore.add(id);
+            };
+            handles.push(op.kind === "bare" ? loop.callSoon(body) : loop.callSoon((x: number) => x === id && body(), id));
+          }
+          loop.callSoon(() => loop.stop());
+        };
+        loop.callSoon(() => runFrom(0));
+        await loop.runForever();
+        loop.close();
+        const expected = [...Array(next).keys()].filter((id) => !cancelledWhileQueued.has(id));
+        expect(ran).toEqual(expected);
+        for (const k of cancelledWhileQueued) expect((handles[k] as Handle).cancelled()).toBe(true);
+      }),
+      { numRuns: 40 },
     );
   });
 

@@ -148,18 +148,121 @@ describe("one iteration (SPEC §3)", () => {
     });
     const boom = new Error("boom");
     const log: string[] = [];
-    const handle = loop.callSoon(function failing() {
+    loop.callSoon(function failing() {
       throw boom;
     });
     loop.callSoon(() => log.push("after"));
+    const withArgs = loop.callSoon(function failingWith(x: number) {
+      throw new Error(`boom ${x}`);
+    }, 7);
     loop.callSoon(() => loop.callSoon(() => loop.stop()));
     await runToStop(loop);
     expect(log).toEqual(["after"]);
-    expect(contexts).toHaveLength(1);
+    expect(contexts).toHaveLength(2);
     expect(contexts[0]?.exception).toBe(boom);
-    expect(contexts[0]?.handle).toBe(handle);
+    // A callback queued bare: the handle the context carries is a Handle for it, made
+    // when it failed (the one callSoon returned is not kept: see InlineHandle).
+    expect(contexts[0]?.handle).toBeInstanceOf(Handle);
+    expect(String(contexts[0]?.handle)).toBe("<Handle failing()>");
     expect(contexts[0]?.message).toContain("failing");
     expect(contexts[0]?.message).toContain("boom");
+    // A callback the queue holds through its handle: that very handle.
+    expect(contexts[1]?.handle).toBe(withArgs);
+    expect(contexts[1]?.message).toContain("failingWith()");
+    expect(contexts[1]?.message).toContain("boom 7");
+  });
+
+  test("a bare callback cancelled while queued does not run; cancelling it again or after the turn is harmless", async () => {
+    const { loop } = virtualLoop();
+    const log: string[] = [];
+    loop.callSoon(() => log.push("a"));
+    const b = loop.callSoon(() => log.push("b"));
+    loop.callSoon(() => log.push("c"));
+    b.cancel();
+    b.cancel();
+    expect(b.cancelled()).toBe(true);
+    expect(loop.readyCount).toBe(3); // the slot stays, empty, as a cancelled Handle does in asyncio
+    loop.callSoon(() => {
+      log.push("d");
+      loop.stop();
+    });
+    await runToStop(loop);
+    expect(log).toEqual(["a", "c", "d"]);
+    b.cancel();
+  });
+
+  test("a bare callback's handle cancelled after it ran leaves whatever now sits at its queue position alone", async () => {
+    const { loop } = virtualLoop();
+    const log: string[] = [];
+    const first = loop.callSoon(() => log.push("first"));
+    loop.callSoon(() => {
+      // `first` ran; the queue is now made of this turn's new callbacks.
+      loop.callSoon(() => log.push("second"));
+      first.cancel();
+      loop.callSoon(() => loop.stop());
+    });
+    await runToStop(loop);
+    expect(log).toEqual(["first", "second"]);
+    expect(first.cancelled()).toBe(true);
+  });
+
+  test("a bare callback's handle survives close(): cancelling it afterwards touches nothing", () => {
+    const { loop } = virtualLoop();
+    const h = loop.callSoon(() => {});
+    loop.close();
+    expect(() => h.cancel()).not.toThrow();
+    expect(h.cancelled()).toBe(true);
+  });
+
+  test("callSoon queues a bare function only when nothing needs its Handle: arguments, a context, debug mode, an instrument", async () => {
+    const { ContextVar, copyContext } = await import("../src/index.js");
+    const { loop } = virtualLoop();
+    const bare = loop.callSoon(() => {});
+    expect(loop._ready.peek(0)).toBeTypeOf("function");
+    expect(bare).toBeInstanceOf(Handle);
+    loop.callSoon((_x: number) => {}, 1);
+    expect(loop._ready.peek(1)).toBeInstanceOf(Handle);
+    const v = new ContextVar<number>("v");
+    const ctx = copyContext();
+    ctx.run(() => {
+      v.set(1);
+      loop.callSoon(() => {});
+    });
+    expect(loop._ready.peek(2)).toBeInstanceOf(Handle);
+    loop.setDebug(true);
+    loop.callSoon(() => {});
+    expect(loop._ready.peek(3)).toBeInstanceOf(Handle);
+    loop.setDebug(false);
+    const instrument = {};
+    loop.addInstrument(instrument);
+    loop.callSoon(() => {});
+    expect(loop._ready.peek(4)).toBeInstanceOf(Handle);
+    loop.removeInstrument(instrument);
+    loop.callSoon(() => {});
+    expect(loop._ready.peek(5)).toBeTypeOf("function");
+    loop.close();
+  });
+
+  test("an instrument added while bare callbacks are queued sees each of them as a Handle", async () => {
+    const { loop } = virtualLoop();
+    const seen: string[] = [];
+    loop.callSoon(function queuedBefore() {});
+    loop.addInstrument({ callbackStart: (h) => seen.push(`start ${String(h)}`), callbackEnd: (h) => seen.push(`end ${String(h)}`) });
+    loop.callSoon(() => loop.stop());
+    await runToStop(loop);
+    expect(seen.slice(0, 2)).toEqual(["start <Handle queuedBefore()>", "end <Handle queuedBefore()>"]);
+  });
+
+  test("debug mode switched on while bare callbacks are queued still times them and names them", async () => {
+    const { loop } = virtualLoop();
+    const warnings: string[] = [];
+    loop.debugLogger = { warn: (m) => warnings.push(m) };
+    loop.slowCallbackDuration = 0;
+    loop.callSoon(function queuedBare() {});
+    loop.setDebug(true);
+    loop.callSoon(() => loop.stop());
+    await runToStop(loop);
+    expect(warnings[0]).toMatch(/^Executing queuedBare\(\) took/);
   });
 
   test("an exception handler that throws falls back to the default handler", async () => {
