@@ -498,13 +498,21 @@ export class EventLoop {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve) => {
+      // A poller that throws from attach or schedule rejects this run and leaves the loop
+      // as it found it: not running, so that it can be closed or run again.
+      if (!this._attached) {
+        this._poller.attach(this._pollerHost);
+        this._attached = true;
+      }
       this._running = true;
       this._onStopped = resolve;
-      if (!this._attached) {
-        this._attached = true;
-        this._poller.attach(this._pollerHost);
+      try {
+        this._poller.schedule(0);
+      } catch (error) {
+        this._running = false;
+        this._onStopped = null;
+        throw error;
       }
-      this._poller.schedule(0);
     });
   }
 

@@ -52,6 +52,45 @@ function fakeHost(poller: DefaultPoller) {
   };
 }
 
+describe("a poller that throws", () => {
+  test("attach() throwing rejects runForever and leaves the loop not running, so it can be closed", async () => {
+    const broken = {
+      name: "broken",
+      attach: () => {
+        throw new Error("attach failed");
+      },
+      time: () => 0,
+      schedule: () => {},
+      wakeup: () => {},
+      close: () => {},
+    };
+    const loop = new EventLoop({ poller: broken });
+    await expect(loop.runForever()).rejects.toThrow("attach failed");
+    expect(loop.isRunning()).toBe(false);
+    expect(() => loop.close()).not.toThrow();
+    expect(loop.isClosed()).toBe(true);
+  });
+
+  test("schedule() throwing on the first turn rejects runForever and leaves the loop not running", async () => {
+    let fail = true;
+    const poller = {
+      name: "flaky",
+      attach: () => {},
+      time: () => 0,
+      schedule: () => {
+        if (fail) throw new Error("schedule failed");
+      },
+      wakeup: () => {},
+      close: () => {},
+    };
+    const loop = new EventLoop({ poller });
+    await expect(loop.runForever()).rejects.toThrow("schedule failed");
+    expect(loop.isRunning()).toBe(false);
+    fail = false;
+    loop.close();
+  });
+});
+
 describe("DefaultPoller", () => {
   test("schedule(0) runs one turn from a macrotask, never synchronously", async () => {
     const poller = new DefaultPoller();
