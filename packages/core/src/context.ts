@@ -11,10 +11,12 @@ import { current } from "./state.js";
 export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   /** @internal */ _vars: Map<ContextVar<unknown>, unknown>;
   /** @internal */ _shared: boolean;
+  /** @internal True while `run` is inside this context. */ _entered: boolean;
 
   constructor() {
     this._vars = EMPTY_MAP;
     this._shared = true;
+    this._entered = false;
   }
 
   /** A new context with the same values (`Context.copy()`). */
@@ -35,11 +37,18 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
    */
   run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
     if (typeof fn !== "function") throw new TypeError("Context.run(fn): fn must be a function");
+    // Python's Context.run raises RuntimeError here: a context is entered by one code path
+    // at a time, so that what one sets is not undone by the other's exit.
+    if (this._entered || current.context === this) {
+      throw new Error("Context.run(fn): this context is already entered; run fn in a copy instead: context.copy().run(fn)");
+    }
     const saved = current.context;
     current.context = this;
+    this._entered = true;
     try {
       return fn(...args);
     } finally {
+      this._entered = false;
       current.context = saved;
     }
   }
@@ -91,6 +100,10 @@ function materializeCurrent(): Context {
   if (ctx === null) {
     ctx = new Context();
     current.context = ctx;
+    // No context current inside a task step means the task's own, still empty, context is:
+    // the new one is the task's from now on, so that `getContext()` sees it at once.
+    const task = current.task;
+    if (task !== null && task._context === null) task._context = ctx;
   }
   return ctx;
 }

@@ -82,8 +82,14 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   }
 
   getContext(): Context {
-    if (this._context === null) this._context = new ContextClass();
-    return this._context;
+    let context = this._context;
+    if (context === null) {
+      context = this._context = new ContextClass();
+      // Asked from its own step, at the top level: the step goes on in this context, so
+      // that what it sets afterwards lands here.
+      if (current.task === (this as Task<unknown>) && current.context === null) current.context = context;
+    }
+    return context;
   }
 
   /**
@@ -226,14 +232,16 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     try {
       step = throwing ? this._coro.throw(error) : this._coro.next(undefined);
     } catch (thrown) {
-      this._context = current.context;
+      if (current.context !== null) this._context = current.context;
       current.task = savedTask;
       current.context = savedContext;
       this._finishWithError(thrown);
       if (instrument !== null) instrument.taskStepEnd(this as Task<unknown>);
       return;
     }
-    this._context = current.context;
+    // The step may have made the context current (the first ContextVar.set of a task with
+    // none): keep it. It never goes back to none, and getContext() may have made one meanwhile.
+    if (current.context !== null) this._context = current.context;
     current.task = savedTask;
     current.context = savedContext;
     if (step.done === true) this._finishWithResult(step.value);

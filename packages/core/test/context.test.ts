@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { Context, ContextVar, Token, copyContext, createTask, getRunningLoop, type Coroutine } from "../src/index.js";
+import { Context, ContextVar, Token, copyContext, createTask, currentTask, getRunningLoop, type Coroutine, type Task } from "../src/index.js";
 import { runVirtual, sleep, virtualLoop } from "./helpers.js";
 
 describe("ContextVar", () => {
@@ -247,5 +247,93 @@ describe("contexts and done callbacks", () => {
       return [removed, log];
     });
     expect(out).toEqual([2, []]);
+  });
+});
+
+describe("entering a context", () => {
+  test("Context.run refuses a context that is already entered, as Python's does, and leaves it usable", () => {
+    const v = new ContextVar<string>("v", { default: "none" });
+    const ctx = copyContext();
+    const other = copyContext();
+    expect(() => ctx.run(() => ctx.run(() => 1))).toThrow(
+      /already entered.*context\.copy\(\)\.run\(fn\)/,
+    );
+    // Also through another context entered in between.
+    expect(() => ctx.run(() => other.run(() => ctx.run(() => 1)))).toThrow(/already entered/);
+    // After the refusal the context is exited properly and can be entered again.
+    ctx.run(() => v.set("inside"));
+    expect(ctx.get(v)).toBe("inside");
+    expect(v.get()).toBe("none");
+    // A copy of an entered context can be entered.
+    expect(ctx.run(() => ctx.copy().run(() => v.get()))).toBe("inside");
+  });
+
+  test("a task's own context cannot be entered again from inside the task", async () => {
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* (): Coroutine<string> {
+          yield* sleep(0);
+          try {
+            task.getContext().run(() => 0);
+            return "entered";
+          } catch (error) {
+            return (error as Error).message;
+          }
+        })(),
+      );
+      return yield* task;
+    });
+    expect(out).toMatch(/already entered/);
+  });
+});
+
+describe("a task's context object", () => {
+  test("getContext() inside a task that has set nothing yet is the context its later sets go to", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* (): Coroutine<number[]> {
+          const early = (currentTask() as Task<unknown>).getContext();
+          v.set(1);
+          const sameStep = early.get(v);
+          yield* sleep(0);
+          v.set(2);
+          return [sameStep ?? -1, early.get(v) ?? -1, task.getContext() === early ? 1 : 0];
+        })(),
+      );
+      return yield* task;
+    });
+    expect(out).toEqual([1, 2, 1]);
+  });
+
+  test("getContext() right after the task's first set sees that value", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* (): Coroutine<number> {
+          v.set(7);
+          return (currentTask() as Task<unknown>).getContext().get(v) ?? -1;
+        })(),
+      );
+      return yield* task;
+    });
+    expect(out).toBe(7);
+  });
+
+  test("getContext() of a context-less task called inside another context's run is kept after the step", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const other = copyContext();
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* (): Coroutine<boolean> {
+          const seen = other.run(() => (currentTask() as Task<unknown>).getContext());
+          seen._set(v as never, 5, false);
+          yield* sleep(0);
+          return task.getContext() === seen && v.get() === 5;
+        })(),
+      );
+      return yield* task;
+    });
+    expect(out).toBe(true);
   });
 });
