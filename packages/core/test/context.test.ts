@@ -274,7 +274,7 @@ describe("entering a context", () => {
         (function* (): Coroutine<string> {
           yield* sleep(0);
           try {
-            task.getContext().run(() => 0);
+            (currentTask() as Task<unknown>).getContext().run(() => 0);
             return "entered";
           } catch (error) {
             return (error as Error).message;
@@ -298,7 +298,7 @@ describe("a task's context object", () => {
           const sameStep = early.get(v);
           yield* sleep(0);
           v.set(2);
-          return [sameStep ?? -1, early.get(v) ?? -1, task.getContext() === early ? 1 : 0];
+          return [sameStep ?? -1, early.get(v) ?? -1, (currentTask() as Task<unknown>).getContext() === early ? 1 : 0];
         })(),
       );
       return yield* task;
@@ -329,7 +329,7 @@ describe("a task's context object", () => {
           const seen = other.run(() => (currentTask() as Task<unknown>).getContext());
           seen._set(v as never, 5, false);
           yield* sleep(0);
-          return task.getContext() === seen && v.get() === 5;
+          return (currentTask() as Task<unknown>).getContext() === seen && v.get() === 5;
         })(),
       );
       return yield* task;
