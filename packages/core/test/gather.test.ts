@@ -14,6 +14,28 @@ function* failAfter(ms: number, error: unknown): Coroutine<never> {
 }
 
 describe("gather", () => {
+  test("a task awaiting a gather resumes one turn after the last child finishes (asyncio takes two)", async () => {
+    const log: string[] = [];
+    await runVirtual(function* () {
+      createTask(
+        (function* (): Coroutine<void> {
+          for (let i = 0; i < 4; i++) {
+            log.push(`turn ${i + 1}`);
+            yield;
+          }
+        })(),
+      );
+      yield* gather([
+        (function* (): Coroutine<void> {
+          log.push("child done");
+        })(),
+      ]);
+      log.push("parent resumed");
+    });
+    // asyncio: ["turn 1", "child done", "turn 2", "turn 3", "parent resumed", …]
+    expect(log.slice(0, 4)).toEqual(["turn 1", "child done", "turn 2", "parent resumed"]);
+  });
+
   test("gives the results in argument order, whatever the finishing order", async () => {
     const out = await runVirtual(function* () {
       const log: string[] = [];
