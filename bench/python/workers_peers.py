@@ -18,11 +18,17 @@ ROUNDS = 5
 ROUND_TRIPS = 2000
 
 
-def sha(text, rounds):
-    digest = text.encode()
-    for _ in range(rounds):
-        digest = hashlib.sha256(digest).hexdigest().encode()
-    return digest
+BLOCK_BYTES = 64 * 1024
+
+
+def sha(text, blocks):
+    """The job of workers-jobs.mjs: SHA-256 of `blocks` blocks of 64 KiB, streamed through one hash."""
+    seed = text.encode()
+    block = (seed * (BLOCK_BYTES // len(seed) + 1))[:BLOCK_BYTES]
+    digest = hashlib.sha256()
+    for _ in range(blocks):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def inc(x):
@@ -30,8 +36,8 @@ def inc(x):
 
 
 def calibrate():
-    """Rounds for about JOB_MS, from the fastest of a few tries (the least disturbed)."""
-    probe = 20000
+    """Blocks for about JOB_MS, from the fastest of a few tries (the least disturbed)."""
+    probe = 200
     fastest = float("inf")
     for _ in range(5):
         t0 = time.perf_counter()
@@ -40,17 +46,17 @@ def calibrate():
     return int(probe * JOB_MS / (fastest * 1000))
 
 
-async def on_loop(rounds):
+async def on_loop(blocks):
     async def job(i):
         await asyncio.sleep(0)
-        return sha(f"job {i}", rounds)
+        return sha(f"job {i}", blocks)
 
     await asyncio.gather(*(job(i) for i in range(JOBS)))
 
 
-async def in_executor(pool, rounds):
+async def in_executor(pool, blocks):
     loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(pool, sha, f"job {i}", rounds) for i in range(JOBS)))
+    await asyncio.gather(*(loop.run_in_executor(pool, sha, f"job {i}", blocks) for i in range(JOBS)))
 
 
 async def round_trips(pool):
@@ -67,13 +73,13 @@ def timed(coro_factory):
 
 
 def main():
-    rounds = calibrate()
+    blocks = calibrate()
     out = {"cpu_loop_ms": [], "cpu_process_pool_ms": [], "round_trip_thread_us": []}
     with concurrent.futures.ProcessPoolExecutor(THREADS) as processes, concurrent.futures.ThreadPoolExecutor(THREADS) as threads:
         list(processes.map(inc, range(THREADS * 4)))  # start the processes
         for r in range(ROUNDS + 1):
-            loop_ms = timed(lambda: on_loop(rounds))
-            pool_ms = timed(lambda: in_executor(processes, rounds))
+            loop_ms = timed(lambda: on_loop(blocks))
+            pool_ms = timed(lambda: in_executor(processes, blocks))
             trip_us = timed(lambda: round_trips(threads)) * 1000 / ROUND_TRIPS
             if r > 0:
                 out["cpu_loop_ms"].append(loop_ms)

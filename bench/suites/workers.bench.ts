@@ -30,12 +30,12 @@ const ROUNDS = 7;
 const ROUND_TRIP_ROUNDS = 41;
 
 const jobsModule = new URL("./workers-jobs.mjs", import.meta.url);
-const { sha } = (await import(jobsModule.href)) as { sha: (text: string, rounds: number) => string };
+const { sha } = (await import(jobsModule.href)) as { sha: (text: string, blocks: number) => string };
 const pythonScript = fileURLToPath(new URL("../python/workers_peers.py", import.meta.url));
 
-/** Hash rounds that take about JOB_MS on this machine, from the fastest of a few tries (the least disturbed). */
+/** Hash blocks that take about JOB_MS on this machine, from the fastest of a few tries (the least disturbed). */
 function calibrate(): number {
-  const probe = 20_000;
+  const probe = 200;
   for (let i = 0; i < 3; i++) sha("warm-up", probe);
   let fastest = Infinity;
   for (let i = 0; i < 7; i++) {
@@ -46,7 +46,7 @@ function calibrate(): number {
   return Math.round((probe * JOB_MS) / fastest);
 }
 
-const rounds = calibrate();
+const blocks = calibrate();
 const shaJob = moduleFunction<typeof sha>(jobsModule, "sha");
 const incJob = moduleFunction<(x: number) => number>(jobsModule, "inc");
 
@@ -99,7 +99,7 @@ async function batch(kind: "loop" | "workers" | "niced"): Promise<BatchResult> {
       yield* gather(Array.from({ length: JOBS }, (_, i) => createTask(onLoop(`job ${i}`))));
     } else {
       const pool = kind === "niced" ? oursNiced : ours;
-      yield* gather(Array.from({ length: JOBS }, (_, i) => runInExecutor(pool, shaJob, `job ${i}`, rounds)));
+      yield* gather(Array.from({ length: JOBS }, (_, i) => runInExecutor(pool, shaJob, `job ${i}`, blocks)));
     }
     wallMs = performance.now() - t0;
     recordParallelism(kind === "loop" ? "on the loop" : kind === "niced" ? "runInWorker, niceIncrement 10" : "runInWorker", cpu, wallMs);
@@ -111,13 +111,13 @@ async function batch(kind: "loop" | "workers" | "niced"): Promise<BatchResult> {
 
 function* onLoop(text: string): Coroutine<string> {
   yield;
-  return sha(text, rounds);
+  return sha(text, blocks);
 }
 
 async function piscinaBatch(): Promise<number> {
   const t0 = performance.now();
   const cpu = process.cpuUsage();
-  await Promise.all(Array.from({ length: JOBS }, (_, i) => peer.run({ text: `job ${i}`, rounds }, { name: "shaTask" })));
+  await Promise.all(Array.from({ length: JOBS }, (_, i) => peer.run({ text: `job ${i}`, blocks }, { name: "shaTask" })));
   const wallMs = performance.now() - t0;
   recordParallelism("piscina directly", cpu, wallMs);
   return wallMs;
@@ -173,7 +173,7 @@ function pairedRatio(sample: Sample, reference: Sample): number {
   return summarize(sample.values.map((v, i) => v / (reference.values[i] as number))).median;
 }
 
-console.log(`machine: ${availableParallelism()} cores, node ${process.version}; one job = ${rounds} SHA-256 rounds (~${JOB_MS} ms)`);
+console.log(`machine: ${availableParallelism()} cores, node ${process.version}; one job = SHA-256 of ${blocks} blocks of 64 KiB (~${JOB_MS} ms)`);
 const py = runPython(pythonScript, [String(JOBS), String(THREADS), String(JOB_MS)]);
 
 // (a) + (b)
