@@ -1,11 +1,13 @@
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
+import { moduleId } from "./job-registry.js";
 
 /** Any function type; what a module export or a `toThread` function may be. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the widest function type, for inference only
 export type AnyFunction = (...args: any[]) => unknown;
 
 const MODULE_FUNCTION = Symbol("ModuleFunction");
+const MODULE_ID = Symbol("ModuleFunction.id");
 
 /**
  * A function that a worker thread loads from a module: the module's absolute URL and the
@@ -39,6 +41,15 @@ export function isModuleFunction(value: unknown): value is ModuleFunction {
 }
 
 /**
+ * @internal The job registry's id of a ModuleFunction's export (`NO_ID` when the registry
+ * was full); undefined for any other description of a module job (an executor's caller
+ * may build its own, or a ModuleFunction may come from another copy of this package).
+ */
+export function moduleFunctionId(module: object): number | undefined {
+  return (module as { readonly [MODULE_ID]?: number })[MODULE_ID];
+}
+
+/**
  * `runInWorker(url, name, …)` names its function on every call; the description is the
  * same each time (and frozen), so it is made once per module export.
  */
@@ -64,7 +75,14 @@ export function makeModuleFunction<F extends AnyFunction>(caller: string, module
   }
   let described = exports.get(exportName);
   if (described === undefined) {
-    described = Object.freeze({ url, exportName, name: `${baseName(url)}#${exportName}`, [MODULE_FUNCTION]: null });
+    described = Object.freeze({
+      url,
+      exportName,
+      name: `${baseName(url)}#${exportName}`,
+      [MODULE_FUNCTION]: null,
+      // Named once per thread: jobs then send this number instead of the URL and name.
+      [MODULE_ID]: moduleId(url, exportName),
+    });
     exports.set(exportName, described);
   }
   return described as ModuleFunction<F>;

@@ -3,6 +3,8 @@ import type { TransferListItem, Worker } from "node:worker_threads";
 import { CancelledError, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
 import { Piscina } from "piscina";
 import { functionSource } from "./function-source.js";
+import { NO_ID, registryBuffer, sourceId } from "./job-registry.js";
+import { moduleFunctionId } from "./module-function.js";
 import { rebuildThrown, type ThrownRecord } from "./remote-error.js";
 
 /** Options of a `WorkerPoolExecutor`. */
@@ -75,7 +77,7 @@ export class WorkerPoolExecutor implements Executor {
     }
     this._pool = new Piscina({
       filename: ENTRY,
-      workerData: { "@loop/workers": { niceIncrement } },
+      workerData: { "@loop/workers": { niceIncrement, registry: registryBuffer() } },
       minThreads,
       maxThreads,
       idleTimeout: idleTimeoutMs,
@@ -127,8 +129,16 @@ export class WorkerPoolExecutor implements Executor {
   [SEND](job: ExecutorJob, signal: ExecutorSignal): Promise<Reply> {
     if (this._shutdown) throw new Error(`WorkerPoolExecutor: cannot run ${job.name} after shutdown()`);
     const module = job.module;
-    const task =
-      module !== null ? [module.url, module.exportName, null, job.args] : [null, null, functionSource(job.fn as object), job.args];
+    let task: unknown[];
+    if (module !== null) {
+      // A module job not described by our moduleFunction() has no id here: named in full.
+      const id = moduleFunctionId(module);
+      task = id !== undefined && id !== NO_ID ? [id, job.args] : [module.url, module.exportName, null, job.args];
+    } else {
+      const source = functionSource(job.fn as object);
+      const id = sourceId(source);
+      task = id !== NO_ID ? [id, job.args] : [null, null, source, job.args];
+    }
     const transferList = job.transfer.length === 0 ? undefined : (job.transfer as TransferListItem[]);
     return this._pool.run(task, { signal, transferList }) as Promise<Reply>;
   }

@@ -5,8 +5,11 @@
 // TypeScript loaders of a test runner, so the same file serves the sources in tests and
 // the built package (`src/` and `dist/` both reach it as `../worker/entry.mjs`).
 //
-// A job arrives as [moduleUrl, exportName, source, args]: either a module export to call,
-// or the source text of a self-contained function (toThread). The reply is always
+// A job arrives as [id, args]: `id` names, in the job registry the executor shares with
+// its workers (src/job-registry.ts), a module export to call or the source text of a
+// self-contained function (toThread); the worker reads what an id means once and keeps
+// it. A job whose function has no id (the registry is full) arrives named in full, as
+// [moduleUrl, exportName, null, args] or [null, null, source, args]. The reply is always
 // [status, value, runTimeMs]: errors are described as plain records instead of thrown,
 // so that their class name, message, stack, `cause` and own fields survive the trip (the
 // structured clone of an Error keeps only the built-in classes) and the worker stays in
@@ -35,8 +38,22 @@ let remainingChecks = 0;
 const loaded = new Map();
 /** Imports under way, by URL: the jobs that wait on one share it. */
 const loading = new Map();
-/** Functions compiled from source text, by that text (bounded: oldest out first). */
+/** Functions compiled from source text sent in full, by that text (bounded: oldest out first). */
 const compiled = new Map();
+
+// The job registry: a SharedArrayBuffer written by the thread that owns the executor.
+// Two Int32 header slots ([0] records published, [1] bytes used), then one record per id:
+// a Uint32 byte length and that many bytes of UTF-8 JSON, ["module", url, exportName] or
+// ["source", text], padded to 4 bytes.
+const registry = workerData?.["@loop/workers"]?.registry ?? null;
+const registryHeader = registry instanceof SharedArrayBuffer ? new Int32Array(registry, 0, 2) : null;
+const decoder = new TextDecoder();
+/** The registry's records read so far, by id. */
+const names = [];
+let nextRecord = 8;
+/** By id: the module namespace of an export once imported, or the compiled function of a source text. */
+const namespaces = [];
+const functions = [];
 
 // WorkerPoolExecutor's niceIncrement: this thread yields the CPU to the loop's thread
 // when they compete. Linux only, where setpriority() on a thread id changes that thread
@@ -52,48 +69,105 @@ if (niceIncrement > 0 && process.platform === "linux") {
 }
 
 /**
- * Runs one job. A module already loaded and a function that returns a plain value make
- * the synchronous path: the reply goes back without a detour through the microtask
- * queue, which a trivial job's round trip would feel. Loading a module, or a function
- * that returns a Promise, takes the asynchronous one.
+ * Runs one job. A function already at hand (a module loaded, a source compiled) that
+ * returns a plain value makes the synchronous path: the reply goes back without a
+ * detour through the microtask queue, which a trivial job's round trip would feel.
+ * Loading a module, or a function that returns a Promise, takes the asynchronous one.
  */
 export default function runJob(job) {
-  const moduleUrl = job[0];
-  const source = job[2];
   const start = performance.now();
+  const head = job[0];
+  let fn;
   let result;
   try {
-    let fn;
-    if (moduleUrl === null) fn = compile(source);
-    else {
-      const namespace = loaded.get(moduleUrl);
-      if (namespace === undefined) return runAfterLoading(job, start);
-      fn = exportOf(namespace, moduleUrl, job[1]);
+    if (typeof head === "number") {
+      fn = functions[head];
+      if (fn === undefined) {
+        const namespace = namespaces[head];
+        if (namespace !== undefined) fn = exportOf(namespace, names[head][1], names[head][2]);
+        else {
+          fn = resolveName(head);
+          if (fn === null) return runAfterLoading(job, names[head][1]);
+        }
+      }
+      result = fn(...job[1]);
+    } else {
+      if (head === null) fn = compile(job[2]);
+      else {
+        const namespace = loaded.get(head);
+        if (namespace === undefined) return runAfterLoading(job, head);
+        fn = exportOf(namespace, head, job[1]);
+      }
+      result = fn(...job[3]);
     }
-    result = fn(...job[3]);
   } catch (error) {
-    return failed(error, source, start);
+    return failed(error, job, fn, start);
   }
   if (result !== null && typeof result === "object" && typeof result.then === "function") {
     return Promise.resolve(result).then(
       (value) => finished(value, start),
-      (error) => failed(error, source, start),
+      (error) => failed(error, job, fn, start),
     );
   }
   return finished(result, start);
 }
 
-async function runAfterLoading(job, start) {
+/**
+ * What registry id `id` names, made ready: the compiled function of a source text (kept
+ * by id), or the export of a module already imported (its namespace kept by id; the
+ * export is read from it at each job, as a live binding). null: the module must be
+ * imported first.
+ */
+function resolveName(id) {
+  const name = nameOf(id);
+  if (name[0] === "source") {
+    const fn = compileFresh(name[1]);
+    functions[id] = fn;
+    return fn;
+  }
+  const namespace = loaded.get(name[1]);
+  if (namespace === undefined) return null;
+  const fn = exportOf(namespace, name[1], name[2]);
+  namespaces[id] = namespace;
+  return fn;
+}
+
+/** Record `id` of the registry, reading the records before it that this worker has not read yet. */
+function nameOf(id) {
+  while (names.length <= id) {
+    if (registryHeader === null || names.length >= Atomics.load(registryHeader, 0)) {
+      throw new Error(`@loop/workers: a job names function #${id}, which the executor's job registry does not hold`);
+    }
+    const length = new DataView(registry).getUint32(nextRecord, true);
+    // Decoded from a copy: text decoding is not meant to read memory another thread may write.
+    const bytes = new Uint8Array(registry, nextRecord + 4, length).slice();
+    names.push(JSON.parse(decoder.decode(bytes)));
+    nextRecord += 4 + ((length + 3) & ~3);
+  }
+  return names[id];
+}
+
+async function runAfterLoading(job, url) {
+  const start = performance.now();
   try {
-    await load(job[0]);
+    await load(url);
   } catch (error) {
-    return failed(error, null, start);
+    return failed(error, null, undefined, start);
   }
   return runJob(job);
 }
 
-function failed(error, source, start) {
-  return [FAILED, describe(source !== null ? explainMissingVariable(error, source) : error, 0), performance.now() - start];
+/** The source text a job's function was sent as, or null for a module export. */
+function sourceOf(job) {
+  if (job === null) return null;
+  const head = job[0];
+  if (typeof head === "number") return names[head]?.[0] === "source" ? names[head][1] : null;
+  return head === null ? job[2] : null;
+}
+
+function failed(error, job, fn, start) {
+  const source = sourceOf(job);
+  return [FAILED, describe(source !== null ? explainMissingVariable(error, fn) : error, 0), performance.now() - start];
 }
 
 function finished(result, start) {
@@ -241,12 +315,12 @@ function compileFresh(source) {
 
 // A function sent as source text is compiled again, far from the scope it was written
 // in: a variable it borrowed from there (a closure, an import) does not exist here.
-function explainMissingVariable(error, source) {
+function explainMissingVariable(error, fn) {
   if (!(error instanceof ReferenceError)) return error;
   const match = /^(\S+) is not defined$/.exec(error.message);
   if (match === null) return error;
   const name = match[1];
-  const fnName = compiled.get(source)?.name || "<anonymous>";
+  const fnName = fn?.name || "<anonymous>";
   const message =
     `the function ${fnName} uses "${name}", which does not exist in the worker thread: toThread and runInExecutor send only a function's source text, ` +
     `so it cannot see variables from the scope it was written in (closures, imports). ` +
