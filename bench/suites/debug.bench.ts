@@ -11,9 +11,9 @@
  *
  * To check that debug-off costs nothing against an older core, build that core and point
  * LOOP_CORE_BASELINE at its dist/index.js; it then runs side by side with the current one:
- *   git archive <rev> packages/core tsconfig.base.json | tar -x -C /tmp/core-base
- *   (cd /tmp/core-base/packages/core && npx tsc -p tsconfig.json)
- *   LOOP_CORE_BASELINE=/tmp/core-base/packages/core/dist/index.js pnpm --filter @loop/bench bench -- debug
+ *   git archive <rev> packages/core tsconfig.base.json | tar -x -C "$BASE"   # BASE=$(mktemp -d)
+ *   (cd "$BASE/packages/core" && npx tsc -p tsconfig.json)
+ *   LOOP_CORE_BASELINE="$BASE/packages/core/dist/index.js" pnpm --filter @loop/bench bench -- debug
  */
 import * as core from "@loop/core";
 import { LoopMonitor, TraceRecorder } from "@loop/debug";
