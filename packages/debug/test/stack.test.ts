@@ -3,16 +3,16 @@ import { coroutineFrame, frameFunction, frameLocation, shortenPath, userFrame } 
 
 const stack = [
   "Error",
-  "    at captureStack (/work/main/packages/core/src/handle.ts:101:17)",
-  "    at FutureIterator.next (/work/main/packages/core/src/future.ts:343:70)",
-  "    at sleepFor (/work/main/packages/timers/src/sleep.ts:40:10)",
+  "    at captureStack (/home/dev/loop/packages/core/src/handle.ts:101:17)",
+  "    at FutureIterator.next (/home/dev/loop/packages/core/src/future.ts:343:70)",
+  "    at sleepFor (/home/dev/loop/packages/timers/src/sleep.ts:40:10)",
   "    at sleepFor.next (<anonymous>)",
   "    at fetchOne (file:///srv/app/src/fetch.ts:4:5)",
   "    at fetchOne.next (<anonymous>)",
   "    at main (file:///srv/app/src/main.ts:12:7)",
   "    at main.next (<anonymous>)",
-  "    at Task._run (/work/main/packages/core/src/task.ts:199:30)",
-  "    at EventLoop._runReadyCallbacks (/work/main/packages/core/src/loop.ts:206:42)",
+  "    at Task._run (/home/dev/loop/packages/core/src/task.ts:199:30)",
+  "    at EventLoop._runReadyCallbacks (/home/dev/loop/packages/core/src/loop.ts:206:42)",
 ].join("\n");
 
 test("the user's frame is the first one outside @loop and the engine", () => {
