@@ -87,8 +87,8 @@ export class JobFuture<T> extends Future<T> implements ExecutorSignal {
 /**
  * The executor's promise settled, outside any loop turn: stop counting the job as
  * outside work and settle the Future. (Handing the outcome over with
- * `callSoonThreadsafe` instead would cost a loop iteration per job, about 2% of a
- * trivial job's round trip, and open a window where a finished job could be cancelled.)
+ * `callSoonThreadsafe` instead would cost a loop iteration per job and open a window
+ * where a finished job could be cancelled.)
  */
 export function settle<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
   if (!future.markSettled()) return;
@@ -98,13 +98,7 @@ export function settle<T>(future: JobFuture<T>, ok: boolean, value: unknown): vo
   job.transfer = NO_ARGS;
   const loop = future.getLoop();
   loop.unrefExternal();
-  if (future.done() || loop.isClosed()) return;
-  deliver(future, ok, value);
-}
-
-const NO_ARGS: readonly unknown[] = Object.freeze([]);
-
-function deliver<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
+  if (future.done() || loop.isClosed()) return; // cancelled first: reported then
   if (ok) {
     future.report("ok");
     future.setResult(value as T);
@@ -116,3 +110,5 @@ function deliver<T>(future: JobFuture<T>, ok: boolean, value: unknown): void {
     future.setException(value);
   }
 }
+
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
