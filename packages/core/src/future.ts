@@ -1,8 +1,8 @@
 import { snapshotContext, type Context } from "./context.js";
 import type { Awaitable } from "./coroutine.js";
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
-import { captureError, captureStack, firstFrame } from "./handle.js";
 import type { EventLoop } from "./loop.js";
+import { captureError, firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
 
 // The four states. A future that failed keeps the error apart from a result, because
@@ -45,8 +45,10 @@ const unretrieved: FinalizationRegistry<UnretrievedReport> | null =
 interface DroppedReport {
   /** Weak, so that a report never keeps a dropped loop (and its tasks) alive. */
   loop: WeakRef<EventLoop> | null;
-  message: string;
-  details: Record<string, unknown>;
+  /** The future's class name. */
+  kind: string;
+  /** Where it was created, formatted only if the report is made. */
+  source: Error;
 }
 
 /**
@@ -59,7 +61,10 @@ const droppedPending: FinalizationRegistry<DroppedReport> | null =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry<DroppedReport>((report) => {
         const loop = report.loop?.deref();
-        if (loop !== undefined) loop.debugLogger.warn(report.message, report.details);
+        if (loop === undefined) return;
+        const stack = stackText(report.source);
+        const where = stack === undefined ? "" : ` created at ${firstFrame(report.source)}`;
+        loop.debugLogger.warn(`${report.kind} was destroyed but it is pending!${where}`, { creationStack: stack });
       })
     : null;
 
@@ -85,7 +90,11 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal The rest, in order. */ _callbacks: Entry[] | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
-  /** @internal Where the future was created, in debug mode only. */ _sourceStack: string | undefined = undefined;
+  /**
+   * @internal Where the future was created, in debug mode only: the captured Error, read
+   * on demand (or the text of one, set from outside).
+   */
+  _source: Error | string | undefined = undefined;
   /**
    * What this future stands for, shown by task dumps and deadlock reports: the primitive
    * that made it sets it (`"sleep(100)"`, `"Queue.get"`, `"Lock.acquire"`, `"read from 127.0.0.1:6379"`).
@@ -112,18 +121,26 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     return this._sourceStack;
   }
 
+  /** @internal The text of `_source`. */
+  get _sourceStack(): string | undefined {
+    const source = this._source;
+    return source === undefined || typeof source === "string" ? source : stackText(source);
+  }
+
+  set _sourceStack(stack: string | undefined) {
+    this._source = stack;
+  }
+
   private _trackPending(loop: EventLoop): void {
-    const stack = captureStack();
-    this._sourceStack = stack;
+    const source = captureError();
+    // Read at once: until V8 formats it, the stack holds the frames' receivers, this
+    // future among them, and the report below would keep the future alive for ever.
+    stackText(source);
+    this._source = source;
     if (droppedPending === null) return;
-    const where = stack === undefined ? "" : ` created at ${firstFrame(stack)}`;
     droppedPending.register(
       this,
-      {
-        loop: typeof WeakRef === "function" ? new WeakRef(loop) : null,
-        message: `${this.constructor.name} was destroyed but it is pending!${where}`,
-        details: { creationStack: stack },
-      },
+      { loop: typeof WeakRef === "function" ? new WeakRef(loop) : null, kind: this.constructor.name, source },
       this,
     );
   }
@@ -346,7 +363,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
 
   /** @internal Runs at the transition to done: hands every callback to the loop, in registration order. */
   _scheduleCallbacks(): void {
-    if (this._sourceStack !== undefined) droppedPending?.unregister(this);
+    if (this._source !== undefined) droppedPending?.unregister(this);
     const first = this._callback;
     const rest = this._callbacks;
     this._callback = null;

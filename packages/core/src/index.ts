@@ -29,6 +29,10 @@ export { DefaultPoller } from "./poller.js";
 export type { LoopDriver, Poller } from "./poller.js";
 export type { ExecutorJobInfo, Instrument } from "./instrument.js";
 export type { Executor, ExecutorJob, ExecutorSignal } from "./executor.js";
+export { coroutineFrame, creationFrames, describeWait, stackFrames, suspensionFrames, userFrame } from "./diagnostics.js";
+export type { StackSource } from "./diagnostics.js";
+export { registerLibraryModule } from "./stack-frames.js";
+export type { StackFrame } from "./stack-frames.js";
 export { isCoroutine } from "./coroutine.js";
 export type { Awaitable, AwaitableLike, AwaitedOf, Coroutine } from "./coroutine.js";
 export type {

@@ -4,9 +4,10 @@ import type { Coroutine } from "./coroutine.js";
 import { describeValue, isPromiseLike } from "./coroutine.js";
 import { CancelledError } from "./errors.js";
 import { Future, FutureState, forgetPending, type Waiter } from "./future.js";
-import { coroutineFrame, firstFrame, type Runnable } from "./handle.js";
+import type { Runnable } from "./handle.js";
 import { host, type AbortControllerLike } from "./host.js";
 import type { EventLoop } from "./loop.js";
+import { firstFrame, stackReader, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
 import type { TaskGroup } from "./task-group.js";
 
@@ -98,12 +99,13 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
    * Undefined outside debug mode, and while the task is running or ready.
    */
   suspensionStack(): string | undefined {
-    return this._suspendError?.stack;
+    return this._suspendStack;
   }
 
   /** @internal */
   get _suspendStack(): string | undefined {
-    return this._suspendError?.stack;
+    const error = this._suspendError;
+    return error === undefined ? undefined : stackText(error);
   }
 
   /** @internal Debug mode: where the coroutine last yielded a future (formatted when read); cleared before each step. */
@@ -251,13 +253,15 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 
   /** @internal */
   _describe(): string {
-    const where = this._sourceStack === undefined ? "" : ` created at ${firstFrame(this._sourceStack)}`;
+    const source = this._source;
+    const where = source === undefined ? "" : ` created at ${firstFrame(source)}`;
     // Debug mode: asyncio's `coro=<main() running at file:line>`, read from the suspension stack.
-    const suspended = this._suspendStack === undefined ? undefined : coroutineFrame(this._suspendStack);
-    const coro = suspended === undefined ? "" : ` coro=<${runningAt(suspended)}>`;
+    const suspension = this._suspendError;
+    const suspended = suspension === undefined ? undefined : stackReader.coroutineFrame(suspension);
+    const coro = suspended === undefined ? "" : ` coro=<${suspended.functionName ?? "<anonymous>"}() running at ${suspended.location ?? "?"}>`;
     // The innermost user frame, when it is not the coroutine's own (a helper it delegates to).
-    const inner = this._suspendStack === undefined ? undefined : firstFrame(this._suspendStack);
-    const at = inner === undefined || inner === suspended ? "" : ` suspended at ${inner}`;
+    const inner = suspension === undefined ? undefined : firstFrame(suspension);
+    const at = inner === undefined || inner === suspended?.text ? "" : ` suspended at ${inner}`;
     return `${this.toString().slice(0, -1)}${coro}>${at}${where}`;
   }
 
@@ -353,6 +357,10 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 
 const NOTHING: unique symbol = Symbol("nothing");
 
+// A task's step resumes its coroutine from this module: the coroutine's frame sits just
+// inside this module's frame on any stack captured during a step.
+stackReader.setCoroutineRunner(import.meta.url);
+
 /**
  * The rarely used state of a task, kept apart so that the common task (one that is never
  * cancelled through a signal, never yields a wrong value, runs outside a group and debug
@@ -368,12 +376,6 @@ class TaskExtras {
   suspendError: Error | undefined = undefined;
   debugSteps = 0;
   group: TaskGroup | null = null;
-}
-
-/** "main (file:3:5)" becomes "main() running at file:3:5"; an anonymous frame has no name. */
-function runningAt(frame: string): string {
-  const match = /^(.*?) \((.*)\)$/.exec(frame);
-  return match === null ? `<anonymous>() running at ${frame}` : `${match[1]}() running at ${match[2]}`;
 }
 
 function badYieldMessage(name: string, value: unknown): string {
