@@ -1,5 +1,19 @@
-import { GatheringFuture, Task, currentTask, getRunningLoop, type EventLoop, type Future } from "@loop/core";
-import { coroutineFrame, frameFunction, frameLocation, userFrame } from "./stack.js";
+import {
+  GatheringFuture,
+  Task,
+  coroutineFrame,
+  creationFrames,
+  currentTask,
+  describeWait,
+  getRunningLoop,
+  suspensionFrames,
+  userFrame,
+  type EventLoop,
+  type Future,
+} from "@loop/core";
+import { frameDescription, runningAt } from "./stack.js";
+
+export { describeWait };
 
 /** How a task waits on another: `yield* task`, through a `gather`, or at a task group's exit. */
 export type AwaitKind = "await" | "gather" | "taskGroup";
@@ -56,14 +70,6 @@ export function taskId(task: Task<unknown>): number {
   return id;
 }
 
-/** What a future stands for, in a few words. */
-export function describeWait(future: Future<unknown>): string {
-  if (future instanceof Task) return `task ${JSON.stringify(future.name)}`;
-  if (future instanceof GatheringFuture) return `gather(${future.children().length})`;
-  if (future.label !== undefined) return future.label;
-  return String(future);
-}
-
 /**
  * Captures every live task of `loop` (the running loop by default): name, state, what it
  * waits on and where, and the await graph with its cycles.
@@ -93,17 +99,17 @@ export function dumpTasks(loop?: EventLoop): TaskDump {
 
   for (const task of live) {
     const waitingOn = task.waitingOn();
-    const suspension = task.suspensionStack();
+    const suspension = suspensionFrames(task);
     const coroutine = coroutineFrame(suspension);
-    const suspendedFrame = userFrame(suspension) ?? (waitingOn === null ? undefined : userFrame(waitingOn.creationStack()));
-    const createdFrame = userFrame(task.creationStack());
+    const suspendedFrame = userFrame(suspension) ?? (waitingOn === null ? undefined : userFrame(creationFrames(waitingOn)));
+    const createdFrame = userFrame(creationFrames(task));
     tasks.push({
       id: taskId(task),
       name: task.name,
       state: task === running ? "running" : waitingOn === null ? "ready" : "waiting",
       cancelling: task.cancelling(),
       waitingOn: waitingOn === null ? null : describeWait(waitingOn),
-      coroutine: coroutine === undefined ? null : `${frameFunction(coroutine) ?? "<anonymous>"} running at ${frameLocation(coroutine)}`,
+      coroutine: coroutine === undefined ? null : runningAt(coroutine),
       suspendedAt: suspendedFrame === undefined ? null : frameDescription(suspendedFrame),
       createdAt: createdFrame === undefined ? null : frameDescription(createdFrame),
     });
@@ -135,12 +141,6 @@ function addWaitEdges(
       else if (child instanceof GatheringFuture) addWaitEdges(task, child, addEdge, seen);
     }
   }
-}
-
-function frameDescription(frame: string): string {
-  const fn = frameFunction(frame);
-  const location = frameLocation(frame);
-  return fn === undefined ? location : `${fn} (${location})`;
 }
 
 /** Every elementary cycle reachable in `graph`, each once, starting at its smallest id. */
