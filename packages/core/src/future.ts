@@ -17,12 +17,12 @@ const CANCELLED = 3;
  * (a task waiting on the future, a Promise adapter). `_wake` is called synchronously at
  * completion and must only queue work, never run user code.
  */
-export interface Waiter {
+export interface DoneWaiter {
   _wake(future: Future<unknown>): void;
 }
 
 type DoneCallback<T> = (future: Future<T>) => void;
-type Entry = DoneCallback<never> | Waiter;
+type Entry = DoneCallback<never> | DoneWaiter;
 
 interface UnretrievedReport {
   loop: EventLoop;
@@ -81,6 +81,22 @@ export function forgetPending(future: Future<unknown>): void {
  * const fut = loop.createFuture<number>();
  * loop.callLater(10, () => fut.setResult(42));
  * const answer = yield* fut; // 42
+ *
+ * Invariants:
+ * - `_state` leaves PENDING once, for RESOLVED, FAILED or CANCELLED, and never changes
+ *   again. `_value` is the result when RESOLVED, the error when FAILED, undefined
+ *   otherwise; `_cancelMessage` is the message of the cancellation when CANCELLED.
+ * - The done callbacks, in registration order, are `_callback` (when not null) followed
+ *   by `_callbacks`. They exist only while PENDING: the transition to done empties both
+ *   and hands every entry over in order, a function through `callSoon`, a `DoneWaiter`
+ *   (a task, a Promise adapter) by calling its `_wake` at once. A done future holds no
+ *   callbacks, and one added later is scheduled at once.
+ * - `_logTraceback` is true only while FAILED with the error not yet retrieved and
+ *   registered for the "exception was never retrieved" report; `result()`,
+ *   `exception()` and a Promise adapter clear it.
+ * - `_source` is set only in debug mode, at creation (or for a task, when debug mode
+ *   learns of it), and a future with a `_source` is watched for "destroyed while pending"
+ *   until it is done.
  */
 export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal */ _state: number = PENDING;
@@ -307,13 +323,13 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   }
 
   /** @internal Registers a loop-internal waiter; wakes it at once if the future is done. */
-  _addWaiter(waiter: Waiter): void {
+  _addWaiter(waiter: DoneWaiter): void {
     if (this._state !== PENDING) waiter._wake(this as Future<unknown>);
     else this._addEntry(waiter);
   }
 
   /** @internal */
-  _removeWaiter(waiter: Waiter): void {
+  _removeWaiter(waiter: DoneWaiter): void {
     this.removeDoneCallback(waiter as unknown as DoneCallback<T>);
   }
 
@@ -379,7 +395,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
 }
 
 /** A done callback added while a context was current: scheduled in (a copy of) that context. */
-class ContextCallback implements Waiter {
+class ContextCallback implements DoneWaiter {
   constructor(
     readonly _callback: DoneCallback<never>,
     private readonly _context: Context,
@@ -398,7 +414,7 @@ function isEntryOf(entry: Entry, callback: unknown): boolean {
   return entry === callback || (entry instanceof ContextCallback && entry._callback === callback);
 }
 
-class PromiseWaiter implements Waiter {
+class PromiseWaiter implements DoneWaiter {
   constructor(
     private readonly _resolve: (value: unknown) => void,
     private readonly _reject: (reason: unknown) => void,

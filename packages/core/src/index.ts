@@ -9,7 +9,7 @@ export { Handle, TimerHandle } from "./handle.js";
 export type { Callback } from "./handle.js";
 export { Future } from "./future.js";
 export { Task, currentTask } from "./task.js";
-export type { TaskOptions } from "./task.js";
+export type { TaskOptions, TaskState } from "./task.js";
 export { run } from "./run.js";
 export type { RunOptions } from "./run.js";
 export { createTask, allTasks } from "./create-task.js";

@@ -3,7 +3,7 @@ import { Context as ContextClass, snapshotContext } from "./context.js";
 import type { Coroutine } from "./coroutine.js";
 import { describeValue, isPromiseLike } from "./coroutine.js";
 import { CancelledError } from "./errors.js";
-import { Future, FutureState, forgetPending, type Waiter } from "./future.js";
+import { Future, FutureState, forgetPending, type DoneWaiter } from "./future.js";
 import type { Runnable } from "./handle.js";
 import { host, type AbortControllerLike } from "./host.js";
 import type { EventLoop } from "./loop.js";
@@ -24,12 +24,41 @@ export interface TaskOptions {
 }
 
 /**
+ * Where a task is in its life (`task.state()`):
+ * - `"ready"`: its next step is in the loop's ready queue and will not be handed an
+ *   outcome: a new task, or one that gave the loop a turn with a bare `yield` (or yielded
+ *   something wrong, whose error the step throws in);
+ * - `"running"`: its step is executing now (it is `currentTask()`);
+ * - `"waiting"`: suspended on a future that is still pending (`waitingOn()` returns it);
+ * - `"woken"`: the future it waited on is done, and the step that takes its outcome (or
+ *   its cancellation) is in the ready queue;
+ * - `"done"`: finished with a result, an error or cancelled.
+ */
+export type TaskState = "ready" | "running" | "waiting" | "woken" | "done";
+
+/**
  * A coroutine running on the loop (asyncio.Task). It advances one step per loop turn in
  * which it is ready: to the next `yield` of a Future (then it waits for that future) or
  * of `undefined` (then it is ready again next turn). Cancelling it throws a
  * `CancelledError` into the coroutine at the point where it waits.
+ *
+ * Invariants (asyncio's Task states them for `_fut_waiter` and `_must_cancel`):
+ * - A pending task is in exactly one place: its step is running (`current.task` is this
+ *   task), or it sits once in the loop's ready queue, or `_waitingOn` is a pending future
+ *   whose waiters include this task. It is in `loop._tasks` until it is done, and never
+ *   after.
+ * - `_waitingOn` is set when a step ends by yielding a pending future and is cleared when
+ *   the next step starts. The future wakes its waiters synchronously as it completes, so
+ *   `_waitingOn` done means the task is queued (woken), and `_waitingOn` pending means
+ *   it is not: `waitingOn()` and `state()` read it that way.
+ * - `_mustCancel` is true only while a cancellation has nowhere else to go: the task was
+ *   not waiting on a future that took it. The next step throws a `CancelledError` in and
+ *   clears it; a step that suspends on a future passes it on to that future instead.
+ * - `_cancelRequests` counts `cancel()` calls not withdrawn by `uncancel()`; it only goes
+ *   back to 0 through `uncancel()`, and when it does `_mustCancel` is cleared.
+ * - A done task never runs again: `_run` returns at once when the state is not PENDING.
  */
-export class Task<T> extends Future<T> implements Runnable, Waiter {
+export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   /** @internal */ _coro: Coroutine<T>;
   /** @internal */ _id: number;
   /** @internal */ _name: string | null;
@@ -146,9 +175,28 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     return this._group;
   }
 
-  /** The future this task is suspended on, or null (running, ready, or done). */
+  /**
+   * The future this task is suspended on while that future is pending; null when the
+   * task is running, ready, woken (the future is done and the step that takes its
+   * outcome is queued) or done.
+   */
   waitingOn(): Future<unknown> | null {
-    return this._waitingOn;
+    const future = this._waitingOn;
+    return future !== null && future._state === PENDING ? future : null;
+  }
+
+  /**
+   * Where the task is in its life: `"ready"`, `"running"`, `"waiting"`, `"woken"` or
+   * `"done"` (see `TaskState`). A ready or woken task's next step is already queued.
+   * @example
+   * if (task.state() === "woken") task.cancel(); // cancelled between its wake-up and its step
+   */
+  state(): TaskState {
+    if (this._state !== PENDING) return "done";
+    if (current.task === (this as Task<unknown>)) return "running";
+    const future = this._waitingOn;
+    if (future === null) return "ready";
+    return future._state === PENDING ? "waiting" : "woken";
   }
 
   /**

@@ -3,13 +3,13 @@ import {
   Task,
   coroutineFrame,
   creationFrames,
-  currentTask,
   describeWait,
   getRunningLoop,
   suspensionFrames,
   userFrame,
   type EventLoop,
   type Future,
+  type TaskState,
 } from "@loop/core";
 import { frameDescription, runningAt } from "./stack.js";
 
@@ -23,7 +23,7 @@ export interface TaskInfo {
   /** Stable for the task's life, across dumps (not asyncio's id(), which is an address). */
   id: number;
   name: string;
-  /** running: this is the task dumping; ready: its next step is queued; waiting: suspended on a future. */
+  /** running: this is the task dumping; ready: its next step is queued (woken ones too); waiting: suspended on a pending future. */
   state: "running" | "ready" | "waiting";
   /** Cancellation requests pending (`task.cancelling()`). */
   cancelling: number;
@@ -80,7 +80,6 @@ export function taskId(task: Task<unknown>): number {
 export function dumpTasks(loop?: EventLoop): TaskDump {
   const target = loop ?? getRunningLoop();
   const live = target.allTasks();
-  const running = currentTask();
   const tasks: TaskInfo[] = [];
   const edges: AwaitEdge[] = [];
   // Edges that stand for a real wait right now: the only ones a deadlock can run through.
@@ -106,7 +105,7 @@ export function dumpTasks(loop?: EventLoop): TaskDump {
     tasks.push({
       id: taskId(task),
       name: task.name,
-      state: task === running ? "running" : waitingOn === null ? "ready" : "waiting",
+      state: treeState(task.state()),
       cancelling: task.cancelling(),
       waitingOn: waitingOn === null ? null : describeWait(waitingOn),
       coroutine: coroutine === undefined ? null : runningAt(coroutine),
@@ -123,6 +122,11 @@ export function dumpTasks(loop?: EventLoop): TaskDump {
   }
   tasks.sort((a, b) => a.id - b.id);
   return { tasks, edges, deadlocks: findCycles(blocking), debug: target.getDebug() };
+}
+
+/** A woken task's next step is queued like a ready one's: the tree says ready. */
+function treeState(state: TaskState): TaskInfo["state"] {
+  return state === "running" || state === "waiting" ? state : "ready";
 }
 
 function addWaitEdges(
