@@ -1,7 +1,7 @@
 /**
  * Something that runs blocking work away from the loop (asyncio's `concurrent.futures`
  * executors). Core only shuts the default one down; `@loop/workers` provides worker-thread
- * executors and `runInExecutor`, which hands them jobs through `submit`.
+ * executors and `runInExecutor`, which hands them jobs through `start` or `submit`.
  */
 export interface Executor {
   /**
@@ -12,6 +12,16 @@ export interface Executor {
    * executor that is only ever shut down; `runInExecutor` needs it.
    */
   submit?(job: ExecutorJob, signal: ExecutorSignal): PromiseLike<unknown>;
+  /**
+   * `submit` without the promise, for executors that can report an outcome directly:
+   * starts `job` and calls `settle(true, result)` or `settle(false, error)` exactly once,
+   * from outside the loop's turns (a host callback or promise reaction), never from inside
+   * `start` itself. Same rules as `submit` otherwise: throws at once when shut down, stops
+   * the job when `signal` aborts, settles with a `CancelledError` for a job dropped unrun.
+   * `runInExecutor` uses it in preference to `submit`: it saves a promise and a microtask
+   * per job.
+   */
+  start?(job: ExecutorJob, signal: ExecutorSignal, settle: (ok: boolean, value: unknown) => void): void;
   /**
    * Stops accepting work; with `wait` (the default), resolves once running work is
    * finished. `cancelFutures` drops the jobs still queued (asyncio's `cancel_futures`).
