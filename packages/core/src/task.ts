@@ -5,7 +5,7 @@ import { describeValue, isPromiseLike } from "./coroutine.js";
 import { CancelledError } from "./errors.js";
 import { Future, FutureState, forgetPending, type DoneWaiter } from "./future.js";
 import type { Runnable } from "./handle.js";
-import { host, type AbortControllerLike } from "./host.js";
+import { hostGlobals, type AbortControllerLike } from "./host-globals.js";
 import type { EventLoop } from "./loop.js";
 import { firstFrame, stackReader, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
@@ -333,7 +333,7 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   _abortController(): AbortControllerLike {
     const extras = this._ensureExtras();
     if (extras.abort === null) {
-      const Controller = host.AbortController;
+      const Controller = hostGlobals.AbortController;
       if (Controller === undefined) throw new Error("taskSignal() needs AbortController, which this JavaScript host lacks");
       extras.abort = new Controller();
       if (this._cancelRequests > 0 || this._state === CANCELLED) extras.abort.abort(new CancelledError(this._cancelMessage));
