@@ -1,9 +1,10 @@
 import { snapshotContext, type Context } from "./context.js";
-import type { Awaitable } from "./coroutine.js";
+
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
 import type { EventLoop } from "./loop.js";
 import { captureError, firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
+import type { Awaitable, DoneWaiter } from "./types.js";
 
 // The four states. A future that failed keeps the error apart from a result, because
 // JavaScript can throw anything, undefined included.
@@ -11,15 +12,6 @@ const PENDING = 0;
 const RESOLVED = 1;
 const FAILED = 2;
 const CANCELLED = 3;
-
-/**
- * @internal A done-callback entry that is not a user function: the loop's own waiters
- * (a task waiting on the future, a Promise adapter). `_wake` is called synchronously at
- * completion and must only queue work, never run user code.
- */
-export interface DoneWaiter {
-  _wake(future: Future<unknown>): void;
-}
 
 type DoneCallback<T> = (future: Future<T>) => void;
 type Entry = DoneCallback<never> | DoneWaiter;

@@ -1,8 +1,8 @@
-import type { AwaitableLike, AwaitedOf } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
-import { Future, FutureState, type DoneWaiter } from "./future.js";
+import { Future, FutureState } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import type { AwaitableLike, AwaitedOf, DoneWaiter } from "./types.js";
 
 export interface GatherOptions {
   /** Deliver errors (and cancellations) as results instead of failing on the first one. */

@@ -3,15 +3,7 @@ import { describeError } from "./errors.js";
 import type { EventLoop } from "./loop.js";
 import { firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
-
-/** What the ready queue holds: a Handle, or a Task whose next step is due. */
-export interface Runnable {
-  /** @internal `loop` is the loop running it. */ _run(loop: EventLoop): void;
-}
-
-// Callbacks take whatever arguments they were scheduled with; `any` lets every function fit.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Callback = (...args: any[]) => unknown;
+import type { Callback, Runnable } from "./types.js";
 
 const NO_ARGS: unknown[] = [];
 

@@ -1,40 +1,20 @@
 import type { Context } from "./context.js";
 import { Context as ContextClass, snapshotContext } from "./context.js";
-import type { Coroutine } from "./coroutine.js";
+
 import { describeValue, isPromiseLike } from "./coroutine.js";
 import { CancelledError } from "./errors.js";
-import { Future, FutureState, forgetPending, type DoneWaiter } from "./future.js";
-import type { Runnable } from "./handle.js";
+import { Future, FutureState, forgetPending } from "./future.js";
+
 import { hostGlobals, type AbortControllerLike } from "./host-globals.js";
 import type { EventLoop } from "./loop.js";
 import { firstFrame, stackReader, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
 import type { TaskGroup } from "./task-group.js";
+import type { Coroutine, DoneWaiter, Runnable, TaskOptions, TaskState } from "./types.js";
 
 const { PENDING, CANCELLED } = FutureState;
 
 let taskCounter = 0;
-
-/** Options of `createTask`. */
-export interface TaskOptions {
-  /** Defaults to `Task-<n>`, as in asyncio. */
-  name?: string;
-  /** The context the task runs in; defaults to a copy of the current one. */
-  context?: Context;
-}
-
-/**
- * Where a task is in its life (`task.state()`):
- * - `"ready"`: its next step is in the loop's ready queue and will not be handed an
- *   outcome: a new task, or one that gave the loop a turn with a bare `yield` (or yielded
- *   something wrong, whose error the step throws in);
- * - `"running"`: its step is executing now (it is `currentTask()`);
- * - `"waiting"`: suspended on a future that is still pending (`waitingOn()` returns it);
- * - `"woken"`: the future it waited on is done, and the step that takes its outcome (or
- *   its cancellation) is in the ready queue;
- * - `"done"`: finished with a result, an error or cancelled.
- */
-export type TaskState = "ready" | "running" | "waiting" | "woken" | "done";
 
 /**
  * A coroutine running on the loop (asyncio.Task). It advances one step per loop turn in

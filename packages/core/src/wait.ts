@@ -1,8 +1,9 @@
-import { isCoroutine, type AwaitableLike, type AwaitedOf, type Coroutine } from "./coroutine.js";
+import { isCoroutine } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { Future } from "./future.js";
 import type { TimerHandle } from "./handle.js";
 import { getRunningLoop } from "./loop.js";
+import type { AwaitableLike, AwaitedOf, Coroutine } from "./types.js";
 
 export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
