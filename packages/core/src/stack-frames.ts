@@ -39,9 +39,6 @@ export interface StackFrame {
 /** The part of V8's `CallSite` read here. */
 interface CallSite {
   getFileName(): string | null | undefined;
-  getFunctionName(): string | null;
-  getTypeName(): string | null;
-  getMethodName(): string | null;
   isNative(): boolean;
   toString(): string;
 }
@@ -119,59 +116,86 @@ export function parseStackText(stack: string): StackFrame[] {
   return frames;
 }
 
-function frameFromSite(site: CallSite, printed: string | undefined): StackFrame {
-  const fileName = site.getFileName() ?? null;
-  const native = fileName === null || site.isNative() || isEngineLocation(fileName);
-  // The printed line is the one to show: a source-map-aware formatter (Node's
-  // --enable-source-maps, vitest) points it at the source the user wrote, while the call
-  // site names the script that runs.
-  const parsed = printed === undefined ? null : parseLine(printed, true);
-  const text = parsed?.text ?? site.toString();
-  let functionName = parsed?.functionName ?? null;
-  if (parsed === null) {
-    const fn = site.getFunctionName();
-    const type = site.getTypeName();
-    functionName = fn === null ? null : type !== null && type !== "Object" && type !== "global" ? `${type}.${fn}` : fn;
-  }
-  return { functionName, location: native ? null : (parsed?.location ?? fileName), file: native ? null : fileName, native, text };
-}
+/**
+ * For each error read here on V8: the script file of each call site, null for engine code,
+ * innermost first. Only this is kept from the call sites, at once: they hold the frames'
+ * receivers, and a report that kept them would keep those objects alive.
+ */
+const siteFiles = new WeakMap<Error, (string | null)[]>();
 
-/** Frames already read from captured errors. */
-const framesOf = new WeakMap<Error, StackFrame[]>();
+/** Frames built from an error, on first demand. */
+const framesOf = new WeakMap<Error, readonly StackFrame[]>();
+
+// The hook `stackText` installs for the length of one read (one at a time: reads do not nest).
+let reading: Error | null = null;
+let readSites: CallSite[] | null = null;
+let hostHook: PrepareStackTrace | undefined;
+
+function recordingHook(error: Error, sites: CallSite[]): unknown {
+  if (error === reading) readSites = sites;
+  if (hostHook !== undefined) return hostHook(error, sites);
+  let text = `${error.name}${error.message === "" ? "" : `: ${error.message}`}`;
+  for (const site of sites) text += `\n    at ${site.toString()}`;
+  return text;
+}
 
 /**
  * The text of `error.stack`, formatted by whatever formatter the host has installed, and
- * the structured frames behind it where the engine has them (kept for `stackFrames`).
+ * on V8 the script file of each call site behind it (kept for `StackReader.frames`).
  * Every stack core keeps is read through here: once V8 has formatted a stack, its call
  * sites are gone.
  */
 export function stackText(error: Error): string | undefined {
-  if (framesOf.has(error) || typeof V8Error.captureStackTrace !== "function") return error.stack;
-  const previous = V8Error.prepareStackTrace;
-  let sites: CallSite[] | undefined;
-  V8Error.prepareStackTrace = (err, callSites) => {
-    if (err === error) sites = callSites;
-    if (previous !== undefined) return previous(err, callSites);
-    return [`${err.name}${err.message === "" ? "" : `: ${err.message}`}`, ...callSites.map((s) => `    at ${s.toString()}`)].join("\n");
-  };
+  if (siteFiles.has(error) || typeof V8Error.captureStackTrace !== "function") return error.stack;
+  hostHook = V8Error.prepareStackTrace;
+  reading = error;
+  V8Error.prepareStackTrace = recordingHook;
   let text: unknown;
   try {
     text = error.stack;
   } finally {
-    V8Error.prepareStackTrace = previous;
+    V8Error.prepareStackTrace = hostHook;
+    hostHook = undefined;
+    reading = null;
   }
+  const sites = readSites;
+  readSites = null;
   if (typeof text !== "string") return undefined;
-  if (sites !== undefined) {
-    const printed = text.split("\n").filter((line) => line.trimStart().startsWith("at "));
-    // A formatter that prints one line per call site lets each frame show its printed
-    // line; one that prints otherwise (folds frames, adds notes) leaves the call sites' own text.
-    const aligned = printed.length === sites.length;
-    framesOf.set(
-      error,
-      sites.map((site, i) => frameFromSite(site, aligned ? printed[i] : undefined)),
-    );
+  if (sites !== null) {
+    const files = new Array<string | null>(sites.length);
+    for (let i = 0; i < sites.length; i++) {
+      const site = sites[i] as CallSite;
+      const file = site.getFileName() ?? null;
+      files[i] = file === null || site.isNative() || isEngineLocation(file) ? null : file;
+    }
+    siteFiles.set(error, files);
   }
   return text;
+}
+
+/**
+ * The frames of an error: each printed line (the one to show: a source-map-aware
+ * formatter, such as Node's --enable-source-maps or vitest's, points it at the source the
+ * user wrote) with its call site's script file (what tells library code apart, whatever
+ * the source map says). Text parsing alone when the formatter did not print one line per
+ * call site, or the engine gave none.
+ */
+function framesOfError(error: Error): readonly StackFrame[] {
+  const known = framesOf.get(error);
+  if (known !== undefined) return known;
+  const text = stackText(error);
+  if (text === undefined) return [];
+  const parsed = parseStackText(text);
+  const files = siteFiles.get(error);
+  let frames: readonly StackFrame[] = parsed;
+  if (files !== undefined && files.length === parsed.length) {
+    frames = parsed.map((frame, i) => {
+      const file = files[i] as string | null;
+      return file === null ? { ...frame, location: null, file: null, native: true } : { ...frame, file, native: false };
+    });
+  }
+  framesOf.set(error, frames);
+  return frames;
 }
 
 /**
@@ -208,9 +232,7 @@ export class StackReader {
     if (stack === undefined) return [];
     if (typeof stack === "string") return parseStackText(stack);
     if (Array.isArray(stack)) return stack;
-    const error = stack as Error;
-    const text = stackText(error);
-    return framesOf.get(error) ?? (text === undefined ? [] : parseStackText(text));
+    return framesOfError(stack as Error);
   }
 
   /** The innermost frame that is neither library code nor engine code. */

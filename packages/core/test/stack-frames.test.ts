@@ -129,6 +129,41 @@ describe("reading the stacks core captures", () => {
     loop.close();
   });
 
+  test("library code is told by the call sites' scripts; the host formatter's lines are what is shown", () => {
+    // A formatter that maps locations (as source maps do) changes what is printed, not
+    // which script runs: classification follows the call site, display the printed line.
+    type Hook = ((error: Error, sites: { toString(): string }[]) => unknown) | undefined;
+    const E = Error as unknown as { prepareStackTrace: Hook };
+    const saved = E.prepareStackTrace;
+    E.prepareStackTrace = (error, sites) =>
+      [String(error), ...sites.map((site) => `    at ${site.toString().replace("stack-frames.test.ts", "mapped-source.ts")}`)].join("\n");
+    try {
+      const loop = new EventLoop({ debug: true });
+      const future = loop.createFuture<void>();
+      const frame = userFrame(creationFrames(future));
+      expect(frame?.location).toMatch(/mapped-source\.ts:\d+:\d+$/);
+      expect(frame?.file).toMatch(/stack-frames\.test\.ts$/);
+      loop.close();
+    } finally {
+      E.prepareStackTrace = saved;
+    }
+  });
+
+  test("a formatter that does not print one line per call site leaves the text to parse", () => {
+    type Hook = ((error: Error, sites: unknown[]) => unknown) | undefined;
+    const E = Error as unknown as { prepareStackTrace: Hook };
+    const saved = E.prepareStackTrace;
+    E.prepareStackTrace = () => "Error\n    at only (/srv/app/one.ts:1:1)";
+    try {
+      const loop = new EventLoop({ debug: true });
+      const frames = creationFrames(loop.createFuture<void>());
+      expect(frames.map((f) => f.text)).toEqual(["only (/srv/app/one.ts:1:1)"]);
+      loop.close();
+    } finally {
+      E.prepareStackTrace = saved;
+    }
+  });
+
   test("outside debug mode nothing is captured", async () => {
     const loop = new EventLoop();
     const future = loop.createFuture<void>();
