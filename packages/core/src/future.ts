@@ -86,9 +86,10 @@ export function forgetPending(future: Future<unknown>): void {
  * - `_logTraceback` is true only while FAILED with the error not yet retrieved and
  *   registered for the "exception was never retrieved" report; `result()`,
  *   `exception()` and a Promise adapter clear it.
- * - `_source` is set only in debug mode, at creation (or for a task, when debug mode
- *   learns of it), and a future with a `_source` is watched for "destroyed while pending"
- *   until it is done.
+ * - `_source` is set only in debug mode: at creation, or for a task made through
+ *   `loop.createTask` by a task factory. A future created in debug mode is watched for
+ *   "destroyed while pending" until it is done; a task is not (the loop holds pending
+ *   tasks, and reports those left at close).
  */
 export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal */ _state: number = PENDING;
