@@ -1,12 +1,13 @@
 /**
  * The contracts of @loop/core in one place: what a coroutine is, what the loop calls and
  * is called with, and what plugins implement (executors, instruments, transports,
- * protocols, network drivers). Implementations depend on this file, never the reverse:
- * it runs no code and imports nothing at run time. It names the core classes its
- * contracts mention (`EventLoop`, `Future`, `Task`, `Handle`, `Context`) by type only,
- * so the classes and these contracts still refer to each other at the type level.
+ * protocols, network drivers). It runs no code and imports nothing at run time. It names
+ * the core classes its contracts mention (`EventLoop`, `Future`, `Task`, `Handle`,
+ * `Context`) by type only: those classes name each other in their public signatures
+ * (`future.getLoop()`, `loop.createFuture()`), so the type-level references among them
+ * and this file form a circle that only interfaces for the classes themselves would break.
  *
- * The poller contract (`Poller`, `PollerHost`) is in `poller.ts`.
+ * The poller contract (`Poller`, `LoopDriver`) is in `poller.ts`.
  */
 import type { Context } from "./context.js";
 import type { Future } from "./future.js";
