@@ -1,38 +1,19 @@
 import { snapshotContext } from "./context.js";
-import { isCoroutine, notACoroutineMessage, type Awaitable, type Coroutine } from "./coroutine.js";
+import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
-import type { Executor } from "./executor.js";
 import { Future } from "./future.js";
-import { CallbackHandle, Handle, InlineHandle, TimerHandle, captureError, firstFrame, reportCallbackError, type Callback, type Runnable } from "./handle.js";
-import { host, printError, readEnv } from "./host.js";
-import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument } from "./instrument.js";
+import { CallbackHandle, Handle, InlineHandle, TimerHandle, reportCallbackError } from "./handle.js";
+import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
+import { InstrumentSet, checkInstrument } from "./instrument.js";
 import { DefaultPoller, type LoopDriver, type Poller } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
+import { captureError, firstFrame } from "./stack-frames.js";
 import { current } from "./state.js";
 import { TaskList } from "./task-list.js";
-import { Task, type TaskOptions } from "./task.js";
+import { Task } from "./task.js";
 import { TimerHeap } from "./timer-heap.js";
-
-/** What the exception handler receives: asyncio's context dict, with its keys. */
-export interface ErrorContext {
-  message: string;
-  exception?: unknown;
-  future?: Future<unknown>;
-  task?: Task<unknown>;
-  handle?: Handle;
-  [key: string]: unknown;
-}
-
-export type ExceptionHandler = (loop: EventLoop, context: ErrorContext) => void;
-export type TaskFactory = (loop: EventLoop, coro: Coroutine<unknown>, opts?: TaskOptions) => Task<unknown>;
-/** Reorders, in place, the tasks whose steps run in one turn (see `EventLoop.setTaskOrder`). */
-export type TaskOrder = (tasks: Task<unknown>[]) => void;
-
-/** Where debug-mode reports go; `@loop/debug` can plug a structured logger in. */
-export interface DebugLogger {
-  warn(message: string, details?: Record<string, unknown>): void;
-}
+import type { Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
 
 export interface EventLoopOptions {
   /** Defaults to the `DefaultPoller` (the host's own timers). */

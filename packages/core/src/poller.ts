@@ -1,6 +1,6 @@
-import { host, monotonicNow } from "./host.js";
+import { hostGlobals as host, monotonicNow } from "./host-globals.js";
 import type { EventLoop } from "./loop.js";
-import type { NetDriver } from "./transports.js";
+import type { NetDriver } from "./types.js";
 
 /**
  * What the loop gives its poller: the way back in. The loop owns the pump — running turns
