@@ -1,5 +1,7 @@
 import { host, monotonicNow } from "./host.js";
+import { hostSignalDriver } from "./host-signals.js";
 import type { EventLoop } from "./loop.js";
+import type { SignalDriver } from "./signal-driver.js";
 import type { NetDriver } from "./transports.js";
 
 /**
@@ -42,6 +44,8 @@ export interface Poller {
   close(): void;
   /** Transports for TCP/Unix/TLS, when this poller can carry them. */
   readonly net?: NetDriver;
+  /** The process's signals, for `loop.addSignalHandler` and `run()`'s Ctrl-C handling, when this poller can deliver them. */
+  readonly signals?: SignalDriver;
 }
 
 /**
@@ -60,6 +64,8 @@ const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
  */
 export class DefaultPoller implements Poller {
   readonly name: string = "default";
+  /** `process.on`/`process.off` where there is a `process` (Node); absent in a browser. */
+  readonly signals?: SignalDriver = hostSignalDriver();
   private _host: PollerHost | null = null;
   private _timer: unknown = null;
   private _timerDeadline = Infinity;
