@@ -66,6 +66,7 @@ describe("run() and SIGINT, as asyncio's Runner", () => {
           if (!(error instanceof CancelledError)) throw error;
           return "stopped cleanly";
         }
+        return "not interrupted";
       },
       { poller },
     );
@@ -258,6 +259,7 @@ describe("run(main, { signal })", () => {
         } catch {
           return 42;
         }
+        return 0;
       },
       { poller: new VirtualPoller(), signal: controller.signal },
     );
