@@ -7,6 +7,7 @@ export type { RunVirtualOptions } from "./run-virtual.js";
 export { VirtualPoller } from "./virtual-poller.js";
 export type { VirtualPollerOptions } from "./virtual-poller.js";
 export { VirtualClock } from "./virtual-clock.js";
+export { VirtualSignals } from "./virtual-signals.js";
 export { DeadlockError } from "./deadlock-error.js";
 export type { BlockedTask } from "./deadlock-error.js";
 export { seededShuffle } from "./shuffle.js";
