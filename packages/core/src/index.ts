@@ -45,3 +45,4 @@ export type {
   Transport,
   WriteTransport,
 } from "./transports.js";
+export type { DatagramAddress, DatagramOptions, DatagramProtocol, DatagramTransport } from "./datagram.js";

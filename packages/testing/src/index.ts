@@ -13,5 +13,6 @@ export type { BlockedTask } from "./deadlock-error.js";
 export { seededShuffle } from "./shuffle.js";
 export { MemoryNetwork } from "./memory-network.js";
 export type { LinkConditions, MemoryNetworkOptions } from "./memory-network.js";
+export type { DatagramConditions } from "./memory-datagram.js";
 export { pollerConformance } from "./poller-conformance.js";
 export type { PollerConformanceOptions, TestRegistrar } from "./poller-conformance.js";
