@@ -79,6 +79,14 @@ describe("run() and a real SIGINT", () => {
     expect(c.output()).toBe("ready\nfinally: start\nfinally: done\ncaught KeyboardInterrupt SIGINT\nthe program goes on\n");
   }, 30_000);
 
+  it("uncaught with an uncaughtException listener installed: the listener decides, the process is not killed", async () => {
+    const c = start("listener");
+    await c.printed("ready");
+    c.child.kill("SIGINT");
+    expect(await c.exit).toEqual({ code: 3, signal: null });
+    expect(c.output()).toContain("finally: done\nuncaughtException listener: KeyboardInterrupt\n");
+  }, 30_000);
+
   it("a second SIGINT during the cleanup ends the process at once, without finishing the cleanup", async () => {
     const c = start("slow");
     await c.printed("ready");
