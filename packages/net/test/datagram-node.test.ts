@@ -267,6 +267,33 @@ describe("createDatagramEndpoint over node:dgram", () => {
     });
   });
 
+  it("sendto checks its data and, on an unconnected endpoint, requires an address", async () => {
+    await run(function* () {
+      const [client, side] = yield* createDatagramEndpoint(() => new Recorder(), { localAddr: LOCAL, allowBroadcast: true });
+      expect(() => client.sendto("text" as unknown as Uint8Array, ["127.0.0.1", 9])).toThrow(TypeError);
+      expect(() => client.sendto(Buffer.from("x"))).toThrow(/addr must be \[host, port\]/);
+      expect(client.getWriteBufferSize()).toBe(0);
+      client.close();
+      yield* side.lost;
+    });
+  });
+
+  it("IPv6: the family follows the addresses given", async () => {
+    await run(function* () {
+      const [server, serverSide] = yield* createDatagramEndpoint(() => new Recorder(), { localAddr: ["::1", 0] });
+      const addr = server.getExtraInfo<DatagramAddress>("sockname")!;
+      expect(addr[0]).toBe("::1");
+      const client = yield* openDatagramSocket({ remoteAddr: addr });
+      expect(client.address().family).toBe("IPv6");
+      yield* client.send("over v6");
+      yield* serverSide.until(() => serverSide.datagrams.length === 1);
+      expect(serverSide.datagrams[0]![0]).toBe("over v6");
+      client.close();
+      server.close();
+      yield* serverSide.lost;
+    });
+  });
+
   it("checks its arguments at the call", () => {
     const factory = (): DatagramProtocol => new Recorder();
     expect(() => createDatagramEndpoint(null as unknown as () => DatagramProtocol)).toThrow(TypeError);
