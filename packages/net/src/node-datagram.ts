@@ -123,7 +123,12 @@ class NodeDatagramTransport implements DatagramTransport, EventTarget {
       case MESSAGE: {
         if (this._closing) return;
         const arrival = payload as Arrival;
-        this._call("datagramReceived", () => this._protocol.datagramReceived(arrival[DATA], [arrival.address, arrival.port]));
+        // The hot path: no closure per datagram, only asyncio's (host, port) pair.
+        try {
+          this._protocol.datagramReceived(arrival[DATA], [arrival.address, arrival.port]);
+        } catch (error) {
+          this._loop.callExceptionHandler({ message: "protocol.datagramReceived() failed", exception: error, transport: this });
+        }
         return;
       }
       case READY:
