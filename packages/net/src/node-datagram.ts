@@ -84,7 +84,10 @@ class NodeDatagramTransport implements DatagramTransport, EventTarget {
     const family = this._options.family ?? (isIPv6(localAddr?.[0]) || isIPv6(remoteAddr?.[0]) ? 6 : 4);
     let socket: dgram.Socket;
     try {
-      socket = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", reuseAddr: reusePort === true });
+      // SO_REUSEADDR lets several UDP sockets share a port on Linux; Node 22.12+ also has
+      // SO_REUSEPORT (`reusePort`), which Node 20 ignores.
+      const reuse = reusePort === true;
+      socket = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", reuseAddr: reuse, ...(reuse ? { reusePort: true } : {}) } as dgram.SocketOptions);
     } catch (error) {
       this._future.setException(error);
       return;

@@ -278,6 +278,19 @@ describe("createDatagramEndpoint over node:dgram", () => {
     });
   });
 
+  it("reusePort lets two endpoints bind the same address", async () => {
+    await run(function* () {
+      const [first, firstSide] = yield* createDatagramEndpoint(() => new Recorder(), { localAddr: LOCAL, reusePort: true });
+      const addr = first.getExtraInfo<DatagramAddress>("sockname")!;
+      const [second, secondSide] = yield* createDatagramEndpoint(() => new Recorder(), { localAddr: addr, reusePort: true });
+      expect(second.getExtraInfo("sockname")).toEqual(addr);
+      first.close();
+      second.close();
+      yield* firstSide.lost;
+      yield* secondSide.lost;
+    });
+  });
+
   it("IPv6: the family follows the addresses given", async () => {
     await run(function* () {
       const [server, serverSide] = yield* createDatagramEndpoint(() => new Recorder(), { localAddr: ["::1", 0] });
