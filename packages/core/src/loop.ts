@@ -220,7 +220,7 @@ export class EventLoop {
     this._inBatch = true;
     const budgetEnd = realTime() + BATCH_BUDGET_MS;
     let turns = 0;
-    let timeout: number | null = 0;
+    let timeout: number | null;
     try {
       for (;;) {
         this._resumeDuringBatch = false;
