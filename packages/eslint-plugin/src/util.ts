@@ -86,7 +86,20 @@ export function typeOf(services: ParserServicesWithTypeInformation, node: TSESTr
  */
 export function isCoroutineFunction(fn: FunctionNode, services: ParserServicesWithTypeInformation | null): boolean {
   if (!fn.generator || fn.async) return false;
+  // Asked once per statement of the function by several rules: remember the answer.
+  const known = coroutineFunctions.get(fn);
+  if (known !== undefined) return known;
+  const answer = classify(fn, services);
+  coroutineFunctions.set(fn, answer);
+  return answer;
+}
+
+const coroutineFunctions = new WeakMap<FunctionNode, boolean>();
+
+function classify(fn: FunctionNode, services: ParserServicesWithTypeInformation | null): boolean {
   if (declaresCoroutine(fn)) return true;
+  // Declared as something else (`Generator<Task<unknown>>`, `Iterable<…>`): an iterator.
+  if (fn.returnType !== undefined) return false;
   if (services === null) return true;
   const checker = services.program.getTypeChecker();
   const tsNode = services.esTreeNodeToTSNodeMap.get(fn);
@@ -139,4 +152,23 @@ export function declaresCoroutine(fn: FunctionNode): boolean {
   const name = annotation.typeName;
   if (name.type === AST_NODE_TYPES.Identifier) return name.name === "Coroutine";
   return name.type === AST_NODE_TYPES.TSQualifiedName && name.right.name === "Coroutine";
+}
+
+/**
+ * Whether a call may give a value of interest, from its callee's declared signatures
+ * alone — cheap, where typing the call itself infers its arguments (a whole function body
+ * for `run(function* () { … })`). `interesting` is asked of each declared return type; a
+ * type parameter, `any` or `unknown` may be anything.
+ */
+export function callMayReturn(services: ParserServicesWithTypeInformation, node: TSESTree.CallExpression | TSESTree.NewExpression, interesting: (type: ts.Type) => boolean): boolean {
+  const checker = services.program.getTypeChecker();
+  const calleeType = services.getTypeAtLocation(node.callee);
+  const signatures = node.type === AST_NODE_TYPES.NewExpression ? calleeType.getConstructSignatures() : calleeType.getCallSignatures();
+  if (signatures.length === 0) return true;
+  const may = (type: ts.Type): boolean => {
+    if (type.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional)) return true;
+    if (type.isUnionOrIntersection()) return type.types.some(may);
+    return interesting(type);
+  };
+  return signatures.some((signature) => may(checker.getReturnTypeOfSignature(signature)));
 }

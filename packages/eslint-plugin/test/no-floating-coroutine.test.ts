@@ -29,3 +29,18 @@ typedTester().run("no-floating-coroutine", noFloatingCoroutine, {
     { code: `${coro}function* main(): Coroutine<void> { getRunningLoop().createFuture<number>(); }`, errors: [{ messageId: "floatingFuture" }] },
   ],
 });
+
+typedTester().run("no-floating-coroutine (allowForKnownSafeCalls)", noFloatingCoroutine, {
+  valid: [
+    // Assertion chains are skipped without typing them.
+    { code: `${coro}declare function expect(x: unknown): { toBe(y: unknown): void };\nexpect(1).toBe(1);` },
+  ],
+  invalid: [
+    // Naming no safe calls checks everything.
+    {
+      code: `${coro}declare const console: { log(x: unknown): ReturnType<typeof fetchOne> };\nconsole.log(1);`,
+      options: [{ allowForKnownSafeCalls: [] }],
+      errors: [{ messageId: "floating" }],
+    },
+  ],
+});

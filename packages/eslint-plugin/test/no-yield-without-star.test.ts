@@ -11,6 +11,8 @@ typedTester().run("no-yield-without-star", noYieldWithoutStar, {
     // A plain iterator may yield numbers, and Promises (a lazy list of them).
     { code: `function* range(n: number) { for (let i = 0; i < n; i++) yield i; }` },
     { code: `function* promises(): Generator<Promise<number>> { yield Promise.resolve(1); }` },
+    // An iterator of Tasks, declared as one.
+    { code: `${coro}import type { Task } from "@loop/core";\ndeclare const tasks: Task<unknown>[];\nfunction* each(): Generator<Task<unknown>, void, undefined> { for (const t of tasks) yield t; }` },
     { code: `${coro}function* main(): Coroutine<number> { return yield* ensureFuture(Promise.resolve(1)); }` },
   ],
   invalid: [

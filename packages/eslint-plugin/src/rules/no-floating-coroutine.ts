@@ -1,7 +1,26 @@
 import { AST_NODE_TYPES, ESLintUtils, type TSESTree } from "@typescript-eslint/utils";
-import { calleeName, createRule, isFutureType, isGeneratorType, typeOf, unwrap } from "../util.js";
+import { callMayReturn, calleeName, createRule, isFutureType, isGeneratorType, typeOf, unwrap } from "../util.js";
 
 type MessageId = "floating" | "awaited" | "neverUsed" | "floatingFuture";
+type Options = [{ allowForKnownSafeCalls?: string[] }];
+
+/**
+ * Calls that never give a coroutine, skipped without asking the type checker: test
+ * runners' assertion and registration chains (`expect(x).toBe(y)`, `describe(…)`) are
+ * most of the statements in a test file and the costliest to type.
+ */
+const KNOWN_SAFE_CALLS = ["expect", "describe", "it", "test", "suite", "beforeEach", "afterEach", "beforeAll", "afterAll", "vi", "console"];
+
+/** The identifier a call chain starts from: `a.b(c).d()` → `a`. */
+function chainRoot(node: TSESTree.Node): string | null {
+  let at = node;
+  for (;;) {
+    if (at.type === AST_NODE_TYPES.Identifier) return at.name;
+    if (at.type === AST_NODE_TYPES.CallExpression || at.type === AST_NODE_TYPES.NewExpression) at = at.callee;
+    else if (at.type === AST_NODE_TYPES.MemberExpression) at = at.object;
+    else return null;
+  }
+}
 
 /**
  * A coroutine that is called and then dropped does nothing and says nothing: a generator
@@ -9,7 +28,7 @@ type MessageId = "floating" | "awaited" | "neverUsed" | "floatingFuture";
  * was never awaited" at run time; JavaScript cannot). typescript-eslint's
  * `no-floating-promises` for generator coroutines.
  */
-export const noFloatingCoroutine = createRule<[], MessageId>({
+export const noFloatingCoroutine = createRule<Options, MessageId>({
   name: "no-floating-coroutine",
   meta: {
     type: "problem",
@@ -20,13 +39,35 @@ export const noFloatingCoroutine = createRule<[], MessageId>({
       neverUsed: "This coroutine is stored in `{{name}}` and never used, so it never runs. `yield* {{name}}`, or start it with `createTask({{name}})`.",
       floatingFuture: "This Future is created and dropped: nothing can ever complete or await it. Keep it, or remove the call.",
     },
-    schema: [],
+    schema: [
+      {
+        type: "object",
+        properties: {
+          allowForKnownSafeCalls: {
+            type: "array",
+            items: { type: "string" },
+            description: "Names of functions whose call chains never give a coroutine: their statements are not type-checked.",
+          },
+        },
+        additionalProperties: false,
+      },
+    ],
   },
-  defaultOptions: [],
-  create(context) {
+  defaultOptions: [{ allowForKnownSafeCalls: KNOWN_SAFE_CALLS }],
+  create(context, [options]) {
     const services = ESLintUtils.getParserServices(context);
+    const safe = new Set(options.allowForKnownSafeCalls ?? KNOWN_SAFE_CALLS);
 
+    /**
+     * Whether the value is a coroutine. For a call, the callee's declared signatures are
+     * read first, which is cheap: only when one of them may return a generator (or a type
+     * parameter) is the call itself typed, which infers its arguments — for
+     * `await run(function* () { … })` that means checking the whole body.
+     */
     function isCoroutineValue(node: TSESTree.Expression): boolean {
+      if ((node.type === AST_NODE_TYPES.CallExpression || node.type === AST_NODE_TYPES.NewExpression) && !callMayReturn(services, node, isGeneratorType)) {
+        return false;
+      }
       return isGeneratorType(typeOf(services, node));
     }
 
@@ -50,13 +91,16 @@ export const noFloatingCoroutine = createRule<[], MessageId>({
           if (isCoroutineValue(node.argument)) context.report({ node, messageId: "awaited" });
           return;
         case AST_NODE_TYPES.CallExpression:
-        case AST_NODE_TYPES.NewExpression:
+        case AST_NODE_TYPES.NewExpression: {
+          const root = chainRoot(node);
+          if (root !== null && safe.has(root)) return;
           if (isCoroutineValue(node)) {
             context.report({ node, messageId: "floating" });
           } else if ((calleeName(node) === "createFuture" || calleeName(node) === "Future") && isFutureType(typeOf(services, node))) {
             context.report({ node, messageId: "floatingFuture" });
           }
           return;
+        }
         default:
           return;
       }
@@ -85,3 +129,4 @@ export const noFloatingCoroutine = createRule<[], MessageId>({
     };
   },
 });
+

@@ -1,5 +1,5 @@
 import { AST_NODE_TYPES, ESLintUtils, type TSESTree } from "@typescript-eslint/utils";
-import { createRule, enclosingCoroutine, isPromiseType, typeOf, unwrap } from "../util.js";
+import { callMayReturn, createRule, enclosingCoroutine, isPromiseType, typeOf, unwrap } from "../util.js";
 
 type MessageId = "floating" | "returned";
 
@@ -35,6 +35,7 @@ export const noPromiseInCoroutine = createRule<[], MessageId>({
         if (expression.type === AST_NODE_TYPES.UnaryExpression && expression.operator === "void") expression = unwrap(expression.argument);
         if (expression.type !== AST_NODE_TYPES.CallExpression && expression.type !== AST_NODE_TYPES.NewExpression) return;
         if (enclosingCoroutine(node, services) === null) return;
+        if (!callMayReturn(services, expression, (type) => isPromiseType(checker, type))) return;
         if (isPromise(expression)) context.report({ node, messageId: "floating" });
       },
       ReturnStatement(node: TSESTree.ReturnStatement) {

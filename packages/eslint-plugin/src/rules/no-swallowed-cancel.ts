@@ -39,18 +39,68 @@ export const noSwallowedCancel = createRule<[], MessageId>({
           return;
         }
         if (param.type !== AST_NODE_TYPES.Identifier) return; // destructuring: the author looked inside on purpose
-        const name = param.name;
-        const handled = contains(
-          node.body,
-          (n) =>
-            isUncancel(n) ||
-            (n.type === AST_NODE_TYPES.ThrowStatement && n.argument.type === AST_NODE_TYPES.Identifier && n.argument.name === name),
-        );
-        if (!handled) context.report({ node, messageId: "swallowed", data: { name } });
+        // Any throw (a rethrow, or a conversion such as timeout()'s TimeoutError), or taking
+        // the cancellation back with uncancel(), is a decision about it.
+        if (contains(node.body, (n) => isUncancel(n) || n.type === AST_NODE_TYPES.ThrowStatement)) return;
+        // A body that names CancelledError has thought about it (a test asserting on it).
+        if (contains(node.body, (n) => n.type === AST_NODE_TYPES.Identifier && n.name === "CancelledError")) return;
+        // So is keeping the error for later: returned, stored, or handed to a function that is
+        // not a console — asyncio's TaskGroup keeps the body's error and raises it at exit.
+        const [variable] = context.sourceCode.getDeclaredVariables(node);
+        if (variable !== undefined && variable.references.some((ref) => keeps(ref.identifier))) return;
+        context.report({ node, messageId: "swallowed", data: { name: param.name } });
       },
     };
   },
 });
+
+/**
+ * Whether this use of the caught error keeps it: returned, assigned or stored in a
+ * literal, passed to a function other than a console's (an assertion's `expect(e)` will
+ * throw on a CancelledError it did not expect), or tested with `instanceof
+ * CancelledError`. Printing it, or formatting it into a string, does not.
+ */
+function keeps(ref: TSESTree.Node): boolean {
+  // `(e as Error).message` keeps what `e` would: look through casts and property reads.
+  let id: TSESTree.Node = ref;
+  while (
+    id.parent !== undefined &&
+    (id.parent.type === AST_NODE_TYPES.TSAsExpression ||
+      id.parent.type === AST_NODE_TYPES.TSNonNullExpression ||
+      (id.parent.type === AST_NODE_TYPES.MemberExpression && id.parent.object === id))
+  ) {
+    id = id.parent;
+  }
+  const parent = id.parent;
+  if (parent === undefined) return false;
+  switch (parent.type) {
+    case AST_NODE_TYPES.ReturnStatement:
+    case AST_NODE_TYPES.Property:
+    case AST_NODE_TYPES.ArrayExpression:
+    case AST_NODE_TYPES.VariableDeclarator:
+      return true;
+    case AST_NODE_TYPES.AssignmentExpression:
+      return parent.right === id;
+    case AST_NODE_TYPES.BinaryExpression:
+      return (
+        parent.operator === "instanceof" &&
+        parent.left === id &&
+        parent.right.type === AST_NODE_TYPES.Identifier &&
+        parent.right.name === "CancelledError"
+      );
+    case AST_NODE_TYPES.CallExpression:
+    case AST_NODE_TYPES.NewExpression: {
+      if (!parent.arguments.includes(id as TSESTree.CallExpressionArgument)) return false;
+      const callee = parent.callee;
+      const isConsole =
+        callee.type === AST_NODE_TYPES.MemberExpression && callee.object.type === AST_NODE_TYPES.Identifier && callee.object.name === "console";
+      const isFormatting = callee.type === AST_NODE_TYPES.Identifier && callee.name === "String";
+      return !isConsole && !isFormatting;
+    }
+    default:
+      return false;
+  }
+}
 
 /** `x.uncancel()`: the coroutine takes the cancellation back on purpose, as asyncio allows. */
 function isUncancel(node: TSESTree.Node): boolean {

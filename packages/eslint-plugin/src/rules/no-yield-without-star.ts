@@ -1,5 +1,5 @@
 import type { TSESLint, TSESTree } from "@typescript-eslint/utils";
-import { createRule, enclosingFunction, isCoroutineFunction, isFutureType, isGeneratorType, isPromiseType, typeOf, typeServices } from "../util.js";
+import { createRule, declaresCoroutine, enclosingFunction, isCoroutineFunction, isFutureType, isGeneratorType, isPromiseType, typeOf, typeServices } from "../util.js";
 
 type MessageId = "coroutine" | "future" | "promise" | "wrapInEnsureFuture";
 
@@ -40,6 +40,8 @@ export const noYieldWithoutStar = createRule<[], MessageId>({
         if (node.delegate || node.argument === null || services === null) return;
         const fn = enclosingFunction(node);
         if (fn === null || !fn.generator || fn.async) return;
+        // A generator declared as an iterator (`Generator<Task<unknown>>`) yields values on purpose.
+        if (fn.returnType !== undefined && !declaresCoroutine(fn)) return;
         const type = typeOf(services, node.argument);
         if (isFutureType(type)) {
           context.report({ node, messageId: "future", fix: starFix(node) });
