@@ -19,6 +19,8 @@ export default defineConfig(
     "**/.turbo/**",
     "**/test-artifacts/**",
     "**/node_modules/**",
+    // @loop/eslint-plugin's test inputs: mistakes on purpose, linted by its own tests.
+    "packages/eslint-plugin/test/mistakes/**",
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,
