@@ -3,9 +3,15 @@ import js from "@eslint/js";
 import { defineConfig, globalIgnores } from "eslint/config";
 import globals from "globals";
 import tseslint from "typescript-eslint";
+import loop from "@loop/eslint-plugin";
 
-// Non-type-checked rules on purpose: lint stays fast and needs no build. `pnpm typecheck`
-// is where types are checked.
+// The TypeScript projects that hold each package's sources and tests: the type-aware rules
+// of @loop/eslint-plugin read types from them.
+const typedProjects = ["tsconfig.eslint.json"];
+
+// typescript-eslint's rules stay non-type-checked on purpose (`pnpm typecheck` is where
+// types are checked); @loop/eslint-plugin's coroutine rules are on everywhere, and its
+// type-aware ones read the packages' own TypeScript projects.
 export default defineConfig(
   globalIgnores([
     "**/dist/**",
@@ -13,6 +19,8 @@ export default defineConfig(
     "**/.turbo/**",
     "**/test-artifacts/**",
     "**/node_modules/**",
+    // @loop/eslint-plugin's test inputs: mistakes on purpose, linted by its own tests.
+    "packages/eslint-plugin/test/mistakes/**",
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -81,6 +89,14 @@ export default defineConfig(
         },
       ],
     },
+  },
+  {
+    files: ["**/*.ts"],
+    ignores: ["packages/eslint-plugin/test/fixtures/**"],
+    languageOptions: {
+      parserOptions: { project: typedProjects, tsconfigRootDir: import.meta.dirname },
+    },
+    ...loop.configs.recommended,
   },
   {
     files: ["**/test/**/*.ts", "tests/**/*.ts", "**/*.test.ts"],

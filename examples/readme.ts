@@ -20,6 +20,7 @@ await run(function* () {
   try {
     yield* timeout(500, function* () { return yield* slow; });
   } catch (e) {
-    if (e instanceof TimeoutError) console.log("slow: timed out and cancelled");
+    if (!(e instanceof TimeoutError)) throw e; // never swallow a CancelledError
+    console.log("slow: timed out and cancelled");
   }
 });

@@ -25,6 +25,7 @@ const expectedExports: Record<string, string[]> = {
   "@loop/debug": ["dumpTasks", "formatTaskTree", "LoopMonitor", "startInspector"],
   "@loop/testing": ["runVirtual", "VirtualPoller", "DeadlockError", "MemoryNetwork"],
   "@loop/workers": ["runInWorker", "toThread", "runInExecutor", "WorkerPoolExecutor"],
+  "@loop/eslint-plugin": ["default", "rules", "typeAwareRules"],
 };
 /**
  * A few lines per package that use it for real, as a user would right after installing
@@ -74,6 +75,14 @@ console.log(await run(function* () {
   return line;
 }));`,
     prints: "ping",
+  },
+  "@loop/eslint-plugin": {
+    // The syntactic rules need no TypeScript project: lint a snippet with eslint (a peer dependency).
+    code: `const { ESLint } = await import("eslint");
+const eslint = new ESLint({ overrideConfigFile: true, overrideConfig: [{ plugins: { "@loop": m.default }, rules: { "@loop/no-swallowed-cancel": "error" } }] });
+const [result] = await eslint.lintText("function* main() { try { yield; } catch {} }");
+console.log(result.messages.map((x) => x.ruleId).join(","));`,
+    prints: "@loop/no-swallowed-cancel",
   },
   "@loop/workers": {
     code: `const { run } = await import("@loop/core");

@@ -8,7 +8,7 @@
  */
 import * as net from "node:net";
 import { createInterface } from "node:readline";
-import { ensureFuture, run, type Coroutine } from "@loop/core";
+import { CancelledError, ensureFuture, run, type Coroutine } from "@loop/core";
 import { startServer, type StreamReader, type StreamWriter } from "@loop/net";
 
 const variant = process.argv[2] ?? "loop";
@@ -67,8 +67,9 @@ if (variant === "node-data") {
         writer.write(data);
         yield* writer.drain();
       }
-    } catch {
-      // The load generator resets its connections at the end.
+    } catch (error) {
+      // The load generator resets its connections at the end; a cancellation goes on.
+      if (error instanceof CancelledError) throw error;
     }
   }
   await run(function* () {

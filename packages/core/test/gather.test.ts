@@ -178,7 +178,7 @@ describe("gather", () => {
         (function* () {
           try {
             yield* sleep(100);
-          } catch {
+          } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a child that ignores its cancellation is what this test is about
             // ignore the cancellation
           }
           return "kept going";

@@ -35,7 +35,7 @@ describe("taskSignal", () => {
           currentTask()!.cancel("early");
           try {
             yield* sleep(1);
-          } catch {
+          } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the task swallows its cancellation on purpose; the test checks the signal afterwards
             // swallowed
           }
           return same;

@@ -188,7 +188,7 @@ describe("taskGroup", () => {
               );
               yield* forever();
             });
-          } catch (e) {
+          } catch (e) { // eslint-disable-line @loop/no-swallowed-cancel -- the test logs the cancellation the group raised, to check its kind and the cancelling() count
             log.push(`caught ${(e as Error).name}; cancelling=${currentTask()!.cancelling()}`);
           }
           // 3.12 would lose the outside cancellation here; 3.13 delivers it at the next wait.
@@ -223,7 +223,7 @@ describe("taskGroup", () => {
               );
               yield* forever();
             });
-          } catch (e) {
+          } catch (e) { // eslint-disable-line @loop/no-swallowed-cancel -- the test logs the cancellation the group raised, to check its kind and the cancelling() count
             log.push(`caught ${(e as Error).name}; cancelling=${currentTask()!.cancelling()}`);
           }
           yield* sleep(1);
@@ -330,7 +330,7 @@ describe("taskGroup", () => {
             (function* () {
               try {
                 yield* sleep(100);
-              } catch {
+              } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a child that ignores its cancellation is what this test is about
                 log.push("ignored cancellation");
               }
               yield* sleep(50);

@@ -432,7 +432,7 @@ describe("cancellation", () => {
         (function* () {
           try {
             yield* sleep(100);
-          } catch {
+          } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a task that swallows its cancellation is what this test is about
             log.push("swallowed");
           }
           yield* sleep(100);
@@ -477,7 +477,7 @@ describe("cancellation", () => {
           currentTask()!.cancel("self");
           try {
             yield* f;
-          } catch (e) {
+          } catch (e) { // eslint-disable-line @loop/no-swallowed-cancel -- the test returns the cancellation's message to check it
             return `caught ${(e as Error).message}`;
           }
           return "no";
@@ -494,7 +494,7 @@ describe("bad yields", () => {
   function* yieldAndCatch(value: unknown): Coroutine<string> {
     try {
       yield value as undefined;
-    } catch (e) {
+    } catch (e) { // eslint-disable-line @loop/no-swallowed-cancel -- the test returns the bad-yield error's name and message to check them
       return `${(e as Error).name}: ${(e as Error).message}`;
     }
     return "no error";
@@ -630,6 +630,7 @@ describe("tasks and garbage collection", () => {
         yield* turns(2);
         const gate = loop.createFuture<void>();
         loop.refExternal();
+        // eslint-disable-next-line @loop/no-promise-in-coroutine -- the garbage-collection poll runs outside the loop on purpose and wakes it when done
         void gcUntil(() => false, 5).then(() => {
           loop.unrefExternal();
           loop.callSoonThreadsafe(() => {

@@ -119,7 +119,7 @@ describe("wait", () => {
       w.cancel();
       try {
         yield* w;
-      } catch {
+      } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the waiter was cancelled by this test, which expects exactly that error
         // cancelled
       }
       return [a.cancelled(), a._callbacks === null && a._callback === null, getRunningLoop().timerCount];

@@ -56,8 +56,9 @@ function* closeWriter(writer: StreamWriter): Coroutine<void> {
   writer.close();
   try {
     yield* writer.waitClosed();
-  } catch {
+  } catch (error) {
     // A reset connection's waitClosed throws its error; the socket is gone either way.
+    if (error instanceof CancelledError) throw error;
   }
 }
 

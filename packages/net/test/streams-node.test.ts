@@ -12,6 +12,7 @@ import { streamSuite } from "./stream-suite.js";
  * kernel drops the next SYN.
  */
 function* blackhole(): Coroutine<{ host: string; port: number; cleanup: () => Coroutine<void> }> {
+  // eslint-disable-next-line @loop/no-blocking-in-coroutine -- a one-off check for python3 before the test starts any connection
   if (spawnSync("python3", ["--version"]).status !== 0) {
     throw new Error("python3 is needed for the connect-timeout tests over real sockets (a listener that never accepts): apt-get install python3");
   }

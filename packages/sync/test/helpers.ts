@@ -27,7 +27,7 @@ export function* settle(tasks: readonly Task<unknown>[]): Coroutine<void> {
   for (const task of tasks) {
     try {
       yield* task;
-    } catch {
+    } catch { // eslint-disable-line @loop/no-swallowed-cancel -- each task's outcome, cancellation included, is read with outcome(task)
       // the outcome is read with outcome(task)
     }
   }

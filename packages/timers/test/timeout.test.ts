@@ -206,7 +206,7 @@ describe("timeout: no expiry", () => {
         scope = s;
         try {
           yield* sleep(1_000);
-        } catch {
+        } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a body that swallows the timeout's cancellation is what this test is about
           return "swallowed";
         }
         return "slept";
@@ -265,7 +265,7 @@ describe("timeout: cancellation from elsewhere", () => {
       try {
         currentTask()!.cancel();
         yield* sleep(1_000);
-      } catch {
+      } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a body that swallows a cancellation is what this test is about
         // swallowed, and cancelling() stays 1
       }
       return yield* caught(() => timeout(0, () => sleep(1_000)));
@@ -278,7 +278,7 @@ describe("timeout: cancellation from elsewhere", () => {
       try {
         currentTask()!.cancel();
         yield* sleep(1_000);
-      } catch {
+      } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a body that swallows a cancellation is what this test is about
         // swallowed
       }
       return yield* caught(() =>

@@ -247,10 +247,10 @@ describe("waitFor", () => {
         (function* (): Coroutine<number> {
           try {
             yield* sleep(300);
-          } catch {
+          } catch { // eslint-disable-line @loop/no-swallowed-cancel -- an awaitable that resists cancellation twice is what this test is about
             try {
               yield* sleep(300);
-            } catch {
+            } catch { // eslint-disable-line @loop/no-swallowed-cancel -- an awaitable that resists cancellation twice is what this test is about
               yield* sleep(300);
             }
           }

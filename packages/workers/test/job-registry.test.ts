@@ -69,7 +69,7 @@ describe("the job registry", () => {
         spinning.cancel();
         try {
           yield* spinning;
-        } catch {
+        } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the job fails on purpose; the test reads what follows
           // cancelled, as wanted
         }
         yield* ensureFuture(exited);

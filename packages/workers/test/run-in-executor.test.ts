@@ -106,6 +106,7 @@ describe("runInExecutor", () => {
       // Reactions to one promise run in the order they were added: runInExecutor's first
       // (the outcome arrives), then this one, before the loop has run a single turn.
       let cancelled: boolean | null = null;
+      // eslint-disable-next-line @loop/no-promise-in-coroutine -- a reaction added after runInExecutor's own, to cancel between the outcome and the loop's next turn
       void promise.then(() => {
         cancelled = future.cancel();
       });
@@ -154,7 +155,7 @@ describe("runInExecutor", () => {
       }
       try {
         yield* dropped;
-      } catch {
+      } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the job fails on purpose; the test reads what follows
         // cancelled
       }
       return { dropped: dropped.cancelled(), error };

@@ -10,6 +10,7 @@ import type { Scenario } from "../scenario.js";
 function* blockingStep(): Coroutine<void> {
   yield* sleep(10);
   const until = performance.now() + 200;
+  // eslint-disable-next-line @loop/no-blocking-in-coroutine -- this scenario blocks the loop on purpose, to show debug mode's slow-step report
   while (performance.now() < until) {
     // busy: every other task waits meanwhile
   }

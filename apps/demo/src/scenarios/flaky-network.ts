@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { getRunningLoop, TimeoutError, type Coroutine } from "@loop/core";
+import { CancelledError, getRunningLoop, TimeoutError, type Coroutine } from "@loop/core";
 import { openConnection, startServer, type StreamReader, type StreamWriter } from "@loop/net";
 import { MemoryNetwork, runVirtual } from "@loop/testing";
 import { sleep, waitFor } from "@loop/timers";
@@ -14,8 +14,10 @@ function* service(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
       writer.write(`ok ${Buffer.from(line).toString()}`);
       yield* writer.drain();
     }
-  } catch {
-    // A reset ends this connection; the server goes on.
+  } catch (error) {
+    // A reset ends this connection and the server goes on; a cancellation (the server
+    // closing) must still end the handler as cancelled.
+    if (error instanceof CancelledError) throw error;
   }
 }
 
@@ -51,6 +53,8 @@ export function* flakyNetwork(print: (line: string) => void): Coroutine<number> 
       print(`${at()}  ${Buffer.from(reply).toString().trim()}`);
       yield* sleep(400);
     } catch (error) {
+      // A failed request reconnects; a cancelled client stops.
+      if (error instanceof CancelledError) throw error;
       const why = error instanceof TimeoutError ? "timed out" : ((error as { code?: string }).code ?? String(error));
       print(`${at()}  request ${request} failed: ${why}; reconnecting`);
       connection?.[1].transport.abort();

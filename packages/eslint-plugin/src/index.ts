@@ -1,0 +1,83 @@
+/**
+ * @loop/eslint-plugin — the mistakes generator coroutines make easy, caught while typing:
+ * a coroutine called and never run, `yield` where `yield*` was meant, Promises and
+ * blocking calls inside coroutines, and `catch` blocks that swallow cancellation.
+ *
+ * @example
+ * // eslint.config.js
+ * import loop from "@loop/eslint-plugin";
+ * import tseslint from "typescript-eslint";
+ * export default [
+ *   ...tseslint.configs.recommended,
+ *   { languageOptions: { parserOptions: { projectService: true } } },
+ *   loop.configs.recommended,
+ * ];
+ */
+import type { TSESLint } from "@typescript-eslint/utils";
+import { noAwaitInCoroutine } from "./rules/no-await-in-coroutine.js";
+import { noBlockingInCoroutine } from "./rules/no-blocking-in-coroutine.js";
+import { noFloatingCoroutine } from "./rules/no-floating-coroutine.js";
+import { noPromiseInCoroutine } from "./rules/no-promise-in-coroutine.js";
+import { noSwallowedCancel } from "./rules/no-swallowed-cancel.js";
+import { noYieldWithoutStar } from "./rules/no-yield-without-star.js";
+import { preferTaskGroup } from "./rules/prefer-task-group.js";
+
+const VERSION = "0.1.0";
+
+/** Every rule, by name (without the `@loop/` prefix). */
+export const rules = {
+  "no-floating-coroutine": noFloatingCoroutine,
+  "no-yield-without-star": noYieldWithoutStar,
+  "no-promise-in-coroutine": noPromiseInCoroutine,
+  "no-await-in-coroutine": noAwaitInCoroutine,
+  "no-swallowed-cancel": noSwallowedCancel,
+  "no-blocking-in-coroutine": noBlockingInCoroutine,
+  "prefer-task-group": preferTaskGroup,
+} satisfies Record<string, TSESLint.RuleModule<string, readonly unknown[]>>;
+
+export type RuleName = keyof typeof rules;
+
+/** The rules that need type information (`parserOptions.projectService`). */
+export const typeAwareRules: readonly RuleName[] = ["no-floating-coroutine", "no-promise-in-coroutine"];
+
+interface Plugin {
+  meta: { name: string; version: string };
+  rules: typeof rules;
+  configs: { recommended: TSESLint.FlatConfig.Config; strict: TSESLint.FlatConfig.Config };
+}
+
+const plugin: Plugin = {
+  meta: { name: "@loop/eslint-plugin", version: VERSION },
+  rules,
+  configs: {} as Plugin["configs"],
+};
+
+function config(name: string, level: Partial<Record<RuleName, "error" | "warn" | "off">>): TSESLint.FlatConfig.Config {
+  const ruleLevels: Record<string, "error" | "warn" | "off"> = {};
+  for (const [rule, value] of Object.entries(level)) ruleLevels[`@loop/${rule}`] = value;
+  return { name: `@loop/${name}`, plugins: { "@loop": plugin as unknown as TSESLint.FlatConfig.Plugin }, rules: ruleLevels };
+}
+
+/** Every rule that has no false positives in ordinary code; `prefer-task-group` is left to `strict`. */
+plugin.configs.recommended = config("recommended", {
+  "no-floating-coroutine": "error",
+  "no-yield-without-star": "error",
+  "no-promise-in-coroutine": "error",
+  "no-await-in-coroutine": "error",
+  "no-swallowed-cancel": "error",
+  "no-blocking-in-coroutine": "error",
+  "prefer-task-group": "off",
+});
+
+/** `recommended`, plus structured concurrency: no task without an owner. */
+plugin.configs.strict = config("strict", {
+  "no-floating-coroutine": "error",
+  "no-yield-without-star": "error",
+  "no-promise-in-coroutine": "error",
+  "no-await-in-coroutine": "error",
+  "no-swallowed-cancel": "error",
+  "no-blocking-in-coroutine": "error",
+  "prefer-task-group": "error",
+});
+
+export default plugin;

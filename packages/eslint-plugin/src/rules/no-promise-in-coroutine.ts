@@ -1,0 +1,48 @@
+import { AST_NODE_TYPES, ESLintUtils, type TSESTree } from "@typescript-eslint/utils";
+import { callMayReturn, createRule, enclosingCoroutine, isPromiseType, typeOf, unwrap } from "../util.js";
+
+type MessageId = "floating" | "returned";
+
+/**
+ * A Promise started inside a coroutine and not adopted runs unowned: the task does not
+ * wait for it, cannot cancel it, and never hears of its failure. `call((signal) => …)`
+ * waits for it and aborts it when the task is cancelled; `ensureFuture` at least waits.
+ */
+export const noPromiseInCoroutine = createRule<[], MessageId>({
+  name: "no-promise-in-coroutine",
+  meta: {
+    type: "problem",
+    docs: { description: "Disallow Promises in a coroutine that are neither adopted with `call`/`ensureFuture` nor kept" },
+    messages: {
+      floating:
+        "This Promise runs unowned: the coroutine does not wait for it, cannot cancel it and never sees its error. Use `yield* call((signal) => …)` (cancellable) or `yield* ensureFuture(…)`.",
+      returned: "A coroutine that returns a Promise hands its caller an unresolved Promise as the result: `return yield* call(() => …)` waits for it inside the task.",
+    },
+    schema: [],
+  },
+  defaultOptions: [],
+  create(context) {
+    const services = ESLintUtils.getParserServices(context);
+    const checker = services.program.getTypeChecker();
+
+    function isPromise(node: TSESTree.Expression): boolean {
+      return isPromiseType(checker, typeOf(services, node));
+    }
+
+    return {
+      ExpressionStatement(node) {
+        let expression = unwrap(node.expression);
+        if (expression.type === AST_NODE_TYPES.UnaryExpression && expression.operator === "void") expression = unwrap(expression.argument);
+        if (expression.type !== AST_NODE_TYPES.CallExpression && expression.type !== AST_NODE_TYPES.NewExpression) return;
+        if (enclosingCoroutine(node, services) === null) return;
+        if (!callMayReturn(services, expression, (type) => isPromiseType(checker, type))) return;
+        if (isPromise(expression)) context.report({ node, messageId: "floating" });
+      },
+      ReturnStatement(node: TSESTree.ReturnStatement) {
+        if (node.argument === null || node.argument === undefined) return;
+        if (enclosingCoroutine(node, services) === null) return;
+        if (isPromise(node.argument)) context.report({ node, messageId: "returned" });
+      },
+    };
+  },
+});

@@ -1,0 +1,174 @@
+import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from "@typescript-eslint/utils";
+import ts from "typescript";
+
+/** The docs page of each rule, shipped in the package and kept in the repository. */
+export const createRule = ESLintUtils.RuleCreator(
+  (name) => `https://github.com/loop-dev/loop/blob/main/packages/eslint-plugin/docs/rules/${name}.md`,
+);
+
+export type FunctionNode = TSESTree.FunctionDeclaration | TSESTree.FunctionExpression | TSESTree.ArrowFunctionExpression;
+
+/** The innermost function around `node` (not counting `node` itself), or null at module level. */
+export function enclosingFunction(node: TSESTree.Node): FunctionNode | null {
+  // ESLint 10 gives the Program a null parent, older versions undefined.
+  let at: TSESTree.Node | null | undefined = node.parent;
+  while (at !== undefined && at !== null) {
+    if (
+      at.type === AST_NODE_TYPES.FunctionDeclaration ||
+      at.type === AST_NODE_TYPES.FunctionExpression ||
+      at.type === AST_NODE_TYPES.ArrowFunctionExpression
+    ) {
+      return at;
+    }
+    at = at.parent;
+  }
+  return null;
+}
+
+/** Type information when the file is linted with it (parserOptions.projectService), else null. */
+export function typeServices(context: Readonly<TSESLint.RuleContext<string, readonly unknown[]>>): ParserServicesWithTypeInformation | null {
+  const services = context.sourceCode.parserServices;
+  if (services === undefined || services.program === null || services.program === undefined) return null;
+  return services as ParserServicesWithTypeInformation;
+}
+
+/** Every member of a union (or the type itself). */
+function members(type: ts.Type): readonly ts.Type[] {
+  return type.isUnion() ? type.types : [type];
+}
+
+function symbolName(type: ts.Type): string | undefined {
+  return (type.aliasSymbol ?? type.getSymbol())?.getName();
+}
+
+/** A generator object: what calling a `function*` gives, which does nothing until driven. */
+export function isGeneratorType(type: ts.Type): boolean {
+  return members(type).some((t) => {
+    const name = symbolName(t);
+    return name === "Generator" || name === "Coroutine";
+  });
+}
+
+/**
+ * A @loop Future or Task (anything with Future's shape: `addDoneCallback`, `cancel`,
+ * `result` and `Symbol.iterator`), so that user subclasses and other copies count too.
+ */
+export function isFutureType(type: ts.Type): boolean {
+  return members(type).some((t) => {
+    const name = symbolName(t);
+    if (name === "Future" || name === "Task" || name === "GatheringFuture") return true;
+    return t.getProperty("addDoneCallback") !== undefined && t.getProperty("cancel") !== undefined && t.getProperty("result") !== undefined;
+  });
+}
+
+/** A Promise or any other thenable that is not a Future (Futures are PromiseLike too). */
+export function isPromiseType(checker: ts.TypeChecker, type: ts.Type): boolean {
+  return members(type).some((t) => {
+    if (isFutureType(t)) return false;
+    const then = t.getProperty("then");
+    if (then === undefined) return false;
+    const thenType = checker.getTypeOfSymbol(then);
+    return thenType.getCallSignatures().length > 0;
+  });
+}
+
+/** The TypeScript type of an ESTree node. */
+export function typeOf(services: ParserServicesWithTypeInformation, node: TSESTree.Node): ts.Type {
+  return services.getTypeAtLocation(node);
+}
+
+/**
+ * Whether a generator function is a coroutine rather than a plain iterator: declared to
+ * return `Coroutine<…>`, or (with type information) a generator whose yield type is only
+ * Futures and `undefined` — what `yield*` of `sleep`, `gather`, a Task… produces. Without
+ * type information every non-async generator counts, which is the common case in code
+ * that uses @loop.
+ */
+export function isCoroutineFunction(fn: FunctionNode, services: ParserServicesWithTypeInformation | null): boolean {
+  if (!fn.generator || fn.async) return false;
+  // Asked once per statement of the function by several rules: remember the answer.
+  const known = coroutineFunctions.get(fn);
+  if (known !== undefined) return known;
+  const answer = classify(fn, services);
+  coroutineFunctions.set(fn, answer);
+  return answer;
+}
+
+const coroutineFunctions = new WeakMap<FunctionNode, boolean>();
+
+function classify(fn: FunctionNode, services: ParserServicesWithTypeInformation | null): boolean {
+  if (declaresCoroutine(fn)) return true;
+  // Declared as something else (`Generator<Task<unknown>>`, `Iterable<…>`): an iterator.
+  if (fn.returnType !== undefined) return false;
+  if (services === null) return true;
+  const checker = services.program.getTypeChecker();
+  const tsNode = services.esTreeNodeToTSNodeMap.get(fn);
+  const signature = checker.getSignatureFromDeclaration(tsNode as ts.SignatureDeclaration);
+  if (signature === undefined) return true;
+  const returnType = checker.getReturnTypeOfSignature(signature);
+  const args = checker.getTypeArguments(returnType as ts.TypeReference);
+  const yieldType = args[0];
+  if (yieldType === undefined) return true;
+  return members(yieldType).every((t) => {
+    if (t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void | ts.TypeFlags.Never | ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return true;
+    return isFutureType(t);
+  });
+}
+
+/** The innermost function around `node`, when it is a coroutine. */
+export function enclosingCoroutine(node: TSESTree.Node, services: ParserServicesWithTypeInformation | null): FunctionNode | null {
+  const fn = enclosingFunction(node);
+  return fn !== null && isCoroutineFunction(fn, services) ? fn : null;
+}
+
+/** The name a call's callee ends with: `f()` → "f", `a.b.f()` → "f". */
+export function calleeName(node: TSESTree.CallExpression | TSESTree.NewExpression): string | undefined {
+  const callee = node.callee;
+  if (callee.type === AST_NODE_TYPES.Identifier) return callee.name;
+  if (callee.type === AST_NODE_TYPES.MemberExpression && !callee.computed && callee.property.type === AST_NODE_TYPES.Identifier) {
+    return callee.property.name;
+  }
+  return undefined;
+}
+
+/** Strips what does not change a value: parentheses are gone in ESTree; `!`, `as`, `satisfies` and `<T>x` remain. */
+export function unwrap(node: TSESTree.Expression): TSESTree.Expression {
+  let at = node;
+  while (
+    at.type === AST_NODE_TYPES.TSNonNullExpression ||
+    at.type === AST_NODE_TYPES.TSAsExpression ||
+    at.type === AST_NODE_TYPES.TSSatisfiesExpression ||
+    at.type === AST_NODE_TYPES.TSTypeAssertion
+  ) {
+    at = at.expression;
+  }
+  return at;
+}
+
+/** Whether the function is declared to return `Coroutine<…>` (or `ns.Coroutine<…>`). */
+export function declaresCoroutine(fn: FunctionNode): boolean {
+  const annotation = fn.returnType?.typeAnnotation;
+  if (annotation === undefined || annotation.type !== AST_NODE_TYPES.TSTypeReference) return false;
+  const name = annotation.typeName;
+  if (name.type === AST_NODE_TYPES.Identifier) return name.name === "Coroutine";
+  return name.type === AST_NODE_TYPES.TSQualifiedName && name.right.name === "Coroutine";
+}
+
+/**
+ * Whether a call may give a value of interest, from its callee's declared signatures
+ * alone — cheap, where typing the call itself infers its arguments (a whole function body
+ * for `run(function* () { … })`). `interesting` is asked of each declared return type; a
+ * type parameter, `any` or `unknown` may be anything.
+ */
+export function callMayReturn(services: ParserServicesWithTypeInformation, node: TSESTree.CallExpression | TSESTree.NewExpression, interesting: (type: ts.Type) => boolean): boolean {
+  const checker = services.program.getTypeChecker();
+  const calleeType = services.getTypeAtLocation(node.callee);
+  const signatures = node.type === AST_NODE_TYPES.NewExpression ? calleeType.getConstructSignatures() : calleeType.getCallSignatures();
+  if (signatures.length === 0) return true;
+  const may = (type: ts.Type): boolean => {
+    if (type.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional)) return true;
+    if (type.isUnionOrIntersection()) return type.types.some(may);
+    return interesting(type);
+  };
+  return signatures.some((signature) => may(checker.getReturnTypeOfSignature(signature)));
+}

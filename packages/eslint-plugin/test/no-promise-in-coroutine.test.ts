@@ -1,0 +1,20 @@
+import { noPromiseInCoroutine } from "../src/rules/no-promise-in-coroutine.js";
+import { imports, typedTester } from "./rule-tester.js";
+
+typedTester().run("no-promise-in-coroutine", noPromiseInCoroutine, {
+  valid: [
+    { code: `${imports}function* main(): Coroutine<number> { return yield* ensureFuture(Promise.resolve(1)); }` },
+    { code: `${imports}function* main(): Coroutine<void> { const p = fetch("http://127.0.0.1/"); yield* ensureFuture(p); }` },
+    // Outside coroutines it is typescript-eslint's no-floating-promises' business.
+    { code: `async function main(): Promise<void> { fetch("http://127.0.0.1/"); }` },
+    // A Promise started in a callback inside a coroutine belongs to that callback.
+    { code: `${imports}function* main(): Coroutine<void> { getRunningLoop().callSoon(() => { void Promise.resolve(1); }); yield; }` },
+    // A plain iterator.
+    { code: `function* lazy() { yield 1; Promise.resolve(2); }` },
+  ],
+  invalid: [
+    { code: `${imports}function* main(): Coroutine<void> { fetch("http://127.0.0.1/"); yield; }`, errors: [{ messageId: "floating" }] },
+    { code: `${imports}function* main(): Coroutine<void> { void Promise.resolve(1); yield; }`, errors: [{ messageId: "floating" }] },
+    { code: `${imports}function* main() { yield; return fetch("http://127.0.0.1/"); }`, errors: [{ messageId: "returned" }] },
+  ],
+});
