@@ -256,7 +256,7 @@ describe("run(main, { signal })", () => {
         controller.abort();
         try {
           yield* forever();
-        } catch {
+        } catch { // eslint-disable-line @loop/no-swallowed-cancel -- a main task that swallows the abort's cancellation is what this test is about
           return 42;
         }
         return 0;

@@ -11,7 +11,7 @@
  * prints the same timeline on every run.
  */
 import { Buffer } from "node:buffer";
-import { getRunningLoop, run, TimeoutError, type Coroutine, type DatagramAddress, type DatagramTransport } from "@loop/core";
+import { CancelledError, getRunningLoop, run, TimeoutError, type Coroutine, type DatagramAddress, type DatagramTransport } from "@loop/core";
 import { createDatagramEndpoint, openDatagramSocket, type DatagramSocket } from "@loop/net";
 import { MemoryNetwork, runVirtual } from "@loop/testing";
 import { waitFor } from "@loop/timers";
@@ -54,6 +54,7 @@ export function* realSockets(print: (line: string) => void): Coroutine<void> {
     try {
       yield* waitFor(client.recv(), 1_000);
     } catch (error) {
+      if (error instanceof CancelledError) throw error;
       print(`  a 70,000-byte datagram: ${(error as { code?: string }).code ?? String(error)} (reported to the socket, which goes on)`);
     }
     yield* client.send("ping 4");
