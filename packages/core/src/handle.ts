@@ -2,6 +2,7 @@ import type { Context } from "./context.js";
 import { describeError } from "./errors.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import type { TimerBucket } from "./timer-wheel.js";
 
 /** What the ready queue holds: a Handle, or a Task whose next step is due. */
 export interface Runnable {
@@ -188,13 +189,12 @@ Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 export class TimerHandle extends CallbackHandle {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
-  /** @internal True while the handle sits in the loop's timer heap. */ _scheduled = true;
-  /** @internal Told of the cancellation while the handle sits in its heap. */ _loop: EventLoop;
+  /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ _bucket: TimerBucket | null = null;
+  /** @internal Its index in the bucket while the bucket is unsorted (see `TimerBucket`). */ _position = 0;
 
   /** @internal */
-  constructor(when: number, sequence: number, callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
+  constructor(when: number, sequence: number, callback: Callback, args: unknown[], context: Context | null) {
     super(callback, args, context);
-    this._loop = loop;
     this._when = when;
     this._sequence = sequence;
   }
@@ -204,8 +204,10 @@ export class TimerHandle extends CallbackHandle {
     return this._when;
   }
 
+  /** Cancels the callback and takes the timer out of the loop's timers at once. */
   override cancel(): void {
-    if (!this._cancelled && this._scheduled) this._loop._timerHandleCancelled();
+    const bucket = this._bucket;
+    if (bucket !== null) bucket._wheel.remove(this, bucket);
     super.cancel();
   }
 }

@@ -1,0 +1,214 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { TimerHandle } from "../src/index.js";
+import { TimerWheel } from "../src/timer-wheel.js";
+
+function timer(when: number, sequence: number): TimerHandle {
+  return new TimerHandle(when, sequence, () => {}, [], null);
+}
+
+const byDeadlineThenSequence = (a: TimerHandle, b: TimerHandle): number => (a._when === b._when ? a._sequence - b._sequence : a._when < b._when ? -1 : 1);
+
+/** Everything due at `now`, in the order the wheel must hand it out. */
+function takeDue(model: TimerHandle[], now: number): TimerHandle[] {
+  model.sort(byDeadlineThenSequence);
+  let n = 0;
+  while (n < model.length && (model[n] as TimerHandle)._when <= now) n++;
+  return model.splice(0, n);
+}
+
+function popDue(wheel: TimerWheel, now: number): TimerHandle[] {
+  const out: TimerHandle[] = [];
+  const count = wheel.popDue(now, out);
+  expect(count).toBe(out.length);
+  return out;
+}
+
+type Op = { kind: "push"; delay: number } | { kind: "cancel"; index: number } | { kind: "advance"; by: number } | { kind: "peek" };
+
+// Delays from every level of the wheel (sub-millisecond to years), equal deadlines, past
+// deadlines, and fractions; clock steps from none to hours.
+const delay = fc.oneof(
+  fc.integer({ min: -5, max: 20 }),
+  fc.integer({ min: 0, max: 200 }).map((n) => n / 8),
+  fc.double({ min: -100, max: 100_000, noNaN: true }),
+  fc.constantFrom(0, 63.999, 64, 4095.5, 4096, 262_144, 3_600_000, 86_400_000 * 365, Infinity, -Infinity),
+);
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: delay.map((d) => ({ kind: "push" as const, delay: d })) },
+  { weight: 3, arbitrary: fc.nat().map((index) => ({ kind: "cancel" as const, index })) },
+  {
+    weight: 3,
+    arbitrary: fc.oneof(fc.integer({ min: 0, max: 70 }), fc.double({ min: 0, max: 5000, noNaN: true }), fc.constantFrom(3_600_000, 1e12)).map((by) => ({ kind: "advance" as const, by })),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "peek" as const }) },
+);
+
+describe("TimerWheel", () => {
+  test("hands out exactly what a sorted list would, under random push/cancel/advance", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -1000, max: 1e6 }), fc.double({ min: -1e6, max: 1e9, noNaN: true })), fc.array(op, { maxLength: 300 }), (start, ops) => {
+        const wheel = new TimerWheel();
+        const model: TimerHandle[] = [];
+        let now = start;
+        let sequence = 0;
+        expect(popDue(wheel, now)).toEqual([]);
+        for (const o of ops) {
+          if (o.kind === "push") {
+            const h = timer(now + o.delay, sequence++);
+            wheel.push(h);
+            model.push(h);
+          } else if (o.kind === "cancel") {
+            if (model.length === 0) continue;
+            const [h] = model.splice(o.index % model.length, 1);
+            h!.cancel();
+            expect(h!._bucket).toBe(null);
+          } else if (o.kind === "advance") {
+            now += o.by;
+            const due = takeDue(model, now);
+            expect(popDue(wheel, now)).toEqual(due);
+            for (const h of due) expect(h._bucket).toBe(null);
+          } else {
+            model.sort(byDeadlineThenSequence);
+            expect(wheel.nextDeadline()).toBe(model.length === 0 ? Infinity : model[0]!._when);
+          }
+          expect(wheel.size).toBe(model.length);
+        }
+        model.sort(byDeadlineThenSequence);
+        const finite = model.filter((h) => h._when !== Infinity);
+        expect(popDue(wheel, Number.MAX_VALUE)).toEqual(finite);
+        expect(wheel.size).toBe(model.length - finite.length);
+        expect(wheel.nextDeadline()).toBe(Infinity);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("cancels while the front bucket is being drained", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 30 }), (eighths, cancels) => {
+        // Every deadline inside one 1 ms bucket: it is sorted at the first popDue, then cancelled into.
+        const wheel = new TimerWheel();
+        const hs = eighths.map((e, i) => timer(10 + e / 8, i));
+        for (const h of hs) wheel.push(h);
+        const first = popDue(wheel, 10);
+        const model = hs.filter((h) => !first.includes(h));
+        for (const c of cancels) {
+          if (model.length === 0) break;
+          const [h] = model.splice(c % model.length, 1);
+          h!.cancel();
+          h!.cancel();
+        }
+        expect(wheel.size).toBe(model.length);
+        const late = timer(10.5, hs.length);
+        wheel.push(late);
+        model.push(late);
+        model.sort(byDeadlineThenSequence);
+        expect(wheel.nextDeadline()).toBe(model[0]?._when);
+        expect(popDue(wheel, 11)).toEqual(model);
+        expect(wheel.size).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("equal deadlines leave in scheduling order, also after spreading from a coarse bucket", () => {
+    const wheel = new TimerWheel();
+    // Placed from time 0, the first goes to a 64 ms bucket; the second, placed when the
+    // clock is at 95, to the 1 ms bucket [100, 101) that the first one later joins.
+    const a = timer(100, 0);
+    wheel.push(a);
+    expect(popDue(wheel, 95)).toEqual([]);
+    const b = timer(100, 1);
+    const c = timer(99.5, 2);
+    wheel.push(b);
+    wheel.push(c);
+    expect(wheel.nextDeadline()).toBe(99.5);
+    expect(popDue(wheel, 100)).toEqual([c, a, b]);
+  });
+
+  test("a coarse bucket is spread before a finer one that starts at the same time drains", () => {
+    const wheel = new TimerWheel();
+    const first = timer(10, 0);
+    wheel.push(first);
+    // From time 0, 64.5 is 64 ms or more away: it waits in the 64 ms bucket [64, 128),
+    // behind the bucket of `first`.
+    const coarse = timer(64.5, 1);
+    wheel.push(coarse);
+    expect(popDue(wheel, 0.8)).toEqual([]);
+    // From time 0.8, 64.7 is within 64 ms: the 1 ms bucket [64, 65), same start.
+    const fine = timer(64.7, 2);
+    wheel.push(fine);
+    expect(popDue(wheel, 65)).toEqual([first, coarse, fine]);
+  });
+
+  test("large buckets sort like the model: many timers in one millisecond, equal deadlines among them", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 17, maxLength: 700 }), (steps) => {
+        const wheel = new TimerWheel();
+        const hs = steps.map((k, i) => timer(7 + k / 64, i));
+        for (const h of hs) wheel.push(h);
+        expect(popDue(wheel, 8)).toEqual([...hs].sort(byDeadlineThenSequence));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("fractional deadlines are kept exact: nothing fires a fraction early", () => {
+    const wheel = new TimerWheel();
+    const hs = [timer(1.5, 0), timer(1.25, 1), timer(1.5, 2), timer(0.1, 3)];
+    for (const h of hs) wheel.push(h);
+    expect(wheel.nextDeadline()).toBe(0.1);
+    expect(popDue(wheel, 1.4999)).toEqual([hs[3], hs[1]]);
+    expect(wheel.nextDeadline()).toBe(1.5);
+    expect(popDue(wheel, 1.5)).toEqual([hs[0], hs[2]]);
+  });
+
+  test("a clock jump of an hour is one step, to the exact deadline", () => {
+    const wheel = new TimerWheel();
+    const hour = timer(3_600_000, 0);
+    const soon = timer(5, 1);
+    wheel.push(hour);
+    wheel.push(soon);
+    expect(popDue(wheel, 5)).toEqual([soon]);
+    expect(wheel.nextDeadline()).toBe(3_600_000);
+    expect(popDue(wheel, 3_599_999.999)).toEqual([]);
+    expect(popDue(wheel, 3_600_000)).toEqual([hour]);
+  });
+
+  test("a timer at Infinity is counted but never due", () => {
+    const wheel = new TimerWheel();
+    const never = timer(Infinity, 0);
+    wheel.push(never);
+    expect(wheel.nextDeadline()).toBe(Infinity);
+    expect(popDue(wheel, Number.MAX_VALUE)).toEqual([]);
+    expect(wheel.size).toBe(1);
+    never.cancel();
+    expect(wheel.size).toBe(0);
+  });
+
+  test("clear unschedules every timer, and a cleared handle's cancel is harmless", () => {
+    const wheel = new TimerWheel();
+    const hs = [timer(1, 0), timer(1000, 1), timer(1e7, 2)];
+    for (const h of hs) wheel.push(h);
+    expect(wheel.nextDeadline()).toBe(1); // the front bucket is sorted now
+    wheel.clear();
+    expect(wheel.size).toBe(0);
+    for (const h of hs) expect(h._bucket).toBe(null);
+    hs[0]!.cancel();
+    expect(wheel.size).toBe(0);
+    expect(wheel.nextDeadline()).toBe(Infinity);
+  });
+
+  test("cancelled timers do not stay in the wheel: a bucket holds only live timers", () => {
+    const wheel = new TimerWheel();
+    const hs = Array.from({ length: 1000 }, (_, i) => timer(30_000 + (i % 7), i));
+    for (const h of hs) wheel.push(h);
+    for (let i = 0; i < hs.length; i++) if (i % 10 !== 0) hs[i]!.cancel();
+    const buckets = new Set(hs.filter((h) => h._bucket !== null).map((h) => h._bucket!));
+    let held = 0;
+    for (const b of buckets) held += b._items.length;
+    expect(held).toBe(100);
+    expect(wheel.size).toBe(100);
+  });
+});
