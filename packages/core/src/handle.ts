@@ -190,7 +190,6 @@ export class TimerHandle extends CallbackHandle {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
   /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ _bucket: TimerBucket | null = null;
-  /** @internal Its index in the bucket while the bucket is unsorted (see `TimerBucket`). */ _position = 0;
 
   /** @internal */
   constructor(when: number, sequence: number, callback: Callback, args: unknown[], context: Context | null) {

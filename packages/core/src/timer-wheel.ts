@@ -2,6 +2,8 @@ import type { TimerHandle } from "./handle.js";
 
 /** Slots per level: level `l` groups deadlines into buckets `64^l` ms wide. */
 const LEVEL_BITS = 6;
+const SLOTS = 2 ** LEVEL_BITS;
+const SLOT_MASK = SLOTS - 1;
 /** The coarsest level; its buckets are 2^42 ms (139 years) wide, so nothing is out of range. */
 const MAX_LEVEL = 7;
 /** `WIDTH[l]`: the width (ms) of a level-`l` bucket. All powers of two: dividing by one is exact. */
@@ -16,12 +18,12 @@ const SHORT_RUN = 16;
 /**
  * The timers whose deadlines fall in one bucket of one level: `[start, start + WIDTH[level])`.
  *
- * Invariant: while unsorted, `items` holds exactly the live timers of the bucket in no
- * order, each knowing its `_position` in it, so a cancel swaps the last one into its
- * place (O(1)). Once sorted (only a level-0 bucket that reached the front of the wheel is
- * sorted), `items[head..]` is in (deadline, sequence) order and positions are not kept:
- * a timer cancelled there stays in place, its `_bucket` cleared, and is skipped when the
- * front reaches it.
+ * Invariant: `items[head..]` holds the bucket's live timers (those whose `_bucket` is this
+ * bucket) and `dead` timers cancelled since they were put there, which are skipped; a
+ * cancel that leaves more dead than live entries compacts the bucket, so it never holds
+ * more than twice its live timers and a cancelled timer is not kept alive for long.
+ * Unsorted, the entries are in no order (`head` is 0); sorted (only a level-0 bucket that
+ * reached the front of the wheel is sorted), in (deadline, sequence) order.
  */
 export class TimerBucket {
   /** @internal */ readonly _wheel: TimerWheel;
@@ -30,6 +32,7 @@ export class TimerBucket {
   /** @internal */ readonly _start: number;
   /** @internal */ _items: TimerHandle[] = [];
   /** @internal */ _head = 0;
+  /** @internal */ _dead = 0;
   /** @internal */ _sorted = false;
 
   /** @internal */
@@ -70,6 +73,14 @@ export class TimerWheel {
   private readonly _queue: TimerBucket[] = [];
   /** `_buckets[l]` maps a level-`l` bucket's index to the bucket, for the buckets in `_queue`. */
   private readonly _buckets: Map<number, TimerBucket>[] = Array.from({ length: MAX_LEVEL + 1 }, () => new Map());
+  /**
+   * The wheel proper: `_slots[l * SLOTS + (index & SLOT_MASK)]` is the last level-`l` bucket
+   * looked up whose index falls in that slot, or null. A cache in front of `_buckets`: the
+   * buckets alive at one level usually span fewer indices than there are slots, so the
+   * lookup is an array read; a collision (a bucket spread early, ahead of the clock) falls
+   * back on the map.
+   */
+  private readonly _slots: (TimerBucket | null)[] = new Array<TimerBucket | null>((MAX_LEVEL + 1) * SLOTS).fill(null);
   /** Where new timers are placed from: the `now` of the last `popDue`. */
   private _reference = 0;
 
@@ -83,14 +94,9 @@ export class TimerWheel {
   remove(handle: TimerHandle, bucket: TimerBucket): void {
     handle._bucket = null;
     this.size--;
-    if (bucket._sorted) return;
-    const items = bucket._items;
-    const last = items.pop() as TimerHandle;
-    if (last !== handle) {
-      const position = handle._position;
-      items[position] = last;
-      last._position = position;
-    }
+    // Compacting costs the bucket's length, and the next one needs as many cancels again:
+    // O(1) per cancel, amortised.
+    if (++bucket._dead * 2 > bucket._items.length - bucket._head) compact(bucket);
   }
 
   /** The earliest deadline, or Infinity when no timer is scheduled. */
@@ -114,7 +120,10 @@ export class TimerWheel {
       let i = front._head;
       for (; i < length; i++) {
         const handle = items[i] as TimerHandle;
-        if (handle._bucket !== front) continue; // cancelled in place
+        if (handle._bucket !== front) {
+          front._dead--;
+          continue;
+        }
         if (handle._when > now) break;
         handle._bucket = null;
         into.push(handle);
@@ -139,6 +148,7 @@ export class TimerWheel {
     }
     this._queue.length = 0;
     for (const map of this._buckets) map.clear();
+    this._slots.fill(null);
     this.size = 0;
   }
 
@@ -153,12 +163,16 @@ export class TimerWheel {
       // A bucket that starts at Infinity holds only timers at Infinity: nothing to spread.
       if (front._level === 0 || front._start === Infinity) {
         if (!front._sorted) {
+          if (front._dead > 0) compact(front);
           sortByDeadline(front._items);
           front._sorted = true;
         }
         const items = front._items;
         let head = front._head;
-        while (head < items.length && (items[head] as TimerHandle)._bucket !== front) head++;
+        while (head < items.length && (items[head] as TimerHandle)._bucket !== front) {
+          head++;
+          front._dead--;
+        }
         front._head = head;
         if (head < items.length) return front;
         this._dropFront();
@@ -168,7 +182,10 @@ export class TimerWheel {
       // Measured from the bucket's own start every timer in it is closer than its width,
       // so each lands at least one level finer: spreading ends.
       const items = front._items;
-      for (let i = 0; i < items.length; i++) this._place(items[i] as TimerHandle, front._start);
+      for (let i = 0; i < items.length; i++) {
+        const handle = items[i] as TimerHandle;
+        if (handle._bucket === front) this._place(handle, front._start);
+      }
     }
     return null;
   }
@@ -181,17 +198,21 @@ export class TimerWheel {
     // NaN (Infinity - Infinity) fails every comparison and lands in the coarsest level.
     while (level < MAX_LEVEL && !(distance < (SPAN[level] as number))) level++;
     const index = Math.floor(when * (INVERSE[level] as number));
-    const buckets = this._buckets[level] as Map<number, TimerBucket>;
-    let bucket = buckets.get(index);
-    if (bucket === undefined) {
-      bucket = new TimerBucket(this, level, index);
-      buckets.set(index, bucket);
-      this._enqueue(bucket);
+    const slot = level * SLOTS + (index & SLOT_MASK);
+    let bucket = this._slots[slot] as TimerBucket | null;
+    if (bucket === null || bucket._index !== index) {
+      const buckets = this._buckets[level] as Map<number, TimerBucket>;
+      bucket = buckets.get(index) ?? null;
+      if (bucket === null) {
+        bucket = new TimerBucket(this, level, index);
+        buckets.set(index, bucket);
+        this._enqueue(bucket);
+      }
+      this._slots[slot] = bucket;
     }
     handle._bucket = bucket;
     const items = bucket._items;
     if (!bucket._sorted) {
-      handle._position = items.length;
       items.push(handle);
       return;
     }
@@ -227,6 +248,8 @@ export class TimerWheel {
     const queue = this._queue;
     const front = queue[0] as TimerBucket;
     (this._buckets[front._level] as Map<number, TimerBucket>).delete(front._index);
+    const slot = front._level * SLOTS + (front._index & SLOT_MASK);
+    if (this._slots[slot] === front) this._slots[slot] = null;
     const last = queue.pop() as TimerBucket;
     const length = queue.length;
     if (length === 0) return;
@@ -250,56 +273,121 @@ function precedes(a: TimerBucket, b: TimerBucket): boolean {
   return a._start < b._start || (a._start === b._start && a._level > b._level);
 }
 
+/** Drops the cancelled entries of `bucket`, keeping the order of the rest. */
+function compact(bucket: TimerBucket): void {
+  const items = bucket._items;
+  let n = 0;
+  for (let i = bucket._head; i < items.length; i++) {
+    const handle = items[i] as TimerHandle;
+    if (handle._bucket === bucket) items[n++] = handle;
+  }
+  items.length = n;
+  bucket._head = 0;
+  bucket._dead = 0;
+}
+
 function before(a: TimerHandle, b: TimerHandle): boolean {
   return a._when < b._when || (a._when === b._when && a._sequence < b._sequence);
 }
 
+// Scratch space of `sortByDeadline`, grown to the largest bucket sorted so far. Numbers
+// only, so it keeps no timer alive.
+let keys = new Float64Array(1024);
+let order = new Int32Array(1024);
+let keysOut = new Float64Array(1024);
+let orderOut = new Int32Array(1024);
+
 /**
- * Sorts timers by (deadline, sequence): insertion sort of short runs, then bottom-up
- * merges. Written out rather than `Array.prototype.sort` with a comparator, whose call per
- * comparison costs more than the comparison.
+ * Sorts timers by (deadline, sequence). The deadlines are copied into a typed array and
+ * sorted there with the timers' indices riding along, so that each comparison reads two
+ * adjacent numbers instead of fields of two timers scattered in the heap; a timer's
+ * sequence is read only to break a tie. Insertion sort of short runs, then bottom-up
+ * merges, written out because a comparator call per comparison costs more than the
+ * comparison.
  */
 function sortByDeadline(items: TimerHandle[]): void {
   const n = items.length;
-  for (let start = 0; start < n; start += SHORT_RUN) {
-    const end = Math.min(start + SHORT_RUN, n);
-    for (let i = start + 1; i < end; i++) {
+  if (n <= SHORT_RUN) {
+    for (let i = 1; i < n; i++) {
       const h = items[i] as TimerHandle;
       let j = i - 1;
-      while (j >= start && before(h, items[j] as TimerHandle)) {
+      while (j >= 0 && before(h, items[j] as TimerHandle)) {
         items[j + 1] = items[j] as TimerHandle;
         j--;
       }
       items[j + 1] = h;
     }
+    return;
   }
-  if (n <= SHORT_RUN) return;
-  let from = items;
-  let to: TimerHandle[] = new Array<TimerHandle>(n);
+  if (keys.length < n) {
+    const size = 2 ** Math.ceil(Math.log2(n));
+    keys = new Float64Array(size);
+    order = new Int32Array(size);
+    keysOut = new Float64Array(size);
+    orderOut = new Int32Array(size);
+  }
+  let k = keys;
+  let o = order;
+  for (let i = 0; i < n; i++) {
+    k[i] = (items[i] as TimerHandle)._when;
+    o[i] = i;
+  }
+  for (let start = 0; start < n; start += SHORT_RUN) {
+    const end = start + SHORT_RUN < n ? start + SHORT_RUN : n;
+    for (let i = start + 1; i < end; i++) {
+      const key = k[i] as number;
+      const index = o[i] as number;
+      let j = i - 1;
+      while (j >= start && precedesIndexed(items, key, index, k[j] as number, o[j] as number)) {
+        k[j + 1] = k[j] as number;
+        o[j + 1] = o[j] as number;
+        j--;
+      }
+      k[j + 1] = key;
+      o[j + 1] = index;
+    }
+  }
+  let kOut = keysOut;
+  let oOut = orderOut;
   for (let width = SHORT_RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n);
-      const hi = Math.min(lo + 2 * width, n);
+      const mid = lo + width < n ? lo + width : n;
+      const hi = lo + 2 * width < n ? lo + 2 * width : n;
       let i = lo;
       let j = mid;
-      let k = lo;
+      let out = lo;
       while (i < mid && j < hi) {
-        const a = from[i] as TimerHandle;
-        const b = from[j] as TimerHandle;
-        if (before(b, a)) {
-          to[k++] = b;
-          j++;
+        const ki = k[i] as number;
+        const kj = k[j] as number;
+        if (precedesIndexed(items, kj, o[j] as number, ki, o[i] as number)) {
+          kOut[out] = kj;
+          oOut[out++] = o[j++] as number;
         } else {
-          to[k++] = a;
-          i++;
+          kOut[out] = ki;
+          oOut[out++] = o[i++] as number;
         }
       }
-      while (i < mid) to[k++] = from[i++] as TimerHandle;
-      while (j < hi) to[k++] = from[j++] as TimerHandle;
+      while (i < mid) {
+        kOut[out] = k[i] as number;
+        oOut[out++] = o[i++] as number;
+      }
+      while (j < hi) {
+        kOut[out] = k[j] as number;
+        oOut[out++] = o[j++] as number;
+      }
     }
-    const swap = from;
-    from = to;
-    to = swap;
+    const swapK = k;
+    k = kOut;
+    kOut = swapK;
+    const swapO = o;
+    o = oOut;
+    oOut = swapO;
   }
-  if (from !== items) for (let i = 0; i < n; i++) items[i] = from[i] as TimerHandle;
+  const unsorted = items.slice();
+  for (let i = 0; i < n; i++) items[i] = unsorted[o[i] as number] as TimerHandle;
+}
+
+/** Whether the timer at `items[ia]` (deadline `ka`) comes before the one at `items[ib]`. */
+function precedesIndexed(items: TimerHandle[], ka: number, ia: number, kb: number, ib: number): boolean {
+  return ka < kb || (ka === kb && (items[ia] as TimerHandle)._sequence < (items[ib] as TimerHandle)._sequence);
 }
