@@ -1,17 +1,19 @@
 import type { TimerHandle } from "./handle.js";
 
-/** Slots per level: level `l` groups deadlines into buckets `64^l` ms wide. */
+/** Slots per level: each level's buckets are `SLOTS` times as wide as the level's below. */
 const LEVEL_BITS = 6;
 const SLOTS = 2 ** LEVEL_BITS;
 const SLOT_MASK = SLOTS - 1;
-/** The coarsest level; its buckets are 2^42 ms (139 years) wide, so nothing is out of range. */
-const MAX_LEVEL = 7;
+/** Level 0's buckets are 2^FINEST_BITS ms wide. */
+const FINEST_BITS = 0;
+/** The coarsest level; its buckets are 2^42 ms (139 years) wide or more, so nothing is out of range. */
+const MAX_LEVEL = Math.ceil((42 - FINEST_BITS) / LEVEL_BITS);
 /** `WIDTH[l]`: the width (ms) of a level-`l` bucket. All powers of two: dividing by one is exact. */
-const WIDTH: readonly number[] = Array.from({ length: MAX_LEVEL + 1 }, (_, l) => 2 ** (LEVEL_BITS * l));
+const WIDTH: readonly number[] = Array.from({ length: MAX_LEVEL + 1 }, (_, l) => 2 ** (FINEST_BITS + LEVEL_BITS * l));
 /** `INVERSE[l]`: 1 / `WIDTH[l]`, exact. */
 const INVERSE: readonly number[] = WIDTH.map((w) => 1 / w);
 /** `SPAN[l]`: a timer due within this many ms of the reference time goes to level `l` or finer. */
-const SPAN: readonly number[] = WIDTH.map((w) => w * 2 ** LEVEL_BITS);
+const SPAN: readonly number[] = WIDTH.map((w) => w * SLOTS);
 /** Buckets up to this size are sorted by insertion, larger ones by merging such runs. */
 const SHORT_RUN = 16;
 
@@ -164,7 +166,7 @@ export class TimerWheel {
       if (front._level === 0 || front._start === Infinity) {
         if (!front._sorted) {
           if (front._dead > 0) compact(front);
-          sortByDeadline(front._items);
+          sortByDeadline(front._items, front._start, WIDTH[front._level] as number);
           front._sorted = true;
         }
         const items = front._items;
@@ -296,16 +298,18 @@ let keys = new Float64Array(1024);
 let order = new Int32Array(1024);
 let keysOut = new Float64Array(1024);
 let orderOut = new Int32Array(1024);
+let bins = new Int32Array(1024);
+let binEnds = new Int32Array(1025);
 
 /**
- * Sorts timers by (deadline, sequence). The deadlines are copied into a typed array and
- * sorted there with the timers' indices riding along, so that each comparison reads two
- * adjacent numbers instead of fields of two timers scattered in the heap; a timer's
- * sequence is read only to break a tie. Insertion sort of short runs, then bottom-up
- * merges, written out because a comparator call per comparison costs more than the
- * comparison.
+ * Sorts the timers of a bucket that starts at `start` and is `width` wide by (deadline,
+ * sequence), in O(n) when their deadlines are spread out: a counting pass distributes
+ * them over about n sub-ranges of the bucket, and each sub-range, a couple of timers on
+ * average, is sorted by comparisons. The deadlines are copied into a typed array with
+ * the timers' indices riding along, so a comparison reads two adjacent numbers rather
+ * than fields of two timers scattered in the heap; a sequence is read only to break a tie.
  */
-function sortByDeadline(items: TimerHandle[]): void {
+function sortByDeadline(items: TimerHandle[], start: number, width: number): void {
   const n = items.length;
   if (n <= SHORT_RUN) {
     for (let i = 1; i < n; i++) {
@@ -325,20 +329,55 @@ function sortByDeadline(items: TimerHandle[]): void {
     order = new Int32Array(size);
     keysOut = new Float64Array(size);
     orderOut = new Int32Array(size);
+    bins = new Int32Array(size);
+    binEnds = new Int32Array(size + 1);
   }
-  let k = keys;
-  let o = order;
+  // A power of two, so the scaling below is exact; the sub-range of a deadline is then a
+  // monotonic function of it, and sub-ranges in order hold deadlines in order.
+  const count = 2 ** Math.floor(Math.log2(n));
+  const scale = count / width;
+  const k = keys;
+  const b = bins;
+  const ends = binEnds;
+  ends.fill(0, 0, count + 1);
   for (let i = 0; i < n; i++) {
-    k[i] = (items[i] as TimerHandle)._when;
-    o[i] = i;
+    const when = (items[i] as TimerHandle)._when;
+    k[i] = when;
+    // `| 0` sends NaN (a bucket at ±Infinity) to the first sub-range; the upper clamp
+    // catches a subtraction rounded up to the width (negative deadlines).
+    let bin = ((when - start) * scale) | 0;
+    if (bin >= count) bin = count - 1;
+    b[i] = bin;
+    ends[bin + 1]++;
   }
-  for (let start = 0; start < n; start += SHORT_RUN) {
-    const end = start + SHORT_RUN < n ? start + SHORT_RUN : n;
-    for (let i = start + 1; i < end; i++) {
+  for (let i = 0; i < count; i++) (ends[i + 1] as number) += ends[i] as number;
+  const kOut = keysOut;
+  const oOut = orderOut;
+  for (let i = 0; i < n; i++) {
+    const at = (ends[b[i] as number] as number)++;
+    kOut[at] = k[i] as number;
+    oOut[at] = i;
+  }
+  // `ends[bin]` is now where sub-range `bin` ends.
+  let begin = 0;
+  for (let bin = 0; bin < count; bin++) {
+    const end = ends[bin] as number;
+    if (end - begin > 1) sortRange(items, kOut, oOut, begin, end);
+    begin = end;
+  }
+  const unsorted = items.slice();
+  for (let i = 0; i < n; i++) items[i] = unsorted[oOut[i] as number] as TimerHandle;
+}
+
+/** Sorts `k[lo..hi)` with `o` riding along: insertion sort of short runs, then merges through the scratch arrays. */
+function sortRange(items: TimerHandle[], k: Float64Array, o: Int32Array, lo: number, hi: number): void {
+  for (let run = lo; run < hi; run += SHORT_RUN) {
+    const end = run + SHORT_RUN < hi ? run + SHORT_RUN : hi;
+    for (let i = run + 1; i < end; i++) {
       const key = k[i] as number;
       const index = o[i] as number;
       let j = i - 1;
-      while (j >= start && precedesIndexed(items, key, index, k[j] as number, o[j] as number)) {
+      while (j >= run && precedesIndexed(items, key, index, k[j] as number, o[j] as number)) {
         k[j + 1] = k[j] as number;
         o[j + 1] = o[j] as number;
         j--;
@@ -347,44 +386,51 @@ function sortByDeadline(items: TimerHandle[]): void {
       o[j + 1] = index;
     }
   }
-  let kOut = keysOut;
-  let oOut = orderOut;
-  for (let width = SHORT_RUN; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = lo + width < n ? lo + width : n;
-      const hi = lo + 2 * width < n ? lo + 2 * width : n;
-      let i = lo;
+  if (hi - lo <= SHORT_RUN) return;
+  // Merge passes alternate between (k, o) and the scratch (keys, order); a range sorted
+  // here never overlaps the scratch in use, because the caller's arrays are the other pair.
+  let fromK: Float64Array = k;
+  let fromO: Int32Array = o;
+  let toK: Float64Array = keys;
+  let toO: Int32Array = order;
+  for (let width = SHORT_RUN; width < hi - lo; width *= 2) {
+    for (let left = lo; left < hi; left += 2 * width) {
+      const mid = left + width < hi ? left + width : hi;
+      const right = left + 2 * width < hi ? left + 2 * width : hi;
+      let i = left;
       let j = mid;
-      let out = lo;
-      while (i < mid && j < hi) {
-        const ki = k[i] as number;
-        const kj = k[j] as number;
-        if (precedesIndexed(items, kj, o[j] as number, ki, o[i] as number)) {
-          kOut[out] = kj;
-          oOut[out++] = o[j++] as number;
+      let out = left;
+      while (i < mid && j < right) {
+        const ki = fromK[i] as number;
+        const kj = fromK[j] as number;
+        if (precedesIndexed(items, kj, fromO[j] as number, ki, fromO[i] as number)) {
+          toK[out] = kj;
+          toO[out++] = fromO[j++] as number;
         } else {
-          kOut[out] = ki;
-          oOut[out++] = o[i++] as number;
+          toK[out] = ki;
+          toO[out++] = fromO[i++] as number;
         }
       }
       while (i < mid) {
-        kOut[out] = k[i] as number;
-        oOut[out++] = o[i++] as number;
+        toK[out] = fromK[i] as number;
+        toO[out++] = fromO[i++] as number;
       }
-      while (j < hi) {
-        kOut[out] = k[j] as number;
-        oOut[out++] = o[j++] as number;
+      while (j < right) {
+        toK[out] = fromK[j] as number;
+        toO[out++] = fromO[j++] as number;
       }
     }
-    const swapK = k;
-    k = kOut;
-    kOut = swapK;
-    const swapO = o;
-    o = oOut;
-    oOut = swapO;
+    const swapK = fromK;
+    fromK = toK;
+    toK = swapK;
+    const swapO = fromO;
+    fromO = toO;
+    toO = swapO;
   }
-  const unsorted = items.slice();
-  for (let i = 0; i < n; i++) items[i] = unsorted[o[i] as number] as TimerHandle;
+  if (fromK !== k) {
+    k.set(fromK.subarray(lo, hi), lo);
+    o.set(fromO.subarray(lo, hi), lo);
+  }
 }
 
 /** Whether the timer at `items[ia]` (deadline `ka`) comes before the one at `items[ib]`. */

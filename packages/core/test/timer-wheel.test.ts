@@ -142,16 +142,41 @@ describe("TimerWheel", () => {
     expect(popDue(wheel, 65)).toEqual([first, coarse, fine]);
   });
 
-  test("large buckets sort like the model: many timers in one millisecond, equal deadlines among them", () => {
+  test("large buckets sort like the model: many timers in one millisecond, spread out or equal", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 17, maxLength: 700 }), (steps) => {
-        const wheel = new TimerWheel();
-        const hs = steps.map((k, i) => timer(7 + k / 64, i));
-        for (const h of hs) wheel.push(h);
-        expect(popDue(wheel, 8)).toEqual([...hs].sort(byDeadlineThenSequence));
-      }),
-      { numRuns: 100 },
+      fc.property(
+        fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ min: -1e4, max: 1e4, noNaN: true })),
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 40 }).map((k) => k / 64), fc.double({ min: 0, max: 0.999999, noNaN: true }), fc.constant(1 - 2 ** -40)), { minLength: 17, maxLength: 700 }),
+        (base, fractions) => {
+          const wheel = new TimerWheel();
+          const floor = Math.floor(base);
+          const hs = fractions.map((f, i) => timer(floor + f, i));
+          wheel.push(timer(floor - 1000, -1)); // the reference moves close, so they land in a 1 ms bucket
+          popDue(wheel, floor - 1);
+          for (const h of hs) wheel.push(h);
+          expect(popDue(wheel, floor + 1)).toEqual([...hs].sort(byDeadlineThenSequence));
+        },
+      ),
+      { numRuns: 150 },
     );
+  });
+
+  test("deadlines just below a bucket's end sort last in it, also where subtracting the start rounds", () => {
+    const wheel = new TimerWheel();
+    // In the bucket [-1, 0): -1e-20 minus -1 rounds to 1, the bucket's width.
+    const hs = Array.from({ length: 40 }, (_, i) => timer(i % 2 === 0 ? -1e-20 * (i + 1) : -1 + i / 64, i));
+    for (const h of hs) wheel.push(h);
+    expect(popDue(wheel, 0)).toEqual([...hs].sort(byDeadlineThenSequence));
+  });
+
+  test("many timers at Infinity keep their scheduling order", () => {
+    const wheel = new TimerWheel();
+    const hs = Array.from({ length: 40 }, (_, i) => timer(Infinity, i));
+    for (let i = hs.length - 1; i >= 0; i--) wheel.push(hs[i]!);
+    for (let i = 0; i < hs.length; i += 3) hs[i]!.cancel();
+    expect(wheel.nextDeadline()).toBe(Infinity);
+    const front = hs[1]!._bucket!;
+    expect(front._items.slice(front._head).filter((h) => h._bucket === front)).toEqual(hs.filter((_, i) => i % 3 !== 0));
   });
 
   test("fractional deadlines are kept exact: nothing fires a fraction early", () => {
