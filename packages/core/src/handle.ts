@@ -27,7 +27,7 @@ const sourceErrors = new WeakMap<Handle, Error>();
  * keeps it from running; cancelling it afterwards does nothing.
  *
  * Two kinds share this class's interface, because they are kept differently: a
- * `CallbackHandle` waits in the ready queue (or the timer heap) and runs from there; an
+ * `CallbackHandle` waits in the ready queue (or the timer wheel) and runs from there; an
  * `InlineHandle` is only a receipt for a bare function that waits in the queue by itself.
  */
 export abstract class Handle {
