@@ -26,8 +26,8 @@ function popDue(wheel: TimerWheel, now: number): TimerHandle[] {
 
 type Op = { kind: "push"; delay: number } | { kind: "cancel"; index: number } | { kind: "advance"; by: number } | { kind: "peek" };
 
-// Delays from every level of the wheel (sub-millisecond to years), equal deadlines, past
-// deadlines, and fractions; clock steps from none to hours.
+// Delays from sub-millisecond to years (buckets in slots and in the overflow map), equal
+// deadlines, past deadlines, and fractions; clock steps from none to hours.
 const delay = fc.oneof(
   fc.integer({ min: -5, max: 20 }),
   fc.integer({ min: 0, max: 200 }).map((n) => n / 8),
@@ -112,34 +112,50 @@ describe("TimerWheel", () => {
     );
   });
 
-  test("equal deadlines leave in scheduling order, also after spreading from a coarse bucket", () => {
+  test("equal deadlines leave in scheduling order, also when added to the front bucket after it was sorted", () => {
     const wheel = new TimerWheel();
-    // Placed from time 0, the first goes to a 64 ms bucket; the second, placed when the
-    // clock is at 95, to the 1 ms bucket [100, 101) that the first one later joins.
     const a = timer(100, 0);
+    const c = timer(100.5, 1);
     wheel.push(a);
-    expect(popDue(wheel, 95)).toEqual([]);
-    const b = timer(100, 1);
-    const c = timer(99.5, 2);
-    wheel.push(b);
     wheel.push(c);
+    expect(wheel.nextDeadline()).toBe(100); // the bucket [100, 101) is at the front, sorted
+    const b = timer(100, 2);
+    const d = timer(99.5, 3);
+    const e = timer(100.5, 4);
+    wheel.push(b);
+    wheel.push(d);
+    wheel.push(e);
     expect(wheel.nextDeadline()).toBe(99.5);
-    expect(popDue(wheel, 100)).toEqual([c, a, b]);
+    expect(popDue(wheel, 101)).toEqual([d, a, b, c, e]);
   });
 
-  test("a coarse bucket is spread before a finer one that starts at the same time drains", () => {
-    const wheel = new TimerWheel();
-    const first = timer(10, 0);
-    wheel.push(first);
-    // From time 0, 64.5 is 64 ms or more away: it waits in the 64 ms bucket [64, 128),
-    // behind the bucket of `first`.
-    const coarse = timer(64.5, 1);
-    wheel.push(coarse);
-    expect(popDue(wheel, 0.8)).toEqual([]);
-    // From time 0.8, 64.7 is within 64 ms: the 1 ms bucket [64, 65), same start.
-    const fine = timer(64.7, 2);
-    wheel.push(fine);
-    expect(popDue(wheel, 65)).toEqual([first, coarse, fine]);
+  test("milliseconds that share a slot of the wheel keep their own buckets", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 80 }), fc.array(fc.nat(), { maxLength: 20 }), (spec, cancels) => {
+        // Deadlines 1024 ms apart land in the same slot; popping in between frees slots
+        // while buckets of the same slot still wait in the overflow map.
+        const wheel = new TimerWheel();
+        const model: TimerHandle[] = [];
+        let sequence = 0;
+        let now = 0;
+        for (const [lap, step] of spec) {
+          const h = timer(now + 7 + lap * 1024 + step / 4, sequence++);
+          wheel.push(h);
+          model.push(h);
+          if (step === 3) {
+            now += 1024;
+            expect(popDue(wheel, now)).toEqual(takeDue(model, now));
+          }
+        }
+        for (const c of cancels) {
+          if (model.length === 0) break;
+          model.splice(c % model.length, 1)[0]!.cancel();
+        }
+        expect(popDue(wheel, Infinity)).toEqual(takeDue(model, Infinity));
+        expect(wheel.size).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test("large buckets sort like the model: many timers in one millisecond, spread out or equal", () => {
@@ -227,11 +243,11 @@ describe("TimerWheel", () => {
 
   test("cancelled timers do not pile up: a bucket holds at most twice its live timers", () => {
     fc.assert(
-      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }), fc.integer({ min: 0, max: 2 }), (cancels, level) => {
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }), fc.integer({ min: 0, max: 2 }), (cancels, far) => {
         const wheel = new TimerWheel();
-        const hs = cancels.map((_, i) => timer([5, 100, 10_000][level]! + (i % 3) / 4, i));
+        const hs = cancels.map((_, i) => timer([5, 100, 10_000][far]! + (i % 3) / 4, i));
         for (const h of hs) wheel.push(h);
-        if (level === 0) wheel.nextDeadline(); // the 1 ms bucket at the front is sorted: the same rule holds
+        if (far === 0) wheel.nextDeadline(); // the bucket at the front is sorted: the same rule holds
         cancels.forEach((c, i) => c && hs[i]!.cancel());
         const live = hs.filter((h) => h._bucket !== null);
         expect(wheel.size).toBe(live.length);
