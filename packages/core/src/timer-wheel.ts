@@ -336,8 +336,20 @@ function sortBucket(bucket: TimerBucket): void {
     else if (end - begin > 1) insertionSort(items, kOut, oOut, begin, end);
     begin = end;
   }
-  const unsorted = items.slice();
-  for (let i = 0; i < n; i++) items[i] = unsorted[oOut[i] as number] as TimerHandle;
+  // Position i takes the timer at `oOut[i]`: apply the permutation cycle by cycle, in place.
+  for (let i = 0; i < n; i++) {
+    if ((oOut[i] as number) < 0) continue;
+    const first = items[i] as TimerHandle;
+    let j = i;
+    for (;;) {
+      const from = oOut[j] as number;
+      oOut[j] = -1;
+      if (from === i) break;
+      items[j] = items[from] as TimerHandle;
+      j = from;
+    }
+    items[j] = first;
+  }
 }
 
 /** Sorts the short range `k[lo..hi)` with `o` riding along. */
