@@ -1,8 +1,9 @@
-import { isCoroutine, notACoroutineMessage, type Coroutine } from "./coroutine.js";
+import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { gather } from "./gather.js";
 import { EventLoop } from "./loop.js";
 import type { Poller } from "./poller.js";
 import { current } from "./state.js";
+import type { Coroutine } from "./types.js";
 
 export interface RunOptions {
   /** Debug mode (see `EventLoop.setDebug`); defaults to LOOP_DEBUG from the environment. */
