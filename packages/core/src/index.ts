@@ -22,13 +22,14 @@ export { asCompleted } from "./as-completed.js";
 export { shield } from "./shield.js";
 export { taskGroup, TaskGroup } from "./task-group.js";
 export { Context, ContextVar, Token, copyContext } from "./context.js";
-export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup } from "./errors.js";
+export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup, KeyboardInterrupt } from "./errors.js";
 export { DefaultPoller } from "./poller.js";
 export type { LoopDriver, Poller } from "./poller.js";
 export { coroutineFrame, creationFrames, describeWait, stackFrames, suspensionFrames, userFrame } from "./diagnostics.js";
 export type { StackSource } from "./diagnostics.js";
 export { registerLibraryModule } from "./stack-frames.js";
 export type { StackFrame } from "./stack-frames.js";
+export type { SignalDriver, SignalListener } from "./signal-driver.js";
 export { isCoroutine } from "./coroutine.js";
 // The contracts: what coroutines are, what the loop calls, what plugins implement.
 export type {
@@ -61,3 +62,4 @@ export type {
   Transport,
   WriteTransport,
 } from "./types.js";
+export type { DatagramAddress, DatagramOptions, DatagramProtocol, DatagramTransport } from "./datagram.js";

@@ -8,6 +8,7 @@ import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
 import { InstrumentSet, checkInstrument } from "./instrument.js";
 import { DefaultPoller, type LoopDriver, type Poller } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
+import { SignalHandlers } from "./signal-handlers.js";
 import { captureError, firstFrame } from "./stack-frames.js";
 import { current } from "./state.js";
 import { TaskList } from "./task-list.js";
@@ -113,6 +114,7 @@ export class EventLoop {
   private _taskOrder: TaskOrder | null = null;
   /** True while `callSoon` may queue bare functions: not closed, not in debug mode, no instrument. */
   private _inlineCallbacks = false;
+  /** @internal Made by the first `addSignalHandler`. */ _signalHandlers: SignalHandlers | null = null;
 
   constructor(opts?: EventLoopOptions) {
     const poller = opts?.poller ?? new DefaultPoller();
@@ -485,6 +487,29 @@ export class EventLoop {
   _enqueue(runnable: Runnable | Callback): void {
     this._ready.push(runnable);
     if (this._waiting && current.loop !== this) this._wakeup();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Signals (asyncio's unix_events), through the poller's `signals` capability
+  // ---------------------------------------------------------------------------------
+
+  /**
+   * Runs `callback(...args)` as a loop callback each time the process receives `signal`
+   * ("SIGINT", "SIGTERM", …), never inside the host's own signal listener. Adding a
+   * handler for a signal that has one replaces it; a handler for SIGINT also replaces
+   * `run()`'s Ctrl-C handling while it is added. Handlers are removed when the loop closes.
+   * @throws TypeError/RangeError for a bad signal name (SIGKILL and SIGSTOP cannot be caught),
+   *   Error when the loop's poller has no `signals` capability.
+   * @example
+   * loop.addSignalHandler("SIGTERM", () => stopping.set());
+   */
+  addSignalHandler<A extends unknown[]>(signal: string, callback: (...args: A) => unknown, ...args: A): void {
+    (this._signalHandlers ??= new SignalHandlers(this)).add(signal, callback, args);
+  }
+
+  /** Removes the handler for `signal`; returns whether there was one (asyncio's `remove_signal_handler`). */
+  removeSignalHandler(signal: string): boolean {
+    return (this._signalHandlers ??= new SignalHandlers(this)).remove(signal);
   }
 
   // ---------------------------------------------------------------------------------

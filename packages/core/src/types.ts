@@ -10,6 +10,7 @@
  * The poller contract (`Poller`, `LoopDriver`) is in `poller.ts`.
  */
 import type { Context } from "./context.js";
+import type { DatagramOptions, DatagramProtocol, DatagramTransport } from "./datagram.js";
 import type { Future } from "./future.js";
 import type { Handle } from "./handle.js";
 import type { EventLoop } from "./loop.js";
@@ -326,4 +327,10 @@ export interface NetDriver {
    * same connection encrypted and delivers to `protocol` from then on.
    */
   startTls?(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport>;
+  /**
+   * Opens a datagram endpoint (asyncio's `create_datagram_endpoint`): binds and, with
+   * `remoteAddr`, connects; the future resolves with the transport once the protocol's
+   * `connectionMade` was called. Optional: a driver without it carries no UDP.
+   */
+  datagram?(loop: EventLoop, protocolFactory: () => DatagramProtocol, options: DatagramOptions): Future<DatagramTransport>;
 }

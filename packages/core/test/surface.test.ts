@@ -19,6 +19,7 @@ describe("public surface", () => {
       "GatheringFuture",
       "Handle",
       "InvalidStateError",
+      "KeyboardInterrupt",
       "Task",
       "TaskGroup",
       "TimeoutError",

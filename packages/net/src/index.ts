@@ -20,3 +20,7 @@ export { IncompleteReadError, LimitOverrunError, ConnectionResetError } from "./
 export type { NetError } from "./errors.js";
 export { NodeNetDriver, nodeNetDriver } from "./node-driver.js";
 export { getNetDriver } from "./driver.js";
+export { createDatagramEndpoint } from "./datagram.js";
+export type { DatagramEndpointOptions } from "./datagram.js";
+export { openDatagramSocket, DatagramSocket } from "./datagram-socket.js";
+export type { DatagramAddressInfo, DatagramSocketOptions } from "./datagram-socket.js";

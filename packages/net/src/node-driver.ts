@@ -1,8 +1,22 @@
 import { lstatSync, unlinkSync } from "node:fs";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { ConnectOptions, EventLoop, Future, ListenOptions, NetDriver, Protocol, ServerHandle, StartTlsOptions, Transport } from "@loop/core";
+import type {
+  ConnectOptions,
+  DatagramOptions,
+  DatagramProtocol,
+  DatagramTransport,
+  EventLoop,
+  Future,
+  ListenOptions,
+  NetDriver,
+  Protocol,
+  ServerHandle,
+  StartTlsOptions,
+  Transport,
+} from "@loop/core";
 import { withAddress } from "./errors.js";
+import { openNodeDatagram } from "./node-datagram.js";
 import { dispatcherFor, type DispatchTarget } from "./node-dispatcher.js";
 import { NodeTransport, STARTED, type TransportOwner } from "./node-transport.js";
 
@@ -17,7 +31,7 @@ type AddressInfo = { address: string; family: string; port: number };
 
 /**
  * Node's sockets as a `NetDriver`: TCP (`node:net`, TCP_NODELAY on), Unix sockets and TLS
- * (`node:tls`), including `startTls` on an open connection. The streams of `@loop/net`
+ * (`node:tls`), including `startTls` on an open connection, and UDP (`node:dgram`). The streams of `@loop/net`
  * use it whenever the loop's poller brings no network of its own.
  */
 export class NodeNetDriver implements NetDriver {
@@ -44,6 +58,11 @@ export class NodeNetDriver implements NetDriver {
     const upgrade = new TlsUpgrade(loop, transport, protocol, options, future);
     upgrade.begin();
     return future;
+  }
+
+  /** A UDP endpoint on a `node:dgram` socket. */
+  datagram(loop: EventLoop, protocolFactory: () => DatagramProtocol, options: DatagramOptions): Future<DatagramTransport> {
+    return openNodeDatagram(loop, protocolFactory, options);
   }
 }
 
