@@ -3,6 +3,7 @@ import { describeError } from "./errors.js";
 import type { EventLoop } from "./loop.js";
 import { firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
+import type { TimerBucket } from "./timer-wheel.js";
 import type { Callback, Runnable } from "./types.js";
 
 const NO_ARGS: unknown[] = [];
@@ -19,7 +20,7 @@ const sourceErrors = new WeakMap<Handle, Error>();
  * keeps it from running; cancelling it afterwards does nothing.
  *
  * Two kinds share this class's interface, because they are kept differently: a
- * `CallbackHandle` waits in the ready queue (or the timer heap) and runs from there; an
+ * `CallbackHandle` waits in the ready queue (or the timer wheel) and runs from there; an
  * `InlineHandle` is only a receipt for a bare function that waits in the queue by itself.
  */
 export abstract class Handle {
@@ -183,13 +184,11 @@ Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 export class TimerHandle extends CallbackHandle {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
-  /** @internal True while the handle sits in the loop's timer heap. */ _scheduled = true;
-  /** @internal Told of the cancellation while the handle sits in its heap. */ _loop: EventLoop;
+  /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ _bucket: TimerBucket | null = null;
 
   /** @internal */
-  constructor(when: number, sequence: number, callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
+  constructor(when: number, sequence: number, callback: Callback, args: unknown[], context: Context | null) {
     super(callback, args, context);
-    this._loop = loop;
     this._when = when;
     this._sequence = sequence;
   }
@@ -199,8 +198,10 @@ export class TimerHandle extends CallbackHandle {
     return this._when;
   }
 
+  /** Cancels the callback and takes the timer out of the loop's timers at once. */
   override cancel(): void {
-    if (!this._cancelled && this._scheduled) this._loop._timerHandleCancelled();
+    const bucket = this._bucket;
+    if (bucket !== null) bucket._wheel.remove(this, bucket);
     super.cancel();
   }
 }

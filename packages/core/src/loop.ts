@@ -13,7 +13,7 @@ import { captureError, firstFrame } from "./stack-frames.js";
 import { current } from "./state.js";
 import { TaskList } from "./task-list.js";
 import { Task } from "./task.js";
-import { TimerHeap } from "./timer-heap.js";
+import { TimerWheel } from "./timer-wheel.js";
 import type { Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
 
 export interface EventLoopOptions {
@@ -28,10 +28,6 @@ type Ready = Runnable | Callback | null;
 
 /** Shared by every handle scheduled without extra arguments; never written to. */
 const NO_ARGS: unknown[] = [];
-
-// asyncio's _run_once rebuilds the heap when cancelled timers are more than half of it,
-// but not for tiny heaps, where skipping them at the top is cheaper than a rebuild.
-const MIN_TIMERS_FOR_COMPACTION = 100;
 
 // The pump (see `_resume`). While callbacks keep being ready, the loop runs turns back to
 // back instead of going through the host for each: a host round trip costs more than a
@@ -56,7 +52,7 @@ const queueMicrotaskOnHost: (callback: () => void) => void =
   typeof host.queueMicrotask === "function" ? host.queueMicrotask.bind(globalThis) : (callback) => void Promise.resolve().then(callback);
 
 /**
- * An event loop: asyncio's `BaseEventLoop`. It owns a ready queue of callbacks, a heap of
+ * An event loop: asyncio's `BaseEventLoop`. It owns a ready queue of callbacks, a wheel of
  * timers and a poller, and runs turns of four phases (see `runOnce`) in batches (see
  * `_resume`, the pump).
  *
@@ -67,8 +63,8 @@ const queueMicrotaskOnHost: (callback: () => void) => void =
  *   outstanding (`_waiting`) and will `resume()`. A callback queued from outside a turn
  *   then needs one `poller.wakeup()` per wait (`_wakeupSent`), none when a microtask that
  *   resumes is already queued (`_microtaskQueued`).
- * - A timer handle is in `_timers` iff its `_scheduled` flag is set; `_cancelledTimers`
- *   counts the cancelled handles still in there.
+ * - A timer handle is in `_timers` iff its `_bucket` is set; `timerCount` is `_timers.size`,
+ *   the live ones (a cancel takes a timer out at once).
  * - Not `_running` and `_stopping`: the next `runForever` runs one turn and stops
  *   (asyncio's stop-before-run). `_closed` is final; a closed loop queues nothing.
  * @example
@@ -89,8 +85,7 @@ export class EventLoop {
    * cancelled bare function leaves null in its slot.
    */
   readonly _ready = new RingQueue<Ready>();
-  /** @internal */ readonly _timers = new TimerHeap();
-  /** @internal */ _cancelledTimers = 0;
+  /** @internal */ readonly _timers = new TimerWheel();
   /** @internal */ readonly _tasks = new TaskList();
   /** @internal */ _instrument: InstrumentSet | null = null;
   /** @internal */ _debug: boolean;
@@ -153,7 +148,7 @@ export class EventLoop {
   /**
    * One turn of the loop, asyncio's `_run_once`, in the order of docs/design.md ("The turn"):
    *
-   * 1. drop cancelled timers from the top of the heap (compacting it when they are most of it);
+   * 1. drop cancelled timers: nothing left to do, a timer leaves the wheel when it is cancelled;
    * 2. poll: the poller has just waited for at most the timeout the previous turn returned
    *    — 0 when callbacks were ready, the time to the earliest timer, or until woken — and
    *    the I/O callbacks that arrived meanwhile are queued;
@@ -173,7 +168,6 @@ export class EventLoop {
     current.loop = this;
     this._turns++;
     try {
-      this._dropCancelledTimers();
       this._pollDone();
       this._moveDueTimers();
       this._runReadyCallbacks();
@@ -265,30 +259,6 @@ export class EventLoop {
     if (this._waiting) this._resume(false);
   };
 
-  /** Phase 1. */
-  private _dropCancelledTimers(): void {
-    const timers = this._timers;
-    // Timers scheduled since the last turn and already cancelled never enter the heap
-    // (in a small heap, skipping them at the top is as cheap, as below).
-    this._cancelledTimers -= timers.settle(timers.size > MIN_TIMERS_FOR_COMPACTION ? dropIfCancelled : null);
-    if (timers.size > MIN_TIMERS_FOR_COMPACTION && this._cancelledTimers * 2 > timers.size) {
-      timers.retain((h) => {
-        if (!h._cancelled) return true;
-        h._scheduled = false;
-        return false;
-      });
-      this._cancelledTimers = 0;
-      return;
-    }
-    let top = timers.peek();
-    while (top !== undefined && top._cancelled) {
-      timers.pop();
-      top._scheduled = false;
-      this._cancelledTimers--;
-      top = timers.peek();
-    }
-  }
-
   /** Phase 2, second half: the wait is over. */
   private _pollDone(): void {
     if (this._instrument !== null) this._instrument.afterPoll();
@@ -303,28 +273,16 @@ export class EventLoop {
     if (this._ready.length > 0) {
       timeout = 0;
     } else {
-      this._dropCancelledTimers();
-      const top = this._timers.peek();
+      const when = this._timers.nextDeadline();
       // A timer at Infinity never fires: to the poller that is no timeout at all.
-      timeout = top === undefined || top._when === Infinity ? null : Math.max(0, top._when - this.time());
+      timeout = when === Infinity ? null : Math.max(0, when - this.time());
     }
     return timeout;
   }
 
-  /** Phase 3. Equal deadlines leave the heap in scheduling order. */
+  /** Phase 3. Equal deadlines leave the wheel in scheduling order. */
   private _moveDueTimers(): void {
-    const timers = this._timers;
-    if (timers.size === 0) return;
-    const now = this.time();
-    const ready = this._ready;
-    let top = timers.peek();
-    while (top !== undefined && top._when <= now) {
-      timers.pop();
-      top._scheduled = false;
-      if (top._cancelled) this._cancelledTimers--;
-      else ready.push(top);
-      top = timers.peek();
-    }
+    this._timers.popDue(this.time(), this._ready);
   }
 
   /** Phase 4. */
@@ -517,7 +475,7 @@ export class EventLoop {
   private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
     checkCallback(where, callback);
-    const handle = new TimerHandle(whenMs, this._timerSequence++, callback, args, this, snapshotContext());
+    const handle = new TimerHandle(whenMs, this._timerSequence++, callback, args, snapshotContext());
     if (this._debug) handle._sourceError = captureError();
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.
@@ -529,11 +487,6 @@ export class EventLoop {
   _enqueue(runnable: Runnable | Callback): void {
     this._ready.push(runnable);
     if (this._waiting && current.loop !== this) this._wakeup();
-  }
-
-  /** @internal */
-  _timerHandleCancelled(): void {
-    this._cancelledTimers++;
   }
 
   // ---------------------------------------------------------------------------------
@@ -696,9 +649,7 @@ export class EventLoop {
     this._updateInlineCallbacks();
     if (this._debug) this._reportPendingTasks();
     this._ready.clear();
-    for (const handle of this._timers._items) handle._scheduled = false;
     this._timers.clear();
-    this._cancelledTimers = 0;
     this._poller.close();
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
@@ -912,7 +863,7 @@ export class EventLoop {
 
   /** How many timers are scheduled and not cancelled. */
   get timerCount(): number {
-    return this._timers.size - this._cancelledTimers;
+    return this._timers.size;
   }
 }
 
@@ -924,13 +875,6 @@ export function getRunningLoop(): EventLoop {
   const loop = current.loop;
   if (loop === null) throw new Error("no running event loop");
   return loop;
-}
-
-/** For `TimerHeap.settle`: a cancelled timer leaves the heap. */
-function dropIfCancelled(handle: TimerHandle): boolean {
-  if (!handle._cancelled) return false;
-  handle._scheduled = false;
-  return true;
 }
 
 function checkCallback(where: string, callback: unknown): void {
