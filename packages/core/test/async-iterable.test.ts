@@ -1,0 +1,253 @@
+import { Readable } from "node:stream";
+import { describe, expect, test } from "vitest";
+import {
+  CancelledError,
+  EventLoop,
+  createTask,
+  each,
+  ensureFuture,
+  fromAsyncIterable,
+  fromIterable,
+  getRunningLoop,
+  produce,
+  run,
+  toAsyncIterable,
+  type Coroutine,
+} from "../src/index.js";
+import { catching, runVirtual, sleep, turns } from "./helpers.js";
+
+describe("fromAsyncIterable", () => {
+  test("iterates an async generator and runs its finally when the consumer breaks", async () => {
+    const log: string[] = [];
+    async function* source(): AsyncGenerator<number> {
+      try {
+        for (let i = 0; ; i++) {
+          log.push(`yield ${i}`);
+          yield i;
+        }
+      } finally {
+        log.push("source finally");
+      }
+    }
+    await runVirtual(function* () {
+      for (const v of yield* each(fromAsyncIterable(source()))) {
+        if (v === 2) break;
+        yield* each.next();
+      }
+      yield* sleep(1); // let the iterator's return() settle
+    });
+    expect(log).toEqual(["yield 0", "yield 1", "yield 2", "source finally"]);
+  });
+
+  test("a rejecting iterator ends the loop with that error at the yield*", async () => {
+    async function* source(): AsyncGenerator<number> {
+      yield 1;
+      throw new Error("async source failed");
+    }
+    const error = await runVirtual(function* () {
+      return yield* catching(
+        (function* () {
+          for (const _ of yield* each(fromAsyncIterable(source()))) yield* each.next();
+        })(),
+      );
+    });
+    expect((error as Error).message).toBe("async source failed");
+  });
+
+  test("cancelling the consumer while a read waits destroys a Readable at once", async () => {
+    const readable = new Readable({ read() {} }); // never produces by itself
+    readable.push("first");
+    await run(function* () {
+      const consumer = createTask(
+        (function* (): Coroutine<void> {
+          for (const _ of yield* each(fromAsyncIterable(readable))) yield* each.next();
+        })(),
+      );
+      yield* turns(5);
+      expect(readable.destroyed).toBe(false);
+      consumer.cancel();
+      expect(yield* catching(consumer)).toBeInstanceOf(CancelledError);
+      expect(readable.destroyed).toBe(true);
+    });
+  });
+
+  test("a slow consumer of a large Readable keeps the buffered bytes bounded", async () => {
+    const chunk = Buffer.alloc(16 * 1024, 1);
+    const total = 64 * 1024 * 1024; // 64 MiB offered
+    let produced = 0;
+    let mostBuffered = 0;
+    const readable = new Readable({
+      highWaterMark: 64 * 1024,
+      read() {
+        if (produced >= total) {
+          this.push(null);
+          return;
+        }
+        produced += chunk.length;
+        this.push(chunk);
+      },
+    });
+    let consumed = 0;
+    await run(function* () {
+      for (const c of yield* each(fromAsyncIterable<Buffer>(readable))) {
+        consumed += c.length;
+        mostBuffered = Math.max(mostBuffered, readable.readableLength);
+        // A slow consumer: ten loop turns per chunk, without sleeping.
+        yield* turns(10);
+        if (consumed >= 4 * 1024 * 1024) break;
+        yield* each.next();
+      }
+    });
+    // The source produced only what was pulled plus its high-water mark, not the 64 MiB.
+    expect(mostBuffered).toBeLessThanOrEqual(64 * 1024 + chunk.length);
+    expect(produced - consumed).toBeLessThanOrEqual(64 * 1024 + 2 * chunk.length);
+    expect(readable.destroyed).toBe(true);
+  });
+
+  test("a function source gets a signal that aborts when the stream is released", async () => {
+    let seen: AbortSignal | undefined;
+    await runVirtual(function* () {
+      const s = fromAsyncIterable(async function* (signal) {
+        seen = signal;
+        for (let i = 0; ; i++) yield i;
+      });
+      for (const v of yield* each(s)) {
+        expect(seen?.aborted).toBe(false);
+        if (v === 3) break;
+        yield* each.next();
+      }
+    });
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBeInstanceOf(CancelledError);
+  });
+
+  test("works with events.on and a fetch-like ReadableStream body", async () => {
+    const body = new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue("a");
+        controller.enqueue("b");
+        controller.close();
+      },
+    });
+    const out = await runVirtual(function* () {
+      const out: string[] = [];
+      for (const part of yield* each(fromAsyncIterable(body))) {
+        out.push(part);
+        yield* each.next();
+      }
+      return out;
+    });
+    expect(out).toEqual(["a", "b"]);
+  });
+
+  test("not an async iterable: a TypeError at the call", () => {
+    expect(() => fromAsyncIterable([1, 2] as never)).toThrow(TypeError);
+  });
+});
+
+describe("toAsyncIterable", () => {
+  test("for await beside the loop reads the stream; break cancels the producing task and releases the source", async () => {
+    const log: string[] = [];
+    await run(function* () {
+      const loop = getRunningLoop();
+      const s = produce<number>(function* (send) {
+        try {
+          for (let i = 0; ; i++) {
+            yield* sleep(1);
+            yield* send(i);
+          }
+        } finally {
+          log.push("producer finally");
+        }
+      });
+      const iterable = toAsyncIterable(s, loop);
+      const consumer = (async () => {
+        for await (const v of iterable) {
+          log.push(`got ${v}`);
+          if (v === 2) break;
+        }
+        log.push("for await done");
+      })();
+      yield* ensureFuture(consumer);
+      yield* turns(3);
+    });
+    expect(log).toEqual(["got 0", "got 1", "got 2", "producer finally", "for await done"]);
+  });
+
+  test("values are pulled only as for await asks: nothing is read ahead", async () => {
+    const pulled: number[] = [];
+    await run(function* () {
+      const s = produce<number>(function* (send) {
+        for (let i = 0; i < 100; i++) {
+          pulled.push(i);
+          yield* send(i);
+        }
+      });
+      const it = toAsyncIterable(s);
+      const first = yield* ensureFuture(it.next());
+      expect(first).toEqual({ done: false, value: 0 });
+      yield* turns(10);
+      expect(pulled.length).toBeLessThanOrEqual(2);
+      yield* ensureFuture(it.return!());
+    });
+  });
+
+  test("a failing stream rejects the pending next() with its error, then ends", async () => {
+    await run(function* () {
+      const s = produce<number>(function* () {
+        yield* sleep(1);
+        throw new Error("stream failed");
+      });
+      const it = toAsyncIterable(s);
+      const error = yield* ensureFuture(it.next().then(() => null, (e: unknown) => e));
+      expect((error as Error).message).toBe("stream failed");
+      expect(yield* ensureFuture(it.next())).toEqual({ done: true, value: undefined });
+    });
+  });
+
+  test("the loop ending cancels the task; a pending next() rejects with CancelledError", async () => {
+    let pending: Promise<unknown> | undefined;
+    await run(function* () {
+      const never = produce<number>(function* () {
+        yield* getRunningLoop().createFuture<void>();
+      });
+      pending = toAsyncIterable(never).next().then(() => "resolved", (e: unknown) => e);
+      yield* turns(2);
+    });
+    expect(await pending).toBeInstanceOf(CancelledError);
+  });
+
+  test("from outside a loop it needs the loop", () => {
+    expect(() => toAsyncIterable(fromIterable([1]))).toThrow(/needs the loop/);
+    const loop = new EventLoop();
+    expect(() => toAsyncIterable(fromIterable([1]), loop)).not.toThrow();
+    loop.close();
+  });
+});
+
+describe("the Node boundary", () => {
+  test("events.on iterated through fromAsyncIterable, released on break", async () => {
+    const { EventEmitter, on } = await import("node:events");
+    const emitter = new EventEmitter();
+    await run(function* () {
+      const s = fromAsyncIterable(on(emitter, "tick"));
+      const consumer = createTask(
+        (function* (): Coroutine<unknown[]> {
+          const got: unknown[] = [];
+          for (const args of yield* each(s)) {
+            got.push((args as unknown[])[0]);
+            if (got.length === 2) break;
+            yield* each.next();
+          }
+          return got;
+        })(),
+      );
+      yield* turns(2);
+      emitter.emit("tick", "a");
+      emitter.emit("tick", "b");
+      expect(yield* consumer).toEqual(["a", "b"]);
+      yield* sleep(1);
+      expect(emitter.listenerCount("tick")).toBe(0);
+    });
+  });
+});
