@@ -6,8 +6,8 @@ import { DONE, type Stream, type Subscription } from "./stream.js";
 
 /** What `fromEvent` listens on: a DOM-style `EventTarget` or a Node-style `EventEmitter`. */
 export type EventSource =
-  | { addEventListener(type: string, listener: (event: never) => void): void; removeEventListener(type: string, listener: (event: never) => void): void }
-  | { on(type: string | symbol, listener: (...args: never[]) => void): unknown; off(type: string | symbol, listener: (...args: never[]) => void): unknown };
+  | { addEventListener(type: string, listener: (event: unknown) => void): void; removeEventListener(type: string, listener: (event: unknown) => void): void }
+  | { on(type: string | symbol, listener: (...args: unknown[]) => void): unknown; off(type: string | symbol, listener: (...args: unknown[]) => void): unknown };
 
 /** What happens to an event that arrives while the buffer holds `limit` events already. */
 export type OverflowPolicy = "error" | "drop-oldest" | "drop-newest";

@@ -153,7 +153,7 @@ export function defer(cleanup: Cleanup): Coroutine<void> {
   return deferNow(cleanup);
 }
 
-// eslint-disable-next-line require-yield -- a coroutine so that it reads as part of the task's own flow
+ 
 function* deferNow(cleanup: Cleanup): Coroutine<void> {
   innermostScope("defer(cleanup)").defer(cleanup);
 }

@@ -135,7 +135,7 @@ class IterableSubscription<T> implements Subscription<T> {
 
   constructor(readonly _iterator: Iterator<T>) {}
 
-  // eslint-disable-next-line require-yield -- a plain iterator never waits
+   
   *next(): Coroutine<IteratorResult<T, undefined>> {
     if (this._released) return DONE;
     let result: IteratorResult<T>;

@@ -56,7 +56,7 @@ export function subscribe<T>(stream: Stream<T>): Coroutine<Subscription<T>> {
   return subscribeNow(stream);
 }
 
-// eslint-disable-next-line require-yield -- a coroutine for symmetry with Effection's `yield* stream`; subscribing itself never waits
+ 
 function* subscribeNow<T>(stream: Stream<T>): Coroutine<Subscription<T>> {
   return stream.subscribe();
 }

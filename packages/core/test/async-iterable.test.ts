@@ -1,3 +1,4 @@
+import { EventEmitter, on } from "node:events";
 import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
 import {
@@ -227,7 +228,6 @@ describe("toAsyncIterable", () => {
 
 describe("the Node boundary", () => {
   test("events.on iterated through fromAsyncIterable, released on break", async () => {
-    const { EventEmitter, on } = await import("node:events");
     const emitter = new EventEmitter();
     await run(function* () {
       const s = fromAsyncIterable(on(emitter, "tick"));

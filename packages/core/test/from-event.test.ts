@@ -9,11 +9,11 @@ describe("fromEvent", () => {
     const added: string[] = [];
     const realAdd = target.addEventListener.bind(target);
     const realRemove = target.removeEventListener.bind(target);
-    target.addEventListener = ((type: string, l: EventListener) => {
+    target.addEventListener = ((type: string, l: (e: Event) => void) => {
       added.push(`add ${type}`);
       realAdd(type, l);
     }) as typeof target.addEventListener;
-    target.removeEventListener = ((type: string, l: EventListener) => {
+    target.removeEventListener = ((type: string, l: (e: Event) => void) => {
       added.push(`remove ${type}`);
       realRemove(type, l);
     }) as typeof target.removeEventListener;

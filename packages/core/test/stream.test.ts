@@ -164,7 +164,7 @@ describe("each", () => {
     const error = await runVirtual(function* () {
       return yield* catching(
         (function* () {
-          // eslint-disable-next-line @typescript-eslint/no-unused-vars
+           
           for (const _ of yield* each(counted(5, log))) {
             // no each.next()
           }
