@@ -104,20 +104,25 @@ class Production<T> implements Subscription<T> {
     }
   }
 
+  /** The fast path of `each`: a value already sent. */
+  _poll(): IteratorResult<T, undefined> | undefined {
+    if (this._released) return DONE;
+    if (this._head === this._values.length) return undefined;
+    const value = this._values[this._head] as T;
+    this._values[this._head++] = undefined as T;
+    if (this._head === this._values.length) {
+      this._values.length = 0;
+      this._head = 0;
+    }
+    const producer = this._producer;
+    if (producer !== null && !producer.done()) producer.setResult(undefined);
+    return { done: false, value };
+  }
+
   *next(): Coroutine<IteratorResult<T, undefined>> {
     for (;;) {
-      if (this._released) return DONE;
-      if (this._head < this._values.length) {
-        const value = this._values[this._head] as T;
-        this._values[this._head++] = undefined as T;
-        if (this._head === this._values.length) {
-          this._values.length = 0;
-          this._head = 0;
-        }
-        const producer = this._producer;
-        if (producer !== null && !producer.done()) producer.setResult(undefined);
-        return { done: false, value };
-      }
+      const ready = this._poll();
+      if (ready !== undefined) return ready;
       if (this._ended) {
         this._release();
         if (this._failed) {

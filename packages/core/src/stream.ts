@@ -37,6 +37,27 @@ export interface Subscription<T> {
   return(): void;
 }
 
+/**
+ * @internal A subscription that can sometimes give its next value without waiting (an item
+ * already queued): `_poll()` returns it, or `undefined` to say `next()` must be used.
+ * `each` takes this fast path so that a buffered value costs no coroutine at all.
+ */
+export interface PollableSubscription<T> extends Subscription<T> {
+  _poll(): IteratorResult<T, undefined> | undefined;
+}
+
+/** A coroutine that is already finished: what `each.next()` returns after a fast pull. */
+const FINISHED: Coroutine<void> = {
+  next: () => DONE,
+  throw: (error: unknown) => {
+    throw error;
+  },
+  return: () => DONE,
+  [Symbol.iterator]() {
+    return this;
+  },
+} as unknown as Coroutine<void>;
+
 /** The `{ done: true }` result, shared: it carries nothing. */
 export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
 
@@ -76,6 +97,8 @@ export function checkStream(where: string, stream: unknown): void {
  */
 class EachLoop<T> implements Iterable<T>, Iterator<T, undefined> {
   readonly _sub: Subscription<T>;
+  /** The same subscription when it can give a value without waiting, else null. */
+  readonly _pollable: PollableSubscription<T> | null;
   readonly _task: Task<unknown> | null;
   _current: IteratorResult<T, undefined> = DONE;
   _stale = false;
@@ -85,6 +108,7 @@ class EachLoop<T> implements Iterable<T>, Iterator<T, undefined> {
 
   constructor(sub: Subscription<T>, task: Task<unknown> | null, outer: EachLoop<unknown> | null) {
     this._sub = sub;
+    this._pollable = typeof (sub as Partial<PollableSubscription<T>>)._poll === "function" ? (sub as PollableSubscription<T>) : null;
     this._task = task;
     this._outer = outer;
   }
@@ -106,6 +130,28 @@ class EachLoop<T> implements Iterable<T>, Iterator<T, undefined> {
   return(): IteratorResult<T, undefined> {
     this._release();
     return DONE;
+  }
+
+  /** Pulls the next value: without a coroutine when the source has one ready. */
+  _next(): Coroutine<void> {
+    const pollable = this._pollable;
+    if (pollable !== null && !this._released) {
+      let result: IteratorResult<T, undefined> | undefined;
+      try {
+        result = pollable._poll();
+      } catch (error) {
+        this._current = DONE;
+        this._release();
+        throw error;
+      }
+      if (result !== undefined) {
+        this._current = result;
+        this._stale = false;
+        if (result.done === true) this._release();
+        return FINISHED;
+      }
+    }
+    return this._pull();
   }
 
   *_pull(): Coroutine<void> {
@@ -200,5 +246,5 @@ function* startEach<T>(stream: Stream<T>): Coroutine<Iterable<T>> {
 each.next = function next(): Coroutine<void> {
   const loop = innermostLoop(current.task ?? OUTSIDE_TASKS);
   if (loop === null) throw new Error("each.next() must be called inside a `for (const v of yield* each(stream))` loop, at the end of its body");
-  return loop._pull();
+  return loop._next();
 };

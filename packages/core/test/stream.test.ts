@@ -311,6 +311,31 @@ describe("produce", () => {
     expect((error as Error).message).toBe("producer failed");
   });
 
+  test("each takes buffered values without waiting, in order, and a break still cancels the producer once", async () => {
+    const log: string[] = [];
+    await runVirtual(function* () {
+      const s = produce<number>(
+        function* (send) {
+          try {
+            for (let i = 0; ; i++) yield* send(i);
+          } finally {
+            log.push("producer finally");
+          }
+        },
+        { buffer: 3 },
+      );
+      const seen: number[] = [];
+      for (const v of yield* each(s)) {
+        seen.push(v);
+        if (v === 7) break;
+        yield* each.next();
+      }
+      yield* turns(2);
+      log.push(seen.join(","));
+    });
+    expect(log).toEqual(["producer finally", "0,1,2,3,4,5,6,7"]);
+  });
+
   test("buffer lets the producer run ahead by that many values and no more", async () => {
     const log: string[] = [];
     await runVirtual(function* () {

@@ -47,6 +47,17 @@ class QueueSubscription<T> implements Subscription<T> {
     return { done: false, value: item };
   }
 
+  /** The fast path of `each`: an item already queued (and not promised to a waiting getter). */
+  _poll(): IteratorResult<T, undefined> | undefined {
+    this._finishHeld();
+    if (this._released) return DONE;
+    const queue = this._queue;
+    if (queue.empty()) return undefined;
+    const item = queue.getNowait();
+    this._holding = true;
+    return { done: false, value: item };
+  }
+
   return(): void {
     this._finishHeld();
     this._released = true;
