@@ -39,10 +39,30 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === "object" && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
 }
 
+/** The part of a Node `Readable` that the fast path reads (duck-typed: core imports no `node:`). */
+interface ReadableLike {
+  read(): unknown;
+  readonly readableLength: number;
+  readonly readableObjectMode: boolean;
+  readonly destroyed: boolean;
+}
+
+function asReadable(value: unknown): ReadableLike | null {
+  const r = value as Partial<ReadableLike>;
+  return typeof r.read === "function" && typeof r.readableLength === "number" && typeof r.readableObjectMode === "boolean" ? (r as ReadableLike) : null;
+}
+
 class AsyncIterableSubscription<T> implements Subscription<T> {
   readonly _iterable: AsyncIterable<T>;
   readonly _iterator: AsyncIterator<T>;
   readonly _abort: AbortControllerLike | null = null;
+  /**
+   * The source when it is a Node Readable. Its async iterator is a loop of `read()` calls
+   * that waits for 'readable' when `read()` gives null; while bytes are buffered we make
+   * the same `read()` call ourselves, which yields the same chunks in the same order
+   * without a Promise and a loop wake-up per chunk. Waiting still goes through the iterator.
+   */
+  readonly _readable: ReadableLike | null;
   _released = false;
 
   constructor(source: AsyncIterable<T> | ((signal: TaskAbortSignal) => AsyncIterable<T>)) {
@@ -56,10 +76,23 @@ class AsyncIterableSubscription<T> implements Subscription<T> {
       this._iterable = source;
     }
     this._iterator = this._iterable[Symbol.asyncIterator]();
+    this._readable = asReadable(this._iterable);
+  }
+
+  /** The fast path (see `_readable`): a chunk a Readable already holds. */
+  _poll(): IteratorResult<T, undefined> | undefined {
+    if (this._released) return DONE;
+    const readable = this._readable;
+    if (readable === null || readable.destroyed) return undefined;
+    // read() with nothing buffered asks the source for more (_read), which a synchronous
+    // source answers at once; null means "wait", which the iterator does.
+    const chunk = readable.read();
+    return chunk === null ? undefined : { done: false, value: chunk as T };
   }
 
   *next(): Coroutine<IteratorResult<T, undefined>> {
-    if (this._released) return DONE;
+    const ready = this._poll();
+    if (ready !== undefined) return ready;
     let result: IteratorResult<T>;
     try {
       result = yield* ensureFuture(this._iterator.next());

@@ -12,6 +12,9 @@ import type { TaskAbortSignal } from "./signal.js";
  * belongs to this call alone, so a cancellation that was caught and withdrawn earlier
  * (a `timeout` that expired) does not abort later calls.
  *
+ * A `fn` that declares no parameter gets a shared signal that never aborts (making an
+ * `AbortController` per call costs more than the call itself).
+ *
  * Cancellation does not wait for `fn`: the task goes on with its `CancelledError` at once,
  * and a Promise that ignores its signal is left to settle on its own, its late value
  * dropped and a late rejection marked handled.
@@ -25,18 +28,24 @@ export function call<T>(fn: (signal: TaskAbortSignal) => PromiseLike<T>): Corout
   return callNow(fn);
 }
 
+/** The signal given to a fn that declares no parameter: it never aborts. */
+let quietSignal: TaskAbortSignal | null = null;
+
 function* callNow<T>(fn: (signal: TaskAbortSignal) => PromiseLike<T>): Coroutine<T> {
   const Controller = host.AbortController;
   if (Controller === undefined) throw new Error("call(fn) needs AbortController, which this JavaScript host lacks");
-  const controller = new Controller();
-  const promise = fn(controller.signal as TaskAbortSignal);
+  // An AbortController costs microseconds on Node; a fn that names no parameter cannot use
+  // one, so it shares a signal that never aborts.
+  const controller = fn.length === 0 ? null : new Controller();
+  const signal = controller === null ? (quietSignal ??= new Controller().signal as TaskAbortSignal) : (controller.signal as TaskAbortSignal);
+  const promise = fn(signal);
   if (!isPromiseLike(promise)) {
     throw new TypeError("call(fn): fn must return a Promise (or any thenable); for a plain value, no call() is needed");
   }
   try {
     return yield* ensureFuture(promise);
   } catch (error) {
-    if (error instanceof CancelledError) controller.abort(error);
+    if (error instanceof CancelledError) controller?.abort(error);
     throw error;
   }
 }

@@ -105,6 +105,30 @@ describe("fromAsyncIterable", () => {
     expect(readable.destroyed).toBe(true);
   });
 
+  test("a Readable's chunks arrive whole and in order, whether buffered or arriving later", async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => `part ${i};`);
+    let next = 0;
+    const readable = new Readable({
+      highWaterMark: 32,
+      read() {
+        // Alternate: some chunks pushed at once, some from a later macrotask.
+        if (next === parts.length) this.push(null);
+        else if (next % 3 === 0) setImmediate(() => this.push(parts[next++]));
+        else this.push(parts[next++]);
+      },
+    });
+    const text = await run(function* () {
+      let text = "";
+      for (const chunk of yield* each(fromAsyncIterable<Buffer>(readable))) {
+        text += chunk.toString();
+        yield* turns(1);
+        yield* each.next();
+      }
+      return text;
+    });
+    expect(text).toBe(parts.join(""));
+  });
+
   test("a function source gets a signal that aborts when the stream is released", async () => {
     let seen: AbortSignal | undefined;
     await runVirtual(function* () {
