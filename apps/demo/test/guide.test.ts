@@ -86,6 +86,7 @@ describe("1. fetch with a timeout and cancellation", () => {
       } catch (e) {
         return e;
       }
+      return undefined;
     });
     expect(error).toBeInstanceOf(TimeoutError);
     await abandoned("/slow?timeout");
@@ -177,6 +178,7 @@ describe("5. a bounded-concurrency crawler", () => {
       } catch (e) {
         return e;
       }
+      return undefined;
     });
     expect(error).toBeInstanceOf(TypeError); // fetch's "fetch failed"
     await abandoned("/slow?crawl");
