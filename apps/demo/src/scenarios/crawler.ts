@@ -1,5 +1,5 @@
 import { CancelledError, call, createTask, each, fromIterable, getRunningLoop, mapConcurrent, type Coroutine } from "@loop/core";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -17,33 +17,32 @@ export class LocalSite {
   private readonly _server: Server;
   private readonly _waiters: { until: () => boolean; resolve: () => void }[] = [];
 
-  private constructor(server: Server) {
-    this._server = server;
+  private constructor() {
+    this._server = createServer((req, res) => this._handle(req, res));
   }
 
   static start(): Promise<LocalSite> {
-    let site: LocalSite | undefined;
-    const server = createServer((req, res) => {
-      const s = site as LocalSite;
-      const match = /^\/page\/(\d+)$/.exec(req.url ?? "");
-      const hangs = match === null;
-      s._arrive(hangs);
-      let answered = false;
-      let timer: NodeJS.Timeout | undefined;
-      res.on("close", () => {
-        clearTimeout(timer);
-        if (!answered) s.abandoned++;
-        s._leave(hangs);
-      });
-      if (match === null) return; // /hang/<i>: no answer
-      const i = Number(match[1]);
-      timer = setTimeout(() => {
-        answered = true;
-        res.end(`<html><body>page ${i}${" lorem".repeat(i % 50)}</body></html>`);
-      }, 2 + ((i * 7) % 11));
+    const site = new LocalSite();
+    return new Promise((resolve) => site._server.listen(0, "127.0.0.1", () => resolve(site)));
+  }
+
+  private _handle(req: IncomingMessage, res: ServerResponse): void {
+    const match = /^\/page\/(\d+)$/.exec(req.url ?? "");
+    const hangs = match === null; // /hang/<i>: no answer
+    this._arrive(hangs);
+    let answered = false;
+    const i = Number(match?.[1] ?? 0);
+    const timer = hangs
+      ? undefined
+      : setTimeout(() => {
+          answered = true;
+          res.end(`<html><body>page ${i}${" lorem".repeat(i % 50)}</body></html>`);
+        }, 2 + ((i * 7) % 11));
+    res.on("close", () => {
+      clearTimeout(timer);
+      if (!answered) this.abandoned++;
+      this._leave(hangs);
     });
-    site = new LocalSite(server);
-    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(site)));
   }
 
   get origin(): string {
