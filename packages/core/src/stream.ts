@@ -188,14 +188,23 @@ let cachedLoop: EachLoop<unknown> | null = null;
 function innermostLoop(task: object): EachLoop<unknown> | null {
   if (task === cachedTask) return cachedLoop;
   const loop = loopsByTask.get(task) ?? null;
-  cachedTask = task;
-  cachedLoop = loop;
+  if (loop !== null) {
+    cachedTask = task;
+    cachedLoop = loop;
+  }
   return loop;
 }
 
 function setInnermost(task: object, loop: EachLoop<unknown> | null): void {
-  if (loop === null) loopsByTask.delete(task);
-  else loopsByTask.set(task, loop);
+  if (loop === null) {
+    loopsByTask.delete(task);
+    // Forget the task too: the cache must not keep a finished task (and its unretrieved
+    // error, reported when it is collected) alive.
+    cachedTask = null;
+    cachedLoop = null;
+    return;
+  }
+  loopsByTask.set(task, loop);
   cachedTask = task;
   cachedLoop = loop;
 }

@@ -175,6 +175,22 @@ describe("each", () => {
     expect(log.filter((l) => l === "release")).toHaveLength(1);
   });
 
+  test("a finished task that iterated a stream is not kept alive by each's bookkeeping", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc).toBeTypeOf("function");
+    let ref: WeakRef<object> | undefined;
+    await runVirtual(function* () {
+      function* consume(): Coroutine<void> {
+        for (const _ of yield* each(fromIterable([1, 2]))) yield* each.next();
+      }
+      ref = new WeakRef(createTask(consume()));
+      yield* turns(5);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    gc?.();
+    expect(ref?.deref()).toBeUndefined();
+  });
+
   test("each.next() outside a loop, and bad streams, throw at the call", async () => {
     await runVirtual(function* () {
       expect(() => each.next()).toThrow(/inside a `for/);
