@@ -5,9 +5,14 @@ import { createInterface } from "node:readline";
 
 // #region lines-async
 async function countErrors(path: string): Promise<number> {
+  const input = createReadStream(path);
   let errors = 0;
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (line.startsWith("ERROR")) errors++;
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (line.startsWith("ERROR")) errors++;
+    }
+  } finally {
+    input.destroy(); // readline never closes its input
   }
   return errors;
 }
@@ -15,11 +20,15 @@ async function countErrors(path: string): Promise<number> {
 
 // #region lines-loop
 function* countErrorsOnLoop(path: string): Coroutine<number> {
+  const input = createReadStream(path);
   let errors = 0;
-  const lines = fromAsyncIterable(createInterface({ input: createReadStream(path), crlfDelay: Infinity }));
-  for (const line of yield* each(lines)) {
-    if (line.startsWith("ERROR")) errors++;
-    yield* each.next(); // pulls the next line; a break or a cancellation closes the file
+  try {
+    for (const line of yield* each(fromAsyncIterable(createInterface({ input, crlfDelay: Infinity })))) {
+      if (line.startsWith("ERROR")) errors++;
+      yield* each.next(); // pulls the next line; leaving the loop early closes the reader
+    }
+  } finally {
+    input.destroy(); // readline never closes its input
   }
   return errors;
 }
