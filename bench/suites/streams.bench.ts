@@ -192,6 +192,17 @@ async function loopCall(): Promise<number> {
   return cpuSince(t0) / CALLS;
 }
 
+async function loopCallWithSignal(): Promise<number> {
+  const t0 = process.cpuUsage();
+  await run(function* () {
+    let sum = 0;
+    // A fn that names its signal gets an AbortController of its own.
+    for (let i = 0; i < CALLS; i++) sum += yield* call((signal) => Promise.resolve(signal.aborted ? 0 : 1));
+    if (sum !== CALLS) throw new Error("lost results");
+  });
+  return cpuSince(t0) / CALLS;
+}
+
 async function loopEnsureFuture(): Promise<number> {
   const t0 = process.cpuUsage();
   await run(function* () {
@@ -250,6 +261,7 @@ if (only.includes("b")) {
 if (only.includes("c")) {
   const samples: Sample[] = [
     await measure("@loop yield* call(() => Promise.resolve(1))", loopCall, rounds),
+    await measure("@loop yield* call((signal) => …), a signal made", loopCallWithSignal, rounds),
     await measure("@loop yield* ensureFuture(Promise.resolve(1))", loopEnsureFuture, rounds),
     await measure("async/await: await Promise.resolve(1)", bareAwait, rounds),
   ];

@@ -35,7 +35,8 @@ function* callNow<T>(fn: (signal: TaskAbortSignal) => PromiseLike<T>): Coroutine
   const Controller = host.AbortController;
   if (Controller === undefined) throw new Error("call(fn) needs AbortController, which this JavaScript host lacks");
   // An AbortController costs microseconds on Node; a fn that names no parameter cannot use
-  // one, so it shares a signal that never aborts.
+  // one, so it shares a signal that never aborts. Others get one each: sharing a live signal
+  // between calls would pile up listeners, since fetch (undici) leaves one per request on it.
   const controller = fn.length === 0 ? null : new Controller();
   const signal = controller === null ? (quietSignal ??= new Controller().signal as TaskAbortSignal) : (controller.signal as TaskAbortSignal);
   const promise = fn(signal);
