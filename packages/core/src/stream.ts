@@ -230,6 +230,11 @@ function popLoop(loop: EachLoop<unknown>): void {
  * body ends with `yield* each.next()`, which pulls the next value. Leaving the loop in any
  * way — the end of the stream, `break`, `return`, a throw, a cancellation at any `yield*`
  * in the body — releases the source exactly once.
+ *
+ * A pull that finds a value ready (an item already queued, bytes a Readable holds) does
+ * not suspend, as `yield*` of a done Future does not: a consumer of a source that is never
+ * empty runs without letting other tasks in until it waits, so give the loop a turn with a
+ * bare `yield` in the body if others must run meanwhile.
  * @example
  * for (const line of yield* each(lines(reader))) {
  *   if (line === "") break;   // releases the source
