@@ -3,7 +3,7 @@ import { CancelledError } from "./errors.js";
 import type { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
-import { checkStream, DONE, type Stream, type Subscription } from "./stream.js";
+import { checkStream, DONE, type PollableSubscription, type Stream } from "./stream.js";
 import type { Task } from "./task.js";
 
 /** Options of `mapConcurrent`. */
@@ -55,7 +55,7 @@ class Entry<U> {
  * ones in finishing order (unordered). Once `failed`, every task is being cancelled and the
  * next pull throws `error`.
  */
-class MapConcurrent<T, U> implements Subscription<U> {
+class MapConcurrent<T, U> implements PollableSubscription<U> {
   readonly _loop: EventLoop;
   readonly _stream: Stream<T>;
   readonly _limit: number;
@@ -83,26 +83,33 @@ class MapConcurrent<T, U> implements Subscription<U> {
     this._ordered = ordered;
   }
 
-  *next(): Coroutine<IteratorResult<U, undefined>> {
+  /** The fast path of `each`: a result that is ready (or the end, or the failure) now. */
+  _poll(): IteratorResult<U, undefined> | undefined {
     if (this._released) return DONE;
     if (this._feeder === null) this._feeder = this._loop.createTask(this._feed(), { name: "mapConcurrent feeder" });
+    if (this._failed) {
+      const error = this._error;
+      this._release();
+      throw error;
+    }
+    const head = this._results[0];
+    if (head !== undefined && head.finished) {
+      this._results.shift();
+      this._outstanding--;
+      wake(this._feederWaiter);
+      return { done: false, value: head.value as U };
+    }
+    if (this._sourceDone && this._outstanding === 0) {
+      this._release();
+      return DONE;
+    }
+    return undefined;
+  }
+
+  *next(): Coroutine<IteratorResult<U, undefined>> {
     for (;;) {
-      if (this._failed) {
-        const error = this._error;
-        this._release();
-        throw error;
-      }
-      const head = this._results[0];
-      if (head !== undefined && head.finished) {
-        this._results.shift();
-        this._outstanding--;
-        wake(this._feederWaiter);
-        return { done: false, value: head.value as U };
-      }
-      if (this._sourceDone && this._outstanding === 0) {
-        this._release();
-        return DONE;
-      }
+      const ready = this._poll();
+      if (ready !== undefined) return ready;
       const waiter = (this._consumerWaiter = this._loop.createFuture<void>());
       try {
         yield* waiter;

@@ -153,7 +153,7 @@ export function defer(cleanup: Cleanup): Coroutine<void> {
   return deferNow(cleanup);
 }
 
- 
+// A coroutine, though registering never waits, so that it reads as a step of the task's flow.
 function* deferNow(cleanup: Cleanup): Coroutine<void> {
   innermostScope("defer(cleanup)").defer(cleanup);
 }

@@ -1,5 +1,5 @@
 import type { Coroutine } from "./coroutine.js";
-import { checkStream, DONE, type Stream, type Subscription } from "./stream.js";
+import { checkStream, DONE, type PollableSubscription, type Stream, type Subscription } from "./stream.js";
 
 /**
  * A stream of `fn(value)` for each value of `stream`, computed as each is pulled. `fn` is
@@ -13,21 +13,37 @@ export function map<T, U>(stream: Stream<T>, fn: (value: T) => U): Stream<U> {
   return { subscribe: () => new MapSubscription(stream.subscribe(), fn) };
 }
 
-class MapSubscription<T, U> implements Subscription<U> {
+/** A value of `sub` that is ready now (see `PollableSubscription`), or undefined. */
+function pollSource<T>(sub: Subscription<T>): IteratorResult<T, undefined> | undefined {
+  const poll = (sub as Partial<PollableSubscription<T>>)._poll;
+  return poll === undefined ? undefined : poll.call(sub);
+}
+
+class MapSubscription<T, U> implements PollableSubscription<U> {
   constructor(
     readonly _source: Subscription<T>,
     readonly _fn: (value: T) => U,
   ) {}
 
-  *next(): Coroutine<IteratorResult<U, undefined>> {
-    const result = yield* this._source.next();
-    if (result.done === true) return DONE;
+  _poll(): IteratorResult<U, undefined> | undefined {
+    const result = pollSource(this._source);
+    if (result === undefined || result.done === true) return result;
+    return this._apply(result.value);
+  }
+
+  _apply(value: T): IteratorResult<U, undefined> {
     try {
-      return { done: false, value: this._fn(result.value) };
+      return { done: false, value: this._fn(value) };
     } catch (error) {
       this._source.return();
       throw error;
     }
+  }
+
+  *next(): Coroutine<IteratorResult<U, undefined>> {
+    const result = yield* this._source.next();
+    if (result.done === true) return DONE;
+    return this._apply(result.value);
   }
 
   return(): void {
@@ -49,24 +65,32 @@ export function filter<T>(stream: Stream<T>, predicate: (value: T) => boolean): 
   return { subscribe: () => new FilterSubscription(stream.subscribe(), predicate) };
 }
 
-class FilterSubscription<T> implements Subscription<T> {
+class FilterSubscription<T> implements PollableSubscription<T> {
   constructor(
     readonly _source: Subscription<T>,
     readonly _predicate: (value: T) => boolean,
   ) {}
 
+  _poll(): IteratorResult<T, undefined> | undefined {
+    for (;;) {
+      const result = pollSource(this._source);
+      if (result === undefined || result.done === true || this._keep(result.value)) return result;
+    }
+  }
+
   *next(): Coroutine<IteratorResult<T, undefined>> {
     for (;;) {
       const result = yield* this._source.next();
-      if (result.done === true) return result;
-      let keep: boolean;
-      try {
-        keep = this._predicate(result.value);
-      } catch (error) {
-        this._source.return();
-        throw error;
-      }
-      if (keep) return result;
+      if (result.done === true || this._keep(result.value)) return result;
+    }
+  }
+
+  _keep(value: T): boolean {
+    try {
+      return this._predicate(value);
+    } catch (error) {
+      this._source.return();
+      throw error;
     }
   }
 
@@ -89,7 +113,7 @@ export function take<T>(stream: Stream<T>, count: number): Stream<T> {
   return { subscribe: () => new TakeSubscription(stream.subscribe(), count) };
 }
 
-class TakeSubscription<T> implements Subscription<T> {
+class TakeSubscription<T> implements PollableSubscription<T> {
   _left: number;
 
   constructor(
@@ -100,9 +124,18 @@ class TakeSubscription<T> implements Subscription<T> {
     if (count === 0) _source.return();
   }
 
+  _poll(): IteratorResult<T, undefined> | undefined {
+    if (this._left <= 0) return DONE;
+    const result = pollSource(this._source);
+    return result === undefined ? undefined : this._count(result);
+  }
+
   *next(): Coroutine<IteratorResult<T, undefined>> {
     if (this._left <= 0) return DONE;
-    const result = yield* this._source.next();
+    return this._count(yield* this._source.next());
+  }
+
+  _count(result: IteratorResult<T, undefined>): IteratorResult<T, undefined> {
     if (result.done === true) {
       this._left = 0;
       return DONE;
@@ -130,13 +163,17 @@ export function fromIterable<T>(iterable: Iterable<T>): Stream<T> {
   return { subscribe: () => new IterableSubscription(iterable[Symbol.iterator]()) };
 }
 
-class IterableSubscription<T> implements Subscription<T> {
+class IterableSubscription<T> implements PollableSubscription<T> {
   _released = false;
 
   constructor(readonly _iterator: Iterator<T>) {}
 
-   
+  // A plain iterator never waits: every pull is the fast path.
   *next(): Coroutine<IteratorResult<T, undefined>> {
+    return this._poll();
+  }
+
+  _poll(): IteratorResult<T, undefined> {
     if (this._released) return DONE;
     let result: IteratorResult<T>;
     try {

@@ -77,7 +77,7 @@ export function subscribe<T>(stream: Stream<T>): Coroutine<Subscription<T>> {
   return subscribeNow(stream);
 }
 
- 
+// A coroutine, though subscribing never waits, as Effection's `yield* stream` is.
 function* subscribeNow<T>(stream: Stream<T>): Coroutine<Subscription<T>> {
   return stream.subscribe();
 }

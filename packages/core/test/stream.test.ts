@@ -164,7 +164,6 @@ describe("each", () => {
     const error = await runVirtual(function* () {
       return yield* catching(
         (function* () {
-           
           for (const _ of yield* each(counted(5, log))) {
             // no each.next()
           }
@@ -232,6 +231,31 @@ describe("map, filter, take", () => {
     });
     // take(2) released the source right after the second kept value: 0,1,2 pulled, no 3.
     expect(log).toEqual(["subscribe", "pull 0", "pull 1", "pull 2", "release"]);
+  });
+
+  test("over a source with values ready (the fast path), they pull just as far and release the source once", async () => {
+    const log: string[] = [];
+    function* numbers(): Generator<number> {
+      try {
+        for (let i = 0; ; i++) {
+          log.push(`gen ${i}`);
+          yield i;
+        }
+      } finally {
+        log.push("gen finally");
+      }
+    }
+    const out = await runVirtual(function* () {
+      const s = take(filter(map(fromIterable(numbers()), (n) => n * 10), (n) => n % 20 === 0), 2);
+      const out: number[] = [];
+      for (const v of yield* each(s)) {
+        out.push(v);
+        yield* each.next();
+      }
+      return out;
+    });
+    expect(out).toEqual([0, 20]);
+    expect(log).toEqual(["gen 0", "gen 1", "gen 2", "gen finally"]);
   });
 
   test("take(0) releases at once; take validates its count", async () => {
