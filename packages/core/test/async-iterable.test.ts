@@ -146,6 +146,46 @@ describe("fromAsyncIterable", () => {
     expect(seen?.reason).toBeInstanceOf(CancelledError);
   });
 
+  test("cancelling a consumer of a fetch body aborts the request, even while a read waits", async () => {
+    const { createServer } = await import("node:http");
+    let closed: () => void = () => {};
+    const serverSawClose = new Promise<void>((resolve) => (closed = resolve));
+    const server = createServer((_req, res) => {
+      res.write("first chunk"); // then nothing more: the body stays open
+      res.on("close", closed);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as import("node:net").AddressInfo;
+    try {
+      const got = await run(function* () {
+        const body = fromAsyncIterable(async function* (signal) {
+          const response = await fetch(`http://127.0.0.1:${port}/`, { signal });
+          yield* response.body as unknown as AsyncIterable<Uint8Array>;
+        });
+        const got: string[] = [];
+        const firstChunk = getRunningLoop().createFuture<void>();
+        const consumer = createTask(
+          (function* (): Coroutine<void> {
+            for (const chunk of yield* each(body)) {
+              got.push(Buffer.from(chunk).toString());
+              if (!firstChunk.done()) firstChunk.setResult();
+              yield* each.next(); // waits for a chunk that never comes
+            }
+          })(),
+        );
+        yield* firstChunk;
+        consumer.cancel();
+        expect(yield* catching(consumer)).toBeInstanceOf(CancelledError);
+        return got;
+      });
+      expect(got).toEqual(["first chunk"]);
+      await serverSawClose; // the request was aborted: the server saw the client go
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test("works with events.on and a fetch-like ReadableStream body", async () => {
     const body = new ReadableStream<string>({
       start(controller) {
