@@ -40,7 +40,9 @@ export interface Subscription<T> {
 /**
  * @internal A subscription that can sometimes give its next value without waiting (an item
  * already queued): `_poll()` returns it, or `undefined` to say `next()` must be used.
- * `each` takes this fast path so that a buffered value costs no coroutine at all.
+ * `each` takes this fast path so that a buffered value costs no coroutine at all. A result
+ * of `_poll()` is read before the next `_poll()` and never kept, so a source may reuse one
+ * result object (the `Queue` stream does); `next()` results are the caller's to keep.
  */
 export interface PollableSubscription<T> extends Subscription<T> {
   _poll(): IteratorResult<T, undefined> | undefined;

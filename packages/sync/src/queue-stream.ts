@@ -29,6 +29,8 @@ export function fromQueue<T>(queue: Queue<T>): Stream<T> {
 class QueueSubscription<T> implements Subscription<T> {
   _holding = false;
   _released = false;
+  /** The result `_poll` hands out, reused: `each` reads it before it polls again. */
+  readonly _ready: IteratorYieldResult<T> = { done: false, value: undefined as T };
 
   constructor(readonly _queue: Queue<T>) {}
 
@@ -53,9 +55,10 @@ class QueueSubscription<T> implements Subscription<T> {
     if (this._released) return DONE;
     const queue = this._queue;
     if (queue.empty()) return undefined;
-    const item = queue.getNowait();
+    const result = this._ready;
+    result.value = queue.getNowait();
     this._holding = true;
-    return { done: false, value: item };
+    return result;
   }
 
   return(): void {

@@ -1,4 +1,4 @@
-import { CancelledError, createTask, each, ensureFuture, gather, run, subscribe, toAsyncIterable, type Coroutine } from "@loop/core";
+import { CancelledError, createTask, each, ensureFuture, filter, take, gather, run, subscribe, toAsyncIterable, type Coroutine } from "@loop/core";
 import { describe, expect, test } from "vitest";
 import { Queue, fromQueue } from "../src/index.js";
 import { thrown, turns } from "./helpers.js";
@@ -98,6 +98,25 @@ describe("Queue as a stream", () => {
       return got;
     });
     expect(got).toEqual([0, 1, 2]);
+  });
+
+  test("through filter and take, queued items are taken just as far as needed", async () => {
+    const out = await run(function* () {
+      const queue = new Queue<number>();
+      for (let i = 0; i < 10; i++) queue.putNowait(i);
+      const out: number[] = [];
+      for (const n of yield* each(take(filter(queue.stream(), (x) => x % 2 === 0), 3))) {
+        out.push(n);
+        yield* each.next();
+      }
+      // 0..4 taken (1 and 3 dropped by the filter), each marked done; 5..9 still queued.
+      expect(queue.qsize()).toBe(5);
+      for (let i = 0; i < 5; i++) queue.getNowait();
+      for (let i = 0; i < 5; i++) queue.taskDone();
+      yield* queue.join();
+      return out;
+    });
+    expect(out).toEqual([0, 2, 4]);
   });
 
   test("fromQueue of something else is a TypeError", () => {
