@@ -1,6 +1,6 @@
 import { runVirtual } from "@loop/testing";
 import { expect, test } from "vitest";
-import { boundedFetches, workersWithWriter } from "../src/scenarios/queues-and-semaphores.js";
+import { workersWithWriter } from "../src/scenarios/queues-and-semaphores.js";
 
 test("the workers finish every job and the writer writes every line, then all end at shutdown", async () => {
   const lines: string[] = [];
@@ -8,9 +8,4 @@ test("the workers finish every job and the writer writes every line, then all en
   expect(report.written).toHaveLength(20);
   expect(report.elapsedMs).toBeLessThan(report.totalSleptMs); // three workers in parallel
   expect(lines.at(-1)).toMatch(/^3 workers slept \d+ ms in total/);
-});
-
-test("Semaphore(50) lets exactly 50 of 1,000 fetches run at once, never more", async () => {
-  const report = await runVirtual(() => boundedFetches(() => {}));
-  expect(report).toEqual({ fetches: 1000, mostAtOnce: 50 });
 });

@@ -63,3 +63,18 @@ export type {
   WriteTransport,
 } from "./types.js";
 export type { DatagramAddress, DatagramOptions, DatagramProtocol, DatagramTransport } from "./datagram.js";
+// Streams of values and the Promise boundary (issue 15).
+export { subscribe, each } from "./stream.js";
+export type { Stream, Subscription } from "./stream.js";
+export { map, filter, take, fromIterable } from "./stream-ops.js";
+export { mapConcurrent } from "./map-concurrent.js";
+export type { MapConcurrentOptions } from "./map-concurrent.js";
+export { produce } from "./produce.js";
+export type { ProduceOptions } from "./produce.js";
+export { fromAsyncIterable } from "./from-async-iterable.js";
+export { toAsyncIterable } from "./to-async-iterable.js";
+export { fromEvent } from "./from-event.js";
+export type { EventSource, FromEventOptions, OverflowPolicy } from "./from-event.js";
+export { call } from "./call.js";
+export { exitStack, ExitStack, defer, resource, use } from "./resource.js";
+export type { Cleanup, Resource } from "./resource.js";

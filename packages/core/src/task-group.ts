@@ -4,6 +4,7 @@ import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 import type { Task } from "./task.js";
 import type { Coroutine, TaskOptions } from "./types.js";
+import { enterScope, ExitStack, leaveScope, settleScope } from "./resource.js";
 
 /**
  * The handle a `taskGroup` body gets for starting children (asyncio.TaskGroup, 3.13).
@@ -159,6 +160,9 @@ function* runGroup<T>(body: (tg: TaskGroup) => Coroutine<T>): Coroutine<T> {
   const loop = current.loop;
   if (parent === null || loop === null) throw new Error("taskGroup() must run inside a task: yield* it from a coroutine");
   const group = new TaskGroup(loop, parent);
+  // The group is a scope for defer() and use(): its cleanups run once every child is done.
+  const stack = new ExitStack();
+  enterScope(stack);
   let result: T | undefined;
   let threw = false;
   let bodyError: unknown;
@@ -168,7 +172,15 @@ function* runGroup<T>(body: (tg: TaskGroup) => Coroutine<T>): Coroutine<T> {
     threw = true;
     bodyError = error;
   }
-  yield* group._exit(threw, bodyError);
+  let exitThrew = false;
+  let exitError: unknown;
+  try {
+    yield* group._exit(threw, bodyError);
+  } catch (error) {
+    exitThrew = true;
+    exitError = error;
+  }
+  settleScope(loop, exitThrew, exitError, yield* leaveScope(stack));
   return result as T;
 }
 

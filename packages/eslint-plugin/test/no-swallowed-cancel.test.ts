@@ -24,6 +24,7 @@ typedTester().run("no-swallowed-cancel", noSwallowedCancel, {
     // A test that asserts on the cancellation it catches.
     { code: `${body}declare function expect(x: unknown): { toBeInstanceOf(c: unknown): void };\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { expect(e).toBeInstanceOf(CancelledError); } }` },
     { code: `${body}function* main(): Coroutine<string> { try { yield* step(); } catch (e) { return (e as Error).message; } return ""; }` },
+    { code: `${body}function* main(): Coroutine<void> { const got: unknown[] = []; try { yield* step(); } catch (e) { got.push(e instanceof MyError ? "mine" : e); } }` },
     // Converted into another error: a decision (timeout() turns CancelledError into TimeoutError).
     { code: `${body}function* main(): Coroutine<void> { try { yield; } catch (e) { throw new MyError(String(e)); } }` },
   ],

@@ -12,6 +12,7 @@ export { openConnection, openUnixConnection, startServer, startUnixServer } from
 export type { OpenConnectionOptions, StartServerOptions, TlsOptions, TlsServerOptions, UnixConnectionOptions, UnixServerOptions } from "./streams.js";
 export { StreamReader, DEFAULT_LIMIT } from "./stream-reader.js";
 export type { StreamReaderOptions } from "./stream-reader.js";
+export { chunks, lines } from "./reader-streams.js";
 export { StreamWriter } from "./stream-writer.js";
 export { StreamReaderProtocol } from "./stream-protocol.js";
 export type { ClientConnected } from "./stream-protocol.js";

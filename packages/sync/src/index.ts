@@ -14,6 +14,7 @@ export { Condition } from "./condition.js";
 export { Semaphore, BoundedSemaphore } from "./semaphore.js";
 export { Barrier } from "./barrier.js";
 export { Queue, LifoQueue, PriorityQueue } from "./queue.js";
+export { fromQueue } from "./queue-stream.js";
 export { naturalOrder } from "./item-stores.js";
 export { Guard } from "./scoped.js";
 export { QueueEmpty, QueueFull, QueueShutDown, BrokenBarrierError } from "./errors.js";

@@ -1,9 +1,10 @@
-import type { Coroutine, Future } from "@loop/core";
+import type { Coroutine, Future, Stream } from "@loop/core";
 import { checkCount, startBody } from "./checks.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { Event } from "./event.js";
 import { Heap, RingBuffer, Stack, naturalOrder, type ItemStore } from "./item-stores.js";
 import { QueueGet, QueuePut } from "./queue-operations.js";
+import { fromQueue } from "./queue-stream.js";
 import { GRANTED, SHUT_DOWN, WaiterList } from "./waiters.js";
 
 /**
@@ -147,6 +148,11 @@ export class Queue<T> {
       throw new TypeError(`Queue.consume(body): body must be a function* taking an item, got ${body === null ? "null" : typeof body}`);
     }
     return this._consume(body);
+  }
+
+  /** A stream of the items, until shutdown: `each(queue.stream())` (see `fromQueue`). */
+  stream(): Stream<T> {
+    return fromQueue(this);
   }
 
   toString(): string {

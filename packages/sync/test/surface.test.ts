@@ -20,6 +20,7 @@ describe("public surface", () => {
         "QueueFull",
         "QueueShutDown",
         "Semaphore",
+        "fromQueue",
         "naturalOrder",
       ].sort(),
     );

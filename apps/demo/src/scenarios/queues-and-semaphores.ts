@@ -1,7 +1,8 @@
 import { createTask, gather, getRunningLoop, run, type Coroutine } from "@loop/core";
-import { Queue, Semaphore } from "@loop/sync";
+import { Queue } from "@loop/sync";
 import { sleep } from "@loop/timers";
 import type { Scenario } from "../scenario.js";
+import { crawlAndStop, crawlSite } from "./crawler.js";
 
 /** A small deterministic random source, so that every run prints the same story. */
 function seeded(seed: number): () => number {
@@ -70,53 +71,19 @@ export function* workersWithWriter(print: (line: string) => void): Coroutine<Wor
   return { jobs: 20, written, totalSleptMs, elapsedMs };
 }
 
-export interface FetchReport {
-  fetches: number;
-  mostAtOnce: number;
-}
-
-/**
- * 1,000 simulated fetches started at once, bounded by `Semaphore(50)`: the number running
- * at the same time climbs to 50 and never goes above.
- */
-export function* boundedFetches(print: (line: string) => void, fetches = 1000, limit = 50): Coroutine<FetchReport> {
-  const random = seeded(42);
-  const permits = new Semaphore(limit);
-  let running = 0;
-  let mostAtOnce = 0;
-  const samples: number[] = [];
-
-  function* fetch(i: number): Coroutine<number> {
-    return yield* permits.withLock(function* () {
-      running++;
-      mostAtOnce = Math.max(mostAtOnce, running);
-      if (i % 100 === 0) samples.push(running);
-      try {
-        yield* sleep(5 + Math.floor(random() * 15));
-        return i;
-      } finally {
-        running--;
-      }
-    });
-  }
-
-  const results = yield* gather(Array.from({ length: fetches }, (_, i) => fetch(i)));
-  print(`  running at once as fetches 0, 100, 200… started: ${samples.join(" ")}`);
-  print(`${results.length} fetches done; at most ${mostAtOnce} ran at once (limit ${limit})`);
-  if (mostAtOnce > limit) throw new Error(`the semaphore let ${mostAtOnce} fetches run at once`);
-  return { fetches: results.length, mostAtOnce };
-}
-
 export const queuesAndSemaphores: Scenario = {
   name: "queues-and-semaphores",
-  description: "asyncio's worker Queue with a background writer; Semaphore(50) bounding 1,000 fetches",
-  async run() {
+  description: "asyncio's worker Queue with a background writer; a crawler of a local HTTP site with mapConcurrent, stopped mid-crawl (--wait-for-ctrl-c to stop it yourself)",
+  async run(args) {
+    const waitForCtrlC = args.includes("--wait-for-ctrl-c");
     const print = (line: string): void => console.log(line);
     await run(function* () {
       print("-- Queue: 3 workers, 20 jobs, one background writer");
       yield* workersWithWriter(print);
-      print("-- Semaphore(50): 1,000 simulated fetches");
-      yield* boundedFetches(print);
+      print("-- Crawler: 300 pages of a local node:http site, fetch through mapConcurrent(urls, 20, …)");
+      yield* crawlSite(print);
+      print("-- Stop: Ctrl-C (or a hang) cancels the crawl; every request in flight is aborted");
+      yield* crawlAndStop(print, 30, 20, { waitForCtrlC });
     });
   },
 };

@@ -61,15 +61,20 @@ export const noSwallowedCancel = createRule<[], MessageId>({
  * CancelledError`. Printing it, or formatting it into a string, does not.
  */
 function keeps(ref: TSESTree.Node): boolean {
-  // `(e as Error).message` keeps what `e` would: look through casts and property reads.
+  // `(e as Error).message`, `ok ? x : e` and `e ?? x` keep what `e` would: look through
+  // casts, property reads and the branches a value flows out of.
   let id: TSESTree.Node = ref;
-  while (
-    id.parent !== undefined &&
-    (id.parent.type === AST_NODE_TYPES.TSAsExpression ||
-      id.parent.type === AST_NODE_TYPES.TSNonNullExpression ||
-      (id.parent.type === AST_NODE_TYPES.MemberExpression && id.parent.object === id))
-  ) {
-    id = id.parent;
+  for (;;) {
+    const up: TSESTree.Node | undefined = id.parent;
+    if (up === undefined) break;
+    const through =
+      up.type === AST_NODE_TYPES.TSAsExpression ||
+      up.type === AST_NODE_TYPES.TSNonNullExpression ||
+      (up.type === AST_NODE_TYPES.MemberExpression && up.object === id) ||
+      (up.type === AST_NODE_TYPES.ConditionalExpression && up.test !== id) ||
+      up.type === AST_NODE_TYPES.LogicalExpression;
+    if (!through) break;
+    id = up;
   }
   const parent = id.parent;
   if (parent === undefined) return false;

@@ -1,0 +1,161 @@
+import type { Coroutine } from "./types.js";
+import { CancelledError } from "./errors.js";
+import type { Future } from "./future.js";
+import type { EventLoop } from "./loop.js";
+import { current } from "./state.js";
+import { DONE, type Stream, type Subscription } from "./stream.js";
+import type { Task } from "./task.js";
+
+/** Options of `produce`. */
+export interface ProduceOptions {
+  /**
+   * How many values the producer may send ahead of the consumer (default 0: `send` returns
+   * once the consumer has taken the value, trio's `open_memory_channel(0)`).
+   */
+  buffer?: number;
+}
+
+/**
+ * A stream whose values a coroutine sends: each subscription runs `body` as a task of its
+ * own, and `yield* send(value)` waits until the consumer has room for the value (pull-based:
+ * the producer runs at most `buffer` values ahead). The stream ends when `body` returns,
+ * fails with what `body` throws, and when the consumer releases it the producing task is
+ * cancelled (its `finally` blocks run). A generator-backed producer: Effection's `stream`
+ * of a channel, trio's memory channel with one sender.
+ * @example
+ * const ticks = produce<number>(function* (send) {
+ *   for (let i = 0; ; i++) {
+ *     yield* sleep(1000);
+ *     yield* send(i);
+ *   }
+ * });
+ * for (const n of yield* each(take(ticks, 3))) { console.log(n); yield* each.next(); }
+ */
+export function produce<T>(body: (send: (value: T) => Coroutine<void>) => Coroutine<void>, opts?: ProduceOptions): Stream<T> {
+  if (typeof body !== "function") throw new TypeError("produce(body): body must be a function* (send) => Coroutine that calls yield* send(value)");
+  const buffer = opts?.buffer ?? 0;
+  if (typeof buffer !== "number" || !Number.isInteger(buffer) || buffer < 0) {
+    throw new RangeError(`produce(body, { buffer }): buffer must be an integer >= 0, got ${String(buffer)}`);
+  }
+  return { subscribe: () => new Production(body, buffer) };
+}
+
+/**
+ * One subscription of a `produce` stream. Invariant: `values` holds what was sent and not
+ * yet taken (at most `buffer + 1`: a producer blocked in `send` has put its value in);
+ * `consumer` is the future a consumer waiting for a value sleeps on, `producer` the one
+ * the producing task sleeps on while the buffer is over `buffer`; `ended` is set when the
+ * body returned or threw (then `error` holds what it threw) or the subscription was released.
+ */
+class Production<T> implements Subscription<T> {
+  readonly _loop: EventLoop;
+  readonly _buffer: number;
+  readonly _values: T[] = [];
+  _head = 0;
+  _consumer: Future<void> | null = null;
+  _producer: Future<void> | null = null;
+  _ended = false;
+  _failed = false;
+  _error: unknown = undefined;
+  _released = false;
+  _task: Task<void>;
+
+  constructor(body: (send: (value: T) => Coroutine<void>) => Coroutine<void>, buffer: number) {
+    const loop = current.loop;
+    if (loop === null) throw new Error("a produce() stream must be subscribed inside a coroutine running on a loop");
+    this._loop = loop;
+    this._buffer = buffer;
+    const send = (value: T): Coroutine<void> => this._send(value);
+    this._task = loop.createTask(this._run(body, send), { name: "produce" });
+  }
+
+  *_run(body: (send: (value: T) => Coroutine<void>) => Coroutine<void>, send: (value: T) => Coroutine<void>): Coroutine<void> {
+    try {
+      yield* body(send);
+    } catch (error) {
+      // The consumer's next() throws it; a cancellation we caused by releasing is expected.
+      if (!(this._released && error instanceof CancelledError)) {
+        this._failed = true;
+        this._error = error;
+      }
+    } finally {
+      this._ended = true;
+      this._wakeConsumer();
+    }
+  }
+
+  *_send(value: T): Coroutine<void> {
+    if (this._ended) throw new Error("produce(): send() was called after the producer's body ended");
+    this._values.push(value);
+    this._wakeConsumer();
+    while (this._values.length - this._head > this._buffer) {
+      const waiter = (this._producer = this._loop.createFuture<void>());
+      try {
+        yield* waiter;
+      } catch (error) {
+        // Cancelled with the value not taken: withdraw it, so that it is not consumed after
+        // the producer was told it failed to send.
+        const at = this._values.lastIndexOf(value);
+        if (at >= this._head) this._values.splice(at, 1);
+        throw error;
+      } finally {
+        this._producer = null;
+      }
+    }
+  }
+
+  /** The fast path of `each`: a value already sent. */
+  _poll(): IteratorResult<T, undefined> | undefined {
+    if (this._released) return DONE;
+    if (this._head === this._values.length) return undefined;
+    const value = this._values[this._head] as T;
+    this._values[this._head++] = undefined as T;
+    if (this._head === this._values.length) {
+      this._values.length = 0;
+      this._head = 0;
+    }
+    const producer = this._producer;
+    if (producer !== null && !producer.done()) producer.setResult(undefined);
+    return { done: false, value };
+  }
+
+  *next(): Coroutine<IteratorResult<T, undefined>> {
+    for (;;) {
+      const ready = this._poll();
+      if (ready !== undefined) return ready;
+      if (this._ended) {
+        this._release();
+        if (this._failed) {
+          const error = this._error;
+          this._failed = false;
+          this._error = undefined;
+          throw error;
+        }
+        return DONE;
+      }
+      const waiter = (this._consumer = this._loop.createFuture<void>());
+      try {
+        yield* waiter;
+      } finally {
+        this._consumer = null;
+      }
+    }
+  }
+
+  return(): void {
+    this._release();
+  }
+
+  _release(): void {
+    if (this._released) return;
+    this._released = true;
+    this._values.length = 0;
+    this._head = 0;
+    if (!this._task.done()) this._task.cancel("the consumer released the stream");
+  }
+
+  _wakeConsumer(): void {
+    const consumer = this._consumer;
+    if (consumer !== null && !consumer.done()) consumer.setResult(undefined);
+  }
+}

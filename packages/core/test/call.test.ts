@@ -1,0 +1,96 @@
+import { describe, expect, test } from "vitest";
+import { CancelledError, call, createTask, taskSignal, type Coroutine } from "../src/index.js";
+import { catching, forever, runVirtual, turns } from "./helpers.js";
+
+describe("call", () => {
+  test("returns the Promise's value and throws its rejection", async () => {
+    const out = await runVirtual(function* () {
+      const v = yield* call(() => Promise.resolve(7));
+      const e = yield* catching(call(() => Promise.reject(new Error("rejected"))));
+      return [v, (e as Error).message];
+    });
+    expect(out).toEqual([7, "rejected"]);
+  });
+
+  test("the signal aborts with the CancelledError when the calling task is cancelled", async () => {
+    let signal: AbortSignal | undefined;
+    await runVirtual(function* () {
+      const task = createTask(
+        (function* (): Coroutine<void> {
+          yield* call(
+            (s) =>
+              new Promise<void>((_, reject) => {
+                signal = s;
+                s.addEventListener("abort", () => reject(s.reason));
+              }),
+          );
+        })(),
+      );
+      yield* turns(2);
+      expect(signal?.aborted).toBe(false);
+      task.cancel("stop it");
+      expect(yield* catching(task)).toBeInstanceOf(CancelledError);
+      expect(signal?.aborted).toBe(true);
+      expect(signal?.reason).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  test("a fn that ignores its signal: the task ends at once; the late value is dropped, a late rejection handled", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    let rejectLate: ((e: unknown) => void) | undefined;
+    let resolveLate: ((v: number) => void) | undefined;
+    try {
+      await runVirtual(function* () {
+        const a = createTask(call(() => new Promise<number>((_, reject) => (rejectLate = reject))));
+        const b = createTask(call(() => new Promise<number>((resolve) => (resolveLate = resolve))));
+        yield* turns(2);
+        a.cancel();
+        b.cancel();
+        // Both end within two turns, though neither Promise has settled.
+        yield* turns(2);
+        expect(a.cancelled()).toBe(true);
+        expect(b.cancelled()).toBe(true);
+      });
+      rejectLate?.(new Error("late"));
+      resolveLate?.(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  test("a withdrawn cancellation (a caught timeout) does not abort later calls", async () => {
+    const states = await runVirtual(function* () {
+      const states: boolean[] = [];
+      const task = createTask(
+        (function* (): Coroutine<void> {
+          taskSignal(); // the task's own signal exists, and the cancel below aborts it for good
+          try {
+            yield* forever();
+          } catch (error) {
+            if (!(error instanceof CancelledError)) throw error;
+          } // caught and withdrawn, as timeout() does
+          yield* call(async (signal) => void states.push(signal.aborted));
+        })(),
+      );
+      yield* turns(1);
+      task.cancel();
+      task.uncancel();
+      yield* task;
+      return states;
+    });
+    expect(states).toEqual([false]);
+  });
+
+  test("bad arguments: TypeError at the call, and when fn returns no Promise", async () => {
+    expect(() => call(5 as never)).toThrow(TypeError);
+    const e = await runVirtual(function* () {
+      return yield* catching(call(() => 5 as never));
+    });
+    expect(e).toBeInstanceOf(TypeError);
+  });
+});

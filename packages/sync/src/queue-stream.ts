@@ -1,0 +1,74 @@
+import type { Coroutine, Stream, Subscription } from "@loop/core";
+import { QueueShutDown } from "./errors.js";
+import type { Queue } from "./queue.js";
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
+
+/**
+ * A stream of the items of `queue`, taken with `get()` one per pull, until the queue is
+ * shut down and empty (asyncio's `QueueShutDown` ends the stream instead of being thrown).
+ * Several subscribers share the items, each taking the next one: a pool of workers.
+ *
+ * Like `Queue.consume`, each item counts as done (`taskDone()`) once the consumer pulls
+ * the next one or leaves the loop, so `queue.join()` waits for the loop bodies; a consumer
+ * cancelled while waiting for an item takes none, so no item is lost.
+ * @example
+ * for (const job of yield* each(fromQueue(jobs))) {
+ *   yield* run(job);
+ *   yield* each.next(); // job done
+ * }
+ */
+export function fromQueue<T>(queue: Queue<T>): Stream<T> {
+  if (typeof queue !== "object" || queue === null || typeof (queue as Queue<T>).get !== "function" || typeof (queue as Queue<T>).taskDone !== "function") {
+    throw new TypeError("fromQueue(queue): queue must be a Queue, LifoQueue or PriorityQueue of @loop/sync");
+  }
+  return { subscribe: () => new QueueSubscription(queue) };
+}
+
+/** Invariant: `holding` is true while the consumer holds an item it has not finished. */
+class QueueSubscription<T> implements Subscription<T> {
+  _holding = false;
+  _released = false;
+  /** The result `_poll` hands out, reused: `each` reads it before it polls again. */
+  readonly _ready: IteratorYieldResult<T> = { done: false, value: undefined as T };
+
+  constructor(readonly _queue: Queue<T>) {}
+
+  *next(): Coroutine<IteratorResult<T, undefined>> {
+    this._finishHeld();
+    if (this._released) return DONE;
+    let item: T;
+    try {
+      item = yield* this._queue.get();
+    } catch (error) {
+      this._released = true;
+      if (error instanceof QueueShutDown) return DONE;
+      throw error;
+    }
+    this._holding = true;
+    return { done: false, value: item };
+  }
+
+  /** The fast path of `each`: an item already queued (and not promised to a waiting getter). */
+  _poll(): IteratorResult<T, undefined> | undefined {
+    this._finishHeld();
+    if (this._released) return DONE;
+    const queue = this._queue;
+    if (queue.empty()) return undefined;
+    const result = this._ready;
+    result.value = queue.getNowait();
+    this._holding = true;
+    return result;
+  }
+
+  return(): void {
+    this._finishHeld();
+    this._released = true;
+  }
+
+  _finishHeld(): void {
+    if (!this._holding) return;
+    this._holding = false;
+    this._queue.taskDone();
+  }
+}

@@ -1,0 +1,125 @@
+import { CancelledError, createTask, each, ensureFuture, filter, take, gather, run, subscribe, toAsyncIterable, type Coroutine } from "@loop/core";
+import { describe, expect, test } from "vitest";
+import { Queue, fromQueue } from "../src/index.js";
+import { thrown, turns } from "./helpers.js";
+
+describe("Queue as a stream", () => {
+  test("each gives the items in order until shutdown; the loop then ends without an error", async () => {
+    const out = await run(function* () {
+      const queue = new Queue<number>(2);
+      createTask(
+        (function* (): Coroutine<void> {
+          for (let i = 0; i < 5; i++) yield* queue.put(i);
+          queue.shutdown();
+        })(),
+      );
+      const out: number[] = [];
+      for (const n of yield* each(queue.stream())) {
+        out.push(n);
+        yield* each.next();
+      }
+      return out;
+    });
+    expect(out).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  test("a pool of workers shares the items, and join() waits for their loop bodies", async () => {
+    const log = await run(function* () {
+      const queue = new Queue<number>();
+      const log: string[] = [];
+      function* worker(name: string): Coroutine<void> {
+        for (const job of yield* each(fromQueue(queue))) {
+          yield* turns(job);
+          log.push(`${name} did ${job}`);
+          yield* each.next();
+        }
+      }
+      for (const job of [3, 1, 2, 1]) queue.putNowait(job);
+      const workers = [createTask(worker("a")), createTask(worker("b"))];
+      yield* queue.join();
+      log.push("joined");
+      queue.shutdown();
+      yield* gather(workers);
+      return log;
+    });
+    expect(log.slice(-1)).toEqual(["joined"]);
+    expect(log).toHaveLength(5);
+  });
+
+  test("a consumer cancelled while waiting takes no item: the next consumer gets it", async () => {
+    await run(function* () {
+      const queue = new Queue<string>();
+      const first = createTask(
+        (function* (): Coroutine<void> {
+          for (const _ of yield* each(queue.stream())) yield* each.next();
+        })(),
+      );
+      yield* turns(2);
+      first.cancel();
+      queue.putNowait("item");
+      expect(yield* thrown(first)).toBeInstanceOf(CancelledError);
+      const sub = yield* subscribe(queue.stream());
+      expect(yield* sub.next()).toEqual({ done: false, value: "item" });
+      sub.return();
+      expect(queue.qsize()).toBe(0);
+    });
+  });
+
+  test("a body that throws marks its item done, so join() does not hang", async () => {
+    await run(function* () {
+      const queue = new Queue<number>();
+      queue.putNowait(1);
+      const error = yield* thrown(
+        (function* () {
+          for (const _ of yield* each(queue.stream())) throw new Error("job failed");
+        })(),
+      );
+      expect((error as Error).message).toBe("job failed");
+      yield* queue.join(); // returns: the item was marked done
+    });
+  });
+
+  test("toAsyncIterable over a queue feeds for await code; break cancels the reader", async () => {
+    const got = await run(function* () {
+      const queue = new Queue<number>();
+      for (let i = 0; i < 10; i++) queue.putNowait(i);
+      const iterable = toAsyncIterable(queue.stream());
+      const got: number[] = [];
+      const reader = (async () => {
+        for await (const n of iterable) {
+          got.push(n);
+          if (n === 2) break;
+        }
+      })();
+      yield* ensureFuture(reader);
+      yield* turns(2);
+      // 0, 1, 2 taken (2 marked done on break); nothing read ahead.
+      expect(queue.qsize()).toBe(7);
+      return got;
+    });
+    expect(got).toEqual([0, 1, 2]);
+  });
+
+  test("through filter and take, queued items are taken just as far as needed", async () => {
+    const out = await run(function* () {
+      const queue = new Queue<number>();
+      for (let i = 0; i < 10; i++) queue.putNowait(i);
+      const out: number[] = [];
+      for (const n of yield* each(take(filter(queue.stream(), (x) => x % 2 === 0), 3))) {
+        out.push(n);
+        yield* each.next();
+      }
+      // 0..4 taken (1 and 3 dropped by the filter), each marked done; 5..9 still queued.
+      expect(queue.qsize()).toBe(5);
+      for (let i = 0; i < 5; i++) queue.getNowait();
+      for (let i = 0; i < 5; i++) queue.taskDone();
+      yield* queue.join();
+      return out;
+    });
+    expect(out).toEqual([0, 2, 4]);
+  });
+
+  test("fromQueue of something else is a TypeError", () => {
+    expect(() => fromQueue({} as never)).toThrow(TypeError);
+  });
+});
