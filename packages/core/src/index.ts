@@ -44,3 +44,4 @@ export type {
   Transport,
   WriteTransport,
 } from "./transports.js";
+export type { ProcessDriver, ProcessHandle, ProcessProtocols, ProcessStdio, SpawnOptions } from "./process-driver.js";

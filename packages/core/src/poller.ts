@@ -1,5 +1,6 @@
 import { host, monotonicNow } from "./host.js";
 import type { EventLoop } from "./loop.js";
+import type { ProcessDriver } from "./process-driver.js";
 import type { NetDriver } from "./transports.js";
 
 /**
@@ -42,6 +43,8 @@ export interface Poller {
   close(): void;
   /** Transports for TCP/Unix/TLS, when this poller can carry them. */
   readonly net?: NetDriver;
+  /** Child processes for `@loop/process`, when this poller starts them itself (a fake, a sandbox). */
+  readonly processes?: ProcessDriver;
 }
 
 /**
