@@ -14,3 +14,5 @@ export { MemoryNetwork } from "./memory-network.js";
 export type { LinkConditions, MemoryNetworkOptions } from "./memory-network.js";
 export { pollerConformance } from "./poller-conformance.js";
 export type { PollerConformanceOptions, TestRegistrar } from "./poller-conformance.js";
+export { FakeProcesses } from "./fake-processes.js";
+export type { FakeChild, FakeOutput, FakeProcessRecord, FakeScript } from "./fake-processes.js";

@@ -1,4 +1,4 @@
-import type { EventLoop, NetDriver, Poller, PollerHost, Task } from "@loop/core";
+import type { EventLoop, NetDriver, Poller, PollerHost, ProcessDriver, Task } from "@loop/core";
 import { DeadlockError } from "./deadlock-error.js";
 import { seededShuffle } from "./shuffle.js";
 import { VirtualClock } from "./virtual-clock.js";
@@ -6,6 +6,8 @@ import { VirtualClock } from "./virtual-clock.js";
 export interface VirtualPollerOptions {
   /** A network driver for the loop's transports, e.g. `@loop/testing`'s in-memory network. */
   net?: NetDriver;
+  /** A process driver for `@loop/process`, e.g. `@loop/testing`'s scripted `FakeProcesses`. */
+  processes?: ProcessDriver;
   /**
    * Shuffle the order in which task steps made ready in the same turn run, with a
    * pseudo-random order drawn from this seed (see `EventLoop.setTaskOrder`); the same
@@ -51,6 +53,7 @@ const DEADLOCK = 2;
 export class VirtualPoller implements Poller {
   readonly name: string = "virtual";
   readonly net?: NetDriver;
+  readonly processes?: ProcessDriver;
   /** The virtual clock; `loop.time()` reads it. */
   readonly clock: VirtualClock;
   /** The first deadlock found, or null. */
@@ -79,6 +82,7 @@ export class VirtualPoller implements Poller {
     }
     this._seed = seed;
     if (opts?.net !== undefined) this.net = opts.net;
+    if (opts?.processes !== undefined) this.processes = opts.processes;
     this.clock = new VirtualClock(opts?.startMs ?? 0);
     this._onDeadlock = opts?.onDeadlock ?? stopLoop;
   }
