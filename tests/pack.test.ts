@@ -25,6 +25,7 @@ const expectedExports: Record<string, string[]> = {
   "@loop/debug": ["dumpTasks", "formatTaskTree", "LoopMonitor", "startInspector"],
   "@loop/testing": ["runVirtual", "VirtualPoller", "DeadlockError", "MemoryNetwork"],
   "@loop/workers": ["runInWorker", "toThread", "runInExecutor", "WorkerPoolExecutor"],
+  "@loop/process": ["createSubprocessExec", "createSubprocessShell", "Process", "runProcess", "CalledProcessError", "PIPE", "STDOUT", "DEVNULL"],
 };
 /**
  * A few lines per package that use it for real, as a user would right after installing
@@ -74,6 +75,14 @@ console.log(await run(function* () {
   return line;
 }));`,
     prints: "ping",
+  },
+  "@loop/process": {
+    code: `const { run } = await import("@loop/core");
+console.log(await run(function* () {
+  const done = yield* m.runProcess("sort", [], { input: "b\\na\\n", captureStdout: true });
+  return new TextDecoder().decode(done.stdout).split("\\n").join(",");
+}));`,
+    prints: "a,b,",
   },
   "@loop/workers": {
     code: `const { run } = await import("@loop/core");

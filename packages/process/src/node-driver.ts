@@ -36,7 +36,8 @@ export class NodeProcessDriver implements ProcessDriver {
         program = "/bin/sh";
         stderr = "devnull";
       } else {
-        stderr = options.stdout;
+        // The parent's own stdout is its descriptor 1, not what "inherit" means for stderr.
+        stderr = options.stdout === "inherit" ? 1 : options.stdout;
       }
     }
     const stdio: StdioOptions = [nodeStdio(options.stdin), nodeStdio(options.stdout), nodeStdio(stderr)];
