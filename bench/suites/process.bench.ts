@@ -19,6 +19,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createTask, run, type Coroutine } from "@loop/core";
+import type { StreamReader, StreamWriter } from "@loop/net";
 import { DEVNULL, PIPE, createSubprocessExec } from "@loop/process";
 import { summarize } from "../lib/report.ts";
 
@@ -77,7 +78,7 @@ async function oursPipe(): Promise<number> {
     const child = yield* createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE, stderr: DEVNULL });
     const writer = createTask(
       (function* () {
-        const stdin = child.stdin!;
+        const stdin = child.stdin as StreamWriter;
         for (let sent = 0; sent < total; sent += CHUNK) {
           stdin.write(chunk);
           yield* stdin.drain();
@@ -88,7 +89,7 @@ async function oursPipe(): Promise<number> {
     let received = 0;
     for (;;) {
       // Pipe-sized reads: a read(n) over several buffered chunks joins them (a copy).
-      const data = yield* child.stdout!.read(CHUNK);
+      const data = yield* (child.stdout as StreamReader).read(CHUNK);
       if (data.byteLength === 0) break;
       received += data.byteLength;
     }
@@ -121,9 +122,13 @@ async function nodePipe(): Promise<number> {
   return PIPE_MIB / ((performance.now() - t0) / 1000);
 }
 
+function add(rows: Record<string, number[]>, name: string, value: number): void {
+  (rows[name] ??= []).push(value);
+}
+
 function recordCpu(name: string, start: NodeJS.CpuUsage): void {
   const used = process.cpuUsage(start);
-  pipeCpu[name]!.push((used.user + used.system) / 1000);
+  add(pipeCpu, name, (used.user + used.system) / 1000);
 }
 
 function pythonPeer(loop: "asyncio" | "uvloop"): { spawn: number[]; pipe: number[]; pipe_cpu: number[] } | null {
@@ -155,11 +160,11 @@ await nodeSpawn();
 for (let i = 0; i < ROUNDS; i++) {
   // Alternate which goes first: the second of a pair may find the machine warmer.
   if (i % 2 === 0) {
-    spawnRows["@loop/process"]!.push(await oursSpawn());
-    spawnRows["node:child_process"]!.push(await nodeSpawn());
+    add(spawnRows, "@loop/process", await oursSpawn());
+    add(spawnRows, "node:child_process", await nodeSpawn());
   } else {
-    spawnRows["node:child_process"]!.push(await nodeSpawn());
-    spawnRows["@loop/process"]!.push(await oursSpawn());
+    add(spawnRows, "node:child_process", await nodeSpawn());
+    add(spawnRows, "@loop/process", await oursSpawn());
   }
 }
 const rssAtSpawns = Math.round(process.memoryUsage().rss / 2 ** 20);
@@ -169,11 +174,11 @@ for (let i = 0; i < 2; i++) {
 }
 for (let i = 0; i < ROUNDS; i++) {
   if (i % 2 === 0) {
-    pipeRows["@loop/process"]!.push(await oursPipe());
-    pipeRows["node streams"]!.push(await nodePipe());
+    add(pipeRows, "@loop/process", await oursPipe());
+    add(pipeRows, "node streams", await nodePipe());
   } else {
-    pipeRows["node streams"]!.push(await nodePipe());
-    pipeRows["@loop/process"]!.push(await oursPipe());
+    add(pipeRows, "node streams", await nodePipe());
+    add(pipeRows, "@loop/process", await oursPipe());
   }
 }
 for (const loop of ["asyncio", "uvloop"] as const) {

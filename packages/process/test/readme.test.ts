@@ -23,6 +23,6 @@ test("the README's example runs and prints what it promises", async () => {
   vi.spyOn(console, "log").mockImplementation((...parts: unknown[]) => {
     lines.push(parts.map(String).join(" "));
   });
-  await import("./fixtures/readme-example.ts");
+  await import("./fixtures/readme-example.js");
   expect(lines).toEqual(["hello", "apple, fig, pear / status 0", "tick 1", "tick 2", "tick 3", "sleep: stopped after 100 ms, no child left"]);
 });
