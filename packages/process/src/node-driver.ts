@@ -3,7 +3,7 @@ import { accessSync, constants as fsConstants, existsSync, statSync } from "node
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { EventLoop, Future, ProcessDriver, ProcessHandle, ProcessProtocols, ProcessStdio, ReadTransport, SpawnOptions, WriteTransport } from "@loop/core";
 import { ReadPipeTransport, WritePipeTransport } from "./node-pipes.js";
-import { signalNumber } from "./signals.js";
+import { signalNumber, signalNumberOrZero } from "./signals.js";
 
 /**
  * Child processes over `node:child_process`: what `@loop/process` uses when the loop's
@@ -66,7 +66,7 @@ export class NodeProcessDriver implements ProcessDriver {
     child.once("exit", (code, signal) => {
       this._reaped(child);
       if (loop.isClosed()) return;
-      const returncode = code ?? -signalNumber("exit", signal);
+      const returncode = code ?? -signalNumberOrZero(signal);
       loop.callSoonThreadsafe(onExit, handle, returncode);
     });
     future.setResult(handle);

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { gather, type BaseTransport, type Coroutine, type EventLoop, type Future, type ProcessHandle, type ProcessProtocols, type Protocol, type Task } from "@loop/core";
+import { gather, type BaseTransport, type Coroutine, type EventLoop, type Future, type ProcessHandle, type ProcessProtocols, type Protocol, type Task, type Transport } from "@loop/core";
 import { ConnectionResetError, StreamReader, StreamReaderProtocol, StreamWriter } from "@loop/net";
 import { forgetChild } from "./children.js";
 import { signalNumber } from "./signals.js";
@@ -115,7 +115,9 @@ export class Process {
   _attach(handle: ProcessHandle): void {
     this._handle = handle;
     if (handle.stdin !== null && this._stdinProtocol !== null) {
-      (this as { stdin: StreamWriter | null }).stdin = new StreamWriter(handle.stdin as never, this._stdinProtocol, null, this._loop);
+      // A write-only pipe: a StreamWriter only uses the writing half of the Transport contract.
+      const pipe = handle.stdin as unknown as Transport;
+      (this as { stdin: StreamWriter | null }).stdin = new StreamWriter(pipe, this._stdinProtocol, null, this._loop);
     }
   }
 

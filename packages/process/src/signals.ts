@@ -27,3 +27,8 @@ export function signalNumber(where: string, signal: unknown): number {
 export function signalName(number: number): string {
   return byNumber.get(number) ?? `signal ${number}`;
 }
+
+/** The number of a signal name Node reported (0 for one this host has no number for). */
+export function signalNumberOrZero(name: string | null): number {
+  return name === null ? 0 : (byName[name] ?? 0);
+}
