@@ -27,23 +27,58 @@ export class ReadPipeTransport implements ReadTransport {
   private _heldEnd = false;
   private _error: Error | null = null;
 
+  // Node's events waiting for the loop, delivered in arrival order by one loop callback
+  // per batch: the end and the close always come after the data.
+  private _incoming: Buffer[] = [];
+  private _endArrived = false;
+  private _closeArrived = false;
+  private _flushQueued = false;
+  private readonly _flush = (): void => this._deliverIncoming();
+
   constructor(loop: EventLoop, stream: Readable, protocol: Protocol) {
     this._loop = loop;
     this._stream = stream;
     this._protocol = protocol;
     loop.refExternal();
-    stream.on("data", (chunk: Buffer) => this._post(onData, chunk));
-    stream.on("end", () => this._post(onEnd, null));
+    stream.on("data", (chunk: Buffer) => {
+      this._incoming.push(chunk);
+      this._queueFlush();
+    });
+    stream.on("end", () => {
+      this._endArrived = true;
+      this._queueFlush();
+    });
     stream.on("error", (error: Error) => (this._error ??= error));
-    stream.on("close", () => this._post(onClose, null));
+    stream.on("close", () => {
+      this._closeArrived = true;
+      this._queueFlush();
+    });
     loop.callSoon(() => {
       if (!this._lost) protocol.connectionMade(this);
     });
   }
 
-  private _post(handler: (transport: ReadPipeTransport, payload: Buffer | null) => void, payload: Buffer | null): void {
-    if (this._loop.isClosed()) return;
-    this._loop.callSoonThreadsafe(handler, this, payload);
+  private _queueFlush(): void {
+    if (this._flushQueued || this._loop.isClosed()) return;
+    this._flushQueued = true;
+    this._loop.callSoonThreadsafe(this._flush);
+  }
+
+  private _deliverIncoming(): void {
+    this._flushQueued = false;
+    const chunks = this._incoming;
+    if (chunks.length > 0) {
+      this._incoming = [];
+      for (const chunk of chunks) this._data(chunk);
+    }
+    if (this._endArrived) {
+      this._endArrived = false;
+      this._end();
+    }
+    if (this._closeArrived) {
+      this._closeArrived = false;
+      this._closed();
+    }
   }
 
   /** @internal */
@@ -137,18 +172,6 @@ export class ReadPipeTransport implements ReadTransport {
   }
 }
 
-function onData(transport: ReadPipeTransport, chunk: Buffer | null): void {
-  transport._data(chunk as Buffer);
-}
-
-function onEnd(transport: ReadPipeTransport): void {
-  transport._end();
-}
-
-function onClose(transport: ReadPipeTransport): void {
-  transport._closed();
-}
-
 /**
  * The parent's end of a child's stdin (asyncio's `_UnixWritePipeTransport`). `write` never
  * blocks; past the high-water mark the protocol's `pauseWriting` is called, and
@@ -167,8 +190,9 @@ export class WritePipeTransport implements WriteTransport {
   private _low = DEFAULT_HIGH_WATER / 4;
   private _protocolPaused = false;
   private _flushPending = false;
+  private readonly _flushedInLoop = (): void => this._flushed();
   private readonly _onFlushed = (): void => {
-    if (!this._loop.isClosed()) this._loop.callSoonThreadsafe(onFlushed, this);
+    if (!this._loop.isClosed()) this._loop.callSoonThreadsafe(this._flushedInLoop);
   };
 
   constructor(loop: EventLoop, stream: Writable, protocol: BaseProtocol) {
@@ -290,10 +314,6 @@ export class WritePipeTransport implements WriteTransport {
     this._protocolPaused = false;
     this._protocol.resumeWriting();
   }
-}
-
-function onFlushed(transport: WritePipeTransport): void {
-  transport._flushed();
 }
 
 function onWriteClose(transport: WritePipeTransport): void {
