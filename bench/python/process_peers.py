@@ -2,7 +2,8 @@
 
 argv: loop ("asyncio" or "uvloop"), spawns, concurrency, pipe_mib, rounds.
 (a) spawn throughput: `spawns` runs of /bin/true (all streams DEVNULL), at most
-`concurrency` at once, with create_subprocess_exec and wait(): spawns per second per round;
+`concurrency` at once, with create_subprocess_exec and wait(): spawns per second and the
+process's CPU µs per spawn, per round;
 (b) pipe throughput: `pipe_mib` MiB through `cat` (stdin written with drain(), stdout read
 in 64 KiB reads): MiB per second and the process's CPU ms per round.
 """
@@ -35,8 +36,9 @@ async def spawn_round():
             await proc.wait()
 
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return SPAWNS / (time.perf_counter() - t0)
+    return SPAWNS / (time.perf_counter() - t0), (time.process_time() - cpu0) * 1e6 / SPAWNS
 
 
 async def pipe_round():
@@ -72,10 +74,12 @@ async def pipe_round():
 
 
 async def main():
-    out = {"spawn": [], "pipe": [], "pipe_cpu": []}
+    out = {"spawn": [], "spawn_cpu": [], "pipe": [], "pipe_cpu": []}
     await spawn_round()  # warm-up
     for _ in range(ROUNDS):
-        out["spawn"].append(await spawn_round())
+        rate, cpu = await spawn_round()
+        out["spawn"].append(rate)
+        out["spawn_cpu"].append(cpu)
     if PIPE_MIB > 0:
         await pipe_round()
         for _ in range(ROUNDS):

@@ -27,12 +27,17 @@ const SPAWNS = 500;
 const CONCURRENCY = 8;
 const PIPE_MIB = 256;
 const ROUNDS = 7;
+const PIPE_ROUNDS = 11;
 const CHUNK = 64 * 1024;
 const python = "/usr/bin/python3";
 const pythonScript = fileURLToPath(new URL("../python/process_peers.py", import.meta.url));
 
+/** The parent's CPU time (µs) per spawn of each round, by contender: fork(2) is charged to the parent. */
+const spawnCpu: Record<string, number[]> = {};
+
 async function oursSpawn(): Promise<number> {
   let left = SPAWNS;
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   await run(function* () {
     function* worker(): Coroutine<void> {
@@ -45,11 +50,13 @@ async function oursSpawn(): Promise<number> {
     const workers = Array.from({ length: CONCURRENCY }, () => createTask(worker()));
     for (const w of workers) yield* w;
   });
+  add(spawnCpu, "@loop/process", cpuSince(cpu) / SPAWNS);
   return SPAWNS / ((performance.now() - t0) / 1000);
 }
 
 async function nodeSpawn(): Promise<number> {
   let left = SPAWNS;
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
     while (left > 0) {
@@ -62,6 +69,7 @@ async function nodeSpawn(): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  add(spawnCpu, "node:child_process", cpuSince(cpu) / SPAWNS);
   return SPAWNS / ((performance.now() - t0) / 1000);
 }
 
@@ -126,18 +134,23 @@ function add(rows: Record<string, number[]>, name: string, value: number): void 
   (rows[name] ??= []).push(value);
 }
 
-function recordCpu(name: string, start: NodeJS.CpuUsage): void {
+/** CPU time (user + system) of this process in µs since `start`. */
+function cpuSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
-  add(pipeCpu, name, (used.user + used.system) / 1000);
+  return used.user + used.system;
 }
 
-function pythonPeer(loop: "asyncio" | "uvloop"): { spawn: number[]; pipe: number[]; pipe_cpu: number[] } | null {
+function recordCpu(name: string, start: NodeJS.CpuUsage): void {
+  add(pipeCpu, name, cpuSince(start) / 1000);
+}
+
+function pythonPeer(loop: "asyncio" | "uvloop"): { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] } | null {
   const r = spawnSync(python, [pythonScript, loop, String(SPAWNS), String(CONCURRENCY), String(PIPE_MIB), String(5)], { encoding: "utf8" });
   if (r.status !== 0) {
     console.log(`(${loop} peer not run: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()})`);
     return null;
   }
-  return JSON.parse(r.stdout) as { spawn: number[]; pipe: number[]; pipe_cpu: number[] };
+  return JSON.parse(r.stdout) as { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] };
 }
 
 function report(title: string, unit: string, rows: Record<string, number[]>, reference: string, better = "higher"): void {
@@ -157,6 +170,7 @@ const pipeRows: Record<string, number[]> = { "@loop/process": [], "node streams"
 // pipe rounds leave garbage behind. Each half starts with a warm-up round per contender.
 await oursSpawn();
 await nodeSpawn();
+for (const name of Object.keys(spawnCpu)) spawnCpu[name] = [];
 for (let i = 0; i < ROUNDS; i++) {
   // Alternate which goes first: the second of a pair may find the machine warmer.
   if (i % 2 === 0) {
@@ -168,11 +182,13 @@ for (let i = 0; i < ROUNDS; i++) {
   }
 }
 const rssAtSpawns = Math.round(process.memoryUsage().rss / 2 ** 20);
-for (let i = 0; i < 2; i++) {
+// The first few pipe rounds of each contender run far slower (JIT, socket buffers growing).
+for (let i = 0; i < 4; i++) {
   await oursPipe();
   await nodePipe();
 }
-for (let i = 0; i < ROUNDS; i++) {
+for (const name of Object.keys(pipeCpu)) pipeCpu[name] = [];
+for (let i = 0; i < PIPE_ROUNDS; i++) {
   if (i % 2 === 0) {
     add(pipeRows, "@loop/process", await oursPipe());
     add(pipeRows, "node streams", await nodePipe());
@@ -185,10 +201,12 @@ for (const loop of ["asyncio", "uvloop"] as const) {
   const peer = pythonPeer(loop);
   if (peer === null) continue;
   spawnRows[`CPython ${loop}`] = peer.spawn;
+  spawnCpu[`CPython ${loop}`] = peer.spawn_cpu;
   pipeRows[`CPython ${loop}`] = peer.pipe;
   pipeCpu[`CPython ${loop}`] = peer.pipe_cpu;
 }
-console.log(`process: ${SPAWNS} spawns of /bin/true, ${CONCURRENCY} at once; ${PIPE_MIB} MiB through cat; ${ROUNDS} rounds (median), Node ${process.version}, RSS ${rssAtSpawns} MiB during the spawns`);
+console.log(`process: ${SPAWNS} spawns of /bin/true, ${CONCURRENCY} at once; ${PIPE_MIB} MiB through cat; ${ROUNDS} and ${PIPE_ROUNDS} rounds (median), Node ${process.version}, RSS ${rssAtSpawns} MiB during the spawns`);
 report("(a) spawn throughput", "spawns/s", spawnRows, "node:child_process");
+report("(a) the parent's CPU time per spawn", "µs", spawnCpu, "node:child_process", "lower");
 report("(b) pipe throughput", "MiB/s", pipeRows, "node streams");
 report(`(b) the parent's CPU time per ${PIPE_MIB} MiB`, "ms", pipeCpu, "node streams", "lower");

@@ -30,6 +30,7 @@ export class ReadPipeTransport implements ReadTransport {
   // Node's events waiting for the loop, delivered in arrival order by one loop callback
   // per batch: the end and the close always come after the data.
   private _incoming: Buffer[] = [];
+  private _spare: Buffer[] = [];
   private _endArrived = false;
   private _closeArrived = false;
   private _flushQueued = false;
@@ -68,8 +69,11 @@ export class ReadPipeTransport implements ReadTransport {
     this._flushQueued = false;
     const chunks = this._incoming;
     if (chunks.length > 0) {
-      this._incoming = [];
-      for (const chunk of chunks) this._data(chunk);
+      // Chunks that arrive meanwhile go to the other array (two arrays, swapped: no allocation per batch).
+      this._incoming = this._spare;
+      for (let i = 0; i < chunks.length; i++) this._data(chunks[i] as Buffer);
+      chunks.length = 0;
+      this._spare = chunks;
     }
     if (this._endArrived) {
       this._endArrived = false;
