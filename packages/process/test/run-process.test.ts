@@ -130,7 +130,7 @@ describe("a cancelled runProcess stops its child and waits for it", () => {
         const record = driver.spawns[0]!;
         yield* record.firstOutput;
         task.cancel();
-        yield;
+        while (record.signals.length === 0) yield; // the cancellation reaches runProcess
         yield;
         expect(record.signals).toEqual(["SIGTERM"]);
         task.cancel();
