@@ -36,7 +36,8 @@ export interface SpawnOptions {
 
 /**
  * The protocols a spawned child reports to (asyncio's `SubprocessProtocol`, split per
- * pipe). Each is called from loop callbacks only, never re-entrantly from a handle method.
+ * pipe). Each pipe's `connectionMade` is called before `spawn`'s future resolves; every
+ * later call comes from a loop callback, never re-entrantly from a handle method.
  */
 export interface ProcessProtocols {
   /** Hears of the stdin pipe (pauseWriting/resumeWriting for backpressure, connectionLost). */

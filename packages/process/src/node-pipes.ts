@@ -54,9 +54,9 @@ export class ReadPipeTransport implements ReadTransport {
       this._closeArrived = true;
       this._queueFlush();
     });
-    loop.callSoon(() => {
-      if (!this._lost) protocol.connectionMade(this);
-    });
+    // Before spawn's future resolves, as a network driver makes the connection before
+    // its future does: the code that awaited the spawn finds its streams ready.
+    protocol.connectionMade(this);
   }
 
   private _queueFlush(): void {
@@ -208,9 +208,9 @@ export class WritePipeTransport implements WriteTransport {
     stream.on("close", () => {
       if (!this._loop.isClosed()) this._loop.callSoonThreadsafe(onWriteClose, this);
     });
-    loop.callSoon(() => {
-      if (!this._lost) protocol.connectionMade(this);
-    });
+    // Before spawn's future resolves, as a network driver makes the connection before
+    // its future does: the code that awaited the spawn finds its streams ready.
+    protocol.connectionMade(this);
   }
 
   /** @internal */

@@ -23,10 +23,14 @@ class PipeProtocol implements Protocol {
   constructor(
     readonly inner: StreamReaderProtocol,
     private readonly _process: Process,
+    private readonly _reader: StreamReader | null = null,
+    private readonly _source = "",
   ) {}
 
   connectionMade(transport: BaseTransport): void {
     this.inner.connectionMade(transport);
+    // A pipe has no peer name: the reader's futures are labelled with the command instead.
+    if (this._reader !== null) this._reader.source = this._source;
   }
 
   connectionLost(error: Error | null): void {
@@ -80,7 +84,7 @@ export class Process {
   private _returncode: number | null = null;
   private _openPipes = 0;
   private _finished = false;
-  private _exitWaiters: Future<number>[] = [];
+  private _finishWaiters: Future<number>[] = [];
   private _returncodeWaiters: Future<number>[] = [];
   private readonly _stdinProtocol: StreamReaderProtocol | null = null;
 
@@ -96,16 +100,14 @@ export class Process {
     }
     if (pipes.stdout) {
       const reader = new StreamReader({ limit, loop });
-      reader.source = `stdout of ${describeCommand(origin.command)}`;
       this.stdout = reader;
-      protocols.stdout = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this);
+      protocols.stdout = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this, reader, `stdout of ${describeCommand(origin.command)}`);
       this._openPipes++;
     }
     if (pipes.stderr) {
       const reader = new StreamReader({ limit, loop });
-      reader.source = `stderr of ${describeCommand(origin.command)}`;
       this.stderr = reader;
-      protocols.stderr = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this);
+      protocols.stderr = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this, reader, `stderr of ${describeCommand(origin.command)}`);
       this._openPipes++;
     }
     this._protocols = protocols;
@@ -149,7 +151,7 @@ export class Process {
     if (this._finished) return this._returncode as number;
     const waiter = this._loop.createFuture<number>();
     waiter.label = `Process.wait for ${describeCommand(this._origin.command)} (pid ${this.pid})`;
-    this._exitWaiters.push(waiter);
+    this._finishWaiters.push(waiter);
     return yield* waiter;
   }
 
@@ -256,8 +258,8 @@ export class Process {
     if (this._finished || this._returncode === null || this._openPipes > 0) return;
     this._finished = true;
     forgetChild(this._loop, this);
-    const waiters = this._exitWaiters;
-    this._exitWaiters = [];
+    const waiters = this._finishWaiters;
+    this._finishWaiters = [];
     for (const waiter of waiters) if (!waiter.done()) waiter.setResult(this._returncode);
   }
 

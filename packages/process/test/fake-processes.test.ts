@@ -198,6 +198,21 @@ describe("scripted fake processes in virtual time", () => {
     expect(String((error as Error).message)).toContain("fake cat (pid");
   });
 
+  test("a read that can never finish is named after the command in the deadlock report", async () => {
+    const processes = new FakeProcesses().define("tail", function* (child) {
+      yield* child.nextSignal();
+    });
+    const error = await runVirtual(
+      function* () {
+        const child = yield* createSubprocessExec("tail", ["-f", "log"], { stdout: PIPE });
+        yield* child.stdout!.readline();
+      },
+      { processes },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect(String((error as Error).message)).toContain("StreamReader.readline from stdout of tail -f log");
+  });
+
   test("a script still running when the run ends dies with the run", async () => {
     const processes = new FakeProcesses().define("daemon", function* () {
       yield* sleep(3_600_000);

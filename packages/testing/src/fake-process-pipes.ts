@@ -28,9 +28,9 @@ export class FakeReadPipe implements ReadTransport {
   constructor(loop: EventLoop, protocol: Protocol) {
     this._loop = loop;
     this._protocol = protocol;
-    loop.callSoon(() => {
-      if (!this._lost) protocol.connectionMade(this);
-    });
+    // Before spawn's future resolves, as a network driver makes the connection before
+    // its future does: the code that awaited the spawn finds its streams ready.
+    protocol.connectionMade(this);
   }
 
   // --- the script's side ---------------------------------------------------------------
@@ -158,9 +158,9 @@ export class FakeWritePipe implements WriteTransport {
   constructor(loop: EventLoop, protocol: BaseProtocol) {
     this._loop = loop;
     this._protocol = protocol;
-    loop.callSoon(() => {
-      if (!this._lost) protocol.connectionMade(this);
-    });
+    // Before spawn's future resolves, as a network driver makes the connection before
+    // its future does: the code that awaited the spawn finds its streams ready.
+    protocol.connectionMade(this);
   }
 
   // --- the script's side ---------------------------------------------------------------
