@@ -134,6 +134,39 @@ test("stdin has real backpressure: drain() waits until the child has read", asyn
   expect(log).toEqual(["drain waits", "reading", "drained", `read ${1024 * 1024}`]);
 });
 
+test("stdout has real backpressure: past twice the limit the pipe is paused and the child waits", async () => {
+  const [buffered, runningWhilePaused, total] = await run(function* () {
+    const child = yield* createSubprocessExec("head", ["-c", "4000000", "/dev/zero"], { stdout: PIPE, limit: 1024 });
+    const reader = child.stdout!;
+    // Past twice the limit unread the reader pauses its pipe (asyncio's flow control).
+    while (reader.bufferedSize <= 2 * 1024) yield;
+    const pausedAt = reader.bufferedSize;
+    // The child cannot write 4 MB into a paused pipe: it is still there, blocked.
+    const stillRunning = child.returncode === null;
+    let got = 0;
+    for (;;) {
+      const chunk = yield* reader.read(65536);
+      if (chunk.byteLength === 0) break;
+      got += chunk.byteLength;
+    }
+    yield* child.wait();
+    return [pausedAt, stillRunning, got];
+  });
+  expect(buffered).toBeGreaterThan(2 * 1024);
+  expect(buffered).toBeLessThan(1024 * 1024);
+  expect(runningWhilePaused).toBe(true);
+  expect(total).toBe(4_000_000);
+});
+
+test("communicate(input) without a stdin pipe is a TypeError at the call", async () => {
+  await run(function* () {
+    const child = yield* createSubprocessExec("/bin/true");
+    expect(() => child.communicate("x")).toThrow(/stdin is not a pipe/);
+    expect(() => child.communicate(5 as never)).toThrow(TypeError);
+    yield* child.wait();
+  });
+});
+
 test("the readers get `limit`: a line longer than it is a LimitOverrunError", async () => {
   await run(function* () {
     const child = yield* createSubprocessExec("/bin/sh", ["-c", "head -c 5000 /dev/zero; echo"], { stdout: PIPE, limit: 1024 });
