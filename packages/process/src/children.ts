@@ -1,6 +1,5 @@
 import type { EventLoop } from "@loop/core";
 import type { Process } from "./process.js";
-import { describeCommand } from "./process.js";
 
 /**
  * The children of each loop that are not finished yet (exited and every pipe closed). When the loop closes, those still
@@ -35,7 +34,7 @@ function killLeftovers(loop: EventLoop, children: Set<Process>): void {
       const { command, task, stack } = child._origin;
       const by = task === null ? "outside any task" : `by task ${JSON.stringify(task.name)}`;
       loop.debugLogger.warn(
-        `Child process ${handle.pid} (${describeCommand(command)}) was still running when the loop closed; killing it. It was started ${by}${stack === undefined ? "" : `\n${stack}`}`,
+        `Child process ${handle.pid} (${child._describe()}) was still running when the loop closed; killing it. It was started ${by}${stack === undefined ? "" : `\n${stack}`}`,
         { pid: handle.pid, command, task, creationStack: stack },
       );
     }

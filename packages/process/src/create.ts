@@ -2,7 +2,7 @@ import { currentTask, getRunningLoop, type Coroutine, type ProcessHandle } from 
 import { rememberChild } from "./children.js";
 import { nodeProcessDriver } from "./node-driver.js";
 import { checkOptions, type CheckedOptions, type ProcessOptions } from "./options.js";
-import { Process, describeCommand } from "./process.js";
+import { Process } from "./process.js";
 
 /**
  * Starts `program` with `args` (asyncio.create_subprocess_exec); no shell is involved.
@@ -42,7 +42,7 @@ function* start(program: string, args: readonly string[], options: CheckedOption
     { program, args, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, cwd: options.cwd, env: options.env, startNewSession: options.startNewSession },
     process._protocols,
   );
-  pending.label = `createSubprocessExec ${describeCommand(command)}`;
+  pending.label = `createSubprocessExec ${program}`;
   let handle: ProcessHandle;
   try {
     handle = yield* pending;

@@ -87,6 +87,7 @@ export class Process {
   private _finishWaiters: Future<number>[] = [];
   private _returncodeWaiters: Future<number>[] = [];
   private readonly _stdinProtocol: StreamReaderProtocol | null = null;
+  private _description = "";
 
   /** @internal Made by `createSubprocessExec`; the driver's handle comes with `_attach`. */
   constructor(loop: EventLoop, origin: ProcessOrigin, pipes: { stdin: boolean; stdout: boolean; stderr: boolean }, limit: number) {
@@ -101,13 +102,13 @@ export class Process {
     if (pipes.stdout) {
       const reader = new StreamReader({ limit, loop });
       this.stdout = reader;
-      protocols.stdout = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this, reader, `stdout of ${describeCommand(origin.command)}`);
+      protocols.stdout = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this, reader, `stdout of ${this._describe()}`);
       this._openPipes++;
     }
     if (pipes.stderr) {
       const reader = new StreamReader({ limit, loop });
       this.stderr = reader;
-      protocols.stderr = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this, reader, `stderr of ${describeCommand(origin.command)}`);
+      protocols.stderr = new PipeProtocol(new StreamReaderProtocol(reader, null, loop), this, reader, `stderr of ${this._describe()}`);
       this._openPipes++;
     }
     this._protocols = protocols;
@@ -150,7 +151,7 @@ export class Process {
   private *_wait(): Coroutine<number> {
     if (this._finished) return this._returncode as number;
     const waiter = this._loop.createFuture<number>();
-    waiter.label = `Process.wait for ${describeCommand(this._origin.command)} (pid ${this.pid})`;
+    waiter.label = `Process.wait for ${this._describe()} (pid ${this.pid})`;
     this._finishWaiters.push(waiter);
     return yield* waiter;
   }
@@ -265,7 +266,13 @@ export class Process {
 
   toString(): string {
     const state = this._returncode === null ? "running" : `returncode=${this._returncode}`;
-    return `<Process ${this._handle?.pid ?? "?"} ${describeCommand(this._origin.command)} ${state}>`;
+    return `<Process ${this._handle?.pid ?? "?"} ${this._describe()} ${state}>`;
+  }
+
+  /** @internal The command, quoted and shortened for labels: made once, when first needed. */
+  _describe(): string {
+    if (this._description === "") this._description = describeCommand(this._origin.command);
+    return this._description;
   }
 }
 
