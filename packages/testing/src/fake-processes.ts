@@ -150,8 +150,10 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * One running fake child: its script's task, its pipes, its signals. Invariant: once
- * `record.returncode` is set the pipes are closed and `processExited` was scheduled.
+ * One fake child: its script's task, its pipes, its signals. Invariant: `record.returncode`
+ * is set exactly when the script's task is done (or the loop closed under it); from then
+ * on its output pipes have their end queued, its stdin is closed, and `processExited`
+ * is scheduled (unless the loop is closed).
  */
 class FakeProcess implements ProcessHandle {
   readonly stdin: FakeWritePipe | null = null;
