@@ -180,7 +180,7 @@ export class FakeWritePipe implements WriteTransport {
     if (this._buffered === 0) return new Uint8Array(0);
     const chunks = this._buffer.splice(0, this._buffer.length);
     this._buffered = 0;
-    if (this._protocolPaused) {
+    if (this._protocolPaused && !this._closing) {
       this._protocolPaused = false;
       this._loop.callSoon(() => this._protocol.resumeWriting());
     }
