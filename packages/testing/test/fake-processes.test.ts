@@ -1,4 +1,4 @@
-import { getRunningLoop, type BaseTransport, type Coroutine, type ProcessHandle, type ProcessProtocols, type Protocol, type SpawnOptions } from "@loop/core";
+import { getRunningLoop, type BaseTransport, type Coroutine, type Future, type ProcessHandle, type ProcessProtocols, type Protocol, type SpawnOptions } from "@loop/core";
 import { describe, expect, test } from "vitest";
 import { FakeProcesses, runVirtual } from "../src/index.js";
 
@@ -14,7 +14,7 @@ const options = (program: string, more: Partial<SpawnOptions> = {}): SpawnOption
   ...more,
 });
 
-function loggingProtocols(log: string[]): ProcessProtocols & { exited: Promise<number> } {
+function loggingProtocols(log: string[]): ProcessProtocols & { exited: Future<number> } {
   const loop = getRunningLoop();
   const exited = loop.createFuture<number>();
   const reading = (name: string): Protocol => ({
@@ -40,7 +40,7 @@ function loggingProtocols(log: string[]): ProcessProtocols & { exited: Promise<n
       log.push(`exited ${code}`);
       exited.setResult(code);
     },
-    exited: exited as unknown as Promise<number>,
+    exited,
   };
 }
 
@@ -61,7 +61,7 @@ describe("FakeProcesses, driven directly", () => {
       const protocols = loggingProtocols(lines);
       const handle = yield* spawn(processes, options("hello"), protocols);
       lines.push(`pid ${handle.pid}`);
-      yield* (protocols.exited as unknown as Coroutine<number>);
+      yield* protocols.exited;
       yield;
       yield;
       return lines;
@@ -85,7 +85,7 @@ describe("FakeProcesses, driven directly", () => {
       const handle = yield* spawn(processes, options("slow"), protocols);
       handle.stdin?.write(new Uint8Array(100_000));
       handle.stdin?.close();
-      yield* (protocols.exited as unknown as Coroutine<number>);
+      yield* protocols.exited;
       return lines.filter((line) => line.includes("stdin"));
     });
     expect(log).toEqual(["stdin made", "0 stdin paused", "0 stdin lost"]);
@@ -102,7 +102,7 @@ describe("FakeProcesses, driven directly", () => {
       const protocols = loggingProtocols(lines);
       const handle = yield* spawn(processes, options("slow"), protocols);
       handle.stdin?.write(new Uint8Array(100_000));
-      yield* (protocols.exited as unknown as Coroutine<number>);
+      yield* protocols.exited;
       return lines.filter((line) => line.includes("stdin"));
     });
     expect(log).toEqual(["stdin made", "0 stdin paused", "100 stdin resumed", "200 stdin lost"]);
@@ -131,7 +131,7 @@ describe("FakeProcesses, driven directly", () => {
       second.sendSignal("SIGINT");
       second.sendSignal("SIGKILL"); // after the exit: ignored
       expect(() => second.sendSignal("SIGNOPE")).toThrow(RangeError);
-      return [caught, [yield* (a.exited as unknown as Coroutine<number>), yield* (b.exited as unknown as Coroutine<number>)], processes.started.map((p) => p.signals)];
+      return [caught, [yield* a.exited, yield* b.exited], processes.started.map((p) => p.signals)];
     });
     expect(error).toMatchObject({ code: "ENOENT" });
     expect(codes).toEqual([0, -2]);
