@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { DefaultPoller, type EventLoop, type Future, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
@@ -42,7 +43,10 @@ export function gone(pid: number): boolean {
  */
 export function checkNoLeaks(): void {
   let fdsBefore = 0;
-  beforeAll(() => {
+  beforeAll(async () => {
+    // The first child of a process makes libuv open its SIGCHLD pipe for good: start one
+    // before counting, so that the count compares like with like.
+    await new Promise((resolve) => spawn("/bin/true", [], { stdio: "ignore" }).once("close", resolve));
     fdsBefore = openFds();
   });
   afterEach(async () => {
