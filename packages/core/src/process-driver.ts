@@ -1,14 +1,14 @@
 /**
  * The contract between `@loop/process` and whatever starts child processes: asyncio's
  * `SubprocessTransport` and `SubprocessProtocol`, cut along the same lines as the network
- * contract in `transports.ts`. A poller may carry one (`poller.processes`, e.g. the
+ * contract in `types.ts`. A poller may carry one (`poller.processes`, e.g. the
  * scripted fake processes of `@loop/testing`); otherwise `@loop/process` uses Node's
  * `node:child_process`. Types only: core starts no process itself.
  */
 
 import type { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
-import type { BaseProtocol, Protocol, ReadTransport, WriteTransport } from "./transports.js";
+import type { BaseProtocol, Protocol, ReadTransport, WriteTransport } from "./types.js";
 
 /**
  * What one of the child's standard streams is connected to: a new pipe to the parent,

@@ -6,6 +6,7 @@ import { kvServer } from "./kv-server.js";
 import { processesScenario } from "./processes.js";
 import { queuesAndSemaphores } from "./queues-and-semaphores.js";
 import { timersScenario } from "./timers.js";
+import { udpEcho } from "./udp-echo.js";
 import { workersScenario } from "./workers.js";
 
 /**
@@ -16,6 +17,7 @@ export const scenarios: readonly Scenario[] = [
   hello,
   kvServer,
   flakyNetworkScenario,
+  udpEcho,
   debugScenario,
   workersScenario,
   queuesAndSemaphores,
