@@ -1,5 +1,8 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CancelledError, DefaultPoller, createTask, run, type EventLoop, type Future, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
 import { nodeProcessDriver } from "@loop/process";
 import { FakeProcesses, runVirtual } from "@loop/testing";
@@ -97,3 +100,34 @@ test("cancelling the run (what Ctrl-C does) stops every running command and leav
   expect(marked(marker)).toEqual([]);
   expect(lines).toEqual([]);
 });
+
+test("a real Ctrl-C (SIGINT) ends the demo as killed by SIGINT, with every command stopped first", async () => {
+  const marker = `LOOP_DEMO_RUN=${randomUUID()}`;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, ["--conditions=@loop/source", "--import", "tsx", join(here, "fixtures", "processes-interrupt.ts"), marker], {
+    cwd: here,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    let output = "";
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (data: Buffer) => {
+        output += data.toString();
+        if (output.includes("ready\n")) resolve();
+      });
+      child.stderr.on("data", (data: Buffer) => void (output += data.toString()));
+      child.once("exit", () => reject(new Error(`the demo exited before it was ready:\n${output}`)));
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    await ready;
+    expect(marked(marker)).toHaveLength(4);
+    child.kill("SIGINT");
+    const result = await exit;
+    expect(result.signal === "SIGINT" || result.code === 130).toBe(true);
+    expect(output).toContain("KeyboardInterrupt");
+    // The demo waited for its children before it ended: none is left, not even a grandchild.
+    expect(marked(marker)).toEqual([]);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+}, 30_000);

@@ -47,8 +47,8 @@ export function demoCommands(): string[] {
  * Runs `commands` through `/bin/sh`, at most `limit` at once (a `Semaphore`), each under
  * a `timeout` that stops the stragglers: `runProcess` sends SIGTERM to a command the
  * timeout cancels, SIGKILL if it lingers, and waits for it. Cancelling the whole run
- * (Ctrl-C) cancels the task group, and every running command is stopped the same way:
- * no child is left behind.
+ * (Ctrl-C: `run()` cancels its main task) cancels the task group, and every running
+ * command is stopped the same way: no child is left behind.
  */
 export function* runCommands(commands: readonly string[], opts: RunCommandsOptions = {}): Coroutine<ProcessesReport> {
   const { limit = 4, timeoutMs = 1000, print = () => {}, env } = opts;
