@@ -26,6 +26,7 @@ const expectedExports: Record<string, string[]> = {
   "@loop/testing": ["runVirtual", "VirtualPoller", "DeadlockError", "MemoryNetwork"],
   "@loop/workers": ["runInWorker", "toThread", "runInExecutor", "WorkerPoolExecutor"],
   "@loop/eslint-plugin": ["default", "rules", "typeAwareRules"],
+  "@loop/process": ["createSubprocessExec", "createSubprocessShell", "Process", "runProcess", "CalledProcessError", "PIPE", "STDOUT", "DEVNULL"],
 };
 /**
  * A few lines per package that use it for real, as a user would right after installing
@@ -83,6 +84,14 @@ const eslint = new ESLint({ overrideConfigFile: true, overrideConfig: [{ plugins
 const [result] = await eslint.lintText("function* main() { try { yield; } catch {} }");
 console.log(result.messages.map((x) => x.ruleId).join(","));`,
     prints: "@loop/no-swallowed-cancel",
+  },
+  "@loop/process": {
+    code: `const { run } = await import("@loop/core");
+console.log(await run(function* () {
+  const done = yield* m.runProcess("sort", [], { input: "b\\na\\n", captureStdout: true });
+  return new TextDecoder().decode(done.stdout).split("\\n").join(",");
+}));`,
+    prints: "a,b,",
   },
   "@loop/workers": {
     code: `const { run } = await import("@loop/core");

@@ -78,3 +78,4 @@ export type { EventSource, FromEventOptions, OverflowPolicy } from "./from-event
 export { call } from "./call.js";
 export { exitStack, ExitStack, defer, resource, use } from "./resource.js";
 export type { Cleanup, Resource } from "./resource.js";
+export type { ProcessDriver, ProcessHandle, ProcessProtocols, ProcessStdio, SpawnOptions } from "./process-driver.js";

@@ -1,6 +1,7 @@
 import { hostGlobals as host, monotonicNow } from "./host-globals.js";
 import { hostSignalDriver } from "./host-signals.js";
 import type { EventLoop } from "./loop.js";
+import type { ProcessDriver } from "./process-driver.js";
 import type { SignalDriver } from "./signal-driver.js";
 import type { NetDriver } from "./types.js";
 
@@ -79,6 +80,8 @@ export interface Poller {
   readonly net?: NetDriver;
   /** The process's signals, for `loop.addSignalHandler` and `run()`'s Ctrl-C handling, when this poller can deliver them. */
   readonly signals?: SignalDriver;
+  /** Child processes for `@loop/process`, when this poller starts them itself (a fake, a sandbox). */
+  readonly processes?: ProcessDriver;
 }
 
 const MAX_HOST_TIMEOUT_MS = 2_147_483_647;

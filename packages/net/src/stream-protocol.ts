@@ -41,7 +41,11 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   private _closeWaiters: Future<void>[] | null = null;
   private _task: Task<void> | null = null;
 
-  constructor(reader: StreamReader, clientConnected: ClientConnected | null, loop: EventLoop, tracker: ConnectionTracker | null = null) {
+  /**
+   * `reader` is null for a stream that is only written to (a child process's stdin), as
+   * asyncio's subprocess protocol gives its stdin writer no reader.
+   */
+  constructor(reader: StreamReader | null, clientConnected: ClientConnected | null, loop: EventLoop, tracker: ConnectionTracker | null = null) {
     this._reader = reader;
     this._clientConnected = clientConnected;
     this._loop = loop;
@@ -51,12 +55,14 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   connectionMade(transport: BaseTransport): void {
     const stream = transport as Transport;
     this._transport = stream;
-    const reader = this._reader as StreamReader;
-    reader.setTransport(stream);
-    reader.source = describePeer(stream);
+    const reader = this._reader;
+    if (reader !== null) {
+      reader.setTransport(stream);
+      reader.source = describePeer(stream);
+    }
     this._overTls = stream.getExtraInfo("sslcontext") !== undefined;
     const onClient = this._clientConnected;
-    if (onClient === null) return;
+    if (onClient === null || reader === null) return;
     const tracker = this._tracker;
     tracker?.connectionOpened(stream);
     tracker?.handlerStarted();

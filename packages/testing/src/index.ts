@@ -21,3 +21,5 @@ export type { LinkConditions, MemoryNetworkOptions } from "./memory-network.js";
 export type { DatagramConditions } from "./memory-datagram.js";
 export { pollerConformance } from "./poller-conformance.js";
 export type { PollerConformanceOptions, TestRegistrar } from "./poller-conformance.js";
+export { FakeProcesses } from "./fake-processes.js";
+export type { FakeChild, FakeOutput, FakeProcessRecord, FakeScript } from "./fake-processes.js";

@@ -1,4 +1,4 @@
-import { run, type Coroutine, type NetDriver, type RunOptions } from "@loop/core";
+import { run, type Coroutine, type NetDriver, type ProcessDriver, type RunOptions } from "@loop/core";
 import { VirtualPoller } from "./virtual-poller.js";
 import type { VirtualSignals } from "./virtual-signals.js";
 
@@ -7,6 +7,8 @@ export interface RunVirtualOptions {
   seed?: number;
   /** A network driver, e.g. the in-memory network. */
   net?: NetDriver;
+  /** A process driver for `@loop/process`, e.g. scripted `FakeProcesses`. */
+  processes?: ProcessDriver;
   /** Debug mode, as in `run`. */
   debug?: boolean;
   /** Where the virtual clock starts, in ms; default 0. */
@@ -37,7 +39,7 @@ export function runVirtual<T>(main: Coroutine<T> | (() => Coroutine<T>), opts?: 
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
       throw new TypeError("runVirtual(main, opts): opts must be an object like { seed, net, debug, signals }");
     }
-    poller = new VirtualPoller({ seed: opts?.seed, net: opts?.net, startMs: opts?.startMs, signals: opts?.signals });
+    poller = new VirtualPoller({ seed: opts?.seed, net: opts?.net, processes: opts?.processes, startMs: opts?.startMs, signals: opts?.signals });
   } catch (error) {
     return Promise.reject(error);
   }

@@ -1,4 +1,4 @@
-import type { EventLoop, LoopDriver, NetDriver, Poller, Task } from "@loop/core";
+import type { EventLoop, LoopDriver, NetDriver, Poller, ProcessDriver, Task } from "@loop/core";
 import { DeadlockError } from "./deadlock-error.js";
 import { seededShuffle } from "./shuffle.js";
 import { VirtualClock } from "./virtual-clock.js";
@@ -7,6 +7,8 @@ import { VirtualSignals } from "./virtual-signals.js";
 export interface VirtualPollerOptions {
   /** A network driver for the loop's transports, e.g. `@loop/testing`'s in-memory network. */
   net?: NetDriver;
+  /** A process driver for `@loop/process`, e.g. `@loop/testing`'s scripted `FakeProcesses`. */
+  processes?: ProcessDriver;
   /**
    * Shuffle the order in which task steps made ready in the same turn run, with a
    * pseudo-random order drawn from this seed (see `EventLoop.setTaskOrder`); the same
@@ -51,6 +53,7 @@ const DEADLOCK = 2;
 export class VirtualPoller implements Poller {
   readonly name: string = "virtual";
   readonly net?: NetDriver;
+  readonly processes?: ProcessDriver;
   /** Signals a test raises with `poller.signals.raise("SIGINT")`. */
   readonly signals: VirtualSignals;
   /** The virtual clock; `loop.time()` reads it. */
@@ -80,6 +83,7 @@ export class VirtualPoller implements Poller {
     }
     this._seed = seed;
     if (opts?.net !== undefined) this.net = opts.net;
+    if (opts?.processes !== undefined) this.processes = opts.processes;
     const signals = opts?.signals;
     if (signals !== undefined && !(signals instanceof VirtualSignals)) throw new TypeError("new VirtualPoller({ signals }): signals must be a VirtualSignals");
     this.signals = signals ?? new VirtualSignals();

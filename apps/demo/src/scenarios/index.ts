@@ -3,6 +3,7 @@ import { debugScenario } from "./debug.js";
 import { flakyNetworkScenario } from "./flaky-network.js";
 import { hello } from "./hello.js";
 import { kvServer } from "./kv-server.js";
+import { processesScenario } from "./processes.js";
 import { queuesAndSemaphores } from "./queues-and-semaphores.js";
 import { timersScenario } from "./timers.js";
 import { udpEcho } from "./udp-echo.js";
@@ -21,4 +22,5 @@ export const scenarios: readonly Scenario[] = [
   workersScenario,
   queuesAndSemaphores,
   timersScenario,
+  processesScenario,
 ];

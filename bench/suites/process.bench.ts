@@ -1,0 +1,212 @@
+/**
+ * @loop/process against node:child_process used directly and CPython's asyncio and
+ * uvloop, in one run:
+ *
+ *   pnpm --filter @loop/bench bench -- process
+ *
+ * (a) spawn throughput: 500 runs of /bin/true, at most 8 at once (8 workers taking the
+ *     next run until none is left), every stream on /dev/null: `createSubprocessExec` +
+ *     `wait()`; `child_process.spawn` awaited through a Promise of its 'exit'; asyncio's
+ *     `create_subprocess_exec` + `wait()` on the default loop and on uvloop
+ *     (/usr/bin/python3 with Debian's python3-uvloop). Spawns per second.
+ * (b) pipe throughput: 256 MiB through `cat`, stdin written in 64 KiB chunks with
+ *     backpressure and stdout read as it comes: `stdin.write` + `drain()` and
+ *     `stdout.read(64 KiB)`; Node streams piping a Readable into `child.stdin` and counting
+ *     `child.stdout`'s 'data'; asyncio/uvloop as ours. MiB per second.
+ * Rounds alternate between contenders so that a busy machine hurts them alike.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { createTask, run, type Coroutine } from "@loop/core";
+import type { StreamReader, StreamWriter } from "@loop/net";
+import { DEVNULL, PIPE, createSubprocessExec } from "@loop/process";
+import { summarize } from "../lib/report.ts";
+
+const SPAWNS = 500;
+const CONCURRENCY = 8;
+const PIPE_MIB = 256;
+const ROUNDS = 7;
+const PIPE_ROUNDS = 11;
+const CHUNK = 64 * 1024;
+const python = "/usr/bin/python3";
+const pythonScript = fileURLToPath(new URL("../python/process_peers.py", import.meta.url));
+
+/** The parent's CPU time (µs) per spawn of each round, by contender: fork(2) is charged to the parent. */
+const spawnCpu: Record<string, number[]> = {};
+
+async function oursSpawn(): Promise<number> {
+  let left = SPAWNS;
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  await run(function* () {
+    function* worker(): Coroutine<void> {
+      while (left > 0) {
+        left--;
+        const child = yield* createSubprocessExec("/bin/true", [], { stdin: DEVNULL, stdout: DEVNULL, stderr: DEVNULL });
+        yield* child.wait();
+      }
+    }
+    const workers = Array.from({ length: CONCURRENCY }, () => createTask(worker()));
+    for (const w of workers) yield* w;
+  });
+  add(spawnCpu, "@loop/process", cpuSince(cpu) / SPAWNS);
+  return SPAWNS / ((performance.now() - t0) / 1000);
+}
+
+async function nodeSpawn(): Promise<number> {
+  let left = SPAWNS;
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn("/bin/true", [], { stdio: "ignore" });
+        child.once("error", reject);
+        child.once("exit", () => resolve());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  add(spawnCpu, "node:child_process", cpuSince(cpu) / SPAWNS);
+  return SPAWNS / ((performance.now() - t0) / 1000);
+}
+
+const total = PIPE_MIB * 1024 * 1024;
+const chunk = Buffer.alloc(CHUNK, "x");
+
+/** The parent's CPU time (ms) of each pipe round, by contender: robust where wall time is not. */
+const pipeCpu: Record<string, number[]> = { "@loop/process": [], "node streams": [] };
+
+async function oursPipe(): Promise<number> {
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const got = await run(function* () {
+    const child = yield* createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE, stderr: DEVNULL });
+    const writer = createTask(
+      (function* () {
+        const stdin = child.stdin as StreamWriter;
+        for (let sent = 0; sent < total; sent += CHUNK) {
+          stdin.write(chunk);
+          yield* stdin.drain();
+        }
+        stdin.close();
+      })(),
+    );
+    let received = 0;
+    for (;;) {
+      // Pipe-sized reads: a read(n) over several buffered chunks joins them (a copy).
+      const data = yield* (child.stdout as StreamReader).read(CHUNK);
+      if (data.byteLength === 0) break;
+      received += data.byteLength;
+    }
+    yield* writer;
+    yield* child.wait();
+    return received;
+  });
+  if (got !== total) throw new Error(`ours: ${got} bytes of ${total}`);
+  recordCpu("@loop/process", cpu);
+  return PIPE_MIB / ((performance.now() - t0) / 1000);
+}
+
+async function nodePipe(): Promise<number> {
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const child = spawn("cat", [], { stdio: ["pipe", "pipe", "ignore"] });
+  let received = 0;
+  child.stdout.on("data", (data: Buffer) => {
+    received += data.byteLength;
+  });
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  Readable.from(
+    (function* () {
+      for (let sent = 0; sent < total; sent += CHUNK) yield chunk;
+    })(),
+  ).pipe(child.stdin);
+  await closed;
+  if (received !== total) throw new Error(`node: ${received} bytes of ${total}`);
+  recordCpu("node streams", cpu);
+  return PIPE_MIB / ((performance.now() - t0) / 1000);
+}
+
+function add(rows: Record<string, number[]>, name: string, value: number): void {
+  (rows[name] ??= []).push(value);
+}
+
+/** CPU time (user + system) of this process in µs since `start`. */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+function recordCpu(name: string, start: NodeJS.CpuUsage): void {
+  add(pipeCpu, name, cpuSince(start) / 1000);
+}
+
+function pythonPeer(loop: "asyncio" | "uvloop"): { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] } | null {
+  const r = spawnSync(python, [pythonScript, loop, String(SPAWNS), String(CONCURRENCY), String(PIPE_MIB), String(5)], { encoding: "utf8" });
+  if (r.status !== 0) {
+    console.log(`(${loop} peer not run: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()})`);
+    return null;
+  }
+  return JSON.parse(r.stdout) as { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] };
+}
+
+function report(title: string, unit: string, rows: Record<string, number[]>, reference: string, better = "higher"): void {
+  const ref = summarize(rows[reference] as number[]).median;
+  console.log(`\n### ${title} (${unit}; ${better} is better; ratio = median / ${reference})`);
+  console.table(
+    Object.entries(rows).map(([name, values]) => {
+      const { median, min, max } = summarize(values);
+      return { name, median: Math.round(median), min: Math.round(min), max: Math.round(max), ratio: `${(median / ref).toFixed(2)}x` };
+    }),
+  );
+}
+
+const spawnRows: Record<string, number[]> = { "@loop/process": [], "node:child_process": [] };
+const pipeRows: Record<string, number[]> = { "@loop/process": [], "node streams": [] };
+// Spawn rounds first: fork(2) costs more the more memory the parent has mapped, and the
+// pipe rounds leave garbage behind. Each half starts with a warm-up round per contender.
+await oursSpawn();
+await nodeSpawn();
+for (const name of Object.keys(spawnCpu)) spawnCpu[name] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  // Alternate which goes first: the second of a pair may find the machine warmer.
+  if (i % 2 === 0) {
+    add(spawnRows, "@loop/process", await oursSpawn());
+    add(spawnRows, "node:child_process", await nodeSpawn());
+  } else {
+    add(spawnRows, "node:child_process", await nodeSpawn());
+    add(spawnRows, "@loop/process", await oursSpawn());
+  }
+}
+const rssAtSpawns = Math.round(process.memoryUsage().rss / 2 ** 20);
+// The first few pipe rounds of each contender run far slower (JIT, socket buffers growing).
+for (let i = 0; i < 4; i++) {
+  await oursPipe();
+  await nodePipe();
+}
+for (const name of Object.keys(pipeCpu)) pipeCpu[name] = [];
+for (let i = 0; i < PIPE_ROUNDS; i++) {
+  if (i % 2 === 0) {
+    add(pipeRows, "@loop/process", await oursPipe());
+    add(pipeRows, "node streams", await nodePipe());
+  } else {
+    add(pipeRows, "node streams", await nodePipe());
+    add(pipeRows, "@loop/process", await oursPipe());
+  }
+}
+for (const loop of ["asyncio", "uvloop"] as const) {
+  const peer = pythonPeer(loop);
+  if (peer === null) continue;
+  spawnRows[`CPython ${loop}`] = peer.spawn;
+  spawnCpu[`CPython ${loop}`] = peer.spawn_cpu;
+  pipeRows[`CPython ${loop}`] = peer.pipe;
+  pipeCpu[`CPython ${loop}`] = peer.pipe_cpu;
+}
+console.log(`process: ${SPAWNS} spawns of /bin/true, ${CONCURRENCY} at once; ${PIPE_MIB} MiB through cat; ${ROUNDS} and ${PIPE_ROUNDS} rounds (median), Node ${process.version}, RSS ${rssAtSpawns} MiB during the spawns`);
+report("(a) spawn throughput", "spawns/s", spawnRows, "node:child_process");
+report("(a) the parent's CPU time per spawn", "µs", spawnCpu, "node:child_process", "lower");
+report("(b) pipe throughput", "MiB/s", pipeRows, "node streams");
+report(`(b) the parent's CPU time per ${PIPE_MIB} MiB`, "ms", pipeCpu, "node streams", "lower");
