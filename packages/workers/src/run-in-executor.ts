@@ -4,7 +4,7 @@ import { functionSource } from "./function-source.js";
 import { JobFuture, settle } from "./job-future.js";
 import { describeType, isModuleFunction, type AnyFunction, type ModuleFunction } from "./module-function.js";
 import { unwrapTransfers, type TransferableArgs } from "./transfer.js";
-import { EXPLAIN, SEND, WorkerPoolExecutor, isOk, unpack } from "./worker-pool-executor.js";
+import { EXPLAIN, LIVE, SEND, WorkerPoolExecutor, isOk, unpack } from "./worker-pool-executor.js";
 
 /**
  * Runs `fn(...args)` on `executor` — the running loop's default executor when null — and
@@ -64,10 +64,18 @@ export function submitJob<T>(
   try {
     if (target instanceof WorkerPoolExecutor) {
       const pool = target;
+      const live = pool[LIVE];
       pool[SEND](job, future).then(
-        (reply) => settle(future, isOk(reply), unpack(job, reply)),
-        (error: unknown) => settle(future, false, pool[EXPLAIN](job, future, error)),
+        (reply) => {
+          live.delete(future);
+          settle(future, isOk(reply), unpack(job, reply));
+        },
+        (error: unknown) => {
+          live.delete(future);
+          settle(future, false, pool[EXPLAIN](job, future, error));
+        },
       );
+      live.add(future);
     } else {
       (target.submit as NonNullable<Executor["submit"]>)(job, future).then(
         (value) => settle(future, true, value),

@@ -3,6 +3,7 @@ import type { TransferListItem, Worker } from "node:worker_threads";
 import { CancelledError, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
 import { Piscina } from "piscina";
 import { functionSource } from "./function-source.js";
+import type { JobFuture } from "./job-future.js";
 import { NO_ID, registryBuffer, sourceId } from "./job-registry.js";
 import { moduleFunctionId } from "./module-function.js";
 import { rebuildThrown, type ThrownRecord } from "./remote-error.js";
@@ -38,6 +39,8 @@ export type Reply = [status: number, value: unknown, runTimeMs: number];
  */
 export const SEND = Symbol("WorkerPoolExecutor.send");
 export const EXPLAIN = Symbol("WorkerPoolExecutor.explain");
+/** @internal The Futures of the jobs `runInExecutor` posted here whose outcome has not arrived. */
+export const LIVE = Symbol("WorkerPoolExecutor.live");
 
 /**
  * An executor that runs jobs on a pool of worker threads (asyncio's `ThreadPoolExecutor`,
@@ -60,6 +63,8 @@ export class WorkerPoolExecutor implements Executor {
   private readonly _pool: Piscina;
   private _shutdown = false;
   private _closing: Promise<void> | null = null;
+  /** @internal Added at post, removed when the executor's promise settles (`runInExecutor`). */
+  readonly [LIVE] = new Set<JobFuture<unknown>>();
 
   constructor(opts?: WorkerPoolOptions) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
@@ -147,10 +152,17 @@ export class WorkerPoolExecutor implements Executor {
    * Stops accepting jobs. With `wait` (the default) it resolves once the running and
    * queued jobs are finished and every thread has exited; without, threads end in the
    * background once their jobs are done. `cancelFutures` drops the queued jobs (they
-   * reject with `CancelledError`).
+   * reject with `CancelledError`). Jobs posted from a loop that is no longer running
+   * (the default executor at `run()`'s end) are cancelled instead of waited for.
    */
   async shutdown(opts?: { wait?: boolean; cancelFutures?: boolean }): Promise<void> {
     this._shutdown = true;
+    // A job whose loop has stopped (run() shuts its default executor down once every task
+    // is done) has nobody left to take its outcome: it is cancelled, its thread stopped,
+    // rather than waited for. Jobs of a running loop are waited for, as in asyncio.
+    for (const future of this[LIVE]) {
+      if (!future.getLoop().isRunning()) future.cancel("the event loop stopped: run() cancels the jobs nobody awaits");
+    }
     this._closing ??= this._pool.close({ force: opts?.cancelFutures === true }).catch((error: unknown) => {
       console.error("[@loop/workers] WorkerPoolExecutor shutdown failed:", error);
     });
