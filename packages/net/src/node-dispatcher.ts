@@ -8,6 +8,12 @@ export interface EventTarget {
   discard(): void;
 }
 
+/** A target that holds events past its share of a host iteration (see `releaseLater`). */
+export interface ThrottledTarget {
+  /** Queues the next share of what it holds (with `push`); true while more is left. */
+  release(): boolean;
+}
+
 /**
  * Carries Node socket events into the loop. Node calls its socket listeners between loop
  * turns; each event is queued here, and one `callSoonThreadsafe` per batch (not per
@@ -33,11 +39,46 @@ export class Dispatcher {
   private _scheduled = false;
   private readonly _loop: EventLoop;
   private readonly _flush: () => void;
+  /** Targets holding events for a later host iteration; released by one `setImmediate` per iteration. */
+  private _held: ThrottledTarget[] = [];
+  private _spareHeld: ThrottledTarget[] = [];
+  private _releaseQueued = false;
+  private readonly _release: () => void;
 
   constructor(loop: EventLoop) {
     this._loop = loop;
     this._flush = () => this.flush();
+    this._release = () => this._releaseHeld();
     loop.addCloseCallback(() => this._releaseAll());
+  }
+
+  /**
+   * `target` holds events past its share: have it release them on the host's next
+   * iterations, a share each. `setImmediate` runs in Node's check phase, after the poll
+   * phase, so the accepts and reads of every other socket get in before each share.
+   */
+  releaseLater(target: ThrottledTarget): void {
+    this._held.push(target);
+    if (!this._releaseQueued) {
+      this._releaseQueued = true;
+      setImmediate(this._release);
+    }
+  }
+
+  private _releaseHeld(): void {
+    this._releaseQueued = false;
+    const held = this._held;
+    this._held = this._spareHeld;
+    for (let i = 0; i < held.length; i++) {
+      const target = held[i] as ThrottledTarget;
+      if (target.release()) this._held.push(target);
+    }
+    held.length = 0;
+    this._spareHeld = held;
+    if (this._held.length > 0 && !this._loop.isClosed()) {
+      this._releaseQueued = true;
+      setImmediate(this._release);
+    }
   }
 
   private _releaseAll(): void {

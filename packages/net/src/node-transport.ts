@@ -29,6 +29,17 @@ const NO_PROTOCOL: Protocol = {
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
 /**
+ * The most bytes of one socket handed to the loop per iteration of the host's event loop
+ * (Redis reads 16 KiB per client per event-loop iteration, `PROTO_IOBUF_LEN`). libuv reads
+ * a readable socket up to 32 × 64 KiB in one poll phase: without a share, 50 clients
+ * pipelining 125 KiB each become one loop turn of 6 MiB of requests, and a newcomer's
+ * accept and first request wait behind all of it, several such turns. With it, a turn
+ * holds at most one share per busy socket, and the host polls (accepts, reads the quiet
+ * sockets) between turns.
+ */
+export const READ_SHARE = 16 * 1024;
+
+/**
  * The socket listeners, shared by every socket (Node calls them with the socket as
  * `this`), so that a connection costs no listener closures: the socket points back to
  * its transport.
@@ -37,19 +48,19 @@ const TRANSPORT = Symbol("NodeTransport");
 type OwnedSocket = net.Socket & { [TRANSPORT]: NodeTransport };
 
 function onData(this: OwnedSocket, chunk: Buffer): void {
-  this[TRANSPORT].queue(DATA, chunk);
+  this[TRANSPORT].incoming(DATA, chunk);
 }
 
 function onEnd(this: OwnedSocket): void {
-  this[TRANSPORT].queue(END, null);
+  this[TRANSPORT].incoming(END, null);
 }
 
 function onError(this: OwnedSocket, error: Error): void {
-  this[TRANSPORT].queue(ERROR, error);
+  this[TRANSPORT].incoming(ERROR, error);
 }
 
 function onClose(this: OwnedSocket): void {
-  this[TRANSPORT].queue(CLOSE, null);
+  this[TRANSPORT].incoming(CLOSE, null);
 }
 
 /** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
@@ -89,6 +100,15 @@ export class NodeTransport implements Transport, EventTarget {
   private _flushPending = false;
 
   private _onFlushed: (() => void) | null = null;
+  // Read shares (see READ_SHARE). Invariant: `_queuedBytes` counts the DATA bytes queued in
+  // the dispatcher and not yet handled, at most READ_SHARE; every socket event that came
+  // after them, while they were at the share, waits in `_backlog` (kinds and payloads
+  // interleaved, in arrival order) and the dispatcher releases it a share per host
+  // iteration. `_throttled`: the socket is paused because the backlog holds a share.
+  private _queuedBytes = 0;
+  private _backlog: unknown[] | null = null;
+  private _backlogBytes = 0;
+  private _throttled = false;
 
   constructor(loop: EventLoop, socket: net.Socket, dispatcher: Dispatcher, opts: { tls: boolean; unixPath?: string; owner?: TransportOwner }) {
     this._loop = loop;
@@ -115,12 +135,78 @@ export class NodeTransport implements Transport, EventTarget {
     if (!this._readingPaused && !this._connectionLost) this._socket.on("data", onData);
   }
 
-  /** Queues a Node event of this transport's socket for the loop. */
-  queue(kind: number, payload: unknown): void {
-    this._dispatcher.push(this, kind, payload);
+  /** A Node event of the socket (from Node, between loop turns): queued, or kept for a later iteration past the share. */
+  incoming(kind: number, payload: unknown): void {
+    if (this._backlog === null) {
+      if (kind !== DATA) {
+        this._dispatcher.push(this, kind, payload);
+        return;
+      }
+      const chunk = payload as Buffer;
+      const room = READ_SHARE - this._queuedBytes;
+      if (chunk.length <= room) {
+        this._queuedBytes += chunk.length;
+        this._dispatcher.push(this, DATA, chunk);
+        return;
+      }
+      if (room > 0) {
+        this._queuedBytes = READ_SHARE;
+        this._dispatcher.push(this, DATA, chunk.subarray(0, room));
+        payload = chunk.subarray(room);
+      }
+      this._backlog = [];
+      this._dispatcher.releaseLater(this);
+    }
+    this._backlog.push(kind, payload);
+    if (kind === DATA) this._backlogBytes += (payload as Buffer).length;
+    if (!this._throttled && this._backlogBytes >= READ_SHARE) {
+      // Node reads at most one more chunk; the kernel's buffer then fills and TCP makes
+      // the peer wait: memory per connection stays bounded whatever it sends.
+      this._throttled = true;
+      this._socket.pause();
+    }
+  }
+
+  /**
+   * Called by the dispatcher once per host iteration (Node side) while a backlog waits:
+   * queues up to a share of it; returns true while some is left.
+   */
+  release(): boolean {
+    const backlog = this._backlog;
+    if (backlog === null) return false;
+    let i = 0;
+    for (; i < backlog.length && this._queuedBytes < READ_SHARE; i += 2) {
+      const kind = backlog[i] as number;
+      let payload = backlog[i + 1];
+      if (kind === DATA) {
+        const chunk = payload as Buffer;
+        const room = READ_SHARE - this._queuedBytes;
+        if (chunk.length > room) {
+          backlog[i + 1] = chunk.subarray(room);
+          payload = chunk.subarray(0, room);
+          i -= 2; // the rest of this chunk stays first in line
+        }
+        const length = (payload as Buffer).length;
+        this._queuedBytes += length;
+        this._backlogBytes -= length;
+      }
+      this._dispatcher.push(this, kind, payload);
+    }
+    if (i < backlog.length) {
+      backlog.splice(0, i);
+      return true;
+    }
+    this._backlog = null;
+    this._backlogBytes = 0;
+    if (this._throttled) {
+      this._throttled = false;
+      if (!this._readingPaused && !this._closing) this._socket.resume();
+    }
+    return false;
   }
 
   handleEvent(kind: number, payload: unknown): void {
+    if (kind === DATA) this._queuedBytes -= (payload as Buffer).length;
     if (this._connectionLost || this._detached) return;
     const protocol = this._protocol;
     try {
@@ -228,7 +314,7 @@ export class NodeTransport implements Transport, EventTarget {
     // What arrived between the pause and Node noticing it is delivered first, in a loop
     // callback as always (never from inside resumeReading).
     if (held !== null || this._heldEof) this._loop.callSoon(() => this._deliverHeld());
-    else this._socket.resume();
+    else if (!this._throttled) this._socket.resume();
   }
 
   // --- WriteTransport -----------------------------------------------------------------
@@ -292,6 +378,10 @@ export class NodeTransport implements Transport, EventTarget {
     socket.off("close", onClose);
     const held = this._held ?? [];
     this._held = null;
+    // Bytes still waiting for their share go along, in order.
+    const backlog = this._backlog;
+    this._backlog = null;
+    if (backlog !== null) for (let i = 0; i < backlog.length; i += 2) if (backlog[i] === DATA) held.push(backlog[i + 1] as Buffer);
     this._owner = null;
     this._dispatcher.open.delete(this);
     return { socket, held };
@@ -324,7 +414,7 @@ export class NodeTransport implements Transport, EventTarget {
       if (this._heldEof) {
         this._heldEof = false;
         this._eofReceived();
-      } else {
+      } else if (!this._throttled) {
         this._socket.resume();
       }
     } catch (error) {
@@ -386,6 +476,7 @@ export class NodeTransport implements Transport, EventTarget {
     this._connectionLost = true;
     this._closing = true;
     this._held = null;
+    this._backlog = null;
     this._loop.unrefExternal();
     this._dispatcher.open.delete(this);
     this._owner?.transportClosed(this);
