@@ -8,6 +8,13 @@ export interface EventTarget {
   discard(): void;
 }
 
+/** The most bytes of one socket handed to the loop per host iteration (asyncio's StreamReader limit). */
+export const MAX_READ_SHARE = 64 * 1024;
+/** The least: a share never shrinks below this, however many sockets are busy. */
+export const MIN_READ_SHARE = 4 * 1024;
+/** The bytes all busy sockets together may hand the loop per host iteration, shared out evenly. */
+export const ITERATION_READ_BUDGET = 256 * 1024;
+
 /** A target that holds events past its share of a host iteration (see `releaseLater`). */
 export interface ThrottledTarget {
   /** Queues the next share of what it holds (with `push`); true while more is left. */
@@ -44,6 +51,14 @@ export class Dispatcher {
   private _spareHeld: ThrottledTarget[] = [];
   private _releaseQueued = false;
   private readonly _release: () => void;
+  /**
+   * What one socket may hand the loop per host iteration: the iteration's budget shared by
+   * the sockets that had more than their share last time (and one more, the newcomer),
+   * between MIN_READ_SHARE and MAX_READ_SHARE. A loop turn thus holds about
+   * ITERATION_READ_BUDGET bytes of requests however many peers pipeline, and Node polls
+   * (accepts, reads the quiet sockets) between turns.
+   */
+  share = MAX_READ_SHARE;
 
   constructor(loop: EventLoop) {
     this._loop = loop;
@@ -59,10 +74,16 @@ export class Dispatcher {
    */
   releaseLater(target: ThrottledTarget): void {
     this._held.push(target);
+    this._updateShare();
     if (!this._releaseQueued) {
       this._releaseQueued = true;
       setImmediate(this._release);
     }
+  }
+
+  private _updateShare(): void {
+    const share = Math.floor(ITERATION_READ_BUDGET / (this._held.length + 1));
+    this.share = share > MAX_READ_SHARE ? MAX_READ_SHARE : share < MIN_READ_SHARE ? MIN_READ_SHARE : share;
   }
 
   private _releaseHeld(): void {
@@ -75,6 +96,7 @@ export class Dispatcher {
     }
     held.length = 0;
     this._spareHeld = held;
+    this._updateShare();
     if (this._held.length > 0 && !this._loop.isClosed()) {
       this._releaseQueued = true;
       setImmediate(this._release);

@@ -28,16 +28,12 @@ const NO_PROTOCOL: Protocol = {
 /** asyncio's default write-buffer limits (FlowControlMixin / _set_write_buffer_limits). */
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
-/**
- * The most bytes of one socket handed to the loop per iteration of the host's event loop
- * (Redis reads 16 KiB per client per event-loop iteration, `PROTO_IOBUF_LEN`). libuv reads
- * a readable socket up to 32 × 64 KiB in one poll phase: without a share, 50 clients
- * pipelining 125 KiB each become one loop turn of 6 MiB of requests, and a newcomer's
- * accept and first request wait behind all of it, several such turns. With it, a turn
- * holds at most one share per busy socket, and the host polls (accepts, reads the quiet
- * sockets) between turns.
- */
-export const READ_SHARE = 16 * 1024;
+// How much of one socket's data is handed to the loop per iteration of the host's event
+// loop: a share of the iteration's budget (`Dispatcher.share`). libuv reads a readable
+// socket up to 32 × 64 KiB in one poll phase; without shares, 50 clients pipelining 125 KiB
+// each made loop turns of 6 MiB of requests, and a newcomer's accept and first request
+// waited behind several such turns (seconds). Redis reads 16 KiB per client per iteration
+// (`PROTO_IOBUF_LEN`) for the same reason.
 
 /**
  * The socket listeners, shared by every socket (Node calls them with the socket as
@@ -100,8 +96,8 @@ export class NodeTransport implements Transport, EventTarget {
   private _flushPending = false;
 
   private _onFlushed: (() => void) | null = null;
-  // Read shares (see READ_SHARE). Invariant: `_queuedBytes` counts the DATA bytes queued in
-  // the dispatcher and not yet handled, at most READ_SHARE; every socket event that came
+  // Read shares (see Dispatcher.share). Invariant: `_queuedBytes` counts the DATA bytes
+  // queued in the dispatcher and not yet handled, at most a share; every socket event that came
   // after them, while they were at the share, waits in `_backlog` (kinds and payloads
   // interleaved, in arrival order) and the dispatcher releases it a share per host
   // iteration. `_throttled`: the socket is paused because the backlog holds a share.
@@ -143,14 +139,14 @@ export class NodeTransport implements Transport, EventTarget {
         return;
       }
       const chunk = payload as Buffer;
-      const room = READ_SHARE - this._queuedBytes;
+      const room = this._dispatcher.share - this._queuedBytes;
       if (chunk.length <= room) {
         this._queuedBytes += chunk.length;
         this._dispatcher.push(this, DATA, chunk);
         return;
       }
       if (room > 0) {
-        this._queuedBytes = READ_SHARE;
+        this._queuedBytes += room;
         this._dispatcher.push(this, DATA, chunk.subarray(0, room));
         payload = chunk.subarray(room);
       }
@@ -159,7 +155,7 @@ export class NodeTransport implements Transport, EventTarget {
     }
     this._backlog.push(kind, payload);
     if (kind === DATA) this._backlogBytes += (payload as Buffer).length;
-    if (!this._throttled && this._backlogBytes >= READ_SHARE) {
+    if (!this._throttled && this._backlogBytes >= this._dispatcher.share) {
       // Node reads at most one more chunk; the kernel's buffer then fills and TCP makes
       // the peer wait: memory per connection stays bounded whatever it sends.
       this._throttled = true;
@@ -174,13 +170,14 @@ export class NodeTransport implements Transport, EventTarget {
   release(): boolean {
     const backlog = this._backlog;
     if (backlog === null) return false;
+    const share = this._dispatcher.share;
     let i = 0;
-    for (; i < backlog.length && this._queuedBytes < READ_SHARE; i += 2) {
+    for (; i < backlog.length && this._queuedBytes < share; i += 2) {
       const kind = backlog[i] as number;
       let payload = backlog[i + 1];
       if (kind === DATA) {
         const chunk = payload as Buffer;
-        const room = READ_SHARE - this._queuedBytes;
+        const room = share - this._queuedBytes;
         if (chunk.length > room) {
           backlog[i + 1] = chunk.subarray(room);
           payload = chunk.subarray(0, room);

@@ -2,7 +2,7 @@ import { connect, type Socket } from "node:net";
 import { ensureFuture, getRunningLoop, run, type BaseTransport, type Protocol, type Transport } from "@loop/core";
 import { describe, expect, it } from "vitest";
 import { nodeNetDriver } from "../src/index.js";
-import { READ_SHARE } from "../src/node-transport.js";
+import { MAX_READ_SHARE as READ_SHARE } from "../src/node-dispatcher.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
 
 // Fairness between connections: however much a peer sends, its socket hands the loop at
