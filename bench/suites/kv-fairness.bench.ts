@@ -64,14 +64,16 @@ function start(name: string, command: string, args: string[], ready: RegExp, por
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
     children.add(child);
-    const lines = createInterface({ input: child.stdout! });
+    const stdout = child.stdout;
+    if (stdout === null) throw new Error("no stdout pipe");
+    const lines = createInterface({ input: stdout });
     const onExit = (code: number | null): void => reject(new Error(`${name} exited (${code}) before it was ready`));
     child.once("exit", onExit);
     lines.on("line", (line) => {
       if (!ready.test(line)) return;
       child.off("exit", onExit);
       lines.removeAllListeners("line");
-      child.stdout!.resume();
+      stdout.resume();
       resolve({ name, child, port });
     });
   });
