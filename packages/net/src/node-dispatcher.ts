@@ -8,11 +8,15 @@ export interface EventTarget {
   discard(): void;
 }
 
-/** The most bytes of one socket handed to the loop per host iteration (asyncio's StreamReader limit). */
-export const MAX_READ_SHARE = 64 * 1024;
+/**
+ * The share of a socket that is the only busy one: with nobody to be unfair to but a
+ * newcomer, it may hand the loop this much per host iteration (fewer iterations for a bulk
+ * transfer, a newcomer waits for one such share at most).
+ */
+export const MAX_READ_SHARE = 1024 * 1024;
 /** The least: a share never shrinks below this, however many sockets are busy. */
 export const MIN_READ_SHARE = 4 * 1024;
-/** The bytes all busy sockets together may hand the loop per host iteration, shared out evenly. */
+/** The bytes several busy sockets together may hand the loop per host iteration, shared out evenly. */
 export const ITERATION_READ_BUDGET = 256 * 1024;
 
 /** A target that holds events past its share of a host iteration (see `releaseLater`). */
@@ -52,13 +56,23 @@ export class Dispatcher {
   private _releaseQueued = false;
   private readonly _release: () => void;
   /**
-   * What one socket may hand the loop per host iteration: the iteration's budget shared by
-   * the sockets that had more than their share last time (and one more, the newcomer),
-   * between MIN_READ_SHARE and MAX_READ_SHARE. A loop turn thus holds about
+   * What one socket may hand the loop per host iteration: MAX_READ_SHARE while one socket
+   * at most is busy; otherwise the iteration's budget shared by the busy sockets,
+   * MIN_READ_SHARE at least. Busy: it sent data in this round of deliveries or lately
+   * (`_recentBusy`), or it has more than its share waiting. A loop turn thus holds about
    * ITERATION_READ_BUDGET bytes of requests however many peers pipeline, and Node polls
    * (accepts, reads the quiet sockets) between turns.
    */
   share = MAX_READ_SHARE;
+  /** Counts the flushes: a socket's first data in a round counts it as active in that round. */
+  round = 0;
+  private _active = 0;
+  /**
+   * How many sockets have been busy lately: the most of any recent round, decaying by a
+   * sixteenth a round, so that the share does not jump to MAX_READ_SHARE in the lull
+   * between two waves of pipelined requests and let the next wave fill one turn.
+   */
+  private _recentBusy = 0;
 
   constructor(loop: EventLoop) {
     this._loop = loop;
@@ -81,9 +95,14 @@ export class Dispatcher {
     }
   }
 
+  /** A socket's first data of this round (see `share`). */
+  noteActive(): void {
+    if (++this._active > this._recentBusy) this._updateShare();
+  }
+
   private _updateShare(): void {
-    const share = Math.floor(ITERATION_READ_BUDGET / (this._held.length + 1));
-    this.share = share > MAX_READ_SHARE ? MAX_READ_SHARE : share < MIN_READ_SHARE ? MIN_READ_SHARE : share;
+    const busy = Math.max(this._held.length, this._active, this._recentBusy);
+    this.share = busy <= 1 ? MAX_READ_SHARE : Math.max(MIN_READ_SHARE, Math.floor(ITERATION_READ_BUDGET / busy));
   }
 
   private _releaseHeld(): void {
@@ -130,6 +149,15 @@ export class Dispatcher {
   /** Delivers every queued event, in order. */
   flush(): void {
     this._scheduled = false;
+    // A round is a flush that carried socket data: a flush of released backlogs alone
+    // (from the same host iteration) must not make the sockets look idle.
+    if (this._active > 0) {
+      this.round++;
+      const busy = Math.max(this._active, this._held.length);
+      this._recentBusy = Math.max(busy, this._recentBusy - (this._recentBusy >> 4));
+      this._active = 0;
+      this._updateShare();
+    }
     const targets = this._targets;
     const kinds = this._kinds;
     const payloads = this._payloads;

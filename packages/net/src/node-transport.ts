@@ -36,6 +36,13 @@ const DEFAULT_HIGH_WATER = 64 * 1024;
 // (`PROTO_IOBUF_LEN`) for the same reason.
 
 /**
+ * The socket is paused once this many shares wait, not one: a steady stream is then not
+ * paused and resumed on every iteration (each costs a system call), and memory per
+ * connection stays bounded at about this many shares plus one read.
+ */
+const PAUSE_SHARES = 2;
+
+/**
  * The socket listeners, shared by every socket (Node calls them with the socket as
  * `this`), so that a connection costs no listener closures: the socket points back to
  * its transport.
@@ -105,6 +112,8 @@ export class NodeTransport implements Transport, EventTarget {
   private _backlog: unknown[] | null = null;
   private _backlogBytes = 0;
   private _throttled = false;
+  /** The dispatcher's round in which this socket last sent data (see `Dispatcher.share`). */
+  private _round = -1;
 
   constructor(loop: EventLoop, socket: net.Socket, dispatcher: Dispatcher, opts: { tls: boolean; unixPath?: string; owner?: TransportOwner }) {
     this._loop = loop;
@@ -139,7 +148,12 @@ export class NodeTransport implements Transport, EventTarget {
         return;
       }
       const chunk = payload as Buffer;
-      const room = this._dispatcher.share - this._queuedBytes;
+      const dispatcher = this._dispatcher;
+      if (this._round !== dispatcher.round) {
+        this._round = dispatcher.round;
+        dispatcher.noteActive();
+      }
+      const room = dispatcher.share - this._queuedBytes;
       if (chunk.length <= room) {
         this._queuedBytes += chunk.length;
         this._dispatcher.push(this, DATA, chunk);
@@ -155,7 +169,7 @@ export class NodeTransport implements Transport, EventTarget {
     }
     this._backlog.push(kind, payload);
     if (kind === DATA) this._backlogBytes += (payload as Buffer).length;
-    if (!this._throttled && this._backlogBytes >= this._dispatcher.share) {
+    if (!this._throttled && this._backlogBytes >= PAUSE_SHARES * this._dispatcher.share) {
       // Node reads at most one more chunk; the kernel's buffer then fills and TCP makes
       // the peer wait: memory per connection stays bounded whatever it sends.
       this._throttled = true;

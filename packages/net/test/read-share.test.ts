@@ -2,13 +2,13 @@ import { connect, type Socket } from "node:net";
 import { ensureFuture, getRunningLoop, run, type BaseTransport, type Protocol, type Transport } from "@loop/core";
 import { describe, expect, it } from "vitest";
 import { nodeNetDriver } from "../src/index.js";
-import { MAX_READ_SHARE as READ_SHARE } from "../src/node-dispatcher.js";
+import { Dispatcher, ITERATION_READ_BUDGET, MAX_READ_SHARE, MIN_READ_SHARE } from "../src/node-dispatcher.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
 
 // Fairness between connections: however much a peer sends, its socket hands the loop at
-// most READ_SHARE bytes per iteration of Node's event loop, so one busy connection's
-// bytes cannot fill a loop turn while the others (and new connections) wait. Counted in
-// loop turns (the afterPoll hook), not in time.
+// most a share of bytes per iteration of Node's event loop, so busy connections' bytes
+// cannot fill a loop turn while the others (and new connections) wait. Counted in loop
+// turns (the afterPoll hook) and host iterations, not in time.
 
 /** A protocol that logs what it hears, with the loop turn it heard it in. */
 class Recorder implements Protocol {
@@ -43,7 +43,7 @@ class Recorder implements Protocol {
 }
 
 describe("read shares", () => {
-  it("a socket delivers at most READ_SHARE bytes per loop turn, every byte in order, then the end", async () => {
+  it("a socket delivers at most a share per loop turn, every byte in order, then the end", async () => {
     const sent = Buffer.alloc(2 * 1024 * 1024);
     for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 11)) & 0xff;
     let client: Socket | null = null;
@@ -62,11 +62,41 @@ describe("read shares", () => {
     });
     client!.destroy();
     expect(Buffer.concat(recorder.received).equals(sent)).toBe(true);
-    expect(Math.max(...recorder.perTurn.values())).toBeLessThanOrEqual(READ_SHARE);
-    // 2 MiB in shares: at least 128 turns had bytes.
-    expect(recorder.perTurn.size).toBeGreaterThanOrEqual(sent.length / READ_SHARE);
+    expect(Math.max(...recorder.perTurn.values())).toBeLessThanOrEqual(MAX_READ_SHARE);
+    expect(recorder.perTurn.size).toBeGreaterThanOrEqual(sent.length / MAX_READ_SHARE);
     expect(recorder.log).toEqual([`eof after ${sent.length} bytes`, "lost"]);
     await expectNoOpenSocketHandles();
+  });
+
+  it("the share shrinks as more sockets wait, and what waits is released one host iteration later, never at once", async () => {
+    const log = await run(function* () {
+      const loop = getRunningLoop();
+      const dispatcher = new Dispatcher(loop);
+      const log: string[] = [];
+      const shares: number[] = [dispatcher.share];
+      let releases = 0;
+      const target = (name: string, rounds: number) => ({
+        release(): boolean {
+          releases++;
+          log.push(`${name} released`);
+          return --rounds > 0;
+        },
+      });
+      dispatcher.releaseLater(target("a", 2));
+      shares.push(dispatcher.share);
+      dispatcher.releaseLater(target("b", 1));
+      shares.push(dispatcher.share);
+      for (let i = 0; i < 98; i++) dispatcher.releaseLater(target(`t${i}`, 1));
+      shares.push(dispatcher.share);
+      log.push(`queued, ${releases} released`);
+      // Released from host iterations (setImmediate), a round each: wait for them.
+      for (let i = 0; i < 100 && releases < 101; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+      log.push(`done: ${releases} released, share ${dispatcher.share}`);
+      return { log: log.filter((l) => !/^t\d+ released$/.test(l)), shares };
+    });
+    expect(log.shares).toEqual([MAX_READ_SHARE, MAX_READ_SHARE, ITERATION_READ_BUDGET / 2, MIN_READ_SHARE]);
+    // Nothing is released synchronously; a second round comes after every first one.
+    expect(log.log).toEqual(["queued, 0 released", "a released", "b released", "a released", `done: 101 released, share ${MAX_READ_SHARE}`]);
   });
 
   it("a protocol that pauses reading while shares are held gets every byte once it resumes", async () => {
