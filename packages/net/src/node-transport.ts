@@ -112,6 +112,8 @@ export class NodeTransport implements Transport, EventTarget {
   private _backlog: unknown[] | null = null;
   private _backlogBytes = 0;
   private _throttled = false;
+  /** The dispatcher will call `release()` (set by `releaseLater`, cleared when `release()` returns false). */
+  private _releaseQueued = false;
   /** The dispatcher's round in which this socket last sent data (see `Dispatcher.share`). */
   private _round = -1;
 
@@ -165,6 +167,7 @@ export class NodeTransport implements Transport, EventTarget {
         payload = chunk.subarray(room);
       }
       this._backlog = [];
+      this._releaseQueued = true;
       this._dispatcher.releaseLater(this);
     }
     this._backlog.push(kind, payload);
@@ -183,7 +186,12 @@ export class NodeTransport implements Transport, EventTarget {
    */
   release(): boolean {
     const backlog = this._backlog;
-    if (backlog === null) return false;
+    // While the protocol has paused reading the backlog stays here (the socket is paused
+    // too); resumeReading() asks for releases again.
+    if (backlog === null || this._readingPaused) {
+      this._releaseQueued = false;
+      return false;
+    }
     const share = this._dispatcher.share;
     let i = 0;
     for (; i < backlog.length && this._queuedBytes < share; i += 2) {
@@ -207,6 +215,7 @@ export class NodeTransport implements Transport, EventTarget {
       backlog.splice(0, i);
       return true;
     }
+    this._releaseQueued = false;
     this._backlog = null;
     this._backlogBytes = 0;
     if (this._throttled) {
@@ -222,12 +231,14 @@ export class NodeTransport implements Transport, EventTarget {
     const protocol = this._protocol;
     try {
       switch (kind) {
+        // Behind held bytes (reading was paused and they wait for _deliverHeld), data
+        // and the end wait too: nothing overtakes them.
         case DATA:
-          if (this._readingPaused) (this._held ??= []).push(payload as Buffer);
+          if (this._readingPaused || this._held !== null) (this._held ??= []).push(payload as Buffer);
           else protocol.dataReceived(payload as Buffer);
           break;
         case END:
-          if (this._readingPaused) this._heldEof = true;
+          if (this._readingPaused || this._held !== null) this._heldEof = true;
           else this._eofReceived();
           break;
         case ERROR:
@@ -326,6 +337,10 @@ export class NodeTransport implements Transport, EventTarget {
     // callback as always (never from inside resumeReading).
     if (held !== null || this._heldEof) this._loop.callSoon(() => this._deliverHeld());
     else if (!this._throttled) this._socket.resume();
+    if (this._backlog !== null && !this._releaseQueued) {
+      this._releaseQueued = true;
+      this._dispatcher.releaseLater(this);
+    }
   }
 
   // --- WriteTransport -----------------------------------------------------------------
