@@ -13,6 +13,7 @@
 
 import { Queue, QueueFull } from "@loop/sync";
 import type { OutputLimitCheck } from "./output-limit.js";
+import { latin1Bytes } from "./bytes.js";
 import { ReplyBuffer, concat } from "./resp-writer.js";
 
 /** What a subscriber's output limit looks at besides its queue. */
@@ -157,13 +158,23 @@ function asPush(frame: Uint8Array): Uint8Array {
   return push;
 }
 
-/** `*3 $7 message $<channel> $<message>`: a pushed message, as every RESP2 subscriber receives it. */
+/**
+ * `*3 $7 message $<channel> $<message>`: a pushed message, as every RESP2 subscriber
+ * receives it. One allocation of the exact size: with large messages, anything more
+ * (a reply slab, then a join) doubles the garbage of every publish.
+ */
 export function encodeMessage(channel: string, message: Uint8Array): Uint8Array {
-  const out = new ReplyBuffer(channel.length + message.length + 48);
-  out.arrayHeader(3);
-  out.bulkLatin1("message");
-  out.bulkLatin1(channel);
-  out.bulk(message);
-  const chunks = out.take();
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
+  const head = new ReplyBuffer(64 + channel.length);
+  head.arrayHeader(3);
+  head.bulkLatin1("message");
+  head.bulkLatin1(channel);
+  head.raw(latin1Bytes(`$${message.length}\r\n`));
+  const chunks = head.take();
+  const headBytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks);
+  const frame = new Uint8Array(headBytes.length + message.length + 2);
+  frame.set(headBytes, 0);
+  frame.set(message, headBytes.length);
+  frame[frame.length - 2] = 13;
+  frame[frame.length - 1] = 10;
+  return frame;
 }
