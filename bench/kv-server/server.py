@@ -1,7 +1,7 @@
 """The CPython asyncio peer of the kv-server benchmark: the same design as the demo's
 server (read what is there, parse every complete command, write all replies at once,
-drain) with asyncio streams, enough of RESP2 for `redis-benchmark -t get,set`: GET, SET,
-PING, CONFIG GET. Multibulk requests only. Prints "listening <port>", serves until
+drain) with asyncio streams, enough of RESP2 for `redis-benchmark -t get,set` and the fairness suite: GET,
+SET, INCR, PING, CONFIG GET. Multibulk requests only. Prints "listening <port>", serves until
 SIGTERM/SIGINT.
 
     python3 server.py <port>
@@ -50,6 +50,10 @@ def execute(data, args):
     if name == b"set":
         data[args[1]] = args[2]
         return b"+OK\r\n"
+    if name == b"incr":
+        value = int(data.get(args[1], b"0")) + 1
+        data[args[1]] = b"%d" % value
+        return b":%d\r\n" % value
     if name == b"ping":
         return b"+PONG\r\n"
     if name == b"config":

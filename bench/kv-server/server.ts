@@ -2,7 +2,7 @@
  * The demo's key-value server alone, for the kv-server benchmark: `node --import tsx
  * server.ts <port>` prints "listening <port>" and serves until SIGTERM/SIGINT, then shuts
  * down gracefully. It loads only the server's module (on the built @loop packages), not
- * the whole demo.
+ * the whole demo. A line "mem" on its stdin prints its memory (for the memory suite).
  */
 import { ensureFuture, run } from "@loop/core";
 import { startKvServer } from "../../apps/demo/src/kv/index.ts";
@@ -14,6 +14,15 @@ await run(function* () {
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   });
+  // For the memory suite: a line "mem" on stdin answers, after a full GC (with
+  // --expose-gc), this process's memory and the server's open connections as JSON.
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (text: string) => {
+    if (!text.includes("mem")) return;
+    (globalThis as { gc?: () => void }).gc?.();
+    console.log(`mem ${JSON.stringify({ ...process.memoryUsage(), connections: server.connections })}`);
+  });
+  (process.stdin as { unref?: () => void }).unref?.();
   console.log(`listening ${server.port}`);
   yield* ensureFuture(stopped);
   yield* server.shutdown();

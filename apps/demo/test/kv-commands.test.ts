@@ -123,11 +123,81 @@ describe("connection commands", () => {
     expect(c.run("SELECT", "x")).toEqual(err("ERR value is not an integer or out of range"));
   });
 
-  it("HELLO speaks RESP2 only", () => {
+  it("HELLO negotiates RESP2 or RESP3; RESP3 has its null, maps and pushes", () => {
     const { c } = setup();
     const reply = c.run("HELLO", "2") as RespValue[];
     expect(reply.slice(0, 6)).toEqual(["server", "loop-kv", "version", "7.0.0", "proto", 2]);
-    expect(c.run("HELLO", "3")).toEqual(err("NOPROTO unsupported protocol version"));
+    expect(c.run("HELLO", "4")).toEqual(err("NOPROTO unsupported protocol version"));
+    const raw = (...args: string[]): string => {
+      execute(c, args.map((a) => utf8Bytes(a)));
+      return latin1(concat(c.out.take()));
+    };
+    expect(raw("HELLO", "3", "SETNAME", "three")).toMatch(/^%7\r\n\$6\r\nserver\r\n\$7\r\nloop-kv\r\n\$7\r\nversion\r\n\$5\r\n7\.0\.0\r\n\$5\r\nproto\r\n:3\r\n/);
+    expect(c.clientName).toBe("three");
+    expect(raw("GET", "missing")).toBe("_\r\n");
+    expect(raw("CONFIG", "GET", "save")).toBe("%1\r\n$4\r\nsave\r\n$0\r\n\r\n");
+    expect(raw("SUBSCRIBE", "ch")).toBe(">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    // RESP3 pushes are typed: a subscribed RESP3 connection may run any command.
+    expect(raw("SET", "k", "v")).toBe("+OK\r\n");
+    expect(raw("PING")).toBe("+PONG\r\n");
+    expect(c.run("HELLO", "2", "AUTH", "u", "p")).toBeInstanceOf(ReplyError);
+  });
+
+  it("INFO prints the sections clients parse; unknown sections print nothing", () => {
+    const { c, ks } = setup();
+    ks.set("k", utf8Bytes("v"));
+    const all = c.run("INFO") as string;
+    for (const header of ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Cpu", "# Keyspace"]) {
+      expect(all).toContain(`${header}\r\n`);
+    }
+    expect(all).toMatch(/\r\nredis_version:7\.0\.0\r\n/);
+    expect(all).toMatch(/\r\nloading:0\r\n/);
+    expect(all).toMatch(/\r\nrole:master\r\n/);
+    expect(all).toMatch(/\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n/);
+    const persistence = c.run("INFO", "persistence") as string;
+    expect(persistence.startsWith("# Persistence\r\nloading:0\r\n")).toBe(true);
+    expect(persistence).not.toContain("# Server");
+    expect(c.run("INFO", "nosuchsection")).toBe("");
+  });
+
+  it("error replies never carry a NUL, CR or LF from the arguments", () => {
+    const { c } = setup();
+    execute(c, [utf8Bytes("NO\u0000PE"), utf8Bytes("a\u0000b\r\nc")]);
+    const bytes = concat(c.out.take());
+    expect(bytes.indexOf(0)).toBe(-1);
+    expect(latin1(bytes)).toBe("-ERR unknown command 'NO PE', with args beginning with: 'a b  c' \r\n");
+    execute(c, [utf8Bytes("EXPIRE"), utf8Bytes("k"), utf8Bytes("10"), utf8Bytes("F\u0000O")]);
+    expect(latin1(concat(c.out.take()))).toBe("-ERR Unsupported option F O\r\n");
+  });
+
+  it("MULTI queues, EXEC runs the queue and answers its replies, DISCARD drops it; a refused command aborts EXEC", () => {
+    const { c } = setup();
+    expect(c.run("EXEC")).toEqual(err("ERR EXEC without MULTI"));
+    expect(c.run("MULTI")).toBe("OK");
+    expect(c.run("MULTI")).toEqual(err("ERR MULTI calls can not be nested"));
+    expect(c.run("INCRBY", "n", "5")).toBe("QUEUED");
+    expect(c.run("DECR", "n")).toBe("QUEUED");
+    expect(c.run("GET", "n")).toBe("QUEUED");
+    expect(c.run("EXEC")).toEqual([5, 4, "4"]);
+    expect(c.run("MULTI")).toBe("OK");
+    expect(c.run("SET", "n", "0")).toBe("QUEUED");
+    expect(c.run("DISCARD")).toBe("OK");
+    expect(c.run("GET", "n")).toBe("4");
+    expect(c.run("MULTI")).toBe("OK");
+    expect(c.run("NOSUCH")).toBeInstanceOf(ReplyError);
+    expect(c.run("SET", "n", "0")).toBe("QUEUED");
+    expect(c.run("EXEC")).toEqual(err("EXECABORT Transaction discarded because of previous errors."));
+    expect(c.run("GET", "n")).toBe("4");
+    expect(c.run("DECRBY", "n", "-9223372036854775807")).toEqual(err("ERR increment or decrement would overflow"));
+  });
+
+  it("EXPIRE with an unknown option gives Redis's option error, whatever the key and the seconds", () => {
+    const { c } = setup();
+    c.run("SET", "k", "v");
+    expect(c.run("EXPIRE", "k", "10", "FOO")).toEqual(err("ERR Unsupported option FOO"));
+    expect(c.run("EXPIRE", "nokey", "10", "FOO")).toEqual(err("ERR Unsupported option FOO"));
+    expect(c.run("EXPIRE", "k", "ten", "FOO")).toEqual(err("ERR Unsupported option FOO"));
+    expect(c.run("TTL", "k")).toBe(-1);
   });
 
   it("CLIENT SETNAME / GETNAME / ID", () => {

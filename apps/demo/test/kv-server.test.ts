@@ -174,6 +174,77 @@ describe("publish / subscribe over connections", () => {
     expect(result.publishes).toBeLessThan(100);
   });
 
+  /** A subscriber that never reads; publishes `size`-byte messages until it is dropped. */
+  function* publishUntilDropped(server: KvServer, size: number, between?: () => Coroutine<void>): Coroutine<number> {
+    const publisher = yield* KvClient.connect(HOST, server.port);
+    const [, writer] = yield* openConnection(HOST, server.port, { limit: 1024 });
+    writer.write("SUBSCRIBE firehose\r\n");
+    yield* until(() => server.pubsub.subscriberCount("firehose") === 1);
+    const message = "m".repeat(size);
+    let publishes = 0;
+    while ((yield* publisher.call("PUBLISH", "firehose", message)) === 1) {
+      if (++publishes > 1000) throw new Error("the slow subscriber was never dropped");
+      if (between !== undefined) yield* between();
+    }
+    yield* publisher.close();
+    writer.close();
+    return publishes;
+  }
+
+  it("a slow subscriber is dropped by bytes, at its hard output limit, whatever the message count allows", async () => {
+    const limits = { pubsub: { hardBytes: 256 * 1024, softBytes: 0, softSeconds: 0 } };
+    const [big, small] = await Promise.all([
+      virtual({ subscriberQueueSize: 100_000, outputBufferLimits: limits }, (server) => publishUntilDropped(server, 64 * 1024)),
+      virtual({ subscriberQueueSize: 100_000, outputBufferLimits: limits }, (server) => publishUntilDropped(server, 4 * 1024)),
+    ]);
+    // 256 KiB of pending output is 4 messages of 64 KiB and 64 of 4 KiB, plus what the
+    // network window and the reader took: the count follows the bytes.
+    expect(big).toBeLessThan(16);
+    expect(small).toBeGreaterThan(4 * big);
+  });
+
+  it("above the soft limit for its whole time, a subscriber is dropped; below it, never", async () => {
+    const limits = { pubsub: { hardBytes: 0, softBytes: 64 * 1024, softSeconds: 10 } };
+    const result = await virtual({ subscriberQueueSize: 100_000, outputBufferLimits: limits }, function* (server) {
+      const start = now();
+      const publishes = yield* publishUntilDropped(server, 16 * 1024, () => sleep(1000));
+      return { publishes, elapsed: now() - start };
+    });
+    // Dropped at the first publish 10 s after the output first reached 64 KiB.
+    expect(result.elapsed).toBeGreaterThanOrEqual(10_000);
+    expect(result.elapsed).toBeLessThan(30_000);
+  });
+
+  it("an ordinary client over its hard output limit is disconnected", async () => {
+    const result = await virtual({ outputBufferLimits: { normal: { hardBytes: 64 * 1024 } } }, function* (server) {
+      const setter = yield* KvClient.connect(HOST, server.port);
+      yield* setter.call("SET", "big", "v".repeat(32 * 1024));
+      // Pipelines GETs of 32 KiB and never reads the replies.
+      const [reader, writer] = yield* openConnection(HOST, server.port, { limit: 1024 });
+      let written = 0;
+      while (server.connections === 2 && written < 10_000) {
+        writer.write("GET big\r\n".repeat(16));
+        written += 16;
+        yield* sleep(1);
+      }
+      let ended = "still connected";
+      if (server.connections < 2) {
+        try {
+          while ((yield* reader.read(65_536)).length > 0);
+          ended = "end of stream";
+        } catch (error) {
+          ended = (error as { code?: string }).code ?? String(error);
+        }
+      }
+      const connections = server.connections;
+      yield* setter.close();
+      return { connections, ended, written };
+    });
+    expect(result.connections).toBe(1); // the setter's
+    expect(result.written).toBeLessThan(10_000);
+    expect(result.ended).toMatch(/end of stream|ECONNRESET/);
+  });
+
   it("a fast subscriber next to a slow one keeps receiving", async () => {
     const result = await virtual({ subscriberQueueSize: 4 }, function* (server) {
       const publisher = yield* KvClient.connect(HOST, server.port);

@@ -7,6 +7,7 @@ import { createTask, run, type Coroutine } from "@loop/core";
 import { StreamReader, type StreamWriter } from "@loop/net";
 import { latin1 } from "../src/kv/bytes.js";
 import { Keyspace } from "../src/kv/keyspace.js";
+import { NORMAL_OUTPUT_LIMIT, PUBSUB_OUTPUT_LIMIT } from "../src/kv/output-limit.js";
 import { PubSub } from "../src/kv/pubsub.js";
 import { parseReplies } from "../src/kv/reply-parser.js";
 import { defaultRespLimits } from "../src/kv/resp-parser.js";
@@ -18,7 +19,7 @@ class RecordingWriter {
   readonly log: string[] = [];
   readonly writes: Uint8Array[] = [];
   closed = false;
-  readonly transport = { abort: (): void => void this.log.push("abort") };
+  readonly transport = { abort: (): void => void this.log.push("abort"), isClosing: (): boolean => this.closed, getWriteBufferSize: (): number => 0 };
   write(data: Uint8Array): void {
     this.writelines([data]);
   }
@@ -41,6 +42,7 @@ function host(): SessionHost {
     pubsub: new PubSub(),
     limits: defaultRespLimits,
     subscriberQueueSize: 16,
+    outputLimits: { normal: NORMAL_OUTPUT_LIMIT, pubsub: PUBSUB_OUTPUT_LIMIT },
     draining: false,
     stats: { commandsProcessed: 0, protocolErrors: 0 },
     log: () => {},

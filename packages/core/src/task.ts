@@ -207,7 +207,13 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   uncancel(): number {
     if (this._cancelRequests > 0) {
       this._cancelRequests--;
-      if (this._cancelRequests === 0) this._mustCancel = false;
+      if (this._cancelRequests === 0) {
+        this._mustCancel = false;
+        // The withdrawn cancellation must not outlive itself in taskSignal(): the next call
+        // makes a live signal; whoever holds the old one keeps seeing it aborted.
+        const extras = this._extras;
+        if (extras !== null && extras.abort?.signal.aborted === true) extras.abort = null;
+      }
     }
     return this._cancelRequests;
   }

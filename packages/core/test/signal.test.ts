@@ -56,6 +56,38 @@ describe("taskSignal", () => {
     expect(out).toEqual([true, [true, "before"]]);
   });
 
+  test("after uncancel() withdraws the last request, taskSignal() is a fresh live signal; the old one stays aborted", async () => {
+    const out = await runVirtual(function* () {
+      const log: unknown[] = [];
+      const t = createTask(
+        (function* () {
+          const task = currentTask()!;
+          const first = taskSignal();
+          task.cancel("one");
+          task.cancel("two");
+          try {
+            yield* sleep(1);
+          } catch (error) {
+            log.push(error instanceof CancelledError);
+          }
+          // One request is still pending: the signal stays aborted.
+          log.push(task.uncancel(), taskSignal() === first, first.aborted);
+          log.push(task.uncancel());
+          const second = taskSignal();
+          log.push(second === first, first.aborted, second.aborted, second === taskSignal());
+          yield* sleep(1);
+          // A later cancel() reaches the new signal.
+          task.cancel("three");
+          log.push(second.aborted, (second.reason as Error).message);
+          yield* sleep(1);
+        })(),
+      );
+      yield* catching(t);
+      return log;
+    });
+    expect(out).toEqual([true, 1, true, true, 0, false, true, false, true, true, "three"]);
+  });
+
   test("outside a task it throws", () => {
     expect(() => taskSignal()).toThrow(/must be called from inside a task/);
   });

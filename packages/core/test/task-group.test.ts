@@ -1,4 +1,5 @@
-import { describe, expect, test } from "vitest";
+import { inspect } from "node:util";
+import { describe, expect, expectTypeOf, test } from "vitest";
 import {
   CancelledError,
   ExceptionGroup,
@@ -406,5 +407,107 @@ describe("ExceptionGroup", () => {
     expect(eg.subgroup(() => false)).toBe(null);
     expect(() => new ExceptionGroup("m", [])).toThrow(TypeError);
     expect(() => new ExceptionGroup(5 as never, [a])).toThrow(TypeError);
+  });
+
+  test("the message says how many errors and what the first one is", () => {
+    const one = new ExceptionGroup("unhandled errors in a TaskGroup", [new TypeError("bad input\nsecond line")]);
+    expect(one.message).toBe("unhandled errors in a TaskGroup (1 sub-error; first: TypeError: bad input)");
+    const two = new ExceptionGroup("outer", [one, new RangeError("r")]);
+    expect(two.message).toBe(
+      "outer (2 sub-errors; first: ExceptionGroup: unhandled errors in a TaskGroup (1 sub-error; first: TypeError: bad input))",
+    );
+    expect(new ExceptionGroup("m", ["plain"]).message).toBe("m (1 sub-error; first: plain)");
+  });
+
+  test("a TaskGroup's error names the first child's class and message", async () => {
+    const e = await runVirtual(function* () {
+      return yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              yield* sleep(1);
+              throw new RangeError("out of range");
+            })(),
+          );
+        }),
+      );
+    });
+    expect((e as Error).message).toBe("unhandled errors in a TaskGroup (1 sub-error; first: RangeError: out of range)");
+  });
+
+  test("split by class keeps the nesting, the message and the cause (Python 3.11 semantics)", () => {
+    const t1 = new TypeError("t1");
+    const r1 = new RangeError("r1");
+    const t2 = new TypeError("t2");
+    const inner = new ExceptionGroup("inner", [t2, r1]);
+    const eg = new ExceptionGroup("outer", [t1, inner]);
+    eg.cause = "why";
+    const [match, rest] = eg.split(TypeError);
+    expect(match!.exceptions[0]).toBe(t1);
+    const matchedInner = match!.exceptions[1] as ExceptionGroup;
+    expect(matchedInner.exceptions).toEqual([t2]);
+    expect(matchedInner.message).toBe("inner (1 sub-error; first: TypeError: t2)");
+    expect(match!.message).toBe("outer (2 sub-errors; first: TypeError: t1)");
+    expect(match!.cause).toBe("why");
+    expect(rest!.exceptions).toHaveLength(1);
+    expect((rest!.exceptions[0] as ExceptionGroup).exceptions).toEqual([r1]);
+    expect(rest!.message).toBe("outer (1 sub-error; first: ExceptionGroup: inner (1 sub-error; first: RangeError: r1))");
+    // Everything matches: the group itself; nothing matches: null.
+    expect(eg.split(Error)).toEqual([eg, null]);
+    expect(eg.split(SyntaxError)).toEqual([null, eg]);
+    // A list of classes, and a class matching nested groups as a whole.
+    expect(eg.subgroup([RangeError, SyntaxError])!.exceptions.map((e) => (e as ExceptionGroup).exceptions)).toEqual([[r1]]);
+    expect(eg.subgroup(ExceptionGroup)).toBe(eg);
+  });
+
+  test("a predicate sees nested groups too; a group that matches is taken whole", () => {
+    const a = new TypeError("a");
+    const inner = new ExceptionGroup("inner", [new RangeError("b"), new RangeError("c")]);
+    const eg = new ExceptionGroup("outer", [a, inner]);
+    const seen: unknown[] = [];
+    const [match, rest] = eg.split((e) => {
+      seen.push(e);
+      return e instanceof ExceptionGroup && e.message.startsWith("inner");
+    });
+    expect(seen).toEqual([eg, a, inner]);
+    expect(match!.exceptions).toEqual([inner]);
+    expect(match!.exceptions[0]).toBe(inner);
+    expect(rest!.exceptions).toEqual([a]);
+    expect(() => eg.split(42 as never)).toThrow(/matcher must be an error class, a list of classes, or a predicate/);
+    expect(() => eg.split([() => true] as never)).toThrow(/every entry of the list must be an error class/);
+  });
+
+  test("a subclass keeps its class in split parts by overriding derive()", () => {
+    class Failures extends ExceptionGroup<Error> {
+      override derive<F>(exceptions: readonly (F | ExceptionGroup<F>)[]): ExceptionGroup<F> {
+        return new Failures("failures", exceptions as unknown as Error[]) as unknown as ExceptionGroup<F>;
+      }
+    }
+    const eg = new Failures("failures", [new TypeError("a"), new RangeError("b")]);
+    const [match, rest] = eg.split(TypeError);
+    expect(match).toBeInstanceOf(Failures);
+    expect(rest).toBeInstanceOf(Failures);
+  });
+
+  test("exceptions and split are typed from the type parameter", () => {
+    const eg = new ExceptionGroup<TypeError | RangeError>("m", [new TypeError("a"), new RangeError("b")]);
+    expectTypeOf(eg.exceptions).toEqualTypeOf<readonly (TypeError | RangeError | ExceptionGroup<TypeError | RangeError>)[]>();
+    const [match, rest] = eg.split(TypeError);
+    expectTypeOf(match).toEqualTypeOf<ExceptionGroup<TypeError> | null>();
+    expectTypeOf(rest).toEqualTypeOf<ExceptionGroup<TypeError | RangeError> | null>();
+    const ranges = eg.subgroup((e): e is RangeError => e instanceof RangeError);
+    expectTypeOf(ranges).toEqualTypeOf<ExceptionGroup<RangeError> | null>();
+    expect(ranges!.exceptions).toEqual([eg.exceptions[1]]);
+  });
+
+  test("console.error prints each sub-error once, indented under the group", () => {
+    const a = new TypeError("first-child");
+    const eg = new ExceptionGroup("outer", [a, new ExceptionGroup("inner", [new RangeError("second-child")])]);
+    const printed = inspect(eg);
+    expect(printed.split("first-child").length - 1).toBe(2); // the summary line and its own entry
+    expect(printed.split("second-child").length - 1).toBe(2); // the inner group's summary and its own entry
+    expect(printed).toContain("\n  [1/2] TypeError: first-child\n");
+    expect(printed).toContain("\n      [1/1] RangeError: second-child\n");
+    expect(eg.stack).toBe(printed);
   });
 });

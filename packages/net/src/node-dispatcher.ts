@@ -9,6 +9,23 @@ export interface DispatchTarget {
 }
 
 /**
+ * The share of a socket that is the only busy one: with nobody to be unfair to but a
+ * newcomer, it may hand the loop this much per host iteration (fewer iterations for a bulk
+ * transfer, a newcomer waits for one such share at most).
+ */
+export const MAX_READ_SHARE = 1024 * 1024;
+/** The least: a share never shrinks below this, however many sockets are busy. */
+export const MIN_READ_SHARE = 4 * 1024;
+/** The bytes several busy sockets together may hand the loop per host iteration, shared out evenly. */
+export const ITERATION_READ_BUDGET = 256 * 1024;
+
+/** A target that holds events past its share of a host iteration (see `releaseLater`). */
+export interface ThrottledTarget {
+  /** Queues the next share of what it holds (with `push`); true while more is left. */
+  release(): boolean;
+}
+
+/**
  * Carries Node socket events into the loop. Node calls its socket listeners between loop
  * turns; each event is queued here, and one `callSoonThreadsafe` per batch (not per
  * event) runs them all in arrival order inside a loop callback. With many busy sockets
@@ -33,11 +50,76 @@ export class Dispatcher {
   private _scheduled = false;
   private readonly _loop: EventLoop;
   private readonly _flush: () => void;
+  /** Targets holding events for a later host iteration; released by one `setImmediate` per iteration. */
+  private _held: ThrottledTarget[] = [];
+  private _spareHeld: ThrottledTarget[] = [];
+  private _releaseQueued = false;
+  private readonly _release: () => void;
+  /**
+   * What one socket may hand the loop per host iteration: MAX_READ_SHARE while one socket
+   * at most is busy; otherwise the iteration's budget shared by the busy sockets,
+   * MIN_READ_SHARE at least. Busy: it sent data in this round of deliveries or lately
+   * (`_recentBusy`), or it has more than its share waiting. A loop turn thus holds about
+   * ITERATION_READ_BUDGET bytes of requests however many peers pipeline, and Node polls
+   * (accepts, reads the quiet sockets) between turns.
+   */
+  share = MAX_READ_SHARE;
+  /** Counts the flushes: a socket's first data in a round counts it as active in that round. */
+  round = 0;
+  private _active = 0;
+  /**
+   * How many sockets have been busy lately: the most of any recent round, decaying by a
+   * sixteenth a round, so that the share does not jump to MAX_READ_SHARE in the lull
+   * between two waves of pipelined requests and let the next wave fill one turn.
+   */
+  private _recentBusy = 0;
 
   constructor(loop: EventLoop) {
     this._loop = loop;
     this._flush = () => this.flush();
+    this._release = () => this._releaseHeld();
     loop.addCloseCallback(() => this._releaseAll());
+  }
+
+  /**
+   * `target` holds events past its share: have it release them on the host's next
+   * iterations, a share each. `setImmediate` runs in Node's check phase, after the poll
+   * phase, so the accepts and reads of every other socket get in before each share.
+   */
+  releaseLater(target: ThrottledTarget): void {
+    this._held.push(target);
+    this._updateShare();
+    if (!this._releaseQueued) {
+      this._releaseQueued = true;
+      setImmediate(this._release);
+    }
+  }
+
+  /** A socket's first data of this round (see `share`). */
+  noteActive(): void {
+    if (++this._active > this._recentBusy) this._updateShare();
+  }
+
+  private _updateShare(): void {
+    const busy = Math.max(this._held.length, this._active, this._recentBusy);
+    this.share = busy <= 1 ? MAX_READ_SHARE : Math.max(MIN_READ_SHARE, Math.floor(ITERATION_READ_BUDGET / busy));
+  }
+
+  private _releaseHeld(): void {
+    this._releaseQueued = false;
+    const held = this._held;
+    this._held = this._spareHeld;
+    for (let i = 0; i < held.length; i++) {
+      const target = held[i] as ThrottledTarget;
+      if (target.release()) this._held.push(target);
+    }
+    held.length = 0;
+    this._spareHeld = held;
+    this._updateShare();
+    if (this._held.length > 0 && !this._loop.isClosed()) {
+      this._releaseQueued = true;
+      setImmediate(this._release);
+    }
   }
 
   private _releaseAll(): void {
@@ -67,6 +149,15 @@ export class Dispatcher {
   /** Delivers every queued event, in order. */
   flush(): void {
     this._scheduled = false;
+    // A round is a flush that carried socket data: a flush of released backlogs alone
+    // (from the same host iteration) must not make the sockets look idle.
+    if (this._active > 0) {
+      this.round++;
+      const busy = Math.max(this._active, this._held.length);
+      this._recentBusy = Math.max(busy, this._recentBusy - (this._recentBusy >> 4));
+      this._active = 0;
+      this._updateShare();
+    }
     const targets = this._targets;
     const kinds = this._kinds;
     const payloads = this._payloads;

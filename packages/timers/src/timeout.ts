@@ -149,6 +149,17 @@ function expire(scope: Timeout): void {
 }
 
 /**
+ * What the type checker says of a `timeout`/`timeoutAt` body that is not a `function*`
+ * (an arrow returning a Future or a Promise, say): the words of the TypeError thrown at
+ * run time, instead of a mismatch deep inside the Generator type.
+ */
+export type BodyMustBeAFunctionStar = typeof NOT_A_FUNCTION_STAR;
+
+const NOT_A_FUNCTION_STAR = "body must be a function* (it returned no coroutine): write `function* (scope) { ... }`";
+
+/** A body that is not a `function*` is refused: the type error quotes the runtime one. */
+export function timeout(ms: number | null, body: BodyMustBeAFunctionStar): Coroutine<never>;
+/**
  * Runs `body` with a deadline `ms` milliseconds from now (asyncio.timeout). When the
  * deadline passes, the task is cancelled where it waits; the scope turns that
  * cancellation into a `TimeoutError` on its way out. A cancellation from elsewhere passes
@@ -166,12 +177,15 @@ function expire(scope: Timeout): void {
  *   else throw error;
  * }
  */
-export function timeout<T>(ms: number | null, body: (scope: Timeout) => Coroutine<T>): Coroutine<T> {
+export function timeout<T>(ms: number | null, body: (scope: Timeout) => Coroutine<T>): Coroutine<T>;
+export function timeout<T>(ms: number | null, body: ((scope: Timeout) => Coroutine<T>) | BodyMustBeAFunctionStar): Coroutine<T> {
   const delay = checkOptionalDelay("timeout(ms, body)", "ms", ms);
   checkBody("timeout(ms, body)", body);
-  return runScope(delay, false, body);
+  return runScope(delay, false, body as (scope: Timeout) => Coroutine<T>);
 }
 
+/** A body that is not a `function*` is refused: the type error quotes the runtime one. */
+export function timeoutAt(whenMs: number | null, body: BodyMustBeAFunctionStar): Coroutine<never>;
 /**
  * `timeout` with the deadline given as a loop time (`loop.time()` + ms) instead of a delay
  * (asyncio.timeout_at). A time already passed expires the scope at its first suspension.
@@ -180,10 +194,11 @@ export function timeout<T>(ms: number | null, body: (scope: Timeout) => Coroutin
  * yield* timeoutAt(deadline, function* () { yield* stepOne(); });
  * yield* timeoutAt(deadline, function* () { yield* stepTwo(); }); // the same deadline for both
  */
-export function timeoutAt<T>(whenMs: number | null, body: (scope: Timeout) => Coroutine<T>): Coroutine<T> {
+export function timeoutAt<T>(whenMs: number | null, body: (scope: Timeout) => Coroutine<T>): Coroutine<T>;
+export function timeoutAt<T>(whenMs: number | null, body: ((scope: Timeout) => Coroutine<T>) | BodyMustBeAFunctionStar): Coroutine<T> {
   const when = checkOptionalTime("timeoutAt(whenMs, body)", "whenMs", whenMs);
   checkBody("timeoutAt(whenMs, body)", body);
-  return runScope(when, true, body);
+  return runScope(when, true, body as (scope: Timeout) => Coroutine<T>);
 }
 
 function* runScope<T>(deadline: number | null, absolute: boolean, body: (scope: Timeout) => Coroutine<T>): Coroutine<T> {
@@ -197,7 +212,7 @@ function* runScope<T>(deadline: number | null, absolute: boolean, body: (scope: 
   try {
     const coro = body(scope);
     if (!isCoroutine(coro)) {
-      throw new TypeError("timeout(ms, body): body must be a function* (it returned no coroutine): write `function* (scope) { ... }`");
+      throw new TypeError(`${absolute ? "timeoutAt(whenMs, body)" : "timeout(ms, body)"}: ${NOT_A_FUNCTION_STAR}`);
     }
     result = yield* coro;
     exited = true;

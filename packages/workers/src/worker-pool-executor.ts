@@ -3,6 +3,7 @@ import type { TransferListItem, Worker } from "node:worker_threads";
 import { CancelledError, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
 import { Piscina } from "piscina";
 import { functionSource } from "./function-source.js";
+import { JobFuture } from "./job-future.js";
 import { NO_ID, registryBuffer, sourceId } from "./job-registry.js";
 import { moduleFunctionId } from "./module-function.js";
 import { rebuildThrown, type ThrownRecord } from "./remote-error.js";
@@ -52,6 +53,8 @@ export class WorkerPoolExecutor implements Executor {
   private readonly _pool: Piscina;
   private _shutdown = false;
   private _closing: Promise<void> | null = null;
+  /** The Futures (`runInExecutor`'s jobs) of the jobs started here whose outcome has not arrived. */
+  private readonly _live = new Set<JobFuture<unknown>>();
 
   constructor(opts?: WorkerPoolOptions) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
@@ -129,24 +132,37 @@ export class WorkerPoolExecutor implements Executor {
       task = id !== NO_ID ? [id, job.args] : [null, null, source, job.args];
     }
     const transferList = job.transfer.length === 0 ? undefined : (job.transfer as TransferListItem[]);
+    const future = signal instanceof JobFuture ? (signal as JobFuture<unknown>) : null;
     (this._pool.run(task, { signal, transferList }) as Promise<Reply>).then(
       (reply) => {
+        if (future !== null) this._live.delete(future);
         job.runTimeMs = reply[2];
         if (reply[0] === OK) settle(true, reply[1]);
         else settle(false, rebuildThrown(reply[1] as ThrownRecord));
       },
-      (error: unknown) => settle(false, this._explain(job, signal, error)),
+      (error: unknown) => {
+        if (future !== null) this._live.delete(future);
+        settle(false, this._explain(job, signal, error));
+      },
     );
+    if (future !== null) this._live.add(future);
   }
 
   /**
    * Stops accepting jobs. With `wait` (the default) it resolves once the running and
    * queued jobs are finished and every thread has exited; without, threads end in the
    * background once their jobs are done. `cancelFutures` drops the queued jobs (they
-   * reject with `CancelledError`).
+   * reject with `CancelledError`). Jobs posted from a loop that is no longer running
+   * (the default executor at `run()`'s end) are cancelled instead of waited for.
    */
   async shutdown(opts?: { wait?: boolean; cancelFutures?: boolean }): Promise<void> {
     this._shutdown = true;
+    // A job whose loop has stopped (run() shuts its default executor down once every task
+    // is done) has nobody left to take its outcome: it is cancelled, its thread stopped,
+    // rather than waited for. Jobs of a running loop are waited for, as in asyncio.
+    for (const future of this._live) {
+      if (!future.getLoop().isRunning()) future.cancel("the event loop stopped: run() cancels the jobs nobody awaits");
+    }
     this._closing ??= this._pool.close({ force: opts?.cancelFutures === true }).catch((error: unknown) => {
       console.error("[@loop/workers] WorkerPoolExecutor shutdown failed:", error);
     });

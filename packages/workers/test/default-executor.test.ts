@@ -51,6 +51,34 @@ describe("the default executor", () => {
     expect(workers.every((w) => w.threadId === -1)).toBe(true);
   });
 
+  test("run() cancels a fire-and-forget job at once, without waiting for it", async () => {
+    const gate = new Gate();
+    const outcomes: string[] = [];
+    const errors: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      await run(function* () {
+        getRunningLoop().addInstrument({ executorJob: (info) => void outcomes.push(info.outcome) });
+        // Never awaited: a job that would finish (and mark slot 2) only after two seconds.
+        void toThread((shared: SharedArrayBuffer) => {
+          const state = new Int32Array(shared);
+          Atomics.store(state, 0, 1);
+          Atomics.notify(state, 0);
+          Atomics.wait(state, 1, 0, 2000);
+          Atomics.store(state, 2, 1);
+        }, gate.shared);
+        yield* gate.started();
+      });
+    } finally {
+      console.error = original;
+      gate.release();
+    }
+    expect(outcomes).toEqual(["cancelled"]);
+    expect(gate.marked(2)).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
   test("is sized with defaultExecutor({ maxThreads }) before its first job", async () => {
     const maxThreads = await run(function* () {
       const executor = defaultExecutor({ maxThreads: 3 }) as WorkerPoolExecutor;

@@ -92,9 +92,13 @@ export class ReplyParser {
         this.at += length + 2;
         return bytes;
       }
+      case 95: // _ (RESP3 null)
+        return null;
+      case 37: // % (RESP3 map: its pairs, flattened, as RESP2 sends them)
+      case 62: // > (RESP3 push)
       case 42: {
         // *
-        const count = Number(integer(line));
+        const count = Number(integer(line)) * (type === 37 ? 2 : 1);
         if (count < 0) return null;
         const items: RespValue[] = [];
         for (let i = 0; i < count; i++) {

@@ -123,8 +123,15 @@ export class CommandParser {
       return;
     }
     // A new buffer rather than compacting in place: views handed out (and the arguments
-    // of the multibulk in progress) may point into the old one.
-    const capacity = Math.max(buffered + length, buffered * 2, 4096);
+    // of the multibulk in progress) may point into the old one. It doubles, but never past
+    // the end of a bulk string in progress, and goes straight to that end once it is half
+    // way there: a 40 MiB value ends in a 40 MiB buffer, not a 64 MiB one, after fewer
+    // copies; what a header declares is never allocated before a quarter of it arrived.
+    let capacity = Math.max(buffered + length, buffered * 2, 4096);
+    if (this.bulkLength >= 0) {
+      const whole = this.bulkLength + 2;
+      if (capacity * 2 >= whole) capacity = Math.max(buffered + length, whole);
+    }
     const grown = new Uint8Array(capacity);
     grown.set(this.buf.subarray(this.pos, this.end), 0);
     grown.set(chunk, buffered);

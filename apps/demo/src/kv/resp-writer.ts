@@ -43,6 +43,11 @@ export class ReplyBuffer {
   private chunks: Uint8Array[] = [];
   private chunkBytes = 0;
   private readonly slabSize: number;
+  /**
+   * The connection speaks RESP3 (after `HELLO 3`): nulls are `_`, maps `%`, pushes `>`.
+   * Every other reply this server sends is the same in both protocols.
+   */
+  resp3 = false;
 
   constructor(slabSize = 16 * 1024) {
     this.slabSize = slabSize;
@@ -81,7 +86,9 @@ export class ReplyBuffer {
     const start = this.length;
     this.latin1(message);
     const buf = this.buf;
-    for (let i = start; i < this.length; i++) if (buf[i] === CR || buf[i] === LF) buf[i] = 32;
+    // Redis's addReplyErrorLength: CR and LF would end the reply early; a NUL, echoed from
+    // an argument, cuts the message short in clients that read it as a C string.
+    for (let i = start; i < this.length; i++) if (buf[i] === CR || buf[i] === LF || buf[i] === 0) buf[i] = 32;
     this.crlf();
   }
 
@@ -126,19 +133,38 @@ export class ReplyBuffer {
     this.crlf();
   }
 
-  /** `$-1`: the null bulk string (GET of a missing key). */
+  /** `$-1`: the null bulk string (GET of a missing key); RESP3's null `_`. */
   nullBulk(): void {
     this.reserve(5);
-    this.buf[this.length++] = 36;
-    this.buf[this.length++] = 45;
-    this.buf[this.length++] = 49;
+    if (this.resp3) {
+      this.buf[this.length++] = 95; // _
+    } else {
+      this.buf[this.length++] = 36;
+      this.buf[this.length++] = 45;
+      this.buf[this.length++] = 49;
+    }
     this.crlf();
   }
 
   /** `*3`: the header of an array whose `count` elements follow. */
   arrayHeader(count: number): void {
+    this.header(42, count); // *
+  }
+
+  /** A map of `count` key/value pairs: RESP3's `%count`, a flat array of 2 × count in RESP2. */
+  mapHeader(count: number): void {
+    if (this.resp3) this.header(37, count); // %
+    else this.header(42, 2 * count);
+  }
+
+  /** Out-of-band data (pub/sub): RESP3's `>count`, an array in RESP2. */
+  pushHeader(count: number): void {
+    this.header(this.resp3 ? 62 : 42, count); // > or *
+  }
+
+  private header(type: number, count: number): void {
     this.reserve(24);
-    this.buf[this.length++] = 42; // *
+    this.buf[this.length++] = type;
     this.decimal(count);
     this.crlf();
   }

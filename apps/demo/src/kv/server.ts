@@ -12,7 +12,9 @@
 import { currentTask, getRunningLoop, wait, type Coroutine, type Task } from "@loop/core";
 import { startServer, type Server, type StreamReader, type StreamWriter } from "@loop/net";
 import { sleep } from "@loop/timers";
+import type { ServerFacts } from "./commands/context.js";
 import { Keyspace } from "./keyspace.js";
+import { NORMAL_OUTPUT_LIMIT, PUBSUB_OUTPUT_LIMIT, checkOutputLimit, type OutputBufferLimit } from "./output-limit.js";
 import { PubSub } from "./pubsub.js";
 import { checkLimits, type RespLimits } from "./resp-parser.js";
 import { Session, type SessionHost } from "./session.js";
@@ -26,6 +28,13 @@ export interface KvServerOptions {
   limits?: Partial<RespLimits>;
   /** Messages that may wait for a subscriber's socket before it is dropped; 1024 by default. */
   subscriberQueueSize?: number;
+  /**
+   * Redis's `client-output-buffer-limit`, in bytes of pending output per connection: a
+   * client past `hardBytes`, or at `softBytes` or more for `softSeconds`, is disconnected.
+   * Defaults are Redis's: none for ordinary clients (their replies wait on backpressure),
+   * 32 MiB hard and 8 MiB for 60 s soft for subscribers. 0 turns a limit off.
+   */
+  outputBufferLimits?: { normal?: Partial<OutputBufferLimit>; pubsub?: Partial<OutputBufferLimit> };
   /** Period of the active expiry sweep, in ms; 100 by default (Redis's `hz 10`). */
   sweepIntervalMs?: number;
   /** How long shutdown waits for connections that do not finish, in ms; 5000 by default. */
@@ -61,6 +70,7 @@ export function startKvServer(options: KvServerOptions = {}): Coroutine<KvServer
     subscriberQueueSize: checkInteger("subscriberQueueSize", options.subscriberQueueSize ?? 1024, 1, Number.MAX_SAFE_INTEGER),
     sweepIntervalMs: checkInteger("sweepIntervalMs", options.sweepIntervalMs ?? 100, 1, Number.MAX_SAFE_INTEGER),
     shutdownGraceMs: checkInteger("shutdownGraceMs", options.shutdownGraceMs ?? 5000, 0, Number.MAX_SAFE_INTEGER),
+    outputLimits: checkOutputLimits(options.outputBufferLimits),
     log: options.log ?? (() => {}),
   };
   if (typeof settings.log !== "function") throw new TypeError("startKvServer(options): log must be a function");
@@ -74,7 +84,35 @@ interface Settings {
   subscriberQueueSize: number;
   sweepIntervalMs: number;
   shutdownGraceMs: number;
+  outputLimits: { normal: OutputBufferLimit; pubsub: OutputBufferLimit };
   log: (line: string) => void;
+}
+
+function checkOutputLimits(value: unknown): { normal: OutputBufferLimit; pubsub: OutputBufferLimit } {
+  if (value === undefined) return { normal: NORMAL_OUTPUT_LIMIT, pubsub: PUBSUB_OUTPUT_LIMIT };
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError("startKvServer(options): outputBufferLimits must be an object like { pubsub: { hardBytes: 33554432 } }");
+  }
+  const { normal, pubsub } = value as { normal?: unknown; pubsub?: unknown };
+  return {
+    normal: checkOutputLimit("outputBufferLimits.normal", normal, NORMAL_OUTPUT_LIMIT),
+    pubsub: checkOutputLimit("outputBufferLimits.pubsub", pubsub, PUBSUB_OUTPUT_LIMIT),
+  };
+}
+
+function factsOf(kv: KvServer, startedAt: number): ServerFacts {
+  return {
+    startedAt,
+    get stats() {
+      return kv.stats;
+    },
+    get port() {
+      return kv.port;
+    },
+    get connections() {
+      return kv.connections;
+    },
+  };
 }
 
 function checkInteger(name: string, value: unknown, min: number, max: number): number {
@@ -96,6 +134,7 @@ export class KvServer implements SessionHost {
   readonly pubsub = new PubSub();
   readonly limits: RespLimits;
   readonly subscriberQueueSize: number;
+  readonly outputLimits: { readonly normal: OutputBufferLimit; readonly pubsub: OutputBufferLimit };
   readonly stats: KvServerStats = { connectionsAccepted: 0, commandsProcessed: 0, protocolErrors: 0 };
   private readonly settings: Settings;
   private readonly sessions = new Set<Session>();
@@ -110,6 +149,7 @@ export class KvServer implements SessionHost {
     this.settings = settings;
     this.limits = settings.limits;
     this.subscriberQueueSize = settings.subscriberQueueSize;
+    this.outputLimits = settings.outputLimits;
     const loop = getRunningLoop();
     this.keyspace = new Keyspace(() => loop.time());
   }
@@ -142,6 +182,9 @@ export class KvServer implements SessionHost {
   get connections(): number {
     return this.sessions.size;
   }
+
+  /** What INFO reports. */
+  readonly facts: ServerFacts = factsOf(this, Date.now());
 
   log(line: string): void {
     this.settings.log(line);

@@ -13,8 +13,9 @@ import { CancelledError, getRunningLoop, type Coroutine, type Task } from "@loop
 import type { StreamReader, StreamWriter } from "@loop/net";
 import { QueueShutDown } from "@loop/sync";
 import { execute } from "./commands/index.js";
-import type { CommandContext } from "./commands/context.js";
+import type { CommandContext, ServerFacts } from "./commands/context.js";
 import type { Keyspace } from "./keyspace.js";
+import { OutputLimitCheck, type OutputBufferLimit } from "./output-limit.js";
 import { Subscriber, type PubSub } from "./pubsub.js";
 import { CommandParser, RespProtocolError, type RespLimits } from "./resp-parser.js";
 import { ReplyBuffer } from "./resp-writer.js";
@@ -30,9 +31,13 @@ export interface SessionHost {
   readonly pubsub: PubSub;
   readonly limits: RespLimits;
   readonly subscriberQueueSize: number;
+  /** Output limits of ordinary connections and of subscribers. */
+  readonly outputLimits: { readonly normal: OutputBufferLimit; readonly pubsub: OutputBufferLimit };
   /** Set once shutdown began: sessions leave after their current batch. */
   readonly draining: boolean;
   readonly stats: { commandsProcessed: number; protocolErrors: number };
+  /** What INFO reports about the server. */
+  readonly facts?: ServerFacts;
   log(line: string): void;
 }
 
@@ -51,6 +56,8 @@ export class Session implements CommandContext {
   readonly keyspace: Keyspace;
   readonly pubsub: PubSub;
   clientName: string | null = null;
+  transaction: Uint8Array[][] | null = null;
+  transactionFailed = false;
   subscriber: Subscriber | null = null;
   /** True while waiting for the client's next request: shutdown may cancel the session there. */
   idle = false;
@@ -59,6 +66,8 @@ export class Session implements CommandContext {
   private readonly parser: CommandParser;
   private quitting = false;
   private pump: Task<void> | null = null;
+  /** The normal class's limit on replies not yet sent; null when it has none (the default). */
+  private readonly outputCheck: OutputLimitCheck | null;
 
   constructor(
     private readonly host: SessionHost,
@@ -71,6 +80,8 @@ export class Session implements CommandContext {
     this.pubsub = host.pubsub;
     this.parser = new CommandParser(host.limits);
     this.task = task;
+    const normal = host.outputLimits.normal;
+    this.outputCheck = normal.hardBytes > 0 || normal.softBytes > 0 ? new OutputLimitCheck(normal, clock) : null;
   }
 
   /** The connection's life: returns when the client leaves, QUITs, breaks the protocol, or shutdown ends it. */
@@ -96,10 +107,17 @@ export class Session implements CommandContext {
             const chunks = out.take();
             if (chunks.length === 1) writer.write(chunks[0] as Uint8Array);
             else writer.writelines(chunks);
+            // Checked where Redis checks, as replies are added: a client over its limit is
+            // dropped with what it did not read.
+            if (this.outputCheck !== null && this.outputCheck.exceeded(writer.transport.getWriteBufferSize())) {
+              this.host.log(`kv-server: client #${this.clientId} is over its output buffer limit: disconnecting it`);
+              writer.transport.abort();
+              break;
+            }
             yield* writer.drain();
           }
         } while (batch === Batch.Flush);
-        if (batch === Batch.Close) break;
+        if (batch === Batch.Close || writer.transport.isClosing()) break;
       }
     } catch (error) {
       // The peer went away (reset, broken pipe): nothing to answer.
@@ -142,7 +160,9 @@ export class Session implements CommandContext {
   }
 
   startSubscriber(): Subscriber {
-    const subscriber = new Subscriber(this.host.subscriberQueueSize, () => this.dropSlowSubscriber());
+    const transport = (): number => this.writer.transport.getWriteBufferSize();
+    const output = { check: new OutputLimitCheck(this.host.outputLimits.pubsub, clock), socketBytes: transport };
+    const subscriber = new Subscriber(this.host.subscriberQueueSize, () => this.dropSlowSubscriber(), output);
     this.subscriber = subscriber;
     this.pump = getRunningLoop().createTask(this.pumpMessages(subscriber), { name: `kv subscriber #${this.clientId}` });
     return subscriber;
@@ -150,6 +170,10 @@ export class Session implements CommandContext {
 
   closeAfterReply(): void {
     this.quitting = true;
+  }
+
+  get server(): ServerFacts | undefined {
+    return this.host.facts;
   }
 
   /**
@@ -161,7 +185,11 @@ export class Session implements CommandContext {
    */
   private takeQueuedMessages(subscriber: Subscriber): void {
     const queue = subscriber.queue;
-    while (!queue.empty()) this.out.raw(queue.getNowait());
+    while (!queue.empty()) {
+      const frame = queue.getNowait();
+      subscriber.taken(frame);
+      this.out.raw(frame);
+    }
   }
 
   /** Writes queued messages as they come, batching what piled up meanwhile, at the socket's pace. */
@@ -170,8 +198,14 @@ export class Session implements CommandContext {
     const writer = this.writer;
     try {
       for (;;) {
-        writer.write(yield* queue.get());
-        while (!queue.empty()) writer.write(queue.getNowait());
+        let frame = yield* queue.get();
+        subscriber.taken(frame);
+        writer.write(frame);
+        while (!queue.empty()) {
+          frame = queue.getNowait();
+          subscriber.taken(frame);
+          writer.write(frame);
+        }
         // While this waits, messages pile up in the bounded queue: the backpressure that
         // ends in the subscriber being dropped.
         yield* writer.drain();
@@ -188,7 +222,7 @@ export class Session implements CommandContext {
    * session's read then fails and `serve` ends.
    */
   private dropSlowSubscriber(): void {
-    this.host.log(`kv-server: subscriber #${this.clientId} is too slow (queue full): disconnecting it`);
+    this.host.log(`kv-server: subscriber #${this.clientId} is too slow (over its output buffer limit): disconnecting it`);
     this.writer.transport.abort();
     this.stopSubscriber();
   }
@@ -200,6 +234,10 @@ export class Session implements CommandContext {
     subscriber.queue.shutdown(true);
     this.pump?.cancel();
   }
+}
+
+function clock(): number {
+  return getRunningLoop().time();
 }
 
 /** A lost connection, as the streams layer reports it (Node system errors carry a `code`). */

@@ -7,6 +7,7 @@
 import { equalsIgnoreCase, latin1, parseInt64, utf8 } from "../bytes.js";
 import { globMatch } from "../glob.js";
 import { NOT_AN_INTEGER, SYNTAX_ERROR, type Command, type CommandContext } from "./context.js";
+import { REDIS_VERSION } from "./info.js";
 
 /** `PING [message]`; in subscribed mode the RESP2 reply is `["pong", message]`, as Redis sends. */
 export const ping: Command = {
@@ -16,7 +17,7 @@ export const ping: Command = {
   run(ctx, args) {
     if (args.length > 2) {
       ctx.out.error("ERR wrong number of arguments for 'ping' command");
-    } else if (ctx.subscriber !== null && ctx.subscriber.channels.size > 0) {
+    } else if (ctx.subscriber !== null && ctx.subscriber.channels.size > 0 && !ctx.out.resp3) {
       ctx.out.arrayHeader(2);
       ctx.out.bulkLatin1("pong");
       ctx.out.bulk(args.length === 2 ? args[1] : EMPTY);
@@ -60,30 +61,56 @@ export const select: Command = {
   },
 };
 
-/** `HELLO [2]`: protocol negotiation; only RESP2 is spoken, so HELLO 3 is refused as Redis 6 refuses it. */
+/**
+ * `HELLO [protover [SETNAME name]]`: protocol negotiation, RESP2 or RESP3 (what node-redis
+ * asks for by default). The reply is a map, in the protocol just chosen. AUTH is refused:
+ * this server has no passwords.
+ */
 export const hello: Command = {
   name: "hello",
   arity: -1,
+  inSubscribedMode: true,
   run(ctx, args) {
+    let resp3 = ctx.out.resp3;
+    let name: string | null | undefined;
     if (args.length > 1) {
       const version = parseInt64(args[1]);
       if (version === null) {
         ctx.out.error("ERR Protocol version is not an integer or out of range");
         return;
       }
-      if (version !== 2) {
+      if (version !== 2 && version !== 3) {
         ctx.out.error("NOPROTO unsupported protocol version");
         return;
       }
+      resp3 = version === 3;
+      for (let i = 2; i < args.length; i++) {
+        if (equalsIgnoreCase(args[i], "setname") && i + 1 < args.length) {
+          name = latin1(args[++i]);
+          if (!validClientName(name)) {
+            ctx.out.error(BAD_CLIENT_NAME);
+            return;
+          }
+        } else if (equalsIgnoreCase(args[i], "auth")) {
+          ctx.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+          return;
+        } else {
+          ctx.out.error(`ERR Syntax error in HELLO option '${utf8(args[i]).slice(0, 128)}'`);
+          return;
+        }
+      }
     }
+    if (name !== undefined) ctx.clientName = name === "" ? null : name;
     const out = ctx.out;
-    out.arrayHeader(14);
+    out.resp3 = resp3;
+    if (ctx.subscriber !== null) ctx.subscriber.resp3 = resp3;
+    out.mapHeader(7);
     out.bulkLatin1("server");
     out.bulkLatin1("loop-kv");
     out.bulkLatin1("version");
-    out.bulkLatin1("7.0.0");
+    out.bulkLatin1(REDIS_VERSION);
     out.bulkLatin1("proto");
-    out.integer(2);
+    out.integer(resp3 ? 3 : 2);
     out.bulkLatin1("id");
     out.integer(ctx.clientId);
     out.bulkLatin1("mode");
@@ -107,8 +134,8 @@ export const client: Command = {
       else ctx.out.bulkLatin1(ctx.clientName);
     } else if (equalsIgnoreCase(sub, "setname") && args.length === 3) {
       const name = latin1(args[2]);
-      if (/[\s]/.test(name)) {
-        ctx.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+      if (!validClientName(name)) {
+        ctx.out.error(BAD_CLIENT_NAME);
         return;
       }
       ctx.clientName = name === "" ? null : name;
@@ -120,6 +147,13 @@ export const client: Command = {
     }
   },
 };
+
+const BAD_CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/** Redis's rule: printable ASCII without spaces (`'!'` to `'~'`). */
+function validClientName(name: string): boolean {
+  return /^[!-~]*$/.test(name);
+}
 
 /**
  * The configuration `CONFIG GET` reports: what `redis-benchmark` asks about before it
@@ -149,7 +183,7 @@ export const configCommand: Command = {
         if (globMatch(pattern, name) && !found.includes(name)) found.push(name, value);
       }
     }
-    ctx.out.arrayHeader(found.length);
+    ctx.out.mapHeader(found.length / 2);
     for (const word of found) ctx.out.bulkLatin1(word);
   },
 };

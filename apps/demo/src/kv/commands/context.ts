@@ -22,6 +22,25 @@ export interface CommandContext {
   startSubscriber(): Subscriber;
   /** Close the connection once the replies so far are written (QUIT). */
   closeAfterReply(): void;
+  /**
+   * The commands queued since MULTI, or null outside a transaction; `transactionFailed`
+   * once a queued command was refused (EXEC then aborts, as Redis's EXECABORT).
+   */
+  transaction?: Uint8Array[][] | null;
+  transactionFailed?: boolean;
+  /** What INFO reports about the server; absent for a connection without one (tests). */
+  readonly server?: ServerFacts;
+}
+
+/** The server-wide facts INFO prints. */
+export interface ServerFacts {
+  /** The TCP port listened on. */
+  readonly port: number;
+  /** When the server started (`Date.now()`). */
+  readonly startedAt: number;
+  /** Open connections. */
+  readonly connections: number;
+  readonly stats: { readonly connectionsAccepted: number; readonly commandsProcessed: number };
 }
 
 /** One entry of the command table. */
@@ -32,6 +51,8 @@ export interface Command {
   readonly arity: number;
   /** Allowed while the connection is in subscribed mode (RESP2). */
   readonly inSubscribedMode?: boolean;
+  /** Runs at once inside MULTI instead of being queued (MULTI, EXEC, DISCARD). */
+  readonly inTransaction?: boolean;
   run(ctx: CommandContext, args: Uint8Array[]): void;
 }
 

@@ -7,11 +7,13 @@
 import { equalsIgnoreCase, latin1 } from "../bytes.js";
 import { connectionCommands } from "./connection.js";
 import type { Command, CommandContext } from "./context.js";
+import { info } from "./info.js";
+import { transactionCommands } from "./transactions.js";
 import { keyCommands } from "./keys.js";
 import { pubsubCommands } from "./pubsub.js";
 import { stringCommands } from "./strings.js";
 
-export type { Command, CommandContext } from "./context.js";
+export type { Command, CommandContext, ServerFacts } from "./context.js";
 
 /**
  * `COMMAND [COUNT | DOCS …]`: clients ask for the command table, `redis-cli` for docs to
@@ -32,6 +34,8 @@ export const commands: readonly Command[] = [
   ...stringCommands,
   ...keyCommands,
   ...pubsubCommands,
+  info,
+  ...transactionCommands,
   commandCommand,
 ];
 
@@ -60,15 +64,25 @@ export function execute(ctx: CommandContext, args: Uint8Array[]): void {
   const name = latin1(args[0]);
   const command = findCommand(name);
   if (command === undefined) {
+    if (ctx.transaction != null) ctx.transactionFailed = true;
     ctx.out.error(unknownCommandMessage(name, args));
     return;
   }
   const arity = command.arity;
   if ((arity > 0 && args.length !== arity) || args.length < -arity) {
+    if (ctx.transaction != null) ctx.transactionFailed = true;
     ctx.out.error(`ERR wrong number of arguments for '${command.name}' command`);
     return;
   }
-  if (command.inSubscribedMode !== true && ctx.subscriber !== null && ctx.subscriber.channels.size > 0) {
+  if (ctx.transaction != null && !command.inTransaction) {
+    // Queued as they are now: the arguments are views of the read buffer.
+    ctx.transaction.push(args.map((a) => a.slice()));
+    ctx.out.simple("QUEUED");
+    return;
+  }
+  // RESP2 cannot tell a reply from a pushed message, so a subscribed RESP2 connection is
+  // limited to the pub/sub commands; RESP3 pushes are typed, and any command goes.
+  if (command.inSubscribedMode !== true && ctx.subscriber !== null && ctx.subscriber.channels.size > 0 && !ctx.out.resp3) {
     ctx.out.error(
       `ERR Can't execute '${command.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );

@@ -34,11 +34,8 @@ export const expire: Command = {
   name: "expire",
   arity: -3,
   run(ctx, args) {
-    const seconds = parseInt64(args[2]);
-    if (seconds === null) {
-      ctx.out.error(NOT_AN_INTEGER);
-      return;
-    }
+    // The options are read first, as Redis's expireGenericCommand does: a bad option is
+    // reported before a bad number.
     let nx = false;
     let xx = false;
     let gt = false;
@@ -60,6 +57,11 @@ export const expire: Command = {
     }
     if (gt && lt) {
       ctx.out.error("ERR GT and LT options at the same time are not compatible");
+      return;
+    }
+    const seconds = parseInt64(args[2]);
+    if (seconds === null) {
+      ctx.out.error(NOT_AN_INTEGER);
       return;
     }
     // Beyond 2^53 ms (285,000 years) doubles stop being exact: refused, as Redis refuses

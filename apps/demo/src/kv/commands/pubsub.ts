@@ -1,4 +1,4 @@
-/** Pub/sub commands: PUBLISH, SUBSCRIBE, UNSUBSCRIBE (Redis `pubsub.c`, RESP2 replies). */
+/** Pub/sub commands: PUBLISH, SUBSCRIBE, UNSUBSCRIBE (Redis `pubsub.c`; RESP3 connections get pushes). */
 
 import { latin1 } from "../bytes.js";
 import type { Command, CommandContext } from "./context.js";
@@ -23,6 +23,7 @@ export const subscribe: Command = {
   inSubscribedMode: true,
   run(ctx, args) {
     const subscriber = ctx.subscriber ?? ctx.startSubscriber();
+    subscriber.resp3 = ctx.out.resp3;
     for (let i = 1; i < args.length; i++) {
       const channel = latin1(args[i]);
       ctx.pubsub.subscribe(subscriber, channel);
@@ -54,7 +55,7 @@ export const unsubscribe: Command = {
 };
 
 function confirm(ctx: CommandContext, kind: string, channel: string | null, count: number): void {
-  ctx.out.arrayHeader(3);
+  ctx.out.pushHeader(3);
   ctx.out.bulkLatin1(kind);
   if (channel === null) ctx.out.nullBulk();
   else ctx.out.bulkLatin1(channel);

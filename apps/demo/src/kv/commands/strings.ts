@@ -1,4 +1,4 @@
-/** String commands: GET, SET, INCR, MGET, MSET (Redis `t_string.c`). */
+/** String commands: GET, SET, INCR/INCRBY/DECR/DECRBY, MGET, MSET (Redis `t_string.c`). */
 
 import { INT64_MAX, copyBytes, equalsIgnoreCase, latin1, latin1Bytes, parseInt64 } from "../bytes.js";
 import { NOT_AN_INTEGER, SYNTAX_ERROR, type Command, type CommandContext } from "./context.js";
@@ -84,7 +84,31 @@ export const incr: Command = {
   },
 };
 
-function incrementBy(ctx: CommandContext, key: string, delta: number): void {
+/** `INCRBY key delta`, `DECRBY key delta`, `DECR key`: INCR by another step (redis-py's `incr` sends INCRBY). */
+function stepCommand(name: string, arity: number, sign: 1 | -1): Command {
+  return {
+    name,
+    arity,
+    run(ctx, args) {
+      let delta: number | bigint = 1;
+      if (arity === 3) {
+        const parsed = parseInt64(args[2]);
+        if (parsed === null) {
+          ctx.out.error(NOT_AN_INTEGER);
+          return;
+        }
+        delta = parsed;
+      }
+      incrementBy(ctx, latin1(args[1]), sign === 1 ? delta : -delta);
+    },
+  };
+}
+
+export const incrby = stepCommand("incrby", 3, 1);
+export const decrby = stepCommand("decrby", 3, -1);
+export const decr = stepCommand("decr", 2, -1);
+
+function incrementBy(ctx: CommandContext, key: string, delta: number | bigint): void {
   const stored = ctx.keyspace.get(key);
   const current = stored === undefined ? 0 : parseInt64(stored);
   if (current === null) {
@@ -92,11 +116,11 @@ function incrementBy(ctx: CommandContext, key: string, delta: number): void {
     return;
   }
   let next: number | bigint;
-  if (typeof current === "number") {
-    next = current + delta; // |current| < 10^15: exact
+  if (typeof current === "number" && typeof delta === "number" && Number.isSafeInteger(current + delta)) {
+    next = current + delta;
   } else {
-    next = current + BigInt(delta);
-    if (next > INT64_MAX) {
+    next = BigInt(current) + BigInt(delta);
+    if (next > INT64_MAX || next < -INT64_MAX - 1n) {
       ctx.out.error("ERR increment or decrement would overflow");
       return;
     }
@@ -134,4 +158,4 @@ export const mset: Command = {
   },
 };
 
-export const stringCommands: readonly Command[] = [get, set, incr, mget, mset];
+export const stringCommands: readonly Command[] = [get, set, incr, incrby, decr, decrby, mget, mset];
