@@ -1,0 +1,50 @@
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/** Record kinds of the shared event array (see native/selector.c). */
+export const READABLE = 1;
+export const WRITABLE = 2;
+export const DATA = 3;
+export const EOF = 4;
+export const ERROR = 5;
+export const ACCEPT = 6;
+export const CONNECTED = 7;
+export const DRAINED = 8;
+
+/** The addon's functions. Socket calls return a descriptor, or a negative errno. */
+export interface NativeSelector {
+  init(onBatch: (count: number) => void, receiver: object, events: ArrayBuffer, slab: ArrayBuffer): void;
+  arm(ms: number): void;
+  wake(): void;
+  listen(family: number, address: string, port: number, backlog: number, reusePort: boolean, dualStack: boolean): number;
+  connect(family: number, address: string, port: number): number;
+  watch(fd: number, events: number): number;
+  reading(fd: number, on: boolean): void;
+  write(fd: number, data: Uint8Array): number;
+  buffered(fd: number): number;
+  notify(fd: number, low: number): void;
+  shutdown(fd: number): void;
+  close(fd: number, reset: boolean): number;
+  release(fd: number): void;
+  sockname(fd: number): [string, number, number] | null;
+  peername(fd: number): [string, number, number] | null;
+  stats(): [open: number, pollRef: number, timerActive: number, idleActive: number];
+}
+
+let addon: NativeSelector | null = null;
+let failure: Error | null = null;
+
+try {
+  const require = createRequire(import.meta.url);
+  const load = require("node-gyp-build") as (dir: string) => unknown;
+  // The package root, from src/ (tests) and dist/ (published) alike.
+  const loaded = load(fileURLToPath(new URL("..", import.meta.url))) as Partial<NativeSelector>;
+  if (typeof loaded.arm !== "function") throw new Error(`no epoll on ${process.platform}`);
+  addon = loaded as NativeSelector;
+} catch (error) {
+  failure = error instanceof Error ? error : new Error(String(error));
+}
+
+/** The addon, or null when it could not be built or loaded (then `nativeLoadError` says why). */
+export const native: NativeSelector | null = addon;
+export const nativeLoadError: Error | null = failure;

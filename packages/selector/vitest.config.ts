@@ -1,0 +1,3 @@
+import { loopProject } from "../../vitest.shared.ts";
+
+export default loopProject("selector");
