@@ -1,8 +1,10 @@
 /**
  * One echo server of the net-echo benchmark, in its own process so that its CPU time is
  * its own: `node server.ts <variant>` with variant `loop` (@loop/net streams, built
- * dist), `node-data` (raw node:net 'data' callbacks) or `node-for-await` (`for await`
- * over the socket). It prints its port, then answers commands on stdin:
+ * dist), `loop-selector` (the same streams on @loop/selector's raw sockets),
+ * `loop-protocol` / `loop-selector-protocol` (@loop/net's createServer with an echo
+ * protocol, on either driver), `node-data` (raw node:net 'data' callbacks) or
+ * `node-for-await` (`for await` over the socket). It prints its port, then answers commands on stdin:
  * `start` (mark the CPU clock), `report` (CPU µs since the mark, total and user, as JSON), `mem` (memory
  * after a GC, as JSON).
  */
@@ -10,6 +12,7 @@ import * as net from "node:net";
 import { createInterface } from "node:readline";
 import { ensureFuture, run, type Coroutine } from "@loop/core";
 import { startServer, type StreamReader, type StreamWriter } from "@loop/net";
+import { SelectorPoller } from "@loop/selector";
 
 const variant = process.argv[2] ?? "loop";
 let cpuMark = process.cpuUsage();
@@ -71,6 +74,7 @@ if (variant === "node-data") {
       // The load generator resets its connections at the end.
     }
   }
+  const poller = variant === "loop-selector" ? new SelectorPoller() : undefined;
   await run(function* () {
     const server = yield* startServer(echo, "127.0.0.1", 0);
     listening((server.address() as net.AddressInfo).port);
@@ -79,6 +83,6 @@ if (variant === "node-data") {
     server.close();
     server.abortClients();
     yield* server.waitClosed();
-  });
+  }, { poller });
   process.exit(0);
 }
