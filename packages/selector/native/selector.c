@@ -189,8 +189,9 @@ static void update_refs(state_t *s) {
   else uv_unref((uv_handle_t *)&s->poll);
 }
 
-/* Brings the epoll registration of fd in line with what it needs now. */
-static void sync_interest(state_t *s, int fd, fd_state *f) {
+/* Brings the epoll registration of fd in line with what it needs now: 0, or the errno of
+ * a refused registration (epoll refuses regular files with EPERM). */
+static int sync_interest(state_t *s, int fd, fd_state *f) {
   uint32_t want = 0;
   switch (f->mode) {
     case MODE_WATCH: want = f->watch; break;
@@ -201,19 +202,24 @@ static void sync_interest(state_t *s, int fd, fd_state *f) {
       if (f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) want |= EPOLLOUT;
       break;
   }
-  if (want == f->registered) return;
+  if (want == f->registered) return 0;
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = want;
   ev.data.fd = fd;
+  int rc;
   if (want == 0) {
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &ev);
+    rc = 0;
   } else if (f->registered == 0) {
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+    rc = epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (rc != 0 && errno == EEXIST) rc = epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
   } else {
-    epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+    rc = epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
   }
+  if (rc != 0) return errno;
   f->registered = want;
+  return 0;
 }
 
 static void on_idle(uv_idle_t *h) { (void)h; }
@@ -720,17 +726,18 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
     s->nopen++;
     update_refs(s);
   }
+  uint8_t before = f->watch;
   f->watch = (uint8_t)(((events & 1) ? EPOLLIN : 0) | ((events & 2) ? EPOLLOUT : 0));
-  uint32_t before = f->registered;
-  sync_interest(s, fd, f);
-  if (f->registered != f->watch && before != f->watch) {
+  int e = sync_interest(s, fd, f);
+  if (e != 0) {
     /* epoll refuses regular files (EPERM): asyncio's selector refuses them too. */
-    int e = errno;
-    f->mode = MODE_NONE;
-    f->registered = 0;
-    s->nopen--;
-    update_refs(s);
-    return make_int(env, -(e ? e : EPERM));
+    f->watch = before;
+    if (f->registered == 0) {
+      f->mode = MODE_NONE;
+      s->nopen--;
+      update_refs(s);
+    }
+    return make_int(env, -e);
   }
   return make_int(env, 0);
 }

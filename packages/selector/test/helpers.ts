@@ -52,3 +52,10 @@ export function* blackhole(): Coroutine<{ host: string; port: number; cleanup: (
     },
   };
 }
+
+/** The addon's counters: [descriptors open, poll handle ref'd, loop timer armed, idle handle active]. */
+export function nativeStats(): number[] {
+  const poller = new SelectorPoller();
+  poller.close();
+  return (poller as unknown as { _reactor: { native: { stats(): number[] } } })._reactor.native.stats();
+}
