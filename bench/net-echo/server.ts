@@ -11,7 +11,8 @@
 import * as net from "node:net";
 import { createInterface } from "node:readline";
 import { ensureFuture, run, type Coroutine } from "@loop/core";
-import { startServer, type StreamReader, type StreamWriter } from "@loop/net";
+import type { BaseTransport, Protocol, Transport } from "@loop/core";
+import { createServer, startServer, type StreamReader, type StreamWriter } from "@loop/net";
 import { SelectorPoller } from "@loop/selector";
 
 const variant = process.argv[2] ?? "loop";
@@ -74,9 +75,27 @@ if (variant === "node-data") {
       // The load generator resets its connections at the end.
     }
   }
-  const poller = variant === "loop-selector" ? new SelectorPoller() : undefined;
+  /** asyncio's echo Protocol: no reader, writer or task per connection. */
+  class EchoProtocol implements Protocol {
+    private transport: Transport | null = null;
+    connectionMade(transport: BaseTransport): void {
+      this.transport = transport as Transport;
+    }
+    dataReceived(data: Uint8Array): void {
+      this.transport!.write(data);
+    }
+    eofReceived(): boolean {
+      return false;
+    }
+    connectionLost(): void {
+      this.transport = null;
+    }
+    pauseWriting(): void {}
+    resumeWriting(): void {}
+  }
+  const poller = variant.startsWith("loop-selector") ? new SelectorPoller() : undefined;
   await run(function* () {
-    const server = yield* startServer(echo, "127.0.0.1", 0);
+    const server = variant.endsWith("-protocol") ? yield* createServer(() => new EchoProtocol(), "127.0.0.1", 0) : yield* startServer(echo, "127.0.0.1", 0);
     listening((server.address() as net.AddressInfo).port);
     const ended = new Promise<void>((resolve) => commands(resolve));
     yield* ensureFuture(ended);

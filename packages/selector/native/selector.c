@@ -85,6 +85,10 @@ typedef struct {
   uint16_t flags;
   uint32_t registered; /* the mask currently in the epoll set; 0 = not in it */
   size_t low;
+  /* Bytes written during this batch sit in the shared staging area (no buffer per
+   * descriptor); only what a full socket leaves behind moves to `out`, the backlog, which is
+   * freed once sent. Invariant: staged bytes exist only while the backlog is empty. */
+  uint32_t staged_off, staged_len;
   char *out;
   size_t out_off, out_len, out_cap;
 } fd_state;
@@ -120,6 +124,8 @@ typedef struct {
   size_t nopen; /* descriptors in the table: the poll handle is ref'd while > 0 */
   int *dirty;
   size_t ndirty, dirty_cap;
+  char *staging;
+  size_t staging_cap, staging_used;
 
   int wake_pending;
   int in_batch;
@@ -248,11 +254,61 @@ static void release_out(fd_state *f) {
   free(f->out);
   f->out = NULL;
   f->out_off = f->out_len = f->out_cap = 0;
+  f->staged_len = 0;
+}
+
+static size_t pending_bytes(const fd_state *f) { return f->out_len - f->out_off + f->staged_len; }
+
+/* Appends to the backlog; -1 when out of memory. */
+static int append_out(fd_state *f, const char *data, size_t len) {
+  if (f->out_off > 0 && f->out_off == f->out_len) f->out_off = f->out_len = 0;
+  size_t need = f->out_len + len;
+  if (need > f->out_cap) {
+    if (f->out_off > 0) {
+      memmove(f->out, f->out + f->out_off, f->out_len - f->out_off);
+      f->out_len -= f->out_off;
+      f->out_off = 0;
+      need = f->out_len + len;
+    }
+    size_t cap = f->out_cap ? f->out_cap : 4096;
+    while (cap < need) cap *= 2;
+    char *grown = realloc(f->out, cap);
+    if (!grown) return -1;
+    f->out = grown;
+    f->out_cap = cap;
+  }
+  memcpy(f->out + f->out_len, data, len);
+  f->out_len += len;
+  return 0;
 }
 
 /* Sends what fd has buffered: asyncio's _write_ready. Registers EPOLLOUT only while bytes
  * are left after EAGAIN. */
 static void flush_fd(state_t *s, int fd, fd_state *f) {
+  if (f->staged_len > 0 && !(f->flags & FL_OUT_DEAD)) {
+    /* asyncio's write(): try the socket at once; only the rest is kept. */
+    const char *p = s->staging + f->staged_off;
+    size_t left = f->staged_len;
+    f->staged_len = 0;
+    while (left > 0) {
+      ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
+      if (n > 0) {
+        p += n;
+        left -= (size_t)n;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (append_out(f, p, left) != 0) f->flags |= FL_OUT_DEAD;
+        break;
+      }
+      f->flags |= FL_OUT_DEAD;
+      emit(s, fd, EV_ERROR, n < 0 ? errno : EPIPE, 2);
+      release_out(f);
+      f->flags &= ~FL_NOTIFY;
+      break;
+    }
+  }
   while (f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) {
     ssize_t n = send(fd, f->out + f->out_off, f->out_len - f->out_off, MSG_NOSIGNAL);
     if (n > 0) {
@@ -267,11 +323,8 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
     f->flags &= ~FL_NOTIFY;
     break;
   }
-  if (f->out_off == f->out_len && f->out) {
-    f->out_off = f->out_len = 0;
-    /* Keep a small buffer for the next write; give big ones back. */
-    if (f->out_cap > 256 * 1024) release_out(f);
-  }
+  /* An idle connection holds no buffer. */
+  if (f->out_off == f->out_len && f->out) release_out(f);
   size_t left = f->out_len - f->out_off;
   if ((f->flags & FL_NOTIFY) && left <= f->low) {
     f->flags &= ~FL_NOTIFY;
@@ -295,6 +348,7 @@ static void flush_dirty(state_t *s) {
     if (f->mode == MODE_STREAM) flush_fd(s, fd, f);
   }
   s->ndirty = 0;
+  s->staging_used = 0;
 }
 
 /* ---- the harvest ----------------------------------------------------------------- */
@@ -472,6 +526,7 @@ static void on_handle_closed(uv_handle_t *h) {
   napi_remove_async_cleanup_hook(s->cleanup);
   free(s->fds);
   free(s->dirty);
+  free(s->staging);
   free(s);
 }
 
@@ -531,6 +586,12 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   CHECK(napi_get_arraybuffer_info(env, argv[3], &data, &len));
   s->slab = (char *)data;
   s->slab_len = len;
+  s->staging_cap = 1 << 20;
+  s->staging = malloc(s->staging_cap);
+  if (!s->staging) {
+    napi_throw_error(env, "ENOMEM", "@loop/selector: no memory for the staging area");
+    return NULL;
+  }
   CHECK(napi_create_reference(env, argv[0], 1, &s->callback));
   CHECK(napi_create_reference(env, argv[1], 1, &s->receiver));
   CHECK(napi_create_reference(env, argv[2], 1, &s->events_ref));
@@ -777,29 +838,27 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   } else {
     napi_get_buffer_info(env, argv[1], &data, &len);
   }
-  size_t need = f->out_len + len;
-  if (f->out_off > 0 && f->out_off == f->out_len) f->out_off = f->out_len = 0, need = len;
-  if (need > f->out_cap) {
-    if (f->out_off > 0) {
-      memmove(f->out, f->out + f->out_off, f->out_len - f->out_off);
-      f->out_len -= f->out_off;
-      f->out_off = 0;
-      need = f->out_len + len;
+  int contiguous = f->staged_len == 0 || f->staged_off + f->staged_len == s->staging_used;
+  if (f->out_len == f->out_off && contiguous && s->staging_used + len <= s->staging_cap) {
+    if (f->staged_len == 0) f->staged_off = (uint32_t)s->staging_used;
+    memcpy(s->staging + s->staging_used, data, len);
+    s->staging_used += len;
+    f->staged_len += (uint32_t)len;
+  } else {
+    /* Keep the order: staged bytes go to the backlog before these. */
+    int rc = 0;
+    if (f->staged_len > 0) {
+      rc = append_out(f, s->staging + f->staged_off, f->staged_len);
+      f->staged_len = 0;
     }
-    size_t cap = f->out_cap ? f->out_cap : 4096;
-    while (cap < need) cap *= 2;
-    char *grown = realloc(f->out, cap);
-    if (!grown) {
+    if (rc == 0) rc = append_out(f, data, len);
+    if (rc != 0) {
       napi_throw_error(env, "ENOMEM", "@loop/selector: out of memory for a write buffer");
       return NULL;
     }
-    f->out = grown;
-    f->out_cap = cap;
   }
-  memcpy(f->out + f->out_len, data, len);
-  f->out_len += len;
   mark_dirty(s, fd, f);
-  return make_int(env, (int64_t)(f->out_len - f->out_off));
+  return make_int(env, (int64_t)pending_bytes(f));
 }
 
 /* buffered(fd) -> bytes not yet sent */
@@ -808,7 +867,7 @@ static napi_value js_buffered(napi_env env, napi_callback_info info) {
   int32_t fd;
   arg_int(env, argv[0], &fd);
   fd_state *f = known(s, fd);
-  return make_int(env, f ? (int64_t)(f->out_len - f->out_off) : 0);
+  return make_int(env, f ? (int64_t)pending_bytes(f) : 0);
 }
 
 /* notify(fd, low): emit EV_DRAINED once the buffer is at or below low */
@@ -821,9 +880,9 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   if (!f) return NULL;
   f->low = (size_t)low;
   f->flags |= FL_NOTIFY;
-  if (f->out_len - f->out_off <= f->low) {
+  if (pending_bytes(f) <= f->low) {
     f->flags &= ~FL_NOTIFY;
-    emit(s, fd, EV_DRAINED, (int)(f->out_len - f->out_off), 0);
+    emit(s, fd, EV_DRAINED, (int)pending_bytes(f), 0);
     if (!s->in_batch) ensure_check(s), s->wake_pending = 1;
   }
   return NULL;
@@ -836,7 +895,7 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   arg_int(env, argv[0], &fd);
   fd_state *f = known(s, fd);
   if (!f || (f->flags & FL_SHUT)) return NULL;
-  if (f->out_len == f->out_off) {
+  if (pending_bytes(f) == 0) {
     f->flags |= FL_SHUT;
     shutdown(fd, SHUT_WR);
   } else {
