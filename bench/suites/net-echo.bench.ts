@@ -12,7 +12,7 @@
  *   NET_ECHO_SECONDS=5 NET_ECHO_ROUNDS=3 node --import tsx suites/net-echo.bench.ts
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
@@ -36,6 +36,7 @@ const uvloopPython = ["/usr/bin/python3", "python3"].find((python) => spawnSync(
 const hasUvloop = uvloopPython !== undefined;
 
 /** The C load generator and C server, compiled for this run (none where there is no `cc`). */
+process.stderr.setMaxListeners(64); // every server pipes its stderr here
 const cBuild = mkdtempSync(join(tmpdir(), "loop-net-echo-"));
 const compiled = (source: string, out: string): string | null =>
   spawnSync("cc", ["-O2", "-o", join(cBuild, out), join(here, source)], { stdio: "inherit" }).status === 0 ? join(cBuild, out) : null;
@@ -168,6 +169,7 @@ for (const running of runningServers) {
   results.push({ name: running.variant.name, requestsPerSecond: median(running.rps), cpuUsPerRequest: median(running.cpu), userUsPerRequest: median(running.user), bytesPerIdleConnection: bytes });
 }
 const [baseline, forAwait] = results as [Result, Result, ...Result[]];
+rmSync(cBuild, { recursive: true, force: true });
 const byName = (name: string): Result | undefined => results.find((r) => r.name === name);
 const cFloor = byName("C epoll server");
 const uvStreams = byName("uvloop streams");
