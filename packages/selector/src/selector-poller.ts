@@ -107,7 +107,7 @@ export class SelectorPoller implements Poller, ReactorClient {
       const old = host as PollerHost;
       this._driver = { loop: old.loop, resume: () => this._runTurns(old), externalPending: () => old.externalPending() };
     }
-    this._reactor!.add(this);
+    (this._reactor as Reactor).add(this);
   }
 
   time(): number {
@@ -130,11 +130,11 @@ export class SelectorPoller implements Poller, ReactorClient {
         return;
       }
       this._wakeRequested = true;
-      this._reactor!.requestWake();
+      (this._reactor as Reactor).requestWake();
     } else {
       this._deadline = performance.now() + timeoutMs;
     }
-    this._reactor!.rearm();
+    (this._reactor as Reactor).rearm();
   }
 
   /** The contract before `wait()`: the same request. */
@@ -153,7 +153,7 @@ export class SelectorPoller implements Poller, ReactorClient {
       return;
     }
     this._wakeRequested = true;
-    this._reactor!.requestWake();
+    (this._reactor as Reactor).requestWake();
   }
 
   close(): void {
@@ -165,9 +165,9 @@ export class SelectorPoller implements Poller, ReactorClient {
     this._closed = true;
     this._deadline = Infinity;
     this._wakeRequested = false;
-    this._reactor!.remove(this);
+    (this._reactor as Reactor).remove(this);
     const targets = this._targets;
-    for (let i = 0; i < targets.length; i++) if (this._kinds[i] === 6) this._reactor!.native.close(this._as[i] as number, false);
+    for (let i = 0; i < targets.length; i++) if (this._kinds[i] === 6) (this._reactor as Reactor).native.close(this._as[i] as number, false);
     targets.length = 0;
     for (const target of [...this._open]) target.discard();
     this._open.clear();
@@ -242,17 +242,17 @@ export class SelectorPoller implements Poller, ReactorClient {
     else watcher.writer = null;
     const mask = watcher.mask;
     if (mask === 0) watcher.discard();
-    else this._reactor!.native.watch(fd, mask);
+    else (this._reactor as Reactor).native.watch(fd, mask);
     return had;
   }
 
   /** @internal */
   _forget(watcher: Watcher): void {
     if (this._watchers.get(watcher.fd) !== watcher) return;
-    this._reactor!.native.watch(watcher.fd, 0);
+    (this._reactor as Reactor).native.watch(watcher.fd, 0);
     this._watchers.delete(watcher.fd);
     this._open.delete(watcher);
-    const reactor = this._reactor!;
+    const reactor = (this._reactor as Reactor);
     if (reactor.targets[watcher.fd] === watcher) reactor.targets[watcher.fd] = undefined;
   }
 
@@ -333,7 +333,7 @@ export class SelectorPoller implements Poller, ReactorClient {
     if (this._turnRequested && !this._closed) {
       this._turnRequested = false;
       this._wakeRequested = true;
-      this._reactor!.requestWake();
+      (this._reactor as Reactor).requestWake();
     }
   }
 }
