@@ -1,3 +1,6 @@
 import { loopProject } from "../../vitest.shared.ts";
 
-export default loopProject("selector");
+const project = loopProject("selector");
+project.test = { ...project.test, setupFiles: ["test/setup.ts"] };
+
+export default project;

@@ -1,5 +1,4 @@
-import { readdirSync } from "node:fs";
-import { SelectorPoller, selectorAvailable, selectorUnavailableReason } from "../src/index.js";
+import { selectorAvailable, selectorUnavailableReason } from "../src/index.js";
 
 /**
  * Tests of the native selector skip, saying why, only when the addon could not be built
@@ -12,11 +11,4 @@ if (!available) {
   console.warn(`skipping native selector tests: ${reason}`);
 }
 
-/**
- * The number of open file descriptors of this process (Linux: /proc/self/fd). The thread's
- * epoll descriptor is made first: it lives as long as the thread, not as a test.
- */
-export function openFds(): number {
-  if (available) new SelectorPoller().close();
-  return readdirSync("/proc/self/fd").length;
-}
+export { openFds } from "./fds.js";
