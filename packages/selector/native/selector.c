@@ -65,6 +65,15 @@ enum {
   EV_ACCEPT = 6,    /* listener: a = the new connection's fd */
   EV_CONNECTED = 7, /* connecting: a = 0 or the connect errno */
   EV_DRAINED = 8,   /* stream: the write buffer fell to the low mark asked for; a = bytes left */
+  EV_BACKLOG = 9,   /* stream: after a flush, a = bytes a full socket left buffered (0: all sent) */
+};
+
+/* The shared control words (an Int32Array both sides see; see src/reactor.ts). */
+enum {
+  CTL_QUEUED = 0,  /* write records JS appended to the queue, not yet taken by C */
+  CTL_STAGED = 1,  /* bytes used in the staging area */
+  CTL_FLUSHES = 2, /* incremented by every flush: staged bytes of an older count are sent */
+  CTL_WORDS = 4,
 };
 
 enum { MODE_NONE = 0, MODE_WATCH = 1, MODE_STREAM = 2, MODE_LISTEN = 3, MODE_CONNECT = 4 };
@@ -89,6 +98,7 @@ typedef struct {
    * descriptor); only what a full socket leaves behind moves to `out`, the backlog, which is
    * freed once sent. Invariant: staged bytes exist only while the backlog is empty. */
   uint32_t staged_off, staged_len;
+  size_t reported; /* the backlog size JS last heard of (EV_BACKLOG) */
   char *out;
   size_t out_off, out_len, out_cap;
 } fd_state;
@@ -124,8 +134,15 @@ typedef struct {
   size_t nopen; /* descriptors in the table: the poll handle is ref'd while > 0 */
   int *dirty;
   size_t ndirty, dirty_cap;
+  /* The staging area and the write queue are JS ArrayBuffers: JS copies a write's bytes
+   * into staging and appends [fd, offset, length] to the queue with no call into C; C
+   * takes the queue before any descriptor operation and after every batch. */
   char *staging;
-  size_t staging_cap, staging_used;
+  size_t staging_cap;
+  int32_t *queue;
+  size_t queue_cap; /* in records */
+  int32_t *ctl;
+  napi_ref staging_ref, queue_ref, ctl_ref;
 
   int wake_pending;
   int in_batch;
@@ -326,6 +343,10 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
   /* An idle connection holds no buffer. */
   if (f->out_off == f->out_len && f->out) release_out(f);
   size_t left = f->out_len - f->out_off;
+  if (left != f->reported) {
+    f->reported = left;
+    emit(s, fd, EV_BACKLOG, (int)(left > INT32_MAX ? INT32_MAX : left), 0);
+  }
   if ((f->flags & FL_NOTIFY) && left <= f->low) {
     f->flags &= ~FL_NOTIFY;
     emit(s, fd, EV_DRAINED, (int)left, 0);
@@ -338,7 +359,36 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
   sync_interest(s, fd, f);
 }
 
+/* Takes the writes JS queued in shared memory, in order, as if each had called write(). */
+static void take_queue(state_t *s) {
+  if (!s->ctl) return;
+  int32_t n = s->ctl[CTL_QUEUED];
+  if (n <= 0) return;
+  s->ctl[CTL_QUEUED] = 0;
+  for (int32_t i = 0; i < n && (size_t)i < s->queue_cap; i++) {
+    int32_t *r = s->queue + (size_t)i * 3;
+    int fd = r[0];
+    uint32_t off = (uint32_t)r[1], len = (uint32_t)r[2];
+    fd_state *f = known(s, fd);
+    if (!f || f->mode != MODE_STREAM || (f->flags & FL_OUT_DEAD)) continue;
+    if (f->out_len == f->out_off && (f->staged_len == 0 || f->staged_off + f->staged_len == off)) {
+      if (f->staged_len == 0) f->staged_off = off;
+      f->staged_len += len;
+    } else {
+      /* Not contiguous with what it has staged (another descriptor wrote in between), or a
+       * backlog exists: keep the order by moving everything to the backlog. */
+      if (f->staged_len > 0) {
+        if (append_out(f, s->staging + f->staged_off, f->staged_len) != 0) f->flags |= FL_OUT_DEAD;
+        f->staged_len = 0;
+      }
+      if (append_out(f, s->staging + off, len) != 0) f->flags |= FL_OUT_DEAD;
+    }
+    mark_dirty(s, fd, f);
+  }
+}
+
 static void flush_dirty(state_t *s) {
+  take_queue(s);
   /* Flushing may emit records but never dirties another descriptor. */
   for (size_t i = 0; i < s->ndirty; i++) {
     int fd = s->dirty[i];
@@ -348,7 +398,10 @@ static void flush_dirty(state_t *s) {
     if (f->mode == MODE_STREAM) flush_fd(s, fd, f);
   }
   s->ndirty = 0;
-  s->staging_used = 0;
+  if (s->ctl) {
+    s->ctl[CTL_STAGED] = 0;
+    s->ctl[CTL_FLUSHES]++;
+  }
 }
 
 /* ---- the harvest ----------------------------------------------------------------- */
@@ -507,13 +560,13 @@ static void on_check(uv_check_t *h) {
   state_t *s = (state_t *)h->data;
   if (s->wake_pending || s->nev > 0) {
     deliver(s);
-  } else if (s->ndirty > 0) {
+  } else if (s->ndirty > 0 || (s->ctl && s->ctl[CTL_QUEUED] > 0)) {
     flush_dirty(s);
     if (s->nev > 0) {
       deliver(s);
     }
   }
-  if (!s->wake_pending && s->nev == 0 && s->ndirty == 0) uv_idle_stop(&s->idle);
+  if (!s->wake_pending && s->nev == 0 && s->ndirty == 0 && !(s->ctl && s->ctl[CTL_QUEUED] > 0)) uv_idle_stop(&s->idle);
 }
 
 #endif /* HAVE_SELECTOR */
@@ -526,7 +579,6 @@ static void on_handle_closed(uv_handle_t *h) {
   napi_remove_async_cleanup_hook(s->cleanup);
   free(s->fds);
   free(s->dirty);
-  free(s->staging);
   free(s);
 }
 
@@ -567,9 +619,9 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   state_t *s = get_state(env);                   \
   (void)s;
 
-/* init(onBatch, receiver, events: ArrayBuffer, slab: ArrayBuffer) */
+/* init(onBatch, receiver, events, slab, staging, queue, ctl: ArrayBuffers) */
 static napi_value js_init(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(7);
 #if !HAVE_SELECTOR
   napi_throw_error(env, "ENOSYS", "@loop/selector: no epoll on this platform (kqueue is not written yet)");
   return NULL;
@@ -586,12 +638,21 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   CHECK(napi_get_arraybuffer_info(env, argv[3], &data, &len));
   s->slab = (char *)data;
   s->slab_len = len;
-  s->staging_cap = 1 << 20;
-  s->staging = malloc(s->staging_cap);
-  if (!s->staging) {
-    napi_throw_error(env, "ENOMEM", "@loop/selector: no memory for the staging area");
+  CHECK(napi_get_arraybuffer_info(env, argv[4], &data, &len));
+  s->staging = (char *)data;
+  s->staging_cap = len;
+  CHECK(napi_get_arraybuffer_info(env, argv[5], &data, &len));
+  s->queue = (int32_t *)data;
+  s->queue_cap = len / 12;
+  CHECK(napi_get_arraybuffer_info(env, argv[6], &data, &len));
+  if (len < CTL_WORDS * 4) {
+    napi_throw_range_error(env, NULL, "@loop/selector: the control array is too small");
     return NULL;
   }
+  s->ctl = (int32_t *)data;
+  CHECK(napi_create_reference(env, argv[4], 1, &s->staging_ref));
+  CHECK(napi_create_reference(env, argv[5], 1, &s->queue_ref));
+  CHECK(napi_create_reference(env, argv[6], 1, &s->ctl_ref));
   CHECK(napi_create_reference(env, argv[0], 1, &s->callback));
   CHECK(napi_create_reference(env, argv[1], 1, &s->receiver));
   CHECK(napi_create_reference(env, argv[2], 1, &s->events_ref));
@@ -638,6 +699,13 @@ static napi_value js_arm(napi_env env, napi_callback_info info) {
     uv_timer_start(&s->timer, on_timer, (uint64_t)ms, 0);
     s->timer_armed = 1;
   }
+  return NULL;
+}
+
+/* flushSoon(): send what JS queued outside a batch, in this iteration's check phase */
+static napi_value js_flush_soon(napi_env env, napi_callback_info info) {
+  ARGS(0);
+  ensure_check(s);
   return NULL;
 }
 
@@ -806,6 +874,7 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
 /* reading(fd, on) */
 static napi_value js_reading(napi_env env, napi_callback_info info) {
   ARGS(2);
+  take_queue(s);
   int32_t fd;
   bool on;
   arg_int(env, argv[0], &fd);
@@ -821,6 +890,7 @@ static napi_value js_reading(napi_env env, napi_callback_info info) {
 /* write(fd, bytes) -> bytes buffered (sent after this batch), or -1 when writes are dead */
 static napi_value js_write(napi_env env, napi_callback_info info) {
   ARGS(2);
+  take_queue(s);
   int32_t fd;
   arg_int(env, argv[0], &fd);
   fd_state *f = known(s, fd);
@@ -838,11 +908,12 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   } else {
     napi_get_buffer_info(env, argv[1], &data, &len);
   }
-  int contiguous = f->staged_len == 0 || f->staged_off + f->staged_len == s->staging_used;
-  if (f->out_len == f->out_off && contiguous && s->staging_used + len <= s->staging_cap) {
-    if (f->staged_len == 0) f->staged_off = (uint32_t)s->staging_used;
-    memcpy(s->staging + s->staging_used, data, len);
-    s->staging_used += len;
+  size_t used = (size_t)s->ctl[CTL_STAGED];
+  int contiguous = f->staged_len == 0 || f->staged_off + f->staged_len == used;
+  if (f->out_len == f->out_off && contiguous && used + len <= s->staging_cap) {
+    if (f->staged_len == 0) f->staged_off = (uint32_t)used;
+    memcpy(s->staging + used, data, len);
+    s->ctl[CTL_STAGED] = (int32_t)(used + len);
     f->staged_len += (uint32_t)len;
   } else {
     /* Keep the order: staged bytes go to the backlog before these. */
@@ -864,6 +935,7 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
 /* buffered(fd) -> bytes not yet sent */
 static napi_value js_buffered(napi_env env, napi_callback_info info) {
   ARGS(1);
+  take_queue(s);
   int32_t fd;
   arg_int(env, argv[0], &fd);
   fd_state *f = known(s, fd);
@@ -873,6 +945,7 @@ static napi_value js_buffered(napi_env env, napi_callback_info info) {
 /* notify(fd, low): emit EV_DRAINED once the buffer is at or below low */
 static napi_value js_notify(napi_env env, napi_callback_info info) {
   ARGS(2);
+  take_queue(s);
   int32_t fd, low;
   arg_int(env, argv[0], &fd);
   arg_int(env, argv[1], &low);
@@ -891,6 +964,7 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
 /* shutdown(fd): half-close once the buffered bytes are out */
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   ARGS(1);
+  take_queue(s);
   int32_t fd;
   arg_int(env, argv[0], &fd);
   fd_state *f = known(s, fd);
@@ -908,6 +982,7 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
  * Only descriptors this module opened are closed; watched ones are just forgotten. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS(2);
+  take_queue(s);
   int32_t fd;
   bool reset = false;
   arg_int(env, argv[0], &fd);
@@ -933,6 +1008,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 /* release(fd): forget a socket without closing it (handed over to Node's driver) */
 static napi_value js_release(napi_env env, napi_callback_info info) {
   ARGS(1);
+  take_queue(s);
   int32_t fd;
   arg_int(env, argv[0], &fd);
   fd_state *f = known(s, fd);
@@ -1021,6 +1097,7 @@ static napi_value Init(napi_env env, napi_value exports) {
 #if HAVE_SELECTOR
       {"arm", NULL, js_arm, NULL, NULL, NULL, napi_default, NULL},
       {"wake", NULL, js_wake, NULL, NULL, NULL, napi_default, NULL},
+      {"flushSoon", NULL, js_flush_soon, NULL, NULL, NULL, napi_default, NULL},
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
       {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
       {"watch", NULL, js_watch, NULL, NULL, NULL, napi_default, NULL},

@@ -10,12 +10,19 @@ export const ERROR = 5;
 export const ACCEPT = 6;
 export const CONNECTED = 7;
 export const DRAINED = 8;
+export const BACKLOG = 9;
+
+/** The shared control words: writes queued, bytes staged, flushes so far. */
+export const CTL_QUEUED = 0;
+export const CTL_STAGED = 1;
+export const CTL_FLUSHES = 2;
 
 /** The addon's functions. Socket calls return a descriptor, or a negative errno. */
 export interface NativeSelector {
-  init(onBatch: (count: number) => void, receiver: object, events: ArrayBuffer, slab: ArrayBuffer): void;
+  init(onBatch: (count: number) => void, receiver: object, events: ArrayBuffer, slab: ArrayBuffer, staging: ArrayBuffer, queue: ArrayBuffer, ctl: ArrayBuffer): void;
   arm(ms: number): void;
   wake(): void;
+  flushSoon(): void;
   listen(family: number, address: string, port: number, backlog: number, reusePort: boolean, dualStack: boolean): number;
   connect(family: number, address: string, port: number): number;
   watch(fd: number, events: number): number;

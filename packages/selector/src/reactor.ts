@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ACCEPT, DATA, native, type NativeSelector } from "./native.js";
+import { ACCEPT, CTL_QUEUED, CTL_STAGED, DATA, native, type NativeSelector } from "./native.js";
 
 /** Whatever a descriptor's records go to: a transport, a listener, a connect attempt, a watcher. */
 export interface FdTarget {
@@ -24,6 +24,10 @@ export interface ReactorClient {
 
 const EVENT_RECORDS = 1 << 16; // 16 bytes each: 1 MiB
 const SLAB_BYTES = 1 << 20;
+const STAGING_BYTES = 1 << 20;
+const QUEUE_RECORDS = 1 << 14; // [fd, offset, length]
+/** Bigger writes go to the addon directly: copying them twice would cost more than the call. */
+const MAX_STAGED_WRITE = 64 * 1024;
 
 /**
  * The one native selector of this thread, shared by every `SelectorPoller` in it. It owns
@@ -41,6 +45,10 @@ export class Reactor {
   private readonly _clients: ReactorClient[] = [];
   private readonly _events: Int32Array;
   private readonly _slab: Buffer;
+  /** Shared with C: [writes queued, bytes staged, flushes so far, unused]. */
+  readonly ctl: Int32Array;
+  private readonly _staging: Uint8Array;
+  private readonly _queue: Int32Array;
   private _inBatch = false;
   private _wakeQueued = false;
   private _armedDeadline = Infinity;
@@ -49,9 +57,40 @@ export class Reactor {
     this.native = addon;
     const events = new ArrayBuffer(EVENT_RECORDS * 16);
     const slab = new ArrayBuffer(SLAB_BYTES);
+    const staging = new ArrayBuffer(STAGING_BYTES);
+    const queue = new ArrayBuffer(QUEUE_RECORDS * 12);
+    const ctl = new ArrayBuffer(16);
     this._events = new Int32Array(events);
     this._slab = Buffer.from(slab);
-    addon.init(this._onBatch, this, events, slab);
+    this._staging = new Uint8Array(staging);
+    this._queue = new Int32Array(queue);
+    this.ctl = new Int32Array(ctl);
+    addon.init(this._onBatch, this, events, slab, staging, queue, ctl);
+  }
+
+  /**
+   * Queues a write of `data` to `fd` without calling into C: the bytes are copied into the
+   * shared staging area and `[fd, offset, length]` appended to the shared queue, which C
+   * takes (in order, before any other operation on a descriptor) and sends after the batch.
+   * False when it does not fit: then the caller writes through the addon.
+   */
+  stage(fd: number, data: Uint8Array): boolean {
+    const ctl = this.ctl;
+    const n = ctl[CTL_QUEUED] as number;
+    const used = ctl[CTL_STAGED] as number;
+    const length = data.byteLength;
+    if (n >= QUEUE_RECORDS || length > MAX_STAGED_WRITE || used + length > STAGING_BYTES) return false;
+    this._staging.set(data, used);
+    const queue = this._queue;
+    const p = n * 3;
+    queue[p] = fd;
+    queue[p + 1] = used;
+    queue[p + 2] = length;
+    ctl[CTL_STAGED] = used + length;
+    ctl[CTL_QUEUED] = n + 1;
+    // Outside a batch nothing would send it before libuv blocks in poll.
+    if (n === 0 && !this._inBatch) this.native.flushSoon();
+    return true;
   }
 
   add(client: ReactorClient): void {

@@ -1,7 +1,7 @@
 import type { Buffer } from "node:buffer";
 import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
 import { systemError } from "./errors.js";
-import { DATA, DRAINED, EOF, ERROR } from "./native.js";
+import { BACKLOG, CTL_FLUSHES, DATA, DRAINED, EOF, ERROR } from "./native.js";
 import type { FdTarget, Reactor } from "./reactor.js";
 import type { SelectorPoller } from "./selector-poller.js";
 
@@ -66,6 +66,11 @@ export class SelectorTransport implements Transport, FdTarget {
   private _low = DEFAULT_HIGH_WATER / 4;
   private _protocolPaused = false;
   private _socket: SelectorSocket | null = null;
+  /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
+  private _staged = 0;
+  private _flushes = -1;
+  /** What a full socket left buffered at the last flush (the addon's EV_BACKLOG). */
+  private _backlog = 0;
 
   constructor(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, opts: { unixPath?: string; owner?: TransportOwner }) {
     this.owner = poller;
@@ -107,6 +112,9 @@ export class SelectorTransport implements Transport, FdTarget {
         case DRAINED:
           if (this._closeWhenDrained) this._forceClose(null);
           else this._maybeResumeProtocol(a);
+          break;
+        case BACKLOG:
+          this._backlog = a;
           break;
       }
     } catch (error) {
@@ -192,8 +200,22 @@ export class SelectorTransport implements Transport, FdTarget {
 
   write(data: Uint8Array): void {
     if (this._eofWritten) throw new Error("Transport.write: cannot write after writeEof()");
-    if (this._closing || this._fd < 0 || data.byteLength === 0) return;
-    const buffered = this._reactor.native.write(this._fd, data);
+    const length = data.byteLength;
+    if (this._closing || this._fd < 0 || length === 0) return;
+    const reactor = this._reactor;
+    let buffered: number;
+    if (reactor.stage(this._fd, data)) {
+      // The staged count restarts with every flush; the backlog is as of the last one.
+      const flushes = reactor.ctl[CTL_FLUSHES] as number;
+      if (flushes !== this._flushes) {
+        this._flushes = flushes;
+        this._staged = 0;
+      }
+      this._staged += length;
+      buffered = this._staged + this._backlog;
+    } else {
+      buffered = reactor.native.write(this._fd, data);
+    }
     if (!this._protocolPaused && buffered > this._high) this._pauseProtocol();
   }
 

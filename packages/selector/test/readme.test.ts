@@ -22,7 +22,7 @@ describe("the README", () => {
     vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
       lines.push(args.join(" "));
     });
-    await import("../examples/readme.ts");
+    await import("../examples/readme.js");
     expect(lines).toEqual(["hello over epoll (native selector)"]);
   });
 });
