@@ -60,6 +60,8 @@ export class SelectorTransport implements Transport, FdTarget {
   private _lost = false;
   private _eofWritten = false;
   private _readingPaused = false;
+  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
+  private _eof = false;
   private _held: Buffer[] | null = null;
   private _heldEof = false;
   private _high = DEFAULT_HIGH_WATER;
@@ -101,6 +103,7 @@ export class SelectorTransport implements Transport, FdTarget {
           else this._protocol.dataReceived(data as Buffer);
           break;
         case EOF:
+          this._eof = true;
           if (this._closing) return;
           if (this._readingPaused) this._heldEof = true;
           else this._eofReceived();
@@ -193,7 +196,7 @@ export class SelectorTransport implements Transport, FdTarget {
     // Records that arrived between the pause and the native side hearing of it are
     // delivered first, in a loop callback as always (never from inside resumeReading).
     if (this._held !== null || this._heldEof) this._loop.callSoon(() => this._deliverHeld());
-    else if (this._fd >= 0) this._reactor.native.reading(this._fd, true);
+    else if (this._fd >= 0 && !this._eof) this._reactor.native.reading(this._fd, true);
   }
 
   // --- WriteTransport --------------------------------------------------------------------
@@ -275,7 +278,7 @@ export class SelectorTransport implements Transport, FdTarget {
       if (this._heldEof) {
         this._heldEof = false;
         this._eofReceived();
-      } else if (this._fd >= 0 && !this._closing) {
+      } else if (this._fd >= 0 && !this._closing && !this._eof) {
         this._reactor.native.reading(this._fd, true);
       }
     } catch (error) {
