@@ -1,4 +1,4 @@
-import { getRunningLoop, run, type BaseTransport, type Protocol, type Transport } from "@loop/core";
+import { ensureFuture, getRunningLoop, run, type BaseTransport, type Protocol, type Transport } from "@loop/core";
 import { createConnection, createServer } from "@loop/net";
 import { describe, expect, it } from "vitest";
 import { SelectorPoller, SelectorTransport } from "../src/index.js";
@@ -55,7 +55,8 @@ describe.skipIf(!available)("the selector transport", () => {
         while (!client.log.includes("eof")) yield;
         transport.pauseReading();
         transport.resumeReading();
-        for (let i = 0; i < 10; i++) yield;
+        // Let the host loop turn (and the selector harvest) a few times.
+        for (let i = 0; i < 5; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
         expect(client.log).toEqual(["made", "data bye", "eof"]);
         // Half-open: our side still writes, and the server reads it.
         transport.write(Buffer.from("still here"));
