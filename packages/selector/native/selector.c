@@ -73,6 +73,7 @@ enum {
   CTL_QUEUED = 0,  /* write records JS appended to the queue, not yet taken by C */
   CTL_STAGED = 1,  /* bytes used in the staging area */
   CTL_FLUSHES = 2, /* incremented by every flush: staged bytes of an older count are sent */
+  CTL_TIMER = 3,   /* 1 while the loop timer is armed */
   CTL_WORDS = 4,
 };
 
@@ -553,6 +554,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 static void on_timer(uv_timer_t *h) {
   state_t *s = (state_t *)h->data;
   s->timer_armed = 0;
+  if (s->ctl) s->ctl[CTL_TIMER] = 0;
   deliver(s);
 }
 
@@ -699,6 +701,7 @@ static napi_value js_arm(napi_env env, napi_callback_info info) {
     uv_timer_start(&s->timer, on_timer, (uint64_t)ms, 0);
     s->timer_armed = 1;
   }
+  if (s->ctl) s->ctl[CTL_TIMER] = s->timer_armed;
   return NULL;
 }
 

@@ -12,10 +12,11 @@ export const CONNECTED = 7;
 export const DRAINED = 8;
 export const BACKLOG = 9;
 
-/** The shared control words: writes queued, bytes staged, flushes so far. */
+/** The shared control words: writes queued, bytes staged, flushes so far, loop timer armed. */
 export const CTL_QUEUED = 0;
 export const CTL_STAGED = 1;
 export const CTL_FLUSHES = 2;
+export const CTL_TIMER = 3;
 
 /** The addon's functions. Socket calls return a descriptor, or a negative errno. */
 export interface NativeSelector {

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ACCEPT, CTL_QUEUED, CTL_STAGED, DATA, native, type NativeSelector } from "./native.js";
+import { ACCEPT, CTL_QUEUED, CTL_STAGED, CTL_TIMER, DATA, native, type NativeSelector } from "./native.js";
 
 /** Whatever a descriptor's records go to: a transport, a listener, a connect attempt, a watcher. */
 export interface FdTarget {
@@ -45,7 +45,7 @@ export class Reactor {
   private readonly _clients: ReactorClient[] = [];
   private readonly _events: Int32Array;
   private readonly _slab: Buffer;
-  /** Shared with C: [writes queued, bytes staged, flushes so far, unused]. */
+  /** Shared with C: [writes queued, bytes staged, flushes so far, loop timer armed]. */
   readonly ctl: Int32Array;
   private readonly _staging: Uint8Array;
   private readonly _queue: Int32Array;
@@ -119,19 +119,25 @@ export class Reactor {
       const client = clients[i] as ReactorClient;
       if (client._deadline < earliest) earliest = client._deadline;
     }
-    if (earliest === this._armedDeadline) return;
+    // The addon says whether its timer is still armed (it disarms itself when it fires):
+    // re-arming for the same deadline would be a call into C per batch for nothing.
+    const armed = this.ctl[CTL_TIMER] === 1;
+    if (earliest === Infinity) {
+      if (armed) this.native.arm(-1);
+      this._armedDeadline = Infinity;
+      return;
+    }
+    if (armed && earliest === this._armedDeadline) return;
     this._armedDeadline = earliest;
-    if (earliest === Infinity) this.native.arm(-1);
     // libuv's timers count whole milliseconds from a clock cached per iteration: round up,
     // and a timer that still fires a little early just re-arms for the rest.
-    else this.native.arm(Math.max(0, Math.ceil(earliest - performance.now())));
+    this.native.arm(Math.max(0, Math.ceil(earliest - performance.now())));
   }
 
   /** The one call from C per batch: `count` records wait in the shared array. */
   private readonly _onBatch = (count: number): void => {
     this._inBatch = true;
     this._wakeQueued = false;
-    this._armedDeadline = Infinity; // a timer that fired is spent; rearm() decides again
     let wake = false;
     try {
       const events = this._events;
