@@ -1,7 +1,7 @@
 import type { Buffer } from "node:buffer";
 import { DefaultPoller, type EventLoop, type NetDriver, type Poller, type PollerHost } from "@loop/core";
 import { systemError } from "./errors.js";
-import { READABLE, WRITABLE, nativeLoadError } from "./native.js";
+import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
 import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
 
@@ -167,7 +167,8 @@ export class SelectorPoller implements Poller, ReactorClient {
     this._wakeRequested = false;
     (this._reactor as Reactor).remove(this);
     const targets = this._targets;
-    for (let i = 0; i < targets.length; i++) if (this._kinds[i] === 6) (this._reactor as Reactor).native.close(this._as[i] as number, false);
+    // Accepted descriptors no transport took yet are ours to close.
+    for (let i = 0; i < targets.length; i++) if (this._kinds[i] === ACCEPT) (this._reactor as Reactor).native.close(this._as[i] as number, false);
     targets.length = 0;
     for (const target of [...this._open]) target.discard();
     this._open.clear();
