@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -158,6 +158,7 @@ describe.skipIf(!available)("the selector beside Node's own event loop", () => {
       })().catch((e) => { parentPort.postMessage("error " + e.stack); });
     `;
     // Workers load the built packages, as a user's would (`pnpm build` first).
+    if (!existsSync(new URL("../dist/index.js", import.meta.url))) throw new Error("the worker-thread test runs the built packages: run `pnpm build` first");
     const urls = {
       core: new URL("../../core/dist/index.js", import.meta.url).href,
       net: new URL("../../net/dist/index.js", import.meta.url).href,
