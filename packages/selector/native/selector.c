@@ -19,7 +19,8 @@
  * Known traps, and what this file does about them:
  * - A descriptor is only ever closed here after EPOLL_CTL_DEL, so the epoll set never keeps
  *   an open file description alive under a number we no longer own (libuv#1148, uvloop#61).
- *   A record for a descriptor we do not know is deleted from the set.
+ *   A record for a descriptor we do not know is deleted from the set, and when that fails
+ *   (the caller closed a watched fd first, a duplicate keeps it alive) the set is rebuilt.
  * - An interest set that becomes empty is removed from the set rather than modified to 0:
  *   EPOLLHUP/EPOLLERR are reported even for an empty mask and would spin the loop (a peer
  *   that closed while we do not read: libuv#2922's CLOSE_WAIT spin).
@@ -147,6 +148,7 @@ typedef struct {
 
   int wake_pending;
   int in_batch;
+  int rebuilds; /* times the epoll set was rebuilt to shed a registration it could not delete */
   int initialised;
   int timer_armed;
 } state_t;
@@ -407,6 +409,8 @@ static void flush_dirty(state_t *s) {
 
 /* ---- the harvest ----------------------------------------------------------------- */
 
+static void on_poll(uv_poll_t *h, int status, int events);
+
 static void on_stream_ready(state_t *s, int fd, fd_state *f, uint32_t ev) {
   if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (f->flags & FL_READING)) {
     size_t room = s->slab_len - s->slab_used;
@@ -472,6 +476,35 @@ static void on_listen_ready(state_t *s, int fd, fd_state *f) {
   }
 }
 
+/* A record for a descriptor number we no longer own, which EPOLL_CTL_DEL cannot remove: the
+ * number was closed (EBADF) or now names another file (ENOENT) while the registered open
+ * file description lives on in a duplicate (a child process, dup()). epoll keys entries
+ * by description, so nothing short of a new set sheds it, or it is reported on every
+ * iteration (libuv#1148). Build a new set with what we do own, and put it under the same
+ * descriptor number so that libuv's poll handle watches it after a stop/start. */
+static void rebuild_set(state_t *s) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return;
+  for (size_t fd = 0; fd < s->fds_cap; fd++) {
+    fd_state *f = &s->fds[fd];
+    if (f->mode == MODE_NONE || f->registered == 0) continue;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = f->registered;
+    ev.data.fd = (int)fd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, (int)fd, &ev) != 0) f->registered = 0;
+  }
+  uv_poll_stop(&s->poll);
+  if (dup3(ep, s->epfd, O_CLOEXEC) < 0) {
+    close(ep);
+    uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    return;
+  }
+  close(ep);
+  uv_poll_start(&s->poll, UV_READABLE, on_poll);
+  s->rebuilds++;
+}
+
 static void harvest(state_t *s) {
   struct epoll_event evs[MAX_HARVEST];
   /* Leave room for what each record may emit (a read and a flush, or a burst of accepts). */
@@ -479,6 +512,7 @@ static void harvest(state_t *s) {
   if (room == 0) return;
   int max = room < MAX_HARVEST ? (int)room : MAX_HARVEST;
   int n;
+  int stale = 0;
   do n = epoll_wait(s->epfd, evs, max, 0);
   while (n < 0 && errno == EINTR);
   for (int i = 0; i < n; i++) {
@@ -487,7 +521,7 @@ static void harvest(state_t *s) {
     fd_state *f = known(s, fd);
     if (!f || f->registered == 0) {
       struct epoll_event none;
-      epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &none);
+      if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &none) != 0) stale = 1;
       continue;
     }
     switch (f->mode) {
@@ -512,6 +546,7 @@ static void harvest(state_t *s) {
         break;
     }
   }
+  if (stale) rebuild_set(s);
 }
 
 /* One batch: harvest, one call into JS, then flush what it wrote. */
@@ -1075,12 +1110,13 @@ static napi_value js_peername(napi_env env, napi_callback_info info) {
   return address_of(env, fd, 1);
 }
 
-/* stats() -> [descriptors open, poll handle ref'd, timer armed, idle active] (for tests) */
+/* stats() -> [descriptors open, poll handle ref'd, timer armed, idle active, set rebuilds] (for tests) */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   ARGS(0);
   napi_value arr;
-  napi_create_array_with_length(env, 4, &arr);
+  napi_create_array_with_length(env, 5, &arr);
   napi_set_element(env, arr, 0, make_int(env, (int64_t)s->nopen));
+  napi_set_element(env, arr, 4, make_int(env, s->rebuilds));
   napi_set_element(env, arr, 1, make_int(env, s->initialised ? uv_has_ref((uv_handle_t *)&s->poll) : 0));
   napi_set_element(env, arr, 2, make_int(env, s->initialised ? uv_is_active((uv_handle_t *)&s->timer) : 0));
   napi_set_element(env, arr, 3, make_int(env, s->initialised ? uv_is_active((uv_handle_t *)&s->idle) : 0));

@@ -36,7 +36,7 @@ export interface NativeSelector {
   release(fd: number): void;
   sockname(fd: number): [string, number, number] | null;
   peername(fd: number): [string, number, number] | null;
-  stats(): [open: number, pollRef: number, timerActive: number, idleActive: number];
+  stats(): [open: number, pollRef: number, timerActive: number, idleActive: number, rebuilds: number];
 }
 
 let addon: NativeSelector | null = null;

@@ -1,11 +1,11 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getRunningLoop, run } from "@loop/core";
+import { ensureFuture, getRunningLoop, run } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SelectorPoller, addReader, addWriter, removeReader, removeWriter } from "../src/index.js";
-import { expectNoOpenDescriptors } from "./helpers.js";
+import { expectNoOpenDescriptors, nativeStats } from "./helpers.js";
 import { available, openFds } from "./native-available.js";
 
 /** A FIFO opened read-write and non-blocking: a pipe whose both ends are one descriptor. */
@@ -116,6 +116,37 @@ describe.skipIf(!available)("addReader / addWriter (asyncio's fd callbacks)", ()
     } finally {
       closeSync(file);
     }
+  });
+
+  it("a pipe closed before removeReader while a child process holds a copy is shed from the epoll set, not reported forever (libuv#1148, uvloop#61)", async () => {
+    const fd = fifo(dir);
+    const rebuildsBefore = nativeStats()[4]!;
+    let calls = 0;
+    await run(
+      function* () {
+        addReader(fd, () => calls++);
+        // The child gets a copy of the pipe as its fd 3, writes to it when told, and holds it until its stdin ends.
+        const child = spawn("python3", ["-c", "import os,sys\nsys.stdin.readline(); os.write(3, b'x'); print('written', flush=True)\nsys.stdin.read()"], {
+          stdio: ["pipe", "pipe", "inherit", fd],
+        });
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        try {
+          closeSync(fd); // our number is gone, the open file description lives on in the child
+          expect(removeReader(fd)).toBe(true); // too late for EPOLL_CTL_DEL to find it
+          const written = new Promise((resolve) => child.stdout!.once("data", resolve));
+          child.stdin!.write("go\n");
+          yield* ensureFuture(written);
+          // Host loop iterations: the stale registration is reported once, then shed.
+          for (let i = 0; i < 10; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+          expect(nativeStats()[4]).toBe(rebuildsBefore + 1);
+          expect(calls).toBe(0);
+        } finally {
+          child.stdin!.end();
+          yield* ensureFuture(exited);
+        }
+      },
+      { poller: new SelectorPoller() },
+    );
   });
 
   it("a reader left registered when the loop closes is dropped, the descriptor stays the caller's", async () => {
