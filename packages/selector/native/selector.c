@@ -305,6 +305,7 @@ static int append_out(fd_state *f, const char *data, size_t len) {
 /* Sends what fd has buffered: asyncio's _write_ready. Registers EPOLLOUT only while bytes
  * are left after EAGAIN. */
 static void flush_fd(state_t *s, int fd, fd_state *f) {
+  int blocked = 0;
   if (f->staged_len > 0 && !(f->flags & FL_OUT_DEAD)) {
     /* asyncio's write(): try the socket at once; only the rest is kept. */
     const char *p = s->staging + f->staged_off;
@@ -320,6 +321,7 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (append_out(f, p, left) != 0) f->flags |= FL_OUT_DEAD;
+        blocked = 1;
         break;
       }
       f->flags |= FL_OUT_DEAD;
@@ -329,7 +331,7 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
       break;
     }
   }
-  while (f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) {
+  while (!blocked && f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) {
     ssize_t n = send(fd, f->out + f->out_off, f->out_len - f->out_off, MSG_NOSIGNAL);
     if (n > 0) {
       f->out_off += (size_t)n;
