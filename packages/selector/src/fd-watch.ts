@@ -1,4 +1,5 @@
 import { getRunningLoop } from "@loop/core";
+import { checkFd } from "./check.js";
 import { nativeLoadError, native } from "./native.js";
 import { SelectorPoller } from "./selector-poller.js";
 
@@ -25,20 +26,24 @@ function runningSelector(where: string): SelectorPoller {
  * addReader(fd, () => { const n = readSync(fd, buffer); … });
  */
 export function addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+  checkFd("addReader", fd);
   runningSelector("addReader").addReader(fd, callback, ...args);
 }
 
 /** asyncio's `loop.remove_reader(fd)` on the running loop; true if a reader was registered. */
 export function removeReader(fd: number): boolean {
+  checkFd("removeReader", fd);
   return runningSelector("removeReader").removeReader(fd);
 }
 
 /** asyncio's `loop.add_writer(fd, callback, *args)` on the running loop. */
 export function addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+  checkFd("addWriter", fd);
   runningSelector("addWriter").addWriter(fd, callback, ...args);
 }
 
 /** asyncio's `loop.remove_writer(fd)` on the running loop; true if a writer was registered. */
 export function removeWriter(fd: number): boolean {
+  checkFd("removeWriter", fd);
   return runningSelector("removeWriter").removeWriter(fd);
 }

@@ -1,5 +1,6 @@
 import type { Buffer } from "node:buffer";
 import { DefaultPoller, type EventLoop, type NetDriver, type Poller, type PollerHost } from "@loop/core";
+import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
 import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
@@ -368,9 +369,4 @@ class Watcher implements FdTarget {
     this.writer = null;
     this.owner._forget(this);
   }
-}
-
-function checkFd(where: string, fd: unknown): void {
-  if (typeof fd !== "number") throw new TypeError(`${where}(fd, …): fd must be a file descriptor number, got ${typeof fd}`);
-  if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`${where}(fd, …): fd must be an integer of 0 or more, got ${fd}`);
 }
