@@ -1,5 +1,5 @@
 import type { Buffer } from "node:buffer";
-import { DefaultPoller, type EventLoop, type NetDriver, type Poller, type PollerHost } from "@loop/core";
+import { DefaultPoller, type EventLoop, type NetDriver, type Poller } from "@loop/core";
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
@@ -15,6 +15,20 @@ export interface LoopDriver {
   resume(): void;
   externalPending(): number;
 }
+
+/**
+ * The contract before `resume()` (core's `PollerHost` until the pump moves into core): the
+ * poller runs each turn itself. Declared here so that this file compiles on both sides of
+ * that change.
+ */
+export interface TurnHost {
+  readonly loop: EventLoop;
+  runOnce(): void;
+  externalPending(): number;
+}
+
+/** Whatever the default poller is on either side of that change: `wait` after it, `schedule` before. */
+type AnyDefaultPoller = { attach(host: never): void; wait?(t: number | null): void; schedule?(t: number | null): void; wakeup(): void; close(): void };
 
 /** The longest the old contract's host keeps running turns back to back (as DefaultPoller). */
 const BATCH_BUDGET_MS = 2;
@@ -96,16 +110,16 @@ export class SelectorPoller implements Poller, ReactorClient {
     return this._net ?? undefined;
   }
 
-  attach(host: LoopDriver | PollerHost): void {
+  attach(host: LoopDriver | TurnHost): void {
     if (this._fallback !== null) {
-      this._fallback.attach(host as PollerHost);
+      (this._fallback as unknown as AnyDefaultPoller).attach(host as never);
       return;
     }
     if (typeof (host as LoopDriver).resume === "function") {
       this._driver = host as LoopDriver;
     } else {
       // The contract before `resume()`: this poller runs the batch of turns itself.
-      const old = host as PollerHost;
+      const old = host as TurnHost;
       this._driver = { loop: old.loop, resume: () => this._runTurns(old), externalPending: () => old.externalPending() };
     }
     (this._reactor as Reactor).add(this);
@@ -118,7 +132,9 @@ export class SelectorPoller implements Poller, ReactorClient {
   /** Resume the loop after at most `timeoutMs` (0: after Node runs its callbacks once; null: on I/O or wakeup() only). */
   wait(timeoutMs: number | null): void {
     if (this._fallback !== null) {
-      this._fallback.schedule(timeoutMs);
+      const fallback = this._fallback as unknown as AnyDefaultPoller;
+      if (typeof fallback.wait === "function") fallback.wait(timeoutMs);
+      else fallback.schedule?.(timeoutMs);
       return;
     }
     if (this._closed) return;
@@ -320,7 +336,7 @@ export class SelectorPoller implements Poller, ReactorClient {
   };
 
   /** The old contract: run turns while the loop keeps asking for one, within a small budget. */
-  private _runTurns(host: PollerHost): void {
+  private _runTurns(host: TurnHost): void {
     const deadline = performance.now() + BATCH_BUDGET_MS;
     let turns = 0;
     this._inTurn = true;
