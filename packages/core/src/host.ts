@@ -7,6 +7,7 @@ export interface HostGlobals {
   setTimeout(cb: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
   setImmediate?: (cb: () => void) => unknown;
+  queueMicrotask?: (cb: () => void) => void;
   clearImmediate?: (id: unknown) => void;
   MessageChannel?: new () => {
     port1: { onmessage: ((ev: unknown) => void) | null; close(): void };

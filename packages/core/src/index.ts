@@ -26,7 +26,7 @@ export { taskGroup, TaskGroup } from "./task-group.js";
 export { Context, ContextVar, Token, copyContext } from "./context.js";
 export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup } from "./errors.js";
 export { DefaultPoller } from "./poller.js";
-export type { Poller, PollerHost } from "./poller.js";
+export type { LoopDriver, Poller } from "./poller.js";
 export type { ExecutorJobInfo, Instrument } from "./instrument.js";
 export type { Executor, ExecutorJob, ExecutorSignal } from "./executor.js";
 export { isCoroutine } from "./coroutine.js";
