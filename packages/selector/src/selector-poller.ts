@@ -1,38 +1,10 @@
 import type { Buffer } from "node:buffer";
-import { DefaultPoller, type EventLoop, type NetDriver, type Poller } from "@loop/core";
+import { DefaultPoller, type EventLoop, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
 import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
-
-/**
- * The new poller contract's way back into the loop (`LoopDriver` in `@loop/core` once it
- * lands there): `resume()` runs a batch of turns, which ends with a new `wait()`.
- */
-export interface LoopDriver {
-  readonly loop: EventLoop;
-  resume(): void;
-  externalPending(): number;
-}
-
-/**
- * The contract before `resume()` (core's `PollerHost` until the pump moves into core): the
- * poller runs each turn itself. Declared here so that this file compiles on both sides of
- * that change.
- */
-export interface TurnHost {
-  readonly loop: EventLoop;
-  runOnce(): void;
-  externalPending(): number;
-}
-
-/** Whatever the default poller is on either side of that change: `wait` after it, `schedule` before. */
-type AnyDefaultPoller = { attach(host: never): void; wait?(t: number | null): void; schedule?(t: number | null): void; wakeup(): void; close(): void };
-
-/** The longest the old contract's host keeps running turns back to back (as DefaultPoller). */
-const BATCH_BUDGET_MS = 2;
-const BATCH_MAX_TURNS = 256;
 
 let warned = false;
 
@@ -49,7 +21,7 @@ let warned = false;
  * Invariants: `_deadline` is the end of the current timed wait (Infinity for none);
  * `_wakeRequested` means a batch must resume the loop whatever the time; both are reset
  * when the loop is resumed. The loop is only resumed from a native batch, never from
- * inside `wait()`, `schedule()` or `wakeup()`.
+ * inside `wait()` or `wakeup()`.
  * @example
  * import { run } from "@loop/core";
  * import { SelectorPoller } from "@loop/selector";
@@ -65,9 +37,6 @@ export class SelectorPoller implements Poller, ReactorClient {
   private _closed = false;
   _deadline = Infinity;
   _wakeRequested = false;
-  /** Old-contract hosts: a turn is running, and whether it asked for another. */
-  private _inTurn = false;
-  private _turnRequested = false;
   /** Records queued for the loop: parallel arrays, swapped with spares while delivering. */
   private _targets: FdTarget[] = [];
   private _kinds: number[] = [];
@@ -110,18 +79,12 @@ export class SelectorPoller implements Poller, ReactorClient {
     return this._net ?? undefined;
   }
 
-  attach(host: LoopDriver | TurnHost): void {
+  attach(driver: LoopDriver): void {
     if (this._fallback !== null) {
-      (this._fallback as unknown as AnyDefaultPoller).attach(host as never);
+      this._fallback.attach(driver);
       return;
     }
-    if (typeof (host as LoopDriver).resume === "function") {
-      this._driver = host as LoopDriver;
-    } else {
-      // The contract before `resume()`: this poller runs the batch of turns itself.
-      const old = host as TurnHost;
-      this._driver = { loop: old.loop, resume: () => this._runTurns(old), externalPending: () => old.externalPending() };
-    }
+    this._driver = driver;
     (this._reactor as Reactor).add(this);
   }
 
@@ -132,20 +95,16 @@ export class SelectorPoller implements Poller, ReactorClient {
   /** Resume the loop after at most `timeoutMs` (0: after Node runs its callbacks once; null: on I/O or wakeup() only). */
   wait(timeoutMs: number | null): void {
     if (this._fallback !== null) {
-      const fallback = this._fallback as unknown as AnyDefaultPoller;
-      if (typeof fallback.wait === "function") fallback.wait(timeoutMs);
-      else fallback.schedule?.(timeoutMs);
+      this._fallback.wait(timeoutMs);
       return;
     }
     if (this._closed) return;
+    // A new wait replaces the previous one, a pending wake-up included.
+    this._wakeRequested = false;
     if (timeoutMs === null || timeoutMs === Infinity) {
       this._deadline = Infinity;
     } else if (timeoutMs <= 0) {
       this._deadline = Infinity;
-      if (this._inTurn) {
-        this._turnRequested = true;
-        return;
-      }
       this._wakeRequested = true;
       (this._reactor as Reactor).requestWake();
     } else {
@@ -154,21 +113,12 @@ export class SelectorPoller implements Poller, ReactorClient {
     (this._reactor as Reactor).rearm();
   }
 
-  /** The contract before `wait()`: the same request. */
-  schedule(timeoutMs: number | null): void {
-    this.wait(timeoutMs);
-  }
-
   wakeup(): void {
     if (this._fallback !== null) {
       this._fallback.wakeup();
       return;
     }
     if (this._closed || this._driver === null) return;
-    if (this._inTurn) {
-      this._turnRequested = true;
-      return;
-    }
     this._wakeRequested = true;
     (this._reactor as Reactor).requestWake();
   }
@@ -334,26 +284,6 @@ export class SelectorPoller implements Poller, ReactorClient {
       this._spare = [targets, kinds, as, bs, data];
     }
   };
-
-  /** The old contract: run turns while the loop keeps asking for one, within a small budget. */
-  private _runTurns(host: TurnHost): void {
-    const deadline = performance.now() + BATCH_BUDGET_MS;
-    let turns = 0;
-    this._inTurn = true;
-    try {
-      do {
-        this._turnRequested = false;
-        host.runOnce();
-      } while (this._turnRequested && !this._closed && ++turns < BATCH_MAX_TURNS && performance.now() < deadline);
-    } finally {
-      this._inTurn = false;
-    }
-    if (this._turnRequested && !this._closed) {
-      this._turnRequested = false;
-      this._wakeRequested = true;
-      (this._reactor as Reactor).requestWake();
-    }
-  }
 }
 
 /** One watched descriptor of addReader/addWriter: its callbacks, run from loop callbacks. */

@@ -1,6 +1,6 @@
-import { EventLoop } from "@loop/core";
+import { EventLoop, type LoopDriver } from "@loop/core";
 import { describe, expect, it } from "vitest";
-import { SelectorPoller, type LoopDriver } from "../src/index.js";
+import { SelectorPoller } from "../src/index.js";
 import { nativeStats } from "./helpers.js";
 import { available } from "./native-available.js";
 
