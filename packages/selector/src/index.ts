@@ -4,7 +4,7 @@
  * file descriptor.
  */
 export { SelectorPoller } from "./selector-poller.js";
-
+export type { FdWatching } from "./selector-poller.js";
 export { SelectorNetDriver } from "./net-driver.js";
 export type { SelectorListenOptions } from "./net-driver.js";
 export { SelectorTransport } from "./transport.js";

@@ -6,6 +6,14 @@ import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
 import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
 
+/** The fd-watching capability of a poller (asyncio's add_reader family). */
+export interface FdWatching {
+  addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  removeReader(fd: number): boolean;
+  addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  removeWriter(fd: number): boolean;
+}
+
 let warned = false;
 
 /**
@@ -77,6 +85,14 @@ export class SelectorPoller implements Poller, ReactorClient {
 
   get net(): NetDriver | undefined {
     return this._net ?? undefined;
+  }
+
+  /**
+   * asyncio's fd callbacks as a poller capability, for an `EventLoop.addReader` that
+   * delegates to `poller.fds` (absent on the fallback, which cannot watch descriptors).
+   */
+  get fds(): FdWatching | undefined {
+    return this._fallback === null ? this : undefined;
   }
 
   attach(driver: LoopDriver): void {

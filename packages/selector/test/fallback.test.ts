@@ -28,6 +28,7 @@ describe("without the native addon", () => {
       expect(String(warn.mock.calls[0]![0])).toMatch(/not available \(Could not locate the bindings file\).*Node's timers and socket driver/);
       expect(poller.native).toBe(false);
       expect(poller.net).toBeUndefined();
+      expect(poller.fds).toBeUndefined();
       const line = await run(
         function* () {
           const server = yield* startServer(echo, "127.0.0.1", 0);

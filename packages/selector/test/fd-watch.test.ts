@@ -97,6 +97,7 @@ describe.skipIf(!available)("addReader / addWriter (asyncio's fd callbacks)", ()
 
   it("bad arguments throw at the call: TypeError for a wrong type, RangeError for a bad fd, an error naming the poller off a selector loop", async () => {
     const poller = new SelectorPoller();
+    expect(poller.fds).toBe(poller);
     expect(() => poller.addReader("3" as unknown as number, () => {})).toThrow(TypeError);
     expect(() => poller.addReader(-1, () => {})).toThrow(RangeError);
     expect(() => poller.addReader(0, null as unknown as () => void)).toThrow(TypeError);
