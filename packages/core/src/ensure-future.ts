@@ -1,7 +1,8 @@
-import { isCoroutine, isPromiseLike, type Awaitable, type Coroutine } from "./coroutine.js";
+import { isCoroutine, isPromiseLike } from "./coroutine.js";
 import { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import type { Awaitable, Coroutine } from "./types.js";
 
 /**
  * Turns anything awaitable into a Future of `loop` (default: the running loop): a Future

@@ -32,6 +32,23 @@ export class TimeoutError extends Error {
 }
 
 /**
+ * The program was interrupted by a signal, Python's `KeyboardInterrupt`: `run()` rejects
+ * with it after a SIGINT (Ctrl-C) cancelled the main task and every `finally` ran.
+ * `signal` says which signal it was ("SIGINT", or another one `run`'s `handleSignals`
+ * lists). Left uncaught, the process ends as one killed by that signal (status 130 for
+ * SIGINT); caught, the program goes on.
+ */
+export class KeyboardInterrupt extends Error {
+  readonly signal: string;
+
+  constructor(signal = "SIGINT", message?: string) {
+    super(message ?? `interrupted by ${signal}`);
+    this.name = "KeyboardInterrupt";
+    this.signal = signal;
+  }
+}
+
+/**
  * Several errors raised together, as Python's ExceptionGroup: a task group that had
  * failing children raises one of these with every child error in `exceptions`.
  * It is an `AggregateError`, so `errors` holds the same array.

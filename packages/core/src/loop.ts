@@ -1,38 +1,20 @@
 import { snapshotContext } from "./context.js";
-import { isCoroutine, notACoroutineMessage, type Awaitable, type Coroutine } from "./coroutine.js";
+import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
-import type { Executor } from "./executor.js";
 import { Future } from "./future.js";
-import { CallbackHandle, Handle, InlineHandle, TimerHandle, captureError, firstFrame, reportCallbackError, type Callback, type Runnable } from "./handle.js";
-import { host, printError, readEnv } from "./host.js";
-import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument } from "./instrument.js";
+import { CallbackHandle, Handle, InlineHandle, TimerHandle, reportCallbackError } from "./handle.js";
+import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
+import { InstrumentSet, checkInstrument } from "./instrument.js";
 import { DefaultPoller, type LoopDriver, type Poller } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
+import { SignalHandlers } from "./signal-handlers.js";
+import { captureError, firstFrame } from "./stack-frames.js";
 import { current } from "./state.js";
 import { TaskList } from "./task-list.js";
-import { Task, type TaskOptions } from "./task.js";
+import { Task } from "./task.js";
 import { TimerHeap } from "./timer-heap.js";
-
-/** What the exception handler receives: asyncio's context dict, with its keys. */
-export interface ErrorContext {
-  message: string;
-  exception?: unknown;
-  future?: Future<unknown>;
-  task?: Task<unknown>;
-  handle?: Handle;
-  [key: string]: unknown;
-}
-
-export type ExceptionHandler = (loop: EventLoop, context: ErrorContext) => void;
-export type TaskFactory = (loop: EventLoop, coro: Coroutine<unknown>, opts?: TaskOptions) => Task<unknown>;
-/** Reorders, in place, the tasks whose steps run in one turn (see `EventLoop.setTaskOrder`). */
-export type TaskOrder = (tasks: Task<unknown>[]) => void;
-
-/** Where debug-mode reports go; `@loop/debug` can plug a structured logger in. */
-export interface DebugLogger {
-  warn(message: string, details?: Record<string, unknown>): void;
-}
+import type { Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
 
 export interface EventLoopOptions {
   /** Defaults to the `DefaultPoller` (the host's own timers). */
@@ -137,6 +119,7 @@ export class EventLoop {
   private _taskOrder: TaskOrder | null = null;
   /** True while `callSoon` may queue bare functions: not closed, not in debug mode, no instrument. */
   private _inlineCallbacks = false;
+  /** @internal Made by the first `addSignalHandler`. */ _signalHandlers: SignalHandlers | null = null;
 
   constructor(opts?: EventLoopOptions) {
     const poller = opts?.poller ?? new DefaultPoller();
@@ -551,6 +534,29 @@ export class EventLoop {
   /** @internal */
   _timerHandleCancelled(): void {
     this._cancelledTimers++;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Signals (asyncio's unix_events), through the poller's `signals` capability
+  // ---------------------------------------------------------------------------------
+
+  /**
+   * Runs `callback(...args)` as a loop callback each time the process receives `signal`
+   * ("SIGINT", "SIGTERM", …), never inside the host's own signal listener. Adding a
+   * handler for a signal that has one replaces it; a handler for SIGINT also replaces
+   * `run()`'s Ctrl-C handling while it is added. Handlers are removed when the loop closes.
+   * @throws TypeError/RangeError for a bad signal name (SIGKILL and SIGSTOP cannot be caught),
+   *   Error when the loop's poller has no `signals` capability.
+   * @example
+   * loop.addSignalHandler("SIGTERM", () => stopping.set());
+   */
+  addSignalHandler<A extends unknown[]>(signal: string, callback: (...args: A) => unknown, ...args: A): void {
+    (this._signalHandlers ??= new SignalHandlers(this)).add(signal, callback, args);
+  }
+
+  /** Removes the handler for `signal`; returns whether there was one (asyncio's `remove_signal_handler`). */
+  removeSignalHandler(signal: string): boolean {
+    return (this._signalHandlers ??= new SignalHandlers(this)).remove(signal);
   }
 
   // ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-import { host, monotonicNow } from "./host.js";
+import { hostGlobals as host, monotonicNow } from "./host-globals.js";
+import { hostSignalDriver } from "./host-signals.js";
 import type { EventLoop } from "./loop.js";
-import type { NetDriver } from "./transports.js";
+import type { SignalDriver } from "./signal-driver.js";
+import type { NetDriver } from "./types.js";
 
 /**
  * What the loop gives its poller: the way back in. The loop owns the pump — running turns
@@ -75,6 +77,8 @@ export interface Poller {
   close(): void;
   /** Transports for TCP/Unix/TLS, when this poller can carry them. */
   readonly net?: NetDriver;
+  /** The process's signals, for `loop.addSignalHandler` and `run()`'s Ctrl-C handling, when this poller can deliver them. */
+  readonly signals?: SignalDriver;
 }
 
 const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
@@ -87,6 +91,8 @@ const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
  */
 export class DefaultPoller implements Poller {
   readonly name: string = "default";
+  /** `process.on`/`process.off` where there is a `process` (Node); absent in a browser. */
+  readonly signals?: SignalDriver = hostSignalDriver();
   private _driver: LoopDriver | null = null;
   // Invariant: `_timer` is the host timer of the pending wait, or null; `_timerDeadline`
   // is when it fires (Infinity when there is none). `_resumeQueued`: a host callback that

@@ -3,6 +3,11 @@
  * servers on asyncio-style transports and protocols, carried by Node's sockets or by any
  * poller's network driver.
  */
+import { registerLibraryModule } from "@loop/core";
+
+// Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.
+registerLibraryModule(import.meta.url);
+
 export { openConnection, openUnixConnection, startServer, startUnixServer } from "./streams.js";
 export type { OpenConnectionOptions, StartServerOptions, TlsOptions, TlsServerOptions, UnixConnectionOptions, UnixServerOptions } from "./streams.js";
 export { StreamReader, DEFAULT_LIMIT } from "./stream-reader.js";
@@ -19,3 +24,7 @@ export { IncompleteReadError, LimitOverrunError, ConnectionResetError } from "./
 export type { NetError } from "./errors.js";
 export { NodeNetDriver, nodeNetDriver } from "./node-driver.js";
 export { getNetDriver } from "./driver.js";
+export { createDatagramEndpoint } from "./datagram.js";
+export type { DatagramEndpointOptions } from "./datagram.js";
+export { openDatagramSocket, DatagramSocket } from "./datagram-socket.js";
+export type { DatagramAddressInfo, DatagramSocketOptions } from "./datagram-socket.js";

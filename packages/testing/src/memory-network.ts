@@ -1,5 +1,20 @@
-import type { ConnectOptions, EventLoop, Future, ListenOptions, NetDriver, Protocol, ServerHandle, StartTlsOptions, Transport } from "@loop/core";
+import type {
+  ConnectOptions,
+  DatagramOptions,
+  DatagramProtocol,
+  DatagramTransport,
+  EventLoop,
+  Future,
+  ListenOptions,
+  NetDriver,
+  Protocol,
+  ServerHandle,
+  StartTlsOptions,
+  Transport,
+} from "@loop/core";
+import { openMemoryDatagram, type DatagramConditions, type DatagramFabric, type MemoryDatagramTransport } from "./memory-datagram.js";
 import { MemoryTransport, systemError, type Endpoint, type MemoryFabric } from "./memory-network-transport.js";
+import { mulberry32 } from "./shuffle.js";
 
 /** The conditions of the link between two hosts. */
 export interface LinkConditions {
@@ -14,6 +29,8 @@ export interface MemoryNetworkOptions extends LinkConditions {
   localHost?: string;
   /** Bytes a receiver holds unread before its sender must wait (a socket buffer); 64 KiB by default. */
   window?: number;
+  /** Loss, duplication, reordering and extra delay of datagrams (UDP), drawn from a seed. */
+  datagrams?: DatagramConditions;
 }
 
 const FIRST_EPHEMERAL_PORT = 49152;
@@ -51,6 +68,15 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
   private readonly _transports = new Set<MemoryTransport>();
   private readonly _waitingConnects = new Set<PendingConnect>();
   private readonly _local: MemoryHost;
+  // Datagrams: endpoints by "host:port" (UDP ports are their own space), the conditions,
+  // and the one generator every fate is drawn from.
+  private readonly _datagramEndpoints = new Map<string, MemoryDatagramTransport[]>();
+  private readonly _nextDatagramPort = new Map<string, number>();
+  private _datagramConditions: Required<DatagramConditions> = { loss: 0, duplicate: 0, reorder: 0, reorderWindow: 10, delay: 0, seed: 1 };
+  private _random: () => number = mulberry32(1);
+  private readonly _datagramFabric: DatagramFabric;
+  /** Datagrams sent (not counting those refused at `sendto`) and delivered to a protocol, duplicates included. */
+  readonly datagramStats = { sent: 0, delivered: 0 };
 
   constructor(opts: MemoryNetworkOptions = {}) {
     if (typeof opts !== "object" || opts === null) throw new TypeError("new MemoryNetwork(opts): opts must be an object like { latency, bandwidth }");
@@ -62,6 +88,52 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
     if (typeof localHost !== "string" || localHost === "") throw new TypeError("new MemoryNetwork({ localHost }): localHost must be a non-empty string");
     this._hosts.add(localHost);
     this._local = new MemoryHost(this, localHost);
+    if (opts.datagrams !== undefined) this.setDatagramConditions(opts.datagrams);
+    this._datagramFabric = {
+      link: (from, to) => this.link(from, to),
+      partitioned: (a, b) => this.partitioned(a, b),
+      fate: () => this._fate(),
+      endpointAt: (to) => {
+        const list = this._datagramEndpoints.get(`${to.host}:${to.port}`);
+        return list === undefined ? undefined : list[list.length - 1];
+      },
+      resolves: (host) => this._hosts.has(host),
+      endpointClosed: (endpoint) => {
+        const key = `${endpoint.local.host}:${endpoint.local.port}`;
+        const list = this._datagramEndpoints.get(key)?.filter((e) => e !== endpoint);
+        if (list === undefined || list.length === 0) this._datagramEndpoints.delete(key);
+        else this._datagramEndpoints.set(key, list);
+      },
+      count: (what) => void this.datagramStats[what]++,
+    };
+  }
+
+  /**
+   * Sets what happens to datagrams from now on (see `DatagramConditions`); a `seed`
+   * restarts the draws. Partitions drop datagrams outright (UDP does not retry).
+   */
+  setDatagramConditions(conditions: DatagramConditions): this {
+    if (typeof conditions !== "object" || conditions === null) throw new TypeError("MemoryNetwork.setDatagramConditions(conditions): conditions must be an object like { loss, duplicate, reorder, seed }");
+    const merged = { ...this._datagramConditions, ...conditions };
+    for (const key of ["loss", "duplicate", "reorder"] as const) {
+      const p = merged[key];
+      if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new RangeError(`MemoryNetwork datagrams: ${key} must be a probability from 0 to 1, got ${String(p)}`);
+    }
+    for (const key of ["reorderWindow", "delay"] as const) {
+      const ms = merged[key];
+      if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`MemoryNetwork datagrams: ${key} must be 0 or more milliseconds, got ${String(ms)}`);
+    }
+    if (typeof merged.seed !== "number" || !Number.isFinite(merged.seed)) throw new RangeError(`MemoryNetwork datagrams: seed must be a finite number, got ${String(merged.seed)}`);
+    if (conditions.seed !== undefined) this._random = mulberry32(merged.seed);
+    this._datagramConditions = merged;
+    return this;
+  }
+
+  /** How many datagram endpoints are open (a test's leak check: 0 after the test). */
+  get openDatagramEndpoints(): number {
+    let count = 0;
+    for (const list of this._datagramEndpoints.values()) count += list.length;
+    return count;
   }
 
   /** Declares a host name, so that it resolves (connecting to it is refused until something listens). */
@@ -168,6 +240,11 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
     return future;
   }
 
+  /** A UDP endpoint on the local host (see `DatagramConditions` for what befalls its datagrams). */
+  datagram(loop: EventLoop, protocolFactory: () => DatagramProtocol, options: DatagramOptions): Future<DatagramTransport> {
+    return this._local.datagram(loop, protocolFactory, options);
+  }
+
   // --- MemoryFabric ----------------------------------------------------------------------
 
   link(from: string, to: string): { latency: number; bandwidth: number } {
@@ -237,6 +314,38 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
   }
 
   /** @internal */
+  _datagram(from: string, loop: EventLoop, protocolFactory: () => DatagramProtocol, options: DatagramOptions): Future<DatagramTransport> {
+    const wanted = options.localAddr;
+    const host = wanted === undefined || ANY_HOSTS.has(wanted[0]) ? from : wanted[0];
+    this._hosts.add(host);
+    let port = wanted?.[1] ?? 0;
+    if (port === 0) {
+      port = this._nextDatagramPort.get(host) ?? FIRST_EPHEMERAL_PORT;
+      while (this._datagramEndpoints.has(`${host}:${port}`)) port++;
+      this._nextDatagramPort.set(host, port + 1);
+    }
+    const key = `${host}:${port}`;
+    return openMemoryDatagram(loop, this._datagramFabric, protocolFactory, options, { host, port }, (endpoint) => {
+      const list = this._datagramEndpoints.get(key);
+      if (list !== undefined && options.reusePort !== true) return systemError("EADDRINUSE", 98, "bind", key, { address: host, port });
+      if (list === undefined) this._datagramEndpoints.set(key, [endpoint]);
+      else list.push(endpoint);
+      return null;
+    });
+  }
+
+  /** The copies one datagram becomes: none if lost, two if duplicated; each number its extra delay. */
+  private _fate(): number[] {
+    const c = this._datagramConditions;
+    const random = this._random;
+    if (c.loss > 0 && random() < c.loss) return [];
+    const copies = c.duplicate > 0 && random() < c.duplicate ? 2 : 1;
+    const delays: number[] = [];
+    for (let i = 0; i < copies; i++) delays.push(c.delay + (c.reorder > 0 && random() < c.reorder ? random() * c.reorderWindow : 0));
+    return delays;
+  }
+
+  /** @internal */
   _refuses(to: Endpoint): boolean {
     return this._refused.has(to.host) || this._refused.has(`${to.host}:${to.port}`);
   }
@@ -282,6 +391,10 @@ class MemoryHost implements NetDriver {
 
   startTls(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport> {
     return this._network.startTls(loop, transport, protocol, options);
+  }
+
+  datagram(loop: EventLoop, protocolFactory: () => DatagramProtocol, options: DatagramOptions): Future<DatagramTransport> {
+    return this._network._datagram(this.name, loop, protocolFactory, options);
   }
 }
 

@@ -1,4 +1,5 @@
 import { EventLoop, ensureFuture, type Coroutine, type LoopDriver, type Poller } from "@loop/core";
+import { signalChecks } from "./poller-conformance-signals.js";
 
 /** The parts of a test runner the kit registers its checks with (vitest's or Jest's `describe`/`it`). */
 export interface TestRegistrar {
@@ -263,6 +264,8 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
       const after = hostTimers();
       check(after === null || baseline === null || after.timeouts <= baseline.timeouts, "a closed loop's poller left a host timer running");
     });
+
+    signalChecks(makePoller, it, limit);
   });
 }
 

@@ -1,5 +1,6 @@
-import { run, type Coroutine, type NetDriver } from "@loop/core";
+import { run, type Coroutine, type NetDriver, type RunOptions } from "@loop/core";
 import { VirtualPoller } from "./virtual-poller.js";
+import type { VirtualSignals } from "./virtual-signals.js";
 
 export interface RunVirtualOptions {
   /** Shuffle the order of task steps made ready in the same turn (see `VirtualPoller`). */
@@ -10,6 +11,12 @@ export interface RunVirtualOptions {
   debug?: boolean;
   /** Where the virtual clock starts, in ms; default 0. */
   startMs?: number;
+  /** The signals the run sees: raise one with `signals.raise("SIGINT")` (see `VirtualSignals`). */
+  signals?: VirtualSignals;
+  /** As in `run`: which raised signals interrupt the run like Ctrl-C; SIGINT by default. */
+  handleSignals?: RunOptions["handleSignals"];
+  /** As in `run`: aborting it cancels the main task. */
+  signal?: RunOptions["signal"];
 }
 
 /**
@@ -28,13 +35,13 @@ export function runVirtual<T>(main: Coroutine<T> | (() => Coroutine<T>), opts?: 
   let poller: VirtualPoller;
   try {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
-      throw new TypeError("runVirtual(main, opts): opts must be an object like { seed, net, debug }");
+      throw new TypeError("runVirtual(main, opts): opts must be an object like { seed, net, debug, signals }");
     }
-    poller = new VirtualPoller({ seed: opts?.seed, net: opts?.net, startMs: opts?.startMs });
+    poller = new VirtualPoller({ seed: opts?.seed, net: opts?.net, startMs: opts?.startMs, signals: opts?.signals });
   } catch (error) {
     return Promise.reject(error);
   }
-  return run(main, { poller, debug: opts?.debug }).catch((error: unknown) => {
+  return run(main, { poller, debug: opts?.debug, handleSignals: opts?.handleSignals, signal: opts?.signal }).catch((error: unknown) => {
     // The poller stopped the loop: the deadlock, not "stopped before completion", is the story.
     throw poller.deadlock ?? error;
   });

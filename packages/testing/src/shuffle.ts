@@ -22,8 +22,8 @@ export function seededShuffle(seed: number): TaskOrder {
   };
 }
 
-/** mulberry32: a tiny, fast 32-bit generator, plenty for picking orders. */
-function mulberry32(seed: number): () => number {
+/** @internal mulberry32: a tiny, fast 32-bit generator, plenty for picking orders (and the in-memory network's datagram fates). */
+export function mulberry32(seed: number): () => number {
   let a = Math.trunc(seed) >>> 0 || 0x9e3779b9;
   return (): number => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -2,6 +2,7 @@ import type { EventLoop, LoopDriver, NetDriver, Poller, Task } from "@loop/core"
 import { DeadlockError } from "./deadlock-error.js";
 import { seededShuffle } from "./shuffle.js";
 import { VirtualClock } from "./virtual-clock.js";
+import { VirtualSignals } from "./virtual-signals.js";
 
 export interface VirtualPollerOptions {
   /** A network driver for the loop's transports, e.g. `@loop/testing`'s in-memory network. */
@@ -14,6 +15,8 @@ export interface VirtualPollerOptions {
   seed?: number;
   /** Where the virtual clock starts, in ms; default 0. */
   startMs?: number;
+  /** The signals the loop sees (`poller.signals`); a new `VirtualSignals` by default. */
+  signals?: VirtualSignals;
   /**
    * Called when the poller finds a deadlock; default: stop the loop (so that
    * `runUntilComplete` rejects, and `runVirtual` rejects with the `DeadlockError`).
@@ -48,6 +51,8 @@ const DEADLOCK = 2;
 export class VirtualPoller implements Poller {
   readonly name: string = "virtual";
   readonly net?: NetDriver;
+  /** Signals a test raises with `poller.signals.raise("SIGINT")`. */
+  readonly signals: VirtualSignals;
   /** The virtual clock; `loop.time()` reads it. */
   readonly clock: VirtualClock;
   /** The first deadlock found, or null. */
@@ -75,6 +80,9 @@ export class VirtualPoller implements Poller {
     }
     this._seed = seed;
     if (opts?.net !== undefined) this.net = opts.net;
+    const signals = opts?.signals;
+    if (signals !== undefined && !(signals instanceof VirtualSignals)) throw new TypeError("new VirtualPoller({ signals }): signals must be a VirtualSignals");
+    this.signals = signals ?? new VirtualSignals();
     this.clock = new VirtualClock(opts?.startMs ?? 0);
     this._onDeadlock = opts?.onDeadlock ?? stopLoop;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { DefaultPoller, type Poller, type LoopDriver } from "@loop/core";
-import { pollerConformance, type TestRegistrar } from "../src/index.js";
+import { VirtualSignals, pollerConformance, type TestRegistrar } from "../src/index.js";
 
 /** Runs the kit against `make` outside vitest and returns the checks that failed, by name. */
 async function failures(make: () => Poller, stuckAfterMs = 300): Promise<string[]> {
@@ -73,6 +73,19 @@ describe("the conformance kit catches broken pollers", () => {
   test("a poller whose close() leaves its timer running", async () => {
     const failed = await failures(broken(() => ({ close: () => {} })));
     expect(failed).toContain("close() ends pending waits, makes wait()/wakeup() harmless and leaves no host timer behind");
+  }, 60_000);
+
+  test("a signals capability that calls listeners inside add() and whose remove() does nothing", async () => {
+    class BrokenSignals extends VirtualSignals {
+      override add(signal: string, listener: (signal: string) => void): void {
+        super.add(signal, listener);
+        listener(signal);
+      }
+      override remove(): void {}
+    }
+    const failed = await failures(broken(() => ({ signals: new BrokenSignals() })));
+    expect(failed).toContain("signals: a raised signal reaches every listener added for it, never synchronously inside add()");
+    expect(failed).toContain("signals: remove() stops that listener only");
   }, 60_000);
 
   test("the default poller fails nothing", async () => {

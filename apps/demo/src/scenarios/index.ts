@@ -5,6 +5,7 @@ import { hello } from "./hello.js";
 import { kvServer } from "./kv-server.js";
 import { queuesAndSemaphores } from "./queues-and-semaphores.js";
 import { timersScenario } from "./timers.js";
+import { udpEcho } from "./udp-echo.js";
 import { workersScenario } from "./workers.js";
 
 /**
@@ -15,6 +16,7 @@ export const scenarios: readonly Scenario[] = [
   hello,
   kvServer,
   flakyNetworkScenario,
+  udpEcho,
   debugScenario,
   workersScenario,
   queuesAndSemaphores,

@@ -77,19 +77,19 @@ function* serve(options: Options, listenPort: number): Coroutine<void> {
   const loop = getRunningLoop();
   const stop = loop.createFuture<string>();
   stop.label = "kv-server: waiting for SIGINT/SIGTERM";
-  const onSignal = (signal: NodeJS.Signals): void => {
+  // asyncio's idiom: the handlers run as loop callbacks; a handler for SIGINT also takes
+  // the place of run()'s own Ctrl-C handling while it is added.
+  const onSignal = (signal: string): void => {
     if (stop.done()) {
       // A second signal: the user does not want to wait for the graceful shutdown.
       console.log(`${signal} again: exiting now`);
       process.exit(130);
     }
-    loop.callSoonThreadsafe(() => {
-      if (!stop.done()) stop.setResult(signal);
-    });
+    stop.setResult(signal);
   };
   // Before anything is printed: whoever waits for "listening" may signal right after it.
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  loop.addSignalHandler("SIGINT", onSignal, "SIGINT");
+  loop.addSignalHandler("SIGTERM", onSignal, "SIGTERM");
   let inspector: Inspector | null = null;
   try {
     const server = yield* startKvServer({ host: options.host, port: listenPort, log: (line) => console.log(line) });
@@ -102,8 +102,8 @@ function* serve(options: Options, listenPort: number): Coroutine<void> {
     yield* server.shutdown();
     console.log(`kv-server stopped in ${(loop.time() - started).toFixed(0)} ms; ${describeStats(server)}`);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    loop.removeSignalHandler("SIGINT");
+    loop.removeSignalHandler("SIGTERM");
     if (inspector !== null) yield* ensureFuture(inspector.close());
   }
 }
