@@ -78,6 +78,9 @@ enum {
   CTL_WORDS = 4,
 };
 
+/* Bump with every change to the functions, record kinds or shared arrays. */
+#define SELECTOR_ABI 2
+
 enum { MODE_NONE = 0, MODE_WATCH = 1, MODE_STREAM = 2, MODE_LISTEN = 3, MODE_CONNECT = 4 };
 
 enum {
@@ -1155,6 +1158,11 @@ static napi_value Init(napi_env env, napi_value exports) {
 #endif
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  /* The interface version src/native.ts expects: a binary from another version of the
+   * package (a stale prebuild) is refused there instead of misbehaving. */
+  napi_value abi;
+  napi_create_uint32(env, SELECTOR_ABI, &abi);
+  napi_set_named_property(env, exports, "abi", abi);
   return exports;
 }
 

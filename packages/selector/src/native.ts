@@ -18,8 +18,12 @@ export const CTL_STAGED = 1;
 export const CTL_FLUSHES = 2;
 export const CTL_TIMER = 3;
 
+/** The version of the addon's interface this code speaks (SELECTOR_ABI in native/selector.c). */
+const NATIVE_ABI = 2;
+
 /** The addon's functions. Socket calls return a descriptor, or a negative errno. */
 export interface NativeSelector {
+  readonly abi: number;
   init(onBatch: (count: number) => void, receiver: object, events: ArrayBuffer, slab: ArrayBuffer, staging: ArrayBuffer, queue: ArrayBuffer, ctl: ArrayBuffer): void;
   arm(ms: number): void;
   wake(): void;
@@ -39,6 +43,16 @@ export interface NativeSelector {
   stats(): [open: number, pollRef: number, timerActive: number, idleActive: number, rebuilds: number];
 }
 
+/** What node-gyp-build loaded, if it is this package's addon for this platform; else throws why not. */
+export function checkAddon(loaded: unknown, platform: string = process.platform): NativeSelector {
+  const candidate = loaded as Partial<NativeSelector> | null;
+  if (typeof candidate !== "object" || candidate === null || typeof candidate.arm !== "function") throw new Error(`no epoll on ${platform}`);
+  if (candidate.abi !== NATIVE_ABI) {
+    throw new Error(`the native addon speaks interface ${String(candidate.abi)}, this @loop/selector needs ${NATIVE_ABI} (a stale build or prebuild: rebuild with node-gyp)`);
+  }
+  return candidate as NativeSelector;
+}
+
 let addon: NativeSelector | null = null;
 let failure: Error | null = null;
 
@@ -46,9 +60,7 @@ try {
   const require = createRequire(import.meta.url);
   const load = require("node-gyp-build") as (dir: string) => unknown;
   // The package root, from src/ (tests) and dist/ (published) alike.
-  const loaded = load(fileURLToPath(new URL("..", import.meta.url))) as Partial<NativeSelector>;
-  if (typeof loaded.arm !== "function") throw new Error(`no epoll on ${process.platform}`);
-  addon = loaded as NativeSelector;
+  addon = checkAddon(load(fileURLToPath(new URL("..", import.meta.url))));
 } catch (error) {
   failure = error instanceof Error ? error : new Error(String(error));
 }
