@@ -27,6 +27,7 @@ const expectedExports: Record<string, string[]> = {
   "@loop/workers": ["runInWorker", "toThread", "runInExecutor", "WorkerPoolExecutor"],
   "@loop/eslint-plugin": ["default", "rules", "typeAwareRules"],
   "@loop/process": ["createSubprocessExec", "createSubprocessShell", "Process", "runProcess", "CalledProcessError", "PIPE", "STDOUT", "DEVNULL"],
+  "@loop/selector": ["SelectorPoller", "addReader", "removeReader", "addWriter", "removeWriter", "selectorAvailable"],
 };
 /**
  * A few lines per package that use it for real, as a user would right after installing
@@ -92,6 +93,27 @@ console.log(await run(function* () {
   return new TextDecoder().decode(done.stdout).split("\\n").join(",");
 }));`,
     prints: "a,b,",
+  },
+  "@loop/selector": {
+    // npm builds the addon from source on install (node-gyp); the echo then runs on raw sockets.
+    code: `const { run } = await import("@loop/core");
+const net = await import("@loop/net");
+const poller = new m.SelectorPoller();
+console.log(await run(function* () {
+  const server = yield* net.startServer(function* (reader, writer) {
+    writer.write(yield* reader.readline());
+    yield* writer.drain();
+    writer.close();
+  }, "127.0.0.1", 0);
+  const [reader, writer] = yield* net.openConnection("127.0.0.1", server.address().port);
+  writer.write("ping\\n");
+  const line = new TextDecoder().decode(yield* reader.readline()).trim();
+  writer.close();
+  server.close();
+  yield* server.waitClosed();
+  return line + (poller.native ? " on the native selector" : " on the fallback");
+}, { poller }));`,
+    prints: "ping on the native selector",
   },
   "@loop/workers": {
     code: `const { run } = await import("@loop/core");

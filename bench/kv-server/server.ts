@@ -1,12 +1,14 @@
 /**
  * The demo's key-value server alone, for the kv-server benchmark: `node --import tsx
- * server.ts <port>` prints "listening <port>" and serves until SIGTERM/SIGINT, then shuts
+ * server.ts <port> [selector]` (on @loop/selector's SelectorPoller when asked) prints "listening <port>" and serves until SIGTERM/SIGINT, then shuts
  * down gracefully. It loads only the server's module (on the built @loop packages), not
  * the whole demo. A line "mem" on its stdin prints its memory (for the memory suite).
  */
 import { ensureFuture, run } from "@loop/core";
+import { SelectorPoller } from "@loop/selector";
 import { startKvServer } from "../../apps/demo/src/kv/index.ts";
 
+const poller = process.argv[3] === "selector" ? new SelectorPoller() : undefined;
 await run(function* () {
   const server = yield* startKvServer({ port: Number(process.argv[2] ?? 0) });
   const stopped = new Promise<void>((resolve) => {
@@ -26,4 +28,4 @@ await run(function* () {
   console.log(`listening ${server.port}`);
   yield* ensureFuture(stopped);
   yield* server.shutdown();
-});
+}, { poller });

@@ -1,15 +1,19 @@
 /**
  * One echo server of the net-echo benchmark, in its own process so that its CPU time is
  * its own: `node server.ts <variant>` with variant `loop` (@loop/net streams, built
- * dist), `node-data` (raw node:net 'data' callbacks) or `node-for-await` (`for await`
- * over the socket). It prints its port, then answers commands on stdin:
+ * dist), `loop-selector` (the same streams on @loop/selector's raw sockets),
+ * `loop-protocol` / `loop-selector-protocol` (@loop/net's createServer with an echo
+ * protocol, on either driver), `node-data` (raw node:net 'data' callbacks) or
+ * `node-for-await` (`for await` over the socket). It prints its port, then answers commands on stdin:
  * `start` (mark the CPU clock), `report` (CPU µs since the mark, total and user, as JSON), `mem` (memory
  * after a GC, as JSON).
  */
 import * as net from "node:net";
 import { createInterface } from "node:readline";
 import { CancelledError, ensureFuture, run, type Coroutine } from "@loop/core";
-import { startServer, type StreamReader, type StreamWriter } from "@loop/net";
+import type { BaseTransport, Protocol, Transport } from "@loop/core";
+import { createServer, startServer, type StreamReader, type StreamWriter } from "@loop/net";
+import { SelectorPoller } from "@loop/selector";
 
 const variant = process.argv[2] ?? "loop";
 let cpuMark = process.cpuUsage();
@@ -72,14 +76,33 @@ if (variant === "node-data") {
       if (error instanceof CancelledError) throw error;
     }
   }
+  /** asyncio's echo Protocol: no reader, writer or task per connection. */
+  class EchoProtocol implements Protocol {
+    private transport: Transport | null = null;
+    connectionMade(transport: BaseTransport): void {
+      this.transport = transport as Transport;
+    }
+    dataReceived(data: Uint8Array): void {
+      this.transport!.write(data);
+    }
+    eofReceived(): boolean {
+      return false;
+    }
+    connectionLost(): void {
+      this.transport = null;
+    }
+    pauseWriting(): void {}
+    resumeWriting(): void {}
+  }
+  const poller = variant.startsWith("loop-selector") ? new SelectorPoller() : undefined;
   await run(function* () {
-    const server = yield* startServer(echo, "127.0.0.1", 0);
+    const server = variant.endsWith("-protocol") ? yield* createServer(() => new EchoProtocol(), "127.0.0.1", 0) : yield* startServer(echo, "127.0.0.1", 0);
     listening((server.address() as net.AddressInfo).port);
     const ended = new Promise<void>((resolve) => commands(resolve));
     yield* ensureFuture(ended);
     server.close();
     server.abortClients();
     yield* server.waitClosed();
-  });
+  }, { poller });
   process.exit(0);
 }

@@ -144,6 +144,8 @@ try {
   );
   const kvPort = await freePort();
   servers.push(await start("@loop kv-server (demo)", process.execPath, ["--import", "tsx", kvServer, String(kvPort)], /^listening/, kvPort));
+  const selectorPort = await freePort();
+  servers.push(await start("@loop kv-server (demo) on selector", process.execPath, ["--import", "tsx", kvServer, String(selectorPort), "selector"], /^listening/, selectorPort));
   const rawPort = await freePort();
   servers.push(await start("raw node:net 'data' (the Node floor)", process.execPath, ["--import", "tsx", rawNodeServer, String(rawPort)], /^listening/, rawPort));
   if (hasPython) {

@@ -1,15 +1,19 @@
 /**
  * TCP echo on loopback: 50 connections, 1 KiB messages, each client waiting for its echo,
- * load from a separate process (net-echo/load.ts), server in its own process
- * (net-echo/server.ts, server.py) so that its CPU time per request can be read — the
- * figure that stays reliable when the load generator saturates the machine. Compares
- * @loop/net streams with raw node:net ('data' callbacks and `for await`) and CPython
- * asyncio streams (uvloop too when importable). Then 1,000 mostly idle connections: memory
- * per connection on the server.
+ * load from a separate process (net-echo/load.c, compiled here with `cc`; net-echo/load.ts
+ * where there is no C compiler), server in its own process (net-echo/server.ts,
+ * server.py, server.c) so that its CPU time per request can be read — the figure that
+ * stays reliable when the load generator saturates the machine. Compares @loop/net
+ * streams and protocols (createServer) on Node's driver and on @loop/selector's raw
+ * sockets with raw node:net ('data' callbacks and `for await`), CPython asyncio streams,
+ * uvloop streams and protocols (Debian's python3-uvloop under /usr/bin/python3) and a C
+ * epoll server. Then 1,000 mostly idle connections: memory per connection on the server.
  *
  *   NET_ECHO_SECONDS=5 NET_ECHO_ROUNDS=3 node --import tsx suites/net-echo.bench.ts
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -27,15 +31,35 @@ interface Variant {
 }
 
 const hasPython = spawnSync("python3", ["--version"]).status === 0;
-const hasUvloop = hasPython && spawnSync("python3", ["-c", "import uvloop"]).status === 0;
+// uvloop from Debian (python3-uvloop) lives in the system Python, not in a pyenv one.
+const uvloopPython = ["/usr/bin/python3", "python3"].find((python) => spawnSync(python, ["-c", "import uvloop"]).status === 0);
+const hasUvloop = uvloopPython !== undefined;
+
+/** The C load generator and C server, compiled for this run (none where there is no `cc`). */
+process.stderr.setMaxListeners(64); // every server pipes its stderr here
+const cBuild = mkdtempSync(join(tmpdir(), "loop-net-echo-"));
+const compiled = (source: string, out: string): string | null =>
+  spawnSync("cc", ["-O2", "-o", join(cBuild, out), join(here, source)], { stdio: "inherit" }).status === 0 ? join(cBuild, out) : null;
+const cLoad = compiled("load.c", "load");
+const cServer = compiled("server.c", "server");
+const hasSelector = spawnSync(process.execPath, ["--input-type=module", "-e", "const m = await import('@loop/selector'); process.exit(m.selectorAvailable() ? 0 : 1)"], { cwd: here }).status === 0;
 
 const variants: Variant[] = [
   { name: "node:net 'data' callbacks", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "node-data"] },
   { name: "node:net for await", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "node-for-await"] },
   { name: "@loop/net streams", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop"] },
+  { name: "@loop/net [protocol]", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-protocol"] },
 ];
+if (hasSelector) {
+  variants.push({ name: "@loop/net streams on selector", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-selector"] });
+  variants.push({ name: "@loop/net [protocol] on selector", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-selector-protocol"] });
+}
 if (hasPython) variants.push({ name: "CPython asyncio streams", command: ["python3", join(here, "server.py")] });
-if (hasUvloop) variants.push({ name: "uvloop streams", command: ["python3", join(here, "server.py"), "uvloop"] });
+if (uvloopPython !== undefined) {
+  variants.push({ name: "uvloop streams", command: [uvloopPython, join(here, "server.py"), "uvloop"] });
+  variants.push({ name: "uvloop [protocol]", command: [uvloopPython, join(here, "server.py"), "uvloop", "protocol"] });
+}
+if (cServer !== null) variants.push({ name: "C epoll server", command: [cServer] });
 
 class Proc {
   readonly child: ChildProcessWithoutNullStreams;
@@ -73,6 +97,9 @@ class Proc {
 }
 
 const load = (args: string[]): Proc => new Proc([process.execPath, "--import", "tsx", join(here, "load.ts"), ...args]);
+/** The echo load: the C generator when it compiled (it takes far less CPU than any server). */
+const echoLoad = (port: string, secs: number): Proc =>
+  cLoad !== null ? new Proc([cLoad, port, String(connections), String(messageBytes), String(secs)]) : load([port, "echo", String(connections), String(messageBytes), String(secs)]);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 interface Result {
@@ -96,7 +123,7 @@ async function echoRound(running: Running): Promise<void> {
   const { server, port } = running;
   server.send("start");
   await server.line();
-  const generator = load([port, "echo", String(connections), String(messageBytes), String(seconds)]);
+  const generator = echoLoad(port, seconds);
   const { requests } = JSON.parse(await generator.line()) as { requests: number };
   server.send("report");
   const { cpuUs, userUs } = JSON.parse(await server.line()) as { cpuUs: number; userUs: number };
@@ -116,7 +143,7 @@ async function idleMemory(running: Running): Promise<number> {
   const after = JSON.parse(await server.line()) as { rss: number; heapUsed: number; external: number };
   await idle.end();
   // Node: JS heap + buffers (what the library controls); CPython: RSS.
-  const grown = variant.command[0] === "python3" ? after.rss - before.rss : after.heapUsed + after.external - (before.heapUsed + before.external);
+  const grown = variant.command[0] !== process.execPath ? after.rss - before.rss : after.heapUsed + after.external - (before.heapUsed + before.external);
   return grown / idleConnections;
 }
 
@@ -130,7 +157,7 @@ for (const variant of variants) {
 }
 for (const running of runningServers) {
   // Warm-up: JIT, pools, the kernel's socket buffers.
-  await load([running.port, "echo", String(connections), String(messageBytes), "1"]).line();
+  await echoLoad(running.port, 1).line();
 }
 for (let round = 0; round < rounds; round++) {
   for (const running of runningServers) await echoRound(running);
@@ -142,7 +169,14 @@ for (const running of runningServers) {
   results.push({ name: running.variant.name, requestsPerSecond: median(running.rps), cpuUsPerRequest: median(running.cpu), userUsPerRequest: median(running.user), bytesPerIdleConnection: bytes });
 }
 const [baseline, forAwait] = results as [Result, Result, ...Result[]];
-console.log(`net-echo: ${connections} connections, ${messageBytes} B messages, ${seconds} s × ${rounds} rounds (median), Node ${process.version}${hasUvloop ? "" : "; uvloop not installed"}`);
+rmSync(cBuild, { recursive: true, force: true });
+const byName = (name: string): Result | undefined => results.find((r) => r.name === name);
+const cFloor = byName("C epoll server");
+const uvStreams = byName("uvloop streams");
+const nodeDriver = byName("@loop/net streams");
+console.log(
+  `net-echo: ${connections} connections, ${messageBytes} B messages, ${seconds} s × ${rounds} rounds (median), Node ${process.version}, load from ${cLoad !== null ? "C" : "Node"}${hasUvloop ? "" : "; uvloop not installed"}${hasSelector ? "" : "; @loop/selector's addon not built"}`,
+);
 console.table(
   results.map((r) => ({
     server: r.name,
@@ -152,6 +186,9 @@ console.table(
     "× node for await": (r.cpuUsPerRequest / forAwait.cpuUsPerRequest).toFixed(2),
     "user-space µs/request": r.userUsPerRequest.toFixed(2),
     "user × node 'data'": (r.userUsPerRequest / baseline.userUsPerRequest).toFixed(2),
+    "× @loop streams (Node driver)": nodeDriver === undefined ? "" : (r.cpuUsPerRequest / nodeDriver.cpuUsPerRequest).toFixed(2),
+    "× uvloop streams": uvStreams === undefined ? "" : (r.cpuUsPerRequest / uvStreams.cpuUsPerRequest).toFixed(2),
+    "× C epoll": cFloor === undefined ? "" : (r.cpuUsPerRequest / cFloor.cpuUsPerRequest).toFixed(2),
     "KiB per idle connection": (r.bytesPerIdleConnection / 1024).toFixed(2),
   })),
 );

@@ -34,7 +34,21 @@ describe("kv-server scenario in the tour", () => {
   it("rejects a bad --port at once", () => {
     expect(() => kvServer.run(["--port", "99999"])).toThrow(RangeError);
     expect(() => kvServer.run(["--port"])).toThrow(RangeError);
+    expect(() => kvServer.run(["--poller", "epoll"])).toThrow(/--poller must be "default" or "selector"/);
   });
+
+  it("--poller selector runs the same self-check on @loop/selector's raw sockets", async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.join(" ")));
+    try {
+      await kvServer.run(["--poller", "selector"]);
+    } finally {
+      log.mockRestore();
+    }
+    const text = lines.join("\n");
+    expect(text).toMatch(/100 replies in order, last = \(integer\) 100/);
+    expect(text).toMatch(/graceful shutdown in [\d.]+ ms; 5 connections/);
+  }, 20_000);
 });
 
 /** Runs the demo's kv-server (long-lived: `--port 0` by default) in a child process; resolves with its port once it listens. */

@@ -294,6 +294,8 @@ export interface ListenOptions {
   path?: string;
   backlog?: number;
   tls?: Record<string, unknown>;
+  /** SO_REUSEPORT: listeners on the same port share its connections; a driver that cannot set it rejects. */
+  reusePort?: boolean;
 }
 
 /** A listening socket, as a driver sees it. */

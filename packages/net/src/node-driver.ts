@@ -29,6 +29,10 @@ const FAILED = 1;
 
 type AddressInfo = { address: string; family: string; port: number };
 
+/** `server.listen({ reusePort })` arrived in Node 22.12 (and 23.1). */
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+const NODE_HAS_REUSE_PORT = major > 22 || (major === 22 && minor >= 12);
+
 /**
  * Node's sockets as a `NetDriver`: TCP (`node:net`, TCP_NODELAY on), Unix sockets and TLS
  * (`node:tls`), including `startTls` on an open connection, and UDP (`node:dgram`). The streams of `@loop/net`
@@ -188,6 +192,11 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
 
   begin(): void {
     const { host, port, path, backlog, tls: tlsOptions } = this._options;
+    if (this._options.reusePort === true && !NODE_HAS_REUSE_PORT) {
+      this._closed = true;
+      this._future.setException(new Error(`reusePort: Node ${process.version} cannot set SO_REUSEPORT (Node >= 22.12 can); run the loop on @loop/selector's SelectorPoller, whose driver sets it`));
+      return;
+    }
     const isTls = tlsOptions !== undefined;
     const server = isTls
       ? tls.createServer({ ...tlsOptions } as tls.TlsOptions)
@@ -212,7 +221,8 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this.close();
     });
-    const listenOptions: net.ListenOptions = path !== undefined ? { path, backlog } : { host, port, backlog };
+    const listenOptions: net.ListenOptions & { reusePort?: boolean } = path !== undefined ? { path, backlog } : { host, port, backlog };
+    if (this._options.reusePort === true) listenOptions.reusePort = true;
     server.listen(listenOptions, () => this._dispatcher.push(this, OPENED, null));
   }
 

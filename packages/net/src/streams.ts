@@ -28,6 +28,11 @@ export interface StartServerOptions {
   limit?: number;
   backlog?: number;
   tls?: TlsServerOptions;
+  /**
+   * SO_REUSEPORT: several listeners (one loop per worker thread) share the port. Needs a
+   * driver that can set it (`@loop/selector`'s, or Node's on Node >= 22.12).
+   */
+  reusePort?: boolean;
 }
 
 export type UnixConnectionOptions = Omit<OpenConnectionOptions, "serverHostname">;
@@ -79,7 +84,7 @@ export function startServer(onClient: ClientConnected, host: string | undefined,
   if (host !== undefined && typeof host !== "string") throw new TypeError(`startServer(onClient, host, port): host must be a string or undefined, got ${describe(host)}`);
   checkPort("startServer(onClient, host, port)", port, true);
   const options = checkServerOptions("startServer", opts);
-  return listen(onClient, { host, port, backlog: options.backlog, tls: options.tls }, options.limit, `${host ?? "*"}:${port}`);
+  return listen(onClient, { host, port, backlog: options.backlog, tls: options.tls, reusePort: options.reusePort }, options.limit, `${host ?? "*"}:${port}`);
 }
 
 /** `startServer` on a Unix socket at `path` (asyncio.start_unix_server). */
@@ -145,7 +150,7 @@ function* connect(
 
 function* listen(
   onClient: ClientConnected,
-  target: { host?: string; port?: number; path?: string; backlog?: number; tls?: TlsServerOptions },
+  target: { host?: string; port?: number; path?: string; backlog?: number; tls?: TlsServerOptions; reusePort?: boolean },
   limit: number,
   name: string,
 ): Coroutine<Server> {
@@ -194,7 +199,7 @@ function checkConnectOptions(where: string, opts: OpenConnectionOptions | undefi
   return { limit, tls, serverHostname, signal, timeout };
 }
 
-function checkServerOptions(where: string, opts: StartServerOptions | undefined): { limit: number; backlog?: number; tls?: TlsServerOptions } {
+function checkServerOptions(where: string, opts: StartServerOptions | undefined): { limit: number; backlog?: number; tls?: TlsServerOptions; reusePort?: boolean } {
   if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw new TypeError(`${where}(…, opts): opts must be an object like { limit, backlog, tls }`);
   const limit = checkLimit(`${where}(…, { limit })`, opts?.limit);
   const backlog = opts?.backlog;
@@ -203,7 +208,9 @@ function checkServerOptions(where: string, opts: StartServerOptions | undefined)
   }
   const tls = opts?.tls;
   if (tls !== undefined && (typeof tls !== "object" || tls === null)) throw new TypeError(`${where}(…, { tls }): tls must be an object of TLS server options (key, cert, …)`);
-  return { limit, backlog, tls };
+  const reusePort = opts?.reusePort;
+  if (reusePort !== undefined && typeof reusePort !== "boolean") throw new TypeError(`${where}(…, { reusePort }): reusePort must be a boolean`);
+  return { limit, backlog, tls, reusePort };
 }
 
 function describe(value: unknown): string {

@@ -84,6 +84,24 @@ describe("the Node socket driver", () => {
     await expectNoOpenSocketHandles();
   });
 
+  it("reusePort: set where Node can (>= 22.12); on older Node the listen fails with an error naming the way out", async () => {
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    const nodeCan = major > 22 || (major === 22 && minor >= 12);
+    await run(function* () {
+      let error: unknown = null;
+      try {
+        const server = yield* startServer(echoLines, "127.0.0.1", 0, { reusePort: true });
+        server.close();
+        yield* server.waitClosed();
+      } catch (e) {
+        error = e;
+      }
+      if (nodeCan) expect(error).toBeNull();
+      else expect(String(error)).toMatch(/reusePort: Node v\d+.*cannot set SO_REUSEPORT.*SelectorPoller/);
+    });
+    await expectNoOpenSocketHandles();
+  });
+
   it("turns TCP_NODELAY on for the sockets it opens", async () => {
     await run(function* () {
       const server = yield* startServer(echoLines, "127.0.0.1", 0);

@@ -6,8 +6,11 @@
 import { Buffer } from "node:buffer";
 import { CancelledError, TimeoutError, createTask, currentTask, getRunningLoop, type Coroutine, type ErrorContext } from "@loop/core";
 import { describe, expect, it } from "vitest";
+import type { BaseTransport, Protocol, Transport } from "@loop/core";
 import {
   ConnectionResetError,
+  createConnection,
+  createServer,
   IncompleteReadError,
   LimitOverrunError,
   openConnection,
@@ -64,6 +67,7 @@ function* closeWriter(writer: StreamWriter): Coroutine<void> {
 
 export function streamSuite(backend: Backend): void {
   const { host } = backend;
+  protocolSuite(backend);
 
   /** Waits for a condition, a bounded number of network ticks: tests never sleep to let things settle. */
   function* until(condition: () => boolean, ticks = 10_000): Coroutine<void> {
@@ -556,6 +560,148 @@ export function streamSuite(backend: Backend): void {
         });
       });
       await backend.expectNoOpenHandles();
+    });
+  });
+}
+
+/** A protocol that logs what its transport tells it, and echoes when asked to. */
+class LoggingProtocol implements Protocol {
+  readonly log: string[] = [];
+  transport: Transport | null = null;
+  readonly lost: Promise<void>;
+  private _resolveLost!: () => void;
+
+  constructor(
+    private readonly _echo: boolean,
+    private readonly _keepOpenOnEof = false,
+  ) {
+    this.lost = new Promise((resolve) => (this._resolveLost = resolve));
+  }
+
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+    this.log.push("made");
+  }
+
+  dataReceived(data: Uint8Array): void {
+    this.log.push(`data ${text(data)}`);
+    if (this._echo) this.transport!.write(data);
+  }
+
+  eofReceived(): boolean {
+    this.log.push("eof");
+    return this._keepOpenOnEof;
+  }
+
+  connectionLost(error: Error | null): void {
+    this.log.push(`lost ${error === null ? "null" : (error as { code?: string }).code}`);
+    this._resolveLost();
+  }
+
+  pauseWriting(): void {
+    this.log.push("pause");
+  }
+
+  resumeWriting(): void {
+    this.log.push("resume");
+  }
+}
+
+/** The protocol-level API (asyncio's create_server / create_connection), on every driver. */
+export function protocolSuite(backend: Backend): void {
+  const { host } = backend;
+
+  function* until(condition: () => boolean, ticks = 10_000): Coroutine<void> {
+    for (let i = 0; i < ticks; i++) {
+      if (condition()) return;
+      yield* backend.tick();
+    }
+    throw new Error("condition not reached");
+  }
+
+  describe(`protocols over ${backend.name}`, () => {
+    it("createServer gives each connection a protocol, and createConnection returns [transport, protocol] after connectionMade", async () => {
+      await backend.run(function* () {
+        const served: LoggingProtocol[] = [];
+        const server = yield* createServer(
+          () => {
+            const protocol = new LoggingProtocol(true);
+            served.push(protocol);
+            return protocol;
+          },
+          host,
+          0,
+        );
+        const [transport, client] = yield* createConnection(() => new LoggingProtocol(false), host, portOf(server));
+        expect(client.log).toEqual(["made"]);
+        expect(client.transport).toBe(transport);
+        transport.write(Buffer.from("ping"));
+        const received = (): string =>
+          client.log
+            .filter((entry) => entry.startsWith("data "))
+            .map((entry) => entry.slice(5))
+            .join("");
+        yield* until(() => received() === "ping");
+        transport.writeEof();
+        // The server's protocol sees the EOF, returns false, and its transport closes: the client sees EOF then loss.
+        yield* ensureLost(client);
+        expect(served).toHaveLength(1);
+        expect(served[0]!.log[0]).toBe("made");
+        expect(served[0]!.log.at(-2)).toBe("eof");
+        expect(served[0]!.log.at(-1)).toBe("lost null");
+        expect(client.log.slice(-2)).toEqual(["eof", "lost null"]);
+        server.close();
+        yield* server.waitClosed();
+      });
+      await backend.expectNoOpenHandles();
+
+      function* ensureLost(protocol: LoggingProtocol): Coroutine<void> {
+        yield* until(() => protocol.log.at(-1)?.startsWith("lost") === true);
+      }
+    });
+
+    it("a createServer server's waitClosed() waits for its connections, and closeClients() closes them", async () => {
+      await backend.run(function* () {
+        const served: LoggingProtocol[] = [];
+        const server = yield* createServer(
+          () => {
+            const protocol = new LoggingProtocol(false);
+            served.push(protocol);
+            return protocol;
+          },
+          host,
+          0,
+        );
+        const [transport, client] = yield* createConnection(() => new LoggingProtocol(false), host, portOf(server));
+        yield* until(() => served.length === 1 && served[0]!.log.length === 1);
+        server.close();
+        const waiter = createTask(server.waitClosed());
+        for (let i = 0; i < 10; i++) yield* backend.tick();
+        expect(waiter.done()).toBe(false);
+        server.closeClients();
+        yield* waiter;
+        expect(served[0]!.log).toEqual(["made", "lost null"]);
+        yield* until(() => client.log.at(-1)?.startsWith("lost") === true);
+        expect(client.log).toEqual(["made", "eof", "lost null"]);
+        expect(transport.isClosing()).toBe(true);
+      });
+      await backend.expectNoOpenHandles();
+    });
+
+    it("createConnection to a closed port rejects with ECONNREFUSED, and bad arguments throw at the call", async () => {
+      expect(() => createConnection(null as unknown as () => Protocol, host, 80)).toThrow(TypeError);
+      expect(() => createConnection(() => new LoggingProtocol(false), host, 0)).toThrow(RangeError);
+      expect(() => createServer(() => new LoggingProtocol(false), host, -1)).toThrow(RangeError);
+      expect(() => createServer(() => new LoggingProtocol(false), host, 0, { reusePort: "yes" as unknown as boolean })).toThrow(TypeError);
+      await backend.run(function* () {
+        const server = yield* createServer(() => new LoggingProtocol(false), host, 0);
+        const port = portOf(server);
+        server.close();
+        yield* server.waitClosed();
+        const error = (yield* catching(createConnection(() => new LoggingProtocol(false), host, port))) as { code?: string; port?: number };
+        expect(error.code).toBe("ECONNREFUSED");
+        expect(error.port).toBe(port);
+      });
     });
   });
 }

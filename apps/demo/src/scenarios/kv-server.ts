@@ -5,6 +5,8 @@
  *                                                 check it with our own client, shut down
  *   npm run demo -- kv-server --port 6380         serve until SIGINT/SIGTERM; try
  *                                                 `redis-cli -p 6380` and `redis-benchmark -p 6380`
+ *   npm run demo -- kv-server --port 6380 --poller selector
+ *                                                 ... on @loop/selector's raw sockets
  *   npm run demo -- kv-server --inspect [--port 6380] [--inspect-port 9230]
  *                                                 ... with the live inspector beside it
  *                                                 (a free port when --port is not given)
@@ -18,6 +20,7 @@ import { latin1, utf8 } from "../kv/bytes.js";
 import { KvClient } from "../kv/client.js";
 import { ReplyError, type RespValue } from "../kv/reply-parser.js";
 import { startKvServer, type KvServer } from "../kv/server.js";
+import { pollerFromArgs } from "../poller-option.js";
 import type { Scenario } from "../scenario.js";
 
 interface Options {
@@ -36,7 +39,7 @@ export const kvServer: Scenario = {
     // --inspect alone means a long-lived server too (on a free port): an inspector
     // beside a server that stops a second later would show nothing.
     const longLived = options.port !== null || options.inspect;
-    return run(longLived ? serve(options, options.port ?? 0) : tour(options));
+    return run(longLived ? serve(options, options.port ?? 0) : tour(options), { poller: pollerFromArgs(args, "kv-server") });
   },
 };
 

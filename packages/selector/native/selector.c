@@ -1,0 +1,1169 @@
+/*
+ * @loop/selector's native half: a private epoll set nested in Node's own libuv loop.
+ *
+ * The C side does system calls and batching only; every policy (what a transport does on
+ * EOF, when to pause a protocol) is in TypeScript. Per host loop iteration:
+ *
+ *   uv_poll_t on the epoll fd fires (or the loop timer, or the check phase after a wake-up)
+ *     -> deliver(): epoll_wait(timeout 0) once, accept and read into the shared slab,
+ *        append [fd, kind, a, b] records to the shared event array
+ *     -> ONE napi_make_callback(onBatch, count): JS routes the records and runs loop turns;
+ *        microtasks drain when it returns
+ *     -> flush every descriptor written to during the callback (one send per descriptor)
+ *
+ * Writes made outside a batch (a Node callback) are flushed by a uv_check_t in the same
+ * iteration; a uv_idle_t keeps libuv's poll from blocking while such work is pending.
+ * Everything is per Node environment (napi_set_instance_data), so every worker thread has
+ * its own epoll set and handles; an async cleanup hook closes them when the thread ends.
+ *
+ * Known traps, and what this file does about them:
+ * - A descriptor is only ever closed here after EPOLL_CTL_DEL, so the epoll set never keeps
+ *   an open file description alive under a number we no longer own (libuv#1148, uvloop#61).
+ *   A record for a descriptor we do not know is deleted from the set, and when that fails
+ *   (the caller closed a watched fd first, a duplicate keeps it alive) the set is rebuilt.
+ * - An interest set that becomes empty is removed from the set rather than modified to 0:
+ *   EPOLLHUP/EPOLLERR are reported even for an empty mask and would spin the loop (a peer
+ *   that closed while we do not read: libuv#2922's CLOSE_WAIT spin).
+ * - Reading stops at EOF, so a half-closed socket is not reported readable forever.
+ */
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#define HAVE_SELECTOR 1
+#else
+/* macOS would use kqueue (EVFILT_READ/EVFILT_WRITE per descriptor, kevent with a zero
+ * timeout for the harvest, accept + fcntl for CLOEXEC/NONBLOCK); it is not written yet, so
+ * on other platforms init() throws and the TypeScript side falls back to Node's driver. */
+#define HAVE_SELECTOR 0
+#endif
+
+/* Record kinds, mirrored in src/native.ts. */
+enum {
+  EV_READABLE = 1,  /* watch mode: the fd is readable (addReader) */
+  EV_WRITABLE = 2,  /* watch mode: the fd is writable (addWriter) */
+  EV_DATA = 3,      /* stream: a = slab offset, b = length */
+  EV_EOF = 4,       /* stream: the peer ended its side */
+  EV_ERROR = 5,     /* stream/listener: a = errno, b = 1 read, 2 write, 3 accept */
+  EV_ACCEPT = 6,    /* listener: a = the new connection's fd */
+  EV_CONNECTED = 7, /* connecting: a = 0 or the connect errno */
+  EV_DRAINED = 8,   /* stream: the write buffer fell to the low mark asked for; a = bytes left */
+  EV_BACKLOG = 9,   /* stream: after a flush, a = bytes a full socket left buffered (0: all sent) */
+};
+
+/* The shared control words (an Int32Array both sides see; see src/reactor.ts). */
+enum {
+  CTL_QUEUED = 0,  /* write records JS appended to the queue, not yet taken by C */
+  CTL_STAGED = 1,  /* bytes used in the staging area */
+  CTL_FLUSHES = 2, /* incremented by every flush: staged bytes of an older count are sent */
+  CTL_TIMER = 3,   /* 1 while the loop timer is armed */
+  CTL_WORDS = 4,
+};
+
+/* Bump with every change to the functions, record kinds or shared arrays. */
+#define SELECTOR_ABI 2
+
+enum { MODE_NONE = 0, MODE_WATCH = 1, MODE_STREAM = 2, MODE_LISTEN = 3, MODE_CONNECT = 4 };
+
+enum {
+  FL_READING = 1,      /* stream/listener: EPOLLIN wanted */
+  FL_EOF_PENDING = 2,  /* shutdown(SHUT_WR) once the write buffer is empty */
+  FL_DIRTY = 4,        /* in the dirty list: to flush after this batch */
+  FL_NOTIFY = 8,       /* emit EV_DRAINED when the buffer falls to `low` */
+  FL_OUT_DEAD = 16,    /* a write failed: further writes are dropped */
+  FL_TCP = 32,         /* listener of TCP sockets: set TCP_NODELAY on accepted ones */
+  FL_SHUT = 64,        /* shutdown(SHUT_WR) done */
+};
+
+typedef struct {
+  uint8_t mode;
+  uint8_t watch;      /* watch mode: EPOLLIN/EPOLLOUT bits wanted */
+  uint16_t flags;
+  uint32_t registered; /* the mask currently in the epoll set; 0 = not in it */
+  size_t low;
+  /* Bytes written during this batch sit in the shared staging area (no buffer per
+   * descriptor); only what a full socket leaves behind moves to `out`, the backlog, which is
+   * freed once sent. Invariant: staged bytes exist only while the backlog is empty. */
+  uint32_t staged_off, staged_len;
+  size_t reported; /* the backlog size JS last heard of (EV_BACKLOG) */
+  char *out;
+  size_t out_off, out_len, out_cap;
+} fd_state;
+
+#define READ_CHUNK (64 * 1024)
+#define MAX_ACCEPTS 64
+#define MAX_HARVEST 1024
+
+typedef struct {
+  napi_env env;
+  int epfd;
+  uv_loop_t *loop;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  uv_check_t check;
+  uv_idle_t idle;
+  int handles_open;
+  napi_async_cleanup_hook_handle cleanup;
+
+  napi_ref callback;
+  napi_ref receiver;
+  napi_ref events_ref;
+  napi_ref slab_ref;
+  napi_async_context async_context;
+  int32_t *events;
+  size_t events_cap; /* in records */
+  size_t nev;
+  char *slab;
+  size_t slab_len, slab_used;
+
+  fd_state *fds;
+  size_t fds_cap;
+  size_t nopen; /* descriptors in the table: the poll handle is ref'd while > 0 */
+  int *dirty;
+  size_t ndirty, dirty_cap;
+  /* The staging area and the write queue are JS ArrayBuffers: JS copies a write's bytes
+   * into staging and appends [fd, offset, length] to the queue with no call into C; C
+   * takes the queue before any descriptor operation and after every batch. */
+  char *staging;
+  size_t staging_cap;
+  int32_t *queue;
+  size_t queue_cap; /* in records */
+  int32_t *ctl;
+  napi_ref staging_ref, queue_ref, ctl_ref;
+
+  int wake_pending;
+  int in_batch;
+  int rebuilds; /* times the epoll set was rebuilt to shed a registration it could not delete */
+  int initialised;
+  int timer_armed;
+} state_t;
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+#define CHECK(call)                                                       \
+  do {                                                                    \
+    if ((call) != napi_ok) {                                              \
+      napi_throw_error(env, NULL, "@loop/selector: " #call " failed");    \
+      return NULL;                                                        \
+    }                                                                     \
+  } while (0)
+
+static state_t *get_state(napi_env env) {
+  void *data = NULL;
+  napi_get_instance_data(env, &data);
+  return (state_t *)data;
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value out;
+  napi_create_int64(env, v, &out);
+  return out;
+}
+
+static int arg_int(napi_env env, napi_value v, int32_t *out) { return napi_get_value_int32(env, v, out) == napi_ok; }
+
+#if HAVE_SELECTOR
+
+static fd_state *slot(state_t *s, int fd) {
+  if (fd < 0) return NULL;
+  if ((size_t)fd >= s->fds_cap) {
+    size_t cap = s->fds_cap ? s->fds_cap : 256;
+    while (cap <= (size_t)fd) cap *= 2;
+    fd_state *grown = realloc(s->fds, cap * sizeof(fd_state));
+    if (!grown) return NULL;
+    memset(grown + s->fds_cap, 0, (cap - s->fds_cap) * sizeof(fd_state));
+    s->fds = grown;
+    s->fds_cap = cap;
+  }
+  return &s->fds[fd];
+}
+
+static fd_state *known(state_t *s, int fd) {
+  if (fd < 0 || (size_t)fd >= s->fds_cap || s->fds[fd].mode == MODE_NONE) return NULL;
+  return &s->fds[fd];
+}
+
+static void emit(state_t *s, int fd, int kind, int a, int b) {
+  /* The array is sized so that a batch cannot fill it (see init); a full array drops the
+   * record rather than writing past it. */
+  if (s->nev >= s->events_cap) return;
+  int32_t *r = s->events + s->nev * 4;
+  r[0] = fd;
+  r[1] = kind;
+  r[2] = a;
+  r[3] = b;
+  s->nev++;
+}
+
+static void update_refs(state_t *s) {
+  if (s->nopen > 0) uv_ref((uv_handle_t *)&s->poll);
+  else uv_unref((uv_handle_t *)&s->poll);
+}
+
+/* Brings the epoll registration of fd in line with what it needs now: 0, or the errno of
+ * a refused registration (epoll refuses regular files with EPERM). */
+static int sync_interest(state_t *s, int fd, fd_state *f) {
+  uint32_t want = 0;
+  switch (f->mode) {
+    case MODE_WATCH: want = f->watch; break;
+    case MODE_LISTEN: want = (f->flags & FL_READING) ? EPOLLIN : 0; break;
+    case MODE_CONNECT: want = EPOLLOUT; break;
+    case MODE_STREAM:
+      if (f->flags & FL_READING) want |= EPOLLIN;
+      if (f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) want |= EPOLLOUT;
+      break;
+  }
+  if (want == f->registered) return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = want;
+  ev.data.fd = fd;
+  int rc;
+  if (want == 0) {
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &ev);
+    rc = 0;
+  } else if (f->registered == 0) {
+    rc = epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (rc != 0 && errno == EEXIST) rc = epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+  } else {
+    rc = epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+  }
+  if (rc != 0) return errno;
+  f->registered = want;
+  return 0;
+}
+
+static void on_idle(uv_idle_t *h) { (void)h; }
+
+/* The idle handle only keeps libuv from blocking in poll; the check handle does the work. */
+static void ensure_check(state_t *s) {
+  if (!uv_is_active((uv_handle_t *)&s->idle)) uv_idle_start(&s->idle, on_idle);
+}
+
+static void mark_dirty(state_t *s, int fd, fd_state *f) {
+  if (f->flags & FL_DIRTY) return;
+  if (s->ndirty == s->dirty_cap) {
+    size_t cap = s->dirty_cap ? s->dirty_cap * 2 : 256;
+    int *grown = realloc(s->dirty, cap * sizeof(int));
+    if (!grown) return;
+    s->dirty = grown;
+    s->dirty_cap = cap;
+  }
+  s->dirty[s->ndirty++] = fd;
+  f->flags |= FL_DIRTY;
+  /* Outside a batch nothing else would flush it before libuv blocks in poll. */
+  if (!s->in_batch) ensure_check(s);
+}
+
+static void release_out(fd_state *f) {
+  free(f->out);
+  f->out = NULL;
+  f->out_off = f->out_len = f->out_cap = 0;
+  f->staged_len = 0;
+}
+
+static size_t pending_bytes(const fd_state *f) { return f->out_len - f->out_off + f->staged_len; }
+
+/* Appends to the backlog; -1 when out of memory. */
+static int append_out(fd_state *f, const char *data, size_t len) {
+  if (f->out_off > 0 && f->out_off == f->out_len) f->out_off = f->out_len = 0;
+  size_t need = f->out_len + len;
+  if (need > f->out_cap) {
+    if (f->out_off > 0) {
+      memmove(f->out, f->out + f->out_off, f->out_len - f->out_off);
+      f->out_len -= f->out_off;
+      f->out_off = 0;
+      need = f->out_len + len;
+    }
+    size_t cap = f->out_cap ? f->out_cap : 4096;
+    while (cap < need) cap *= 2;
+    char *grown = realloc(f->out, cap);
+    if (!grown) return -1;
+    f->out = grown;
+    f->out_cap = cap;
+  }
+  memcpy(f->out + f->out_len, data, len);
+  f->out_len += len;
+  return 0;
+}
+
+/* Sends what fd has buffered: asyncio's _write_ready. Registers EPOLLOUT only while bytes
+ * are left after EAGAIN. */
+static void flush_fd(state_t *s, int fd, fd_state *f) {
+  int blocked = 0;
+  if (f->staged_len > 0 && !(f->flags & FL_OUT_DEAD)) {
+    /* asyncio's write(): try the socket at once; only the rest is kept. */
+    const char *p = s->staging + f->staged_off;
+    size_t left = f->staged_len;
+    f->staged_len = 0;
+    while (left > 0) {
+      ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
+      if (n > 0) {
+        p += n;
+        left -= (size_t)n;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (append_out(f, p, left) != 0) f->flags |= FL_OUT_DEAD;
+        blocked = 1;
+        break;
+      }
+      f->flags |= FL_OUT_DEAD;
+      emit(s, fd, EV_ERROR, n < 0 ? errno : EPIPE, 2);
+      release_out(f);
+      f->flags &= ~FL_NOTIFY;
+      break;
+    }
+  }
+  while (!blocked && f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) {
+    ssize_t n = send(fd, f->out + f->out_off, f->out_len - f->out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      f->out_off += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    f->flags |= FL_OUT_DEAD;
+    emit(s, fd, EV_ERROR, n < 0 ? errno : EPIPE, 2);
+    release_out(f);
+    f->flags &= ~FL_NOTIFY;
+    break;
+  }
+  /* An idle connection holds no buffer. */
+  if (f->out_off == f->out_len && f->out) release_out(f);
+  size_t left = f->out_len - f->out_off;
+  if (left != f->reported) {
+    f->reported = left;
+    emit(s, fd, EV_BACKLOG, (int)(left > INT32_MAX ? INT32_MAX : left), 0);
+  }
+  if ((f->flags & FL_NOTIFY) && left <= f->low) {
+    f->flags &= ~FL_NOTIFY;
+    emit(s, fd, EV_DRAINED, (int)left, 0);
+  }
+  if (left == 0 && (f->flags & FL_EOF_PENDING) && !(f->flags & FL_SHUT)) {
+    f->flags &= ~FL_EOF_PENDING;
+    f->flags |= FL_SHUT;
+    shutdown(fd, SHUT_WR);
+  }
+  sync_interest(s, fd, f);
+}
+
+/* Takes the writes JS queued in shared memory, in order, as if each had called write(). */
+static void take_queue(state_t *s) {
+  if (!s->ctl) return;
+  int32_t n = s->ctl[CTL_QUEUED];
+  if (n <= 0) return;
+  s->ctl[CTL_QUEUED] = 0;
+  for (int32_t i = 0; i < n && (size_t)i < s->queue_cap; i++) {
+    int32_t *r = s->queue + (size_t)i * 3;
+    int fd = r[0];
+    uint32_t off = (uint32_t)r[1], len = (uint32_t)r[2];
+    fd_state *f = known(s, fd);
+    if (!f || f->mode != MODE_STREAM || (f->flags & FL_OUT_DEAD)) continue;
+    if (f->out_len == f->out_off && (f->staged_len == 0 || f->staged_off + f->staged_len == off)) {
+      if (f->staged_len == 0) f->staged_off = off;
+      f->staged_len += len;
+    } else {
+      /* Not contiguous with what it has staged (another descriptor wrote in between), or a
+       * backlog exists: keep the order by moving everything to the backlog. */
+      if (f->staged_len > 0) {
+        if (append_out(f, s->staging + f->staged_off, f->staged_len) != 0) f->flags |= FL_OUT_DEAD;
+        f->staged_len = 0;
+      }
+      if (append_out(f, s->staging + off, len) != 0) f->flags |= FL_OUT_DEAD;
+    }
+    mark_dirty(s, fd, f);
+  }
+}
+
+static void flush_dirty(state_t *s) {
+  take_queue(s);
+  /* Flushing may emit records but never dirties another descriptor. */
+  for (size_t i = 0; i < s->ndirty; i++) {
+    int fd = s->dirty[i];
+    fd_state *f = known(s, fd);
+    if (!f) continue;
+    f->flags &= ~FL_DIRTY;
+    if (f->mode == MODE_STREAM) flush_fd(s, fd, f);
+  }
+  s->ndirty = 0;
+  if (s->ctl) {
+    s->ctl[CTL_STAGED] = 0;
+    s->ctl[CTL_FLUSHES]++;
+  }
+}
+
+/* ---- the harvest ----------------------------------------------------------------- */
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void on_stream_ready(state_t *s, int fd, fd_state *f, uint32_t ev) {
+  if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (f->flags & FL_READING)) {
+    size_t room = s->slab_len - s->slab_used;
+    if (room >= 4096) {
+      size_t want = room < READ_CHUNK ? room : READ_CHUNK;
+      ssize_t n;
+      do n = read(fd, s->slab + s->slab_used, want);
+      while (n < 0 && errno == EINTR);
+      if (n > 0) {
+        emit(s, fd, EV_DATA, (int)s->slab_used, (int)n);
+        s->slab_used += (size_t)n;
+      } else if (n == 0) {
+        /* Stop reading at EOF: a half-closed socket stays readable forever. */
+        f->flags &= ~FL_READING;
+        emit(s, fd, EV_EOF, 0, 0);
+        sync_interest(s, fd, f);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        f->flags &= ~FL_READING;
+        emit(s, fd, EV_ERROR, errno, 1);
+        sync_interest(s, fd, f);
+      }
+    }
+    /* No room: the record stays ready (level-triggered) for the next iteration. */
+  }
+  if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && f->out_len > f->out_off) flush_fd(s, fd, f);
+  if ((ev & EPOLLERR) && !(f->flags & FL_READING) && f->registered != 0 && f->out_len == f->out_off) {
+    /* An error we would otherwise never consume: report it and leave the set. */
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    emit(s, fd, EV_ERROR, err ? err : ECONNRESET, 1);
+    f->flags |= FL_OUT_DEAD;
+    sync_interest(s, fd, f);
+  }
+}
+
+static void on_listen_ready(state_t *s, int fd, fd_state *f) {
+  for (int i = 0; i < MAX_ACCEPTS && s->nev + 1 < s->events_cap; i++) {
+    int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      /* EMFILE and friends: JS pauses the listener and retries later (asyncio's
+       * _accept_connection backs off the same way); level-triggered, it would spin. */
+      f->flags &= ~FL_READING;
+      sync_interest(s, fd, f);
+      emit(s, fd, EV_ERROR, errno, 3);
+      break;
+    }
+    if (f->flags & FL_TCP) {
+      int one = 1;
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    fd_state *cf = slot(s, c);
+    if (!cf) {
+      close(c);
+      continue;
+    }
+    memset(cf, 0, sizeof *cf);
+    cf->mode = MODE_STREAM;
+    s->nopen++;
+    emit(s, fd, EV_ACCEPT, c, 0);
+  }
+}
+
+/* A record for a descriptor number we no longer own, which EPOLL_CTL_DEL cannot remove: the
+ * number was closed (EBADF) or now names another file (ENOENT) while the registered open
+ * file description lives on in a duplicate (a child process, dup()). epoll keys entries
+ * by description, so nothing short of a new set sheds it, or it is reported on every
+ * iteration (libuv#1148). Build a new set with what we do own, and put it under the same
+ * descriptor number so that libuv's poll handle watches it after a stop/start. */
+static void rebuild_set(state_t *s) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return;
+  for (size_t fd = 0; fd < s->fds_cap; fd++) {
+    fd_state *f = &s->fds[fd];
+    if (f->mode == MODE_NONE || f->registered == 0) continue;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = f->registered;
+    ev.data.fd = (int)fd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, (int)fd, &ev) != 0) f->registered = 0;
+  }
+  uv_poll_stop(&s->poll);
+  if (dup3(ep, s->epfd, O_CLOEXEC) < 0) {
+    close(ep);
+    uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    return;
+  }
+  close(ep);
+  uv_poll_start(&s->poll, UV_READABLE, on_poll);
+  s->rebuilds++;
+}
+
+static void harvest(state_t *s) {
+  struct epoll_event evs[MAX_HARVEST];
+  /* Leave room for what each record may emit (a read and a flush, or a burst of accepts). */
+  size_t room = s->events_cap > s->nev ? (s->events_cap - s->nev) / (MAX_ACCEPTS + 2) : 0;
+  if (room == 0) return;
+  int max = room < MAX_HARVEST ? (int)room : MAX_HARVEST;
+  int n;
+  int stale = 0;
+  do n = epoll_wait(s->epfd, evs, max, 0);
+  while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; i++) {
+    int fd = evs[i].data.fd;
+    uint32_t ev = evs[i].events;
+    fd_state *f = known(s, fd);
+    if (!f || f->registered == 0) {
+      struct epoll_event none;
+      if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &none) != 0) stale = 1;
+      continue;
+    }
+    switch (f->mode) {
+      case MODE_WATCH:
+        if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (f->watch & EPOLLIN)) emit(s, fd, EV_READABLE, 0, 0);
+        if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && (f->watch & EPOLLOUT)) emit(s, fd, EV_WRITABLE, 0, 0);
+        break;
+      case MODE_LISTEN:
+        on_listen_ready(s, fd, f);
+        break;
+      case MODE_CONNECT: {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        f->mode = MODE_STREAM;
+        sync_interest(s, fd, f);
+        emit(s, fd, EV_CONNECTED, err, 0);
+        break;
+      }
+      case MODE_STREAM:
+        on_stream_ready(s, fd, f, ev);
+        break;
+    }
+  }
+  if (stale) rebuild_set(s);
+}
+
+/* One batch: harvest, one call into JS, then flush what it wrote. */
+static void deliver(state_t *s) {
+  if (!s->initialised) return;
+  napi_env env = s->env;
+  harvest(s);
+  s->wake_pending = 0;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, argv[1], result;
+  s->in_batch = 1;
+  if (napi_get_reference_value(env, s->callback, &fn) == napi_ok && napi_get_reference_value(env, s->receiver, &recv) == napi_ok) {
+    argv[0] = make_int(env, (int64_t)s->nev);
+    /* napi_make_callback, not napi_call_function: it enters the async context and drains
+     * the microtask queue when the outermost callback returns. An exception thrown by the
+     * callback is Node's uncaught exception, like any throwing callback of Node's own. */
+    napi_status st = napi_make_callback(env, s->async_context, recv, fn, 1, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+    }
+  }
+  s->in_batch = 0;
+  s->nev = 0;
+  s->slab_used = 0;
+  flush_dirty(s);
+  napi_close_handle_scope(env, scope);
+  /* Records emitted by the flush (an error, a drained buffer) go out in the check phase. */
+  if (s->nev > 0 || s->wake_pending) ensure_check(s);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  deliver((state_t *)h->data);
+}
+
+static void on_timer(uv_timer_t *h) {
+  state_t *s = (state_t *)h->data;
+  s->timer_armed = 0;
+  if (s->ctl) s->ctl[CTL_TIMER] = 0;
+  deliver(s);
+}
+
+static void on_check(uv_check_t *h) {
+  state_t *s = (state_t *)h->data;
+  if (s->wake_pending || s->nev > 0) {
+    deliver(s);
+  } else if (s->ndirty > 0 || (s->ctl && s->ctl[CTL_QUEUED] > 0)) {
+    flush_dirty(s);
+    if (s->nev > 0) {
+      deliver(s);
+    }
+  }
+  if (!s->wake_pending && s->nev == 0 && s->ndirty == 0 && !(s->ctl && s->ctl[CTL_QUEUED] > 0)) uv_idle_stop(&s->idle);
+}
+
+#endif /* HAVE_SELECTOR */
+
+/* ---- lifetime -------------------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *h) {
+  state_t *s = (state_t *)h->data;
+  if (--s->handles_open > 0) return;
+  napi_remove_async_cleanup_hook(s->cleanup);
+  free(s->fds);
+  free(s->dirty);
+  free(s);
+}
+
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  state_t *s = (state_t *)arg;
+#if HAVE_SELECTOR
+  s->initialised = 0;
+  for (size_t fd = 0; fd < s->fds_cap; fd++) {
+    fd_state *f = &s->fds[fd];
+    if (f->mode == MODE_NONE) continue;
+    if (f->registered) epoll_ctl(s->epfd, EPOLL_CTL_DEL, (int)fd, NULL);
+    /* Watched descriptors belong to the caller; the sockets are ours. */
+    if (f->mode != MODE_WATCH) close((int)fd);
+    release_out(f);
+    f->mode = MODE_NONE;
+  }
+  if (s->handles_open > 0) {
+    uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->check, on_handle_closed);
+    uv_close((uv_handle_t *)&s->idle, on_handle_closed);
+  }
+  if (s->epfd >= 0) close(s->epfd);
+  s->epfd = -1;
+  if (s->handles_open > 0) return;
+#endif
+  napi_remove_async_cleanup_hook(s->cleanup);
+  free(s);
+}
+
+/* ---- exported functions ---------------------------------------------------------- */
+
+#define ARGS(n)                                  \
+  size_t argc = n;                               \
+  napi_value argv[n > 0 ? n : 1];                \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL); \
+  state_t *s = get_state(env);                   \
+  (void)s;
+
+/* init(onBatch, receiver, events, slab, staging, queue, ctl: ArrayBuffers) */
+static napi_value js_init(napi_env env, napi_callback_info info) {
+  ARGS(7);
+#if !HAVE_SELECTOR
+  napi_throw_error(env, "ENOSYS", "@loop/selector: no epoll on this platform (kqueue is not written yet)");
+  return NULL;
+#else
+  if (s->initialised) {
+    napi_throw_error(env, NULL, "@loop/selector: init() called twice in one thread");
+    return NULL;
+  }
+  void *data;
+  size_t len;
+  CHECK(napi_get_arraybuffer_info(env, argv[2], &data, &len));
+  s->events = (int32_t *)data;
+  s->events_cap = len / 16;
+  CHECK(napi_get_arraybuffer_info(env, argv[3], &data, &len));
+  s->slab = (char *)data;
+  s->slab_len = len;
+  CHECK(napi_get_arraybuffer_info(env, argv[4], &data, &len));
+  s->staging = (char *)data;
+  s->staging_cap = len;
+  CHECK(napi_get_arraybuffer_info(env, argv[5], &data, &len));
+  s->queue = (int32_t *)data;
+  s->queue_cap = len / 12;
+  CHECK(napi_get_arraybuffer_info(env, argv[6], &data, &len));
+  if (len < CTL_WORDS * 4) {
+    napi_throw_range_error(env, NULL, "@loop/selector: the control array is too small");
+    return NULL;
+  }
+  s->ctl = (int32_t *)data;
+  CHECK(napi_create_reference(env, argv[4], 1, &s->staging_ref));
+  CHECK(napi_create_reference(env, argv[5], 1, &s->queue_ref));
+  CHECK(napi_create_reference(env, argv[6], 1, &s->ctl_ref));
+  CHECK(napi_create_reference(env, argv[0], 1, &s->callback));
+  CHECK(napi_create_reference(env, argv[1], 1, &s->receiver));
+  CHECK(napi_create_reference(env, argv[2], 1, &s->events_ref));
+  CHECK(napi_create_reference(env, argv[3], 1, &s->slab_ref));
+  napi_value name;
+  napi_create_string_utf8(env, "LoopSelector", NAPI_AUTO_LENGTH, &name);
+  CHECK(napi_async_init(env, NULL, name, &s->async_context));
+
+  s->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (s->epfd < 0) {
+    napi_throw_error(env, NULL, "@loop/selector: epoll_create1 failed");
+    return NULL;
+  }
+  CHECK(napi_get_uv_event_loop(env, &s->loop));
+  uv_poll_init(s->loop, &s->poll, s->epfd);
+  uv_timer_init(s->loop, &s->timer);
+  uv_check_init(s->loop, &s->check);
+  uv_idle_init(s->loop, &s->idle);
+  s->poll.data = s->timer.data = s->check.data = s->idle.data = s;
+  s->handles_open = 4;
+  uv_poll_start(&s->poll, UV_READABLE, on_poll);
+  uv_check_start(&s->check, on_check);
+  /* Nothing registered yet: neither handle may keep the process alive. The check handle
+   * never does (it only runs when something else turns the loop); the idle handle, when
+   * started, does, which is what a pending wake-up or write wants. */
+  uv_unref((uv_handle_t *)&s->poll);
+  uv_unref((uv_handle_t *)&s->check);
+  s->initialised = 1;
+  return NULL;
+#endif
+}
+
+#if HAVE_SELECTOR
+/* arm(ms): the loop timer; ms < 0 disarms. A ref'd timer keeps the process alive, as
+ * setTimeout does. */
+static napi_value js_arm(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  double ms;
+  napi_get_value_double(env, argv[0], &ms);
+  if (ms < 0) {
+    uv_timer_stop(&s->timer);
+    s->timer_armed = 0;
+  } else {
+    uv_timer_start(&s->timer, on_timer, (uint64_t)ms, 0);
+    s->timer_armed = 1;
+  }
+  if (s->ctl) s->ctl[CTL_TIMER] = s->timer_armed;
+  return NULL;
+}
+
+/* flushSoon(): send what JS queued outside a batch, in this iteration's check phase */
+static napi_value js_flush_soon(napi_env env, napi_callback_info info) {
+  ARGS(0);
+  ensure_check(s);
+  return NULL;
+}
+
+/* wake(): deliver a batch in this iteration's check phase (the next one's when called from
+ * the check phase itself), without letting libuv block in poll first. */
+static napi_value js_wake(napi_env env, napi_callback_info info) {
+  ARGS(0);
+  s->wake_pending = 1;
+  ensure_check(s);
+  return NULL;
+}
+
+static int fill_addr(napi_env env, int family, napi_value addrv, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  char buf[256];
+  size_t n = 0;
+  memset(ss, 0, sizeof *ss);
+  if (napi_get_value_string_utf8(env, addrv, buf, sizeof buf, &n) != napi_ok) return -EINVAL;
+  if (family == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, buf, &a->sin_addr) != 1) return -EINVAL;
+    *len = sizeof *a;
+  } else if (family == 6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, buf, &a->sin6_addr) != 1) return -EINVAL;
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_un *a = (struct sockaddr_un *)ss;
+    if (n >= sizeof a->sun_path) return -ENAMETOOLONG;
+    a->sun_family = AF_UNIX;
+    memcpy(a->sun_path, buf, n + 1);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+  }
+  return 0;
+}
+
+static int domain_of(int family) { return family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNIX; }
+
+static int adopt(state_t *s, int fd, int mode, uint16_t flags) {
+  fd_state *f = slot(s, fd);
+  if (!f) {
+    close(fd);
+    return -ENOMEM;
+  }
+  memset(f, 0, sizeof *f);
+  f->mode = (uint8_t)mode;
+  f->flags = flags;
+  s->nopen++;
+  update_refs(s);
+  sync_interest(s, fd, f);
+  return fd;
+}
+
+/* listen(family 4|6|0, address|path, port, backlog, reusePort, dualStack) -> fd or -errno */
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  int32_t family, port, backlog;
+  bool reuse_port, dual;
+  arg_int(env, argv[0], &family);
+  arg_int(env, argv[2], &port);
+  arg_int(env, argv[3], &backlog);
+  napi_get_value_bool(env, argv[4], &reuse_port);
+  napi_get_value_bool(env, argv[5], &dual);
+  struct sockaddr_storage ss;
+  socklen_t len = 0;
+  int r = fill_addr(env, family, argv[1], port, &ss, &len);
+  if (r < 0) return make_int(env, r);
+  int fd = socket(domain_of(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_int(env, -errno);
+  int one = 1;
+  if (family != 0) {
+    /* Node sets SO_REUSEADDR on listening TCP sockets too (restarts reuse TIME_WAIT ports). */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      int e = errno;
+      close(fd);
+      return make_int(env, -e);
+    }
+    if (family == 6) {
+      int v6only = dual ? 0 : 1;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
+  }
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
+    int e = errno;
+    close(fd);
+    return make_int(env, -e);
+  }
+  return make_int(env, adopt(s, fd, MODE_LISTEN, family != 0 ? FL_TCP : 0));
+}
+
+/* connect(family, address|path, port) -> fd (connecting; EV_CONNECTED follows) or -errno */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int32_t family, port;
+  arg_int(env, argv[0], &family);
+  arg_int(env, argv[2], &port);
+  struct sockaddr_storage ss;
+  socklen_t len = 0;
+  int r = fill_addr(env, family, argv[1], port, &ss, &len);
+  if (r < 0) return make_int(env, r);
+  int fd = socket(domain_of(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_int(env, -errno);
+  if (family != 0) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  int rc;
+  do rc = connect(fd, (struct sockaddr *)&ss, len);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    return make_int(env, -e);
+  }
+  /* Connected at once (a Unix socket) or in progress: writability reports either. */
+  return make_int(env, adopt(s, fd, MODE_CONNECT, 0));
+}
+
+/* watch(fd, events: 1 read | 2 write) -> 0 or -errno; events 0 stops watching */
+static napi_value js_watch(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int32_t fd, events;
+  arg_int(env, argv[0], &fd);
+  arg_int(env, argv[1], &events);
+  fd_state *f = known(s, fd);
+  if (f && f->mode != MODE_WATCH) return make_int(env, -EBUSY);
+  if (events == 0) {
+    if (f) {
+      f->watch = 0;
+      sync_interest(s, fd, f);
+      f->mode = MODE_NONE;
+      s->nopen--;
+      update_refs(s);
+    }
+    return make_int(env, 0);
+  }
+  if (fcntl(fd, F_GETFD) < 0) return make_int(env, -errno);
+  if (!f) {
+    f = slot(s, fd);
+    if (!f) return make_int(env, -ENOMEM);
+    memset(f, 0, sizeof *f);
+    f->mode = MODE_WATCH;
+    s->nopen++;
+    update_refs(s);
+  }
+  uint8_t before = f->watch;
+  f->watch = (uint8_t)(((events & 1) ? EPOLLIN : 0) | ((events & 2) ? EPOLLOUT : 0));
+  int e = sync_interest(s, fd, f);
+  if (e != 0) {
+    /* epoll refuses regular files (EPERM): asyncio's selector refuses them too. */
+    f->watch = before;
+    if (f->registered == 0) {
+      f->mode = MODE_NONE;
+      s->nopen--;
+      update_refs(s);
+    }
+    return make_int(env, -e);
+  }
+  return make_int(env, 0);
+}
+
+/* reading(fd, on) */
+static napi_value js_reading(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  take_queue(s);
+  int32_t fd;
+  bool on;
+  arg_int(env, argv[0], &fd);
+  napi_get_value_bool(env, argv[1], &on);
+  fd_state *f = known(s, fd);
+  if (!f) return NULL;
+  if (on) f->flags |= FL_READING;
+  else f->flags &= ~FL_READING;
+  sync_interest(s, fd, f);
+  return NULL;
+}
+
+/* write(fd, bytes) -> bytes buffered (sent after this batch), or -1 when writes are dead */
+static napi_value js_write(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  take_queue(s);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  fd_state *f = known(s, fd);
+  if (!f || f->mode != MODE_STREAM || (f->flags & FL_OUT_DEAD)) return make_int(env, -1);
+  void *data = NULL;
+  size_t len = 0;
+  bool is_typed;
+  napi_is_typedarray(env, argv[1], &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &offset);
+    len = length;
+  } else {
+    napi_get_buffer_info(env, argv[1], &data, &len);
+  }
+  size_t used = (size_t)s->ctl[CTL_STAGED];
+  int contiguous = f->staged_len == 0 || f->staged_off + f->staged_len == used;
+  if (f->out_len == f->out_off && contiguous && used + len <= s->staging_cap) {
+    if (f->staged_len == 0) f->staged_off = (uint32_t)used;
+    memcpy(s->staging + used, data, len);
+    s->ctl[CTL_STAGED] = (int32_t)(used + len);
+    f->staged_len += (uint32_t)len;
+  } else {
+    /* Keep the order: staged bytes go to the backlog before these. */
+    int rc = 0;
+    if (f->staged_len > 0) {
+      rc = append_out(f, s->staging + f->staged_off, f->staged_len);
+      f->staged_len = 0;
+    }
+    if (rc == 0) rc = append_out(f, data, len);
+    if (rc != 0) {
+      napi_throw_error(env, "ENOMEM", "@loop/selector: out of memory for a write buffer");
+      return NULL;
+    }
+  }
+  mark_dirty(s, fd, f);
+  return make_int(env, (int64_t)pending_bytes(f));
+}
+
+/* buffered(fd) -> bytes not yet sent */
+static napi_value js_buffered(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  take_queue(s);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  fd_state *f = known(s, fd);
+  return make_int(env, f ? (int64_t)pending_bytes(f) : 0);
+}
+
+/* notify(fd, low): emit EV_DRAINED once the buffer is at or below low */
+static napi_value js_notify(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  take_queue(s);
+  int32_t fd, low;
+  arg_int(env, argv[0], &fd);
+  arg_int(env, argv[1], &low);
+  fd_state *f = known(s, fd);
+  if (!f) return NULL;
+  f->low = (size_t)low;
+  f->flags |= FL_NOTIFY;
+  if (pending_bytes(f) <= f->low) {
+    f->flags &= ~FL_NOTIFY;
+    emit(s, fd, EV_DRAINED, (int)pending_bytes(f), 0);
+    if (!s->in_batch) ensure_check(s), s->wake_pending = 1;
+  }
+  return NULL;
+}
+
+/* shutdown(fd): half-close once the buffered bytes are out */
+static napi_value js_shutdown(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  take_queue(s);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  fd_state *f = known(s, fd);
+  if (!f || (f->flags & FL_SHUT)) return NULL;
+  if (pending_bytes(f) == 0) {
+    f->flags |= FL_SHUT;
+    shutdown(fd, SHUT_WR);
+  } else {
+    f->flags |= FL_EOF_PENDING;
+  }
+  return NULL;
+}
+
+/* close(fd, reset): leaves the epoll set, then closes; reset sends RST (SO_LINGER 0).
+ * Only descriptors this module opened are closed; watched ones are just forgotten. */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  take_queue(s);
+  int32_t fd;
+  bool reset = false;
+  arg_int(env, argv[0], &fd);
+  if (argc > 1) napi_get_value_bool(env, argv[1], &reset);
+  fd_state *f = known(s, fd);
+  if (!f) return make_int(env, -EBADF);
+  if (f->registered) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+  f->registered = 0;
+  int mode = f->mode;
+  release_out(f);
+  f->mode = MODE_NONE;
+  f->flags = 0;
+  s->nopen--;
+  update_refs(s);
+  if (mode == MODE_WATCH) return make_int(env, 0);
+  if (reset) {
+    struct linger l = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  }
+  return make_int(env, close(fd) == 0 ? 0 : -errno);
+}
+
+/* release(fd): forget a socket without closing it (handed over to Node's driver) */
+static napi_value js_release(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  take_queue(s);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  fd_state *f = known(s, fd);
+  if (!f) return NULL;
+  if (f->registered) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+  release_out(f);
+  memset(f, 0, sizeof *f);
+  s->nopen--;
+  update_refs(s);
+  return NULL;
+}
+
+static napi_value address_of(napi_env env, int fd, int peer) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
+  napi_value out;
+  if (r != 0) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  char buf[INET6_ADDRSTRLEN + 1] = {0};
+  napi_value arr, v;
+  napi_create_array_with_length(env, 3, &arr);
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, 0, v);
+    napi_set_element(env, arr, 1, make_int(env, ntohs(a->sin_port)));
+    napi_set_element(env, arr, 2, make_int(env, 4));
+  } else if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+    napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, 0, v);
+    napi_set_element(env, arr, 1, make_int(env, ntohs(a->sin6_port)));
+    napi_set_element(env, arr, 2, make_int(env, 6));
+  } else {
+    struct sockaddr_un *a = (struct sockaddr_un *)&ss;
+    size_t n = len > offsetof(struct sockaddr_un, sun_path) ? strnlen(a->sun_path, len - offsetof(struct sockaddr_un, sun_path)) : 0;
+    napi_create_string_utf8(env, a->sun_path, n, &v);
+    napi_set_element(env, arr, 0, v);
+    napi_set_element(env, arr, 1, make_int(env, 0));
+    napi_set_element(env, arr, 2, make_int(env, 0));
+  }
+  return arr;
+}
+
+static napi_value js_sockname(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  return address_of(env, fd, 0);
+}
+
+static napi_value js_peername(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  return address_of(env, fd, 1);
+}
+
+/* stats() -> [descriptors open, poll handle ref'd, timer armed, idle active, set rebuilds] (for tests) */
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  ARGS(0);
+  napi_value arr;
+  napi_create_array_with_length(env, 5, &arr);
+  napi_set_element(env, arr, 0, make_int(env, (int64_t)s->nopen));
+  napi_set_element(env, arr, 4, make_int(env, s->rebuilds));
+  napi_set_element(env, arr, 1, make_int(env, s->initialised ? uv_has_ref((uv_handle_t *)&s->poll) : 0));
+  napi_set_element(env, arr, 2, make_int(env, s->initialised ? uv_is_active((uv_handle_t *)&s->timer) : 0));
+  napi_set_element(env, arr, 3, make_int(env, s->initialised ? uv_is_active((uv_handle_t *)&s->idle) : 0));
+  return arr;
+}
+#endif /* HAVE_SELECTOR */
+
+static napi_value Init(napi_env env, napi_value exports) {
+  state_t *s = calloc(1, sizeof(state_t));
+  if (!s) return NULL;
+  s->env = env;
+  s->epfd = -1;
+  napi_set_instance_data(env, s, NULL, NULL);
+  napi_add_async_cleanup_hook(env, on_env_cleanup, s, &s->cleanup);
+  napi_property_descriptor props[] = {
+      {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
+#if HAVE_SELECTOR
+      {"arm", NULL, js_arm, NULL, NULL, NULL, napi_default, NULL},
+      {"wake", NULL, js_wake, NULL, NULL, NULL, napi_default, NULL},
+      {"flushSoon", NULL, js_flush_soon, NULL, NULL, NULL, napi_default, NULL},
+      {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
+      {"watch", NULL, js_watch, NULL, NULL, NULL, napi_default, NULL},
+      {"reading", NULL, js_reading, NULL, NULL, NULL, napi_default, NULL},
+      {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
+      {"buffered", NULL, js_buffered, NULL, NULL, NULL, napi_default, NULL},
+      {"notify", NULL, js_notify, NULL, NULL, NULL, napi_default, NULL},
+      {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"release", NULL, js_release, NULL, NULL, NULL, napi_default, NULL},
+      {"sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL},
+      {"peername", NULL, js_peername, NULL, NULL, NULL, napi_default, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+#endif
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  /* The interface version src/native.ts expects: a binary from another version of the
+   * package (a stale prebuild) is refused there instead of misbehaving. */
+  napi_value abi;
+  napi_create_uint32(env, SELECTOR_ABI, &abi);
+  napi_set_named_property(env, exports, "abi", abi);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

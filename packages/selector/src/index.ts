@@ -1,0 +1,13 @@
+/**
+ * @loop/selector — asyncio's selector event loop for Node: a native epoll set nested in
+ * libuv, raw non-blocking sockets for `@loop/net`, and `addReader`/`addWriter` for any
+ * file descriptor.
+ */
+export { SelectorPoller } from "./selector-poller.js";
+export type { FdWatching } from "./selector-poller.js";
+export { SelectorNetDriver } from "./net-driver.js";
+export type { SelectorListenOptions } from "./net-driver.js";
+export { SelectorTransport } from "./transport.js";
+export type { SelectorSocket } from "./transport.js";
+export { addReader, removeReader, addWriter, removeWriter, selectorAvailable, selectorUnavailableReason } from "./fd-watch.js";
+export type { SystemError } from "./errors.js";

@@ -1,0 +1,70 @@
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/** Record kinds of the shared event array (see native/selector.c). */
+export const READABLE = 1;
+export const WRITABLE = 2;
+export const DATA = 3;
+export const EOF = 4;
+export const ERROR = 5;
+export const ACCEPT = 6;
+export const CONNECTED = 7;
+export const DRAINED = 8;
+export const BACKLOG = 9;
+
+/** The shared control words: writes queued, bytes staged, flushes so far, loop timer armed. */
+export const CTL_QUEUED = 0;
+export const CTL_STAGED = 1;
+export const CTL_FLUSHES = 2;
+export const CTL_TIMER = 3;
+
+/** The version of the addon's interface this code speaks (SELECTOR_ABI in native/selector.c). */
+const NATIVE_ABI = 2;
+
+/** The addon's functions. Socket calls return a descriptor, or a negative errno. */
+export interface NativeSelector {
+  readonly abi: number;
+  init(onBatch: (count: number) => void, receiver: object, events: ArrayBuffer, slab: ArrayBuffer, staging: ArrayBuffer, queue: ArrayBuffer, ctl: ArrayBuffer): void;
+  arm(ms: number): void;
+  wake(): void;
+  flushSoon(): void;
+  listen(family: number, address: string, port: number, backlog: number, reusePort: boolean, dualStack: boolean): number;
+  connect(family: number, address: string, port: number): number;
+  watch(fd: number, events: number): number;
+  reading(fd: number, on: boolean): void;
+  write(fd: number, data: Uint8Array): number;
+  buffered(fd: number): number;
+  notify(fd: number, low: number): void;
+  shutdown(fd: number): void;
+  close(fd: number, reset: boolean): number;
+  release(fd: number): void;
+  sockname(fd: number): [string, number, number] | null;
+  peername(fd: number): [string, number, number] | null;
+  stats(): [open: number, pollRef: number, timerActive: number, idleActive: number, rebuilds: number];
+}
+
+/** What node-gyp-build loaded, if it is this package's addon for this platform; else throws why not. */
+export function checkAddon(loaded: unknown, platform: string = process.platform): NativeSelector {
+  const candidate = loaded as Partial<NativeSelector> | null;
+  if (typeof candidate !== "object" || candidate === null || typeof candidate.arm !== "function") throw new Error(`no epoll on ${platform}`);
+  if (candidate.abi !== NATIVE_ABI) {
+    throw new Error(`the native addon speaks interface ${String(candidate.abi)}, this @loop/selector needs ${NATIVE_ABI} (a stale build or prebuild: rebuild with node-gyp)`);
+  }
+  return candidate as NativeSelector;
+}
+
+let addon: NativeSelector | null = null;
+let failure: Error | null = null;
+
+try {
+  const require = createRequire(import.meta.url);
+  const load = require("node-gyp-build") as (dir: string) => unknown;
+  // The package root, from src/ (tests) and dist/ (published) alike.
+  addon = checkAddon(load(fileURLToPath(new URL("..", import.meta.url))));
+} catch (error) {
+  failure = error instanceof Error ? error : new Error(String(error));
+}
+
+/** The addon, or null when it could not be built or loaded (then `nativeLoadError` says why). */
+export const native: NativeSelector | null = addon;
+export const nativeLoadError: Error | null = failure;

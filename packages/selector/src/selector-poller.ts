@@ -1,0 +1,334 @@
+import type { Buffer } from "node:buffer";
+import { DefaultPoller, type EventLoop, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
+import { checkFd } from "./check.js";
+import { systemError } from "./errors.js";
+import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
+import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
+import { SelectorNetDriver } from "./net-driver.js";
+
+/** The fd-watching capability of a poller (asyncio's add_reader family). */
+export interface FdWatching {
+  addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  removeReader(fd: number): boolean;
+  addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  removeWriter(fd: number): boolean;
+}
+
+let warned = false;
+
+/**
+ * asyncio's selector event loop for Node: a `Poller` whose waits, wake-ups and I/O go
+ * through a native epoll set nested in Node's own libuv loop (see the README). Node's
+ * timers, `fetch`, worker messages and other I/O keep running beside it. Its `net` driver
+ * carries `@loop/net`'s TCP and Unix streams on raw non-blocking sockets (TLS stays on
+ * Node's driver), and `addReader`/`addWriter` watch any file descriptor.
+ *
+ * Where the addon could not be built or loaded, the poller says so once (a process
+ * warning naming the reason) and behaves as `DefaultPoller` with Node's socket driver.
+ *
+ * Invariants: `_deadline` is the end of the current timed wait (Infinity for none);
+ * `_wakeRequested` means a batch must resume the loop whatever the time; both are reset
+ * when the loop is resumed. The loop is only resumed from a native batch, never from
+ * inside `wait()` or `wakeup()`.
+ * @example
+ * import { run } from "@loop/core";
+ * import { SelectorPoller } from "@loop/selector";
+ * await run(main, { poller: new SelectorPoller() });
+ */
+export class SelectorPoller implements Poller, ReactorClient {
+  readonly name: string;
+  /** Null when the addon is available; else the poller everything is forwarded to. */
+  private readonly _fallback: DefaultPoller | null;
+  private readonly _reactor: Reactor | null;
+  private readonly _net: SelectorNetDriver | null;
+  private _driver: LoopDriver | null = null;
+  private _closed = false;
+  _deadline = Infinity;
+  _wakeRequested = false;
+  /** Records queued for the loop: parallel arrays, swapped with spares while delivering. */
+  private _targets: FdTarget[] = [];
+  private _kinds: number[] = [];
+  private _as: number[] = [];
+  private _bs: number[] = [];
+  private _data: (Buffer | null)[] = [];
+  private _spare: [FdTarget[], number[], number[], number[], (Buffer | null)[]] = [[], [], [], [], []];
+  private _dispatchQueued = false;
+  /** Every descriptor this poller's loop has open: released when the poller closes. */
+  readonly _open = new Set<FdTarget>();
+  private readonly _watchers = new Map<number, Watcher>();
+
+  constructor() {
+    const reactor = getReactor();
+    if (reactor === null) {
+      if (!warned) {
+        warned = true;
+        process.emitWarning(`the native selector is not available (${nativeLoadError?.message ?? "unknown reason"}); SelectorPoller uses Node's timers and socket driver instead`, {
+          code: "LOOP_SELECTOR_FALLBACK",
+        });
+      }
+      this._fallback = new DefaultPoller();
+      this._reactor = null;
+      this._net = null;
+      this.name = "selector(fallback: default)";
+      return;
+    }
+    this._fallback = null;
+    this._reactor = reactor;
+    this._net = new SelectorNetDriver(this, reactor);
+    this.name = "selector";
+  }
+
+  /** True when the native selector runs this poller; false when it fell back to DefaultPoller. */
+  get native(): boolean {
+    return this._fallback === null;
+  }
+
+  get net(): NetDriver | undefined {
+    return this._net ?? undefined;
+  }
+
+  /**
+   * asyncio's fd callbacks as a poller capability, for an `EventLoop.addReader` that
+   * delegates to `poller.fds` (absent on the fallback, which cannot watch descriptors).
+   */
+  get fds(): FdWatching | undefined {
+    return this._fallback === null ? this : undefined;
+  }
+
+  attach(driver: LoopDriver): void {
+    if (this._fallback !== null) {
+      this._fallback.attach(driver);
+      return;
+    }
+    this._driver = driver;
+    (this._reactor as Reactor).add(this);
+  }
+
+  time(): number {
+    return performance.now();
+  }
+
+  /** Resume the loop after at most `timeoutMs` (0: after Node runs its callbacks once; null: on I/O or wakeup() only). */
+  wait(timeoutMs: number | null): void {
+    if (this._fallback !== null) {
+      this._fallback.wait(timeoutMs);
+      return;
+    }
+    if (this._closed) return;
+    // A new wait replaces the previous one, a pending wake-up included.
+    this._wakeRequested = false;
+    if (timeoutMs === null || timeoutMs === Infinity) {
+      this._deadline = Infinity;
+    } else if (timeoutMs <= 0) {
+      this._deadline = Infinity;
+      this._wakeRequested = true;
+      (this._reactor as Reactor).requestWake();
+    } else {
+      this._deadline = performance.now() + timeoutMs;
+    }
+    (this._reactor as Reactor).rearm();
+  }
+
+  wakeup(): void {
+    if (this._fallback !== null) {
+      this._fallback.wakeup();
+      return;
+    }
+    if (this._closed || this._driver === null) return;
+    this._wakeRequested = true;
+    (this._reactor as Reactor).requestWake();
+  }
+
+  close(): void {
+    if (this._fallback !== null) {
+      this._fallback.close();
+      return;
+    }
+    if (this._closed) return;
+    this._closed = true;
+    this._deadline = Infinity;
+    this._wakeRequested = false;
+    (this._reactor as Reactor).remove(this);
+    const targets = this._targets;
+    // Accepted descriptors no transport took yet are ours to close.
+    for (let i = 0; i < targets.length; i++) if (this._kinds[i] === ACCEPT) (this._reactor as Reactor).native.close(this._as[i] as number, false);
+    targets.length = 0;
+    for (const target of [...this._open]) target.discard();
+    this._open.clear();
+    this._watchers.clear();
+  }
+
+  // --- asyncio's add_reader / add_writer ------------------------------------------------
+
+  /**
+   * Calls `callback(...args)` in a loop callback whenever `fd` is readable (asyncio's
+   * `loop.add_reader`; level-triggered, so read until EAGAIN or expect another call). A
+   * new reader for the same fd replaces the old one. Remove it before closing the fd.
+   * @example
+   * poller.addReader(fd, () => console.log("readable"));
+   */
+  addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+    this._addWatch("addReader", fd, 1, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  /** Stops watching `fd` for reading; true if a reader was registered (asyncio's `remove_reader`). */
+  removeReader(fd: number): boolean {
+    return this._removeWatch("removeReader", fd, 1);
+  }
+
+  /** Calls `callback(...args)` whenever `fd` is writable (asyncio's `loop.add_writer`). */
+  addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+    this._addWatch("addWriter", fd, 2, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  /** Stops watching `fd` for writing; true if a writer was registered (asyncio's `remove_writer`). */
+  removeWriter(fd: number): boolean {
+    return this._removeWatch("removeWriter", fd, 2);
+  }
+
+  private _addWatch(where: string, fd: number, bit: number, callback: (...args: unknown[]) => unknown, args: unknown[]): void {
+    checkFd(where, fd);
+    if (typeof callback !== "function") throw new TypeError(`${where}(fd, callback): callback must be a function, got ${typeof callback}`);
+    const reactor = this._requireNative(where);
+    if (this._closed) throw new Error(`${where}: the poller is closed`);
+    let watcher = this._watchers.get(fd);
+    if (watcher === undefined) {
+      const taken = reactor.targets[fd];
+      // asyncio raises RuntimeError here: the transport would lose its readiness records.
+      if (taken !== undefined) throw new Error(`${where}(${fd}): file descriptor ${fd} is used by a transport or another loop; close that first`);
+      watcher = new Watcher(this, fd);
+    }
+    const before = watcher.mask;
+    if (bit === 1) watcher.reader = [callback, args];
+    else watcher.writer = [callback, args];
+    if (watcher.mask !== before) {
+      const rc = reactor.native.watch(fd, watcher.mask);
+      if (rc < 0) {
+        if (bit === 1) watcher.reader = null;
+        else watcher.writer = null;
+        throw systemError(-rc, "epoll_ctl");
+      }
+    }
+    if (!this._watchers.has(fd)) {
+      this._watchers.set(fd, watcher);
+      reactor.targets[fd] = watcher;
+      this._open.add(watcher);
+    }
+  }
+
+  private _removeWatch(where: string, fd: number, bit: number): boolean {
+    checkFd(where, fd);
+    if (this._fallback !== null) return false;
+    const watcher = this._watchers.get(fd);
+    if (watcher === undefined) return false;
+    const had = bit === 1 ? watcher.reader !== null : watcher.writer !== null;
+    if (bit === 1) watcher.reader = null;
+    else watcher.writer = null;
+    const mask = watcher.mask;
+    if (mask === 0) watcher.discard();
+    else (this._reactor as Reactor).native.watch(fd, mask);
+    return had;
+  }
+
+  /** @internal */
+  _forget(watcher: Watcher): void {
+    if (this._watchers.get(watcher.fd) !== watcher) return;
+    (this._reactor as Reactor).native.watch(watcher.fd, 0);
+    this._watchers.delete(watcher.fd);
+    this._open.delete(watcher);
+    const reactor = (this._reactor as Reactor);
+    if (reactor.targets[watcher.fd] === watcher) reactor.targets[watcher.fd] = undefined;
+  }
+
+  private _requireNative(where: string): Reactor {
+    if (this._reactor === null) throw new Error(`${where}: the native selector is not available (${nativeLoadError?.message}); rebuild @loop/selector (node-gyp) to watch file descriptors`);
+    return this._reactor;
+  }
+
+  // --- the reactor's side -----------------------------------------------------------------
+
+  /** @internal The loop this poller serves (once attached). */
+  get _loop(): EventLoop | null {
+    return this._driver?.loop ?? null;
+  }
+
+  /** @internal */
+  _queue(target: FdTarget, kind: number, a: number, b: number, data: Buffer | null): void {
+    this._targets.push(target);
+    this._kinds.push(kind);
+    this._as.push(a);
+    this._bs.push(b);
+    this._data.push(data);
+    if (!this._dispatchQueued && this._driver !== null) {
+      this._dispatchQueued = true;
+      // From outside a turn this also wakes the poller: the batch resumes the loop.
+      this._driver.loop.callSoon(this._dispatch);
+    }
+  }
+
+  /** @internal */
+  _maybeResume(now: number): void {
+    if (this._closed || this._driver === null) return;
+    if (!this._wakeRequested && this._deadline > now) return;
+    this._wakeRequested = false;
+    this._deadline = Infinity;
+    this._driver.resume();
+  }
+
+  /** Delivers the queued records, in order, inside one loop callback. */
+  private readonly _dispatch = (): void => {
+    this._dispatchQueued = false;
+    const targets = this._targets;
+    const kinds = this._kinds;
+    const as = this._as;
+    const bs = this._bs;
+    const data = this._data;
+    const [t2, k2, a2, b2, d2] = this._spare;
+    this._targets = t2;
+    this._kinds = k2;
+    this._as = a2;
+    this._bs = b2;
+    this._data = d2;
+    try {
+      for (let i = 0; i < targets.length; i++) (targets[i] as FdTarget).handleEvent(kinds[i] as number, as[i] as number, bs[i] as number, data[i] as Buffer | null);
+    } finally {
+      targets.length = 0;
+      kinds.length = 0;
+      as.length = 0;
+      bs.length = 0;
+      data.length = 0;
+      this._spare = [targets, kinds, as, bs, data];
+    }
+  };
+}
+
+/** One watched descriptor of addReader/addWriter: its callbacks, run from loop callbacks. */
+class Watcher implements FdTarget {
+  reader: [(...args: unknown[]) => unknown, unknown[]] | null = null;
+  writer: [(...args: unknown[]) => unknown, unknown[]] | null = null;
+
+  constructor(
+    readonly owner: SelectorPoller,
+    readonly fd: number,
+  ) {}
+
+  get mask(): number {
+    return (this.reader !== null ? 1 : 0) | (this.writer !== null ? 2 : 0);
+  }
+
+  handleEvent(kind: number): void {
+    const entry = kind === READABLE ? this.reader : kind === WRITABLE ? this.writer : null;
+    if (entry === null) return;
+    try {
+      entry[0](...entry[1]);
+    } catch (error) {
+      this.owner._loop?.callExceptionHandler({ message: `Exception in ${kind === READABLE ? "reader" : "writer"} callback of fd ${this.fd}`, exception: error });
+    }
+  }
+
+  discard(): void {
+    this.reader = null;
+    this.writer = null;
+    this.owner._forget(this);
+  }
+}

@@ -1,0 +1,376 @@
+import type { Buffer } from "node:buffer";
+import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
+import { systemError } from "./errors.js";
+import { BACKLOG, CTL_FLUSHES, DATA, DRAINED, EOF, ERROR } from "./native.js";
+import type { FdTarget, Reactor } from "./reactor.js";
+import type { SelectorPoller } from "./selector-poller.js";
+
+const NO_PROTOCOL: Protocol = {
+  connectionMade() {},
+  connectionLost() {},
+  pauseWriting() {},
+  resumeWriting() {},
+  dataReceived() {},
+  eofReceived() {
+    return false;
+  },
+};
+
+/** asyncio's default write-buffer limits (FlowControlMixin), the Node driver's too. */
+const DEFAULT_HIGH_WATER = 64 * 1024;
+
+/** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
+export interface TransportOwner {
+  transportClosed(transport: SelectorTransport): void;
+}
+
+/**
+ * What `getExtraInfo("socket")` gives: the descriptor (asyncio's `TransportSocket.fileno()`)
+ * and a reset, named as Node's `socket.resetAndDestroy()`.
+ */
+export interface SelectorSocket {
+  fileno(): number;
+  /** Closes the connection with a TCP RST instead of a FIN, dropping buffered bytes. */
+  resetAndDestroy(): void;
+}
+
+/**
+ * A stream transport over a raw non-blocking socket: asyncio's `_SelectorSocketTransport`.
+ * Reads land in the native slab and reach the protocol as copies, one per read; writes
+ * are copied into the descriptor's native buffer and sent once per batch (a socket that
+ * takes them all is never registered for writability; one that says EAGAIN is, until the
+ * buffer is empty).
+ *
+ * Invariants: `_fd >= 0` exactly while the descriptor is open and this transport owns it
+ * in the reactor's table; `_lost` once `connectionLost` ran (after which nothing reaches
+ * the protocol); the transport holds one `refExternal` on its loop from creation until
+ * `connectionLost`, as the Node driver's does.
+ */
+export class SelectorTransport implements Transport, FdTarget {
+  readonly owner: SelectorPoller;
+  private _fd: number;
+  private readonly _reactor: Reactor;
+  private readonly _loop: EventLoop;
+  private readonly _unixPath: string | undefined;
+  private _listener: TransportOwner | null;
+  private _protocol: Protocol = NO_PROTOCOL;
+  private _closing = false;
+  /** close() waits for the buffer to drain before closing the descriptor. */
+  private _closeWhenDrained = false;
+  private _lost = false;
+  private _eofWritten = false;
+  private _readingPaused = false;
+  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
+  private _eof = false;
+  private _held: Buffer[] | null = null;
+  private _heldEof = false;
+  private _high = DEFAULT_HIGH_WATER;
+  private _low = DEFAULT_HIGH_WATER / 4;
+  private _protocolPaused = false;
+  private _socket: SelectorSocket | null = null;
+  /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
+  private _staged = 0;
+  private _flushes = -1;
+  /** What a full socket left buffered at the last flush (the addon's EV_BACKLOG). */
+  private _backlog = 0;
+
+  constructor(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, opts: { unixPath?: string; owner?: TransportOwner }) {
+    this.owner = poller;
+    this._reactor = reactor;
+    this._loop = loop;
+    this._fd = fd;
+    this._unixPath = opts.unixPath;
+    this._listener = opts.owner ?? null;
+    reactor.targets[fd] = this;
+    poller._open.add(this);
+    loop.refExternal();
+  }
+
+  /** Attaches the protocol and starts reading. */
+  start(protocol: Protocol): void {
+    this._protocol = protocol;
+    protocol.connectionMade(this);
+    if (!this._readingPaused && !this._closing && this._fd >= 0) this._reactor.native.reading(this._fd, true);
+  }
+
+  handleEvent(kind: number, a: number, b: number, data: Buffer | null): void {
+    if (this._fd < 0) return;
+    try {
+      switch (kind) {
+        case DATA:
+          if (this._closing) return;
+          if (this._readingPaused) (this._held ??= []).push(data as Buffer);
+          else this._protocol.dataReceived(data as Buffer);
+          break;
+        case EOF:
+          this._eof = true;
+          if (this._closing) return;
+          if (this._readingPaused) this._heldEof = true;
+          else this._eofReceived();
+          break;
+        case ERROR:
+          // asyncio's _fatal_error for an OSError of the connection: no report, close with it.
+          this._forceClose(systemError(a, b === 1 ? "read" : "write"));
+          break;
+        case DRAINED:
+          if (this._closeWhenDrained) this._forceClose(null);
+          else this._maybeResumeProtocol(a);
+          break;
+        case BACKLOG:
+          this._backlog = a;
+          break;
+      }
+    } catch (error) {
+      this._fatalError(error, kind === DATA ? "Fatal error: protocol.dataReceived() call failed." : "Fatal error on transport");
+    }
+  }
+
+  discard(): void {
+    this._closeFd(false);
+  }
+
+  // --- BaseTransport ---------------------------------------------------------------------
+
+  close(): void {
+    if (this._closing) return;
+    this._closing = true;
+    this._held = null;
+    const fd = this._fd;
+    if (fd < 0) return;
+    this._reactor.native.reading(fd, false);
+    // asyncio closes once the write buffer is empty (_SelectorTransport.close).
+    if (this._reactor.native.buffered(fd) === 0) this._forceClose(null);
+    else {
+      this._closeWhenDrained = true;
+      this._reactor.native.notify(fd, 0);
+    }
+  }
+
+  isClosing(): boolean {
+    return this._closing;
+  }
+
+  getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined {
+    let value: unknown;
+    const fd = this._fd;
+    switch (name) {
+      case "peername":
+      case "sockname": {
+        if (this._unixPath !== undefined) value = this._unixPath;
+        else if (fd >= 0) value = addressInfo(name === "peername" ? this._reactor.native.peername(fd) : this._reactor.native.sockname(fd));
+        break;
+      }
+      case "socket":
+        if (fd >= 0) {
+          this._socket ??= { fileno: () => this._fd, resetAndDestroy: () => this._reset() };
+          value = this._socket;
+        }
+        break;
+    }
+    return (value === undefined || value === null ? fallback : value) as T | undefined;
+  }
+
+  setProtocol(protocol: BaseProtocol): void {
+    this._protocol = protocol as Protocol;
+  }
+
+  getProtocol(): BaseProtocol {
+    return this._protocol;
+  }
+
+  // --- ReadTransport ---------------------------------------------------------------------
+
+  isReading(): boolean {
+    return !this._readingPaused && !this._closing;
+  }
+
+  pauseReading(): void {
+    if (this._closing || this._readingPaused) return;
+    this._readingPaused = true;
+    if (this._fd >= 0) this._reactor.native.reading(this._fd, false);
+  }
+
+  resumeReading(): void {
+    if (this._closing || !this._readingPaused) return;
+    this._readingPaused = false;
+    // Records that arrived between the pause and the native side hearing of it are
+    // delivered first, in a loop callback as always (never from inside resumeReading).
+    if (this._held !== null || this._heldEof) this._loop.callSoon(() => this._deliverHeld());
+    else if (this._fd >= 0 && !this._eof) this._reactor.native.reading(this._fd, true);
+  }
+
+  // --- WriteTransport --------------------------------------------------------------------
+
+  write(data: Uint8Array): void {
+    if (this._eofWritten) throw new Error("Transport.write: cannot write after writeEof()");
+    const length = data.byteLength;
+    if (this._closing || this._fd < 0 || length === 0) return;
+    const reactor = this._reactor;
+    let buffered: number;
+    if (reactor.stage(this._fd, data)) {
+      // The staged count restarts with every flush; the backlog is as of the last one.
+      const flushes = reactor.ctl[CTL_FLUSHES] as number;
+      if (flushes !== this._flushes) {
+        this._flushes = flushes;
+        this._staged = 0;
+      }
+      this._staged += length;
+      buffered = this._staged + this._backlog;
+    } else {
+      buffered = reactor.native.write(this._fd, data);
+    }
+    if (!this._protocolPaused && buffered > this._high) this._pauseProtocol();
+  }
+
+  writelines(list: Iterable<Uint8Array>): void {
+    for (const data of list) this.write(data);
+  }
+
+  writeEof(): void {
+    if (this._closing || this._eofWritten) return;
+    this._eofWritten = true;
+    if (this._fd >= 0) this._reactor.native.shutdown(this._fd);
+  }
+
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  abort(): void {
+    this._closing = true;
+    this._forceClose(null);
+  }
+
+  getWriteBufferSize(): number {
+    return this._fd < 0 ? 0 : this._reactor.native.buffered(this._fd);
+  }
+
+  getWriteBufferLimits(): { low: number; high: number } {
+    return { low: this._low, high: this._high };
+  }
+
+  setWriteBufferLimits(high?: number, low?: number): void {
+    const [h, l] = writeBufferLimits(high, low);
+    this._high = h;
+    this._low = l;
+    const size = this.getWriteBufferSize();
+    if (!this._protocolPaused && size > h) this._pauseProtocol();
+    else this._maybeResumeProtocol(size);
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private _deliverHeld(): void {
+    if (this._lost || this._closing) return;
+    const held = this._held;
+    this._held = null;
+    try {
+      if (held !== null) {
+        for (const chunk of held) {
+          if (this._readingPaused) {
+            (this._held ??= []).push(chunk);
+            continue;
+          }
+          this._protocol.dataReceived(chunk);
+        }
+      }
+      if (this._readingPaused) return;
+      if (this._heldEof) {
+        this._heldEof = false;
+        this._eofReceived();
+      } else if (this._fd >= 0 && !this._closing && !this._eof) {
+        this._reactor.native.reading(this._fd, true);
+      }
+    } catch (error) {
+      this._fatalError(error, "Fatal error: protocol.dataReceived() call failed.");
+    }
+  }
+
+  private _eofReceived(): void {
+    // asyncio's _read_ready__on_eof: keep the write side open only if the protocol asks.
+    const keepOpen = this._protocol.eofReceived();
+    if (!keepOpen) this.close();
+  }
+
+  private _pauseProtocol(): void {
+    this._protocolPaused = true;
+    try {
+      this._protocol.pauseWriting();
+    } catch (error) {
+      this._loop.callExceptionHandler({ message: "protocol.pauseWriting() failed", exception: error, transport: this });
+    }
+    if (this._fd >= 0) this._reactor.native.notify(this._fd, this._low);
+  }
+
+  private _maybeResumeProtocol(size: number): void {
+    if (!this._protocolPaused) return;
+    if (size > this._low) {
+      if (this._fd >= 0) this._reactor.native.notify(this._fd, this._low);
+      return;
+    }
+    this._protocolPaused = false;
+    try {
+      this._protocol.resumeWriting();
+    } catch (error) {
+      this._loop.callExceptionHandler({ message: "protocol.resumeWriting() failed", exception: error, transport: this });
+    }
+  }
+
+  /** asyncio's `_fatal_error`: report, then close at once with the error. */
+  private _fatalError(error: unknown, message: string): void {
+    this._loop.callExceptionHandler({ message, exception: error, transport: this, protocol: this._protocol });
+    this._forceClose(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  private _reset(): void {
+    this._closing = true;
+    this._closeFd(true);
+    this._loseSoon(null);
+  }
+
+  /** asyncio's `_force_close`: the descriptor goes now, `connectionLost` in a loop callback. */
+  private _forceClose(error: Error | null): void {
+    if (this._fd < 0) return;
+    this._closing = true;
+    this._closeFd(false);
+    this._loseSoon(error);
+  }
+
+  private _closeFd(reset: boolean): void {
+    const fd = this._fd;
+    if (fd < 0) return;
+    this._fd = -1;
+    this._held = null;
+    if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
+    this._reactor.native.close(fd, reset);
+    this.owner._open.delete(this);
+  }
+
+  private _loseSoon(error: Error | null): void {
+    this._loop.callSoon(() => this._lose(error));
+  }
+
+  private _lose(error: Error | null): void {
+    if (this._lost) return;
+    this._lost = true;
+    this._loop.unrefExternal();
+    this._listener?.transportClosed(this);
+    this._listener = null;
+    if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);
+  }
+}
+
+/** asyncio's `_set_write_buffer_limits`: defaults 64 KiB high, a quarter of it low. */
+export function writeBufferLimits(high?: number, low?: number): [number, number] {
+  if (high === undefined) high = low === undefined ? DEFAULT_HIGH_WATER : 4 * low;
+  if (low === undefined) low = Math.floor(high / 4);
+  if (!(high >= low && low >= 0)) throw new RangeError(`setWriteBufferLimits(high, low): need high (${high}) >= low (${low}) >= 0`);
+  return [high, low];
+}
+
+/** Node's AddressInfo from the addon's [address, port, family]. */
+export function addressInfo(raw: [string, number, number] | null): { address: string; family: string; port: number } | string | undefined {
+  if (raw === null) return undefined;
+  if (raw[2] === 0) return raw[0];
+  return { address: raw[0], family: raw[2] === 6 ? "IPv6" : "IPv4", port: raw[1] };
+}

@@ -1,0 +1,15 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollerConformance } from "@loop/testing";
+import { SelectorPoller } from "../src/index.js";
+import { available, openFds } from "./native-available.js";
+
+describe.skipIf(!available)("the selector poller", () => {
+  let fdsBefore = 0;
+  beforeAll(() => {
+    fdsBefore = openFds();
+  });
+  afterAll(() => {
+    expect(openFds()).toBe(fdsBefore);
+  });
+  pollerConformance(() => new SelectorPoller(), { describe, it });
+});

@@ -1,0 +1,115 @@
+import { ensureFuture, getRunningLoop, run, type BaseTransport, type Protocol, type Transport } from "@loop/core";
+import { createConnection, createServer } from "@loop/net";
+import { describe, expect, it } from "vitest";
+import { SelectorPoller, SelectorTransport } from "../src/index.js";
+import { expectNoOpenDescriptors } from "./helpers.js";
+import { available } from "./native-available.js";
+
+/** Logs what the transport tells it; keeps the connection half-open after EOF when asked. */
+class Recorder implements Protocol {
+  readonly log: string[] = [];
+  transport: Transport | null = null;
+  constructor(private readonly _keepOpen: boolean) {}
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+    this.log.push("made");
+  }
+  dataReceived(data: Uint8Array): void {
+    this.log.push(`data ${Buffer.from(data).toString()}`);
+  }
+  eofReceived(): boolean {
+    this.log.push("eof");
+    return this._keepOpen;
+  }
+  connectionLost(error: Error | null): void {
+    this.log.push(`lost ${error === null ? "null" : String((error as { code?: string }).code)}`);
+  }
+  pauseWriting(): void {
+    this.log.push("pause");
+  }
+  resumeWriting(): void {
+    this.log.push("resume");
+  }
+}
+
+describe.skipIf(!available)("the selector transport", () => {
+  it("a protocol that keeps the connection after EOF hears eofReceived once, even if reading is paused and resumed after it", async () => {
+    await run(
+      function* () {
+        const loop = getRunningLoop();
+        const served: Recorder[] = [];
+        const server = yield* createServer(
+          () => {
+            const r = new Recorder(false);
+            served.push(r);
+            return r;
+          },
+          "127.0.0.1",
+          0,
+        );
+        const [transport, client] = yield* createConnection(() => new Recorder(true), "127.0.0.1", (server.address() as { port: number }).port);
+        expect(transport).toBeInstanceOf(SelectorTransport);
+        while (served.length === 0 || served[0]!.log.length === 0) yield;
+        served[0]!.transport!.write(Buffer.from("bye"));
+        served[0]!.transport!.writeEof();
+        while (!client.log.includes("eof")) yield;
+        transport.pauseReading();
+        transport.resumeReading();
+        // Let the host loop turn (and the selector harvest) a few times.
+        for (let i = 0; i < 5; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(client.log).toEqual(["made", "data bye", "eof"]);
+        // Half-open: our side still writes, and the server reads it.
+        transport.write(Buffer.from("still here"));
+        while (!served[0]!.log.some((entry) => entry.startsWith("data still"))) yield;
+        transport.close();
+        while (client.log.at(-1)?.startsWith("lost") !== true) yield;
+        expect(client.log.at(-1)).toBe("lost null");
+        server.close();
+        server.closeClients();
+        yield* server.waitClosed();
+        expect(loop.isClosed()).toBe(false);
+      },
+      { poller: new SelectorPoller() },
+    );
+    await expectNoOpenDescriptors();
+  });
+
+  it("pauseWriting past the high-water mark and resumeWriting once the peer reads it down, with the buffer size the addon reports", async () => {
+    await run(
+      function* () {
+        const served: Recorder[] = [];
+        const server = yield* createServer(
+          () => {
+            const r = new Recorder(false);
+            served.push(r);
+            return r;
+          },
+          "127.0.0.1",
+          0,
+        );
+        const [transport, client] = yield* createConnection(() => new Recorder(false), "127.0.0.1", (server.address() as { port: number }).port);
+        while (served.length === 0) yield;
+        served[0]!.transport!.pauseReading(); // the peer stops reading: the kernel buffers fill
+        transport.setWriteBufferLimits(64 * 1024, 16 * 1024);
+        const chunk = Buffer.alloc(32 * 1024, 1);
+        let writes = 0;
+        while (!client.log.includes("pause") && writes < 10_000) {
+          transport.write(chunk);
+          writes++;
+          yield;
+        }
+        expect(client.log).toContain("pause");
+        expect(transport.getWriteBufferSize()).toBeGreaterThan(16 * 1024);
+        served[0]!.transport!.resumeReading();
+        while (!client.log.includes("resume")) yield;
+        expect(transport.getWriteBufferSize()).toBeLessThanOrEqual(16 * 1024);
+        transport.abort();
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      },
+      { poller: new SelectorPoller() },
+    );
+    await expectNoOpenDescriptors();
+  });
+});
