@@ -6,7 +6,7 @@
  * registry. Needs `pnpm build` first; `npm test` builds before testing.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +15,7 @@ import { assertBuilt, loopClosure, publishablePackages } from "../scripts/publis
 
 /**
  * Names each package must export once installed. Placeholders check only that the import
- * succeeds; add each package's public names here as it is written (SPEC.md §2).
+ * succeeds; add each package's public names here as it is written (the README's package table).
  */
 const expectedExports: Record<string, string[]> = {
   "@loop/core": ["run", "EventLoop", "Future", "Task", "createTask", "gather", "wait", "shield", "taskGroup", "ContextVar", "DefaultPoller"],
@@ -149,6 +149,49 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (work && !keep) rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * Files a tarball may hold besides LICENSE, README.md, package.json, the compiled
+ * JavaScript with its source maps and the one declaration file of public types: runtime
+ * files that are not compiled, with the reason.
+ */
+const extraRuntimeFiles: Record<string, RegExp[]> = {
+  // Plain JavaScript that piscina loads in every worker thread (see its header comment).
+  "@loop/workers": [/^worker\/entry\.mjs$/],
+};
+
+describe("each tarball holds LICENSE, README, dist and its public types, and nothing else", () => {
+  const rootLicense = readFileSync(new URL("../LICENSE", import.meta.url), "utf8");
+  it.each(packages.map((p) => [p.name, p] as const))("%s", async (name, pkg) => {
+    const listing = (await sh("tar", ["tzf", tarballs.get(name)!], work))
+      .split("\n")
+      .filter((line) => line !== "" && !line.endsWith("/"))
+      .map((line) => line.replace(/^package\//, ""))
+      .sort();
+    const manifest = JSON.parse(await sh("tar", ["xzf", tarballs.get(name)!, "-O", "package/package.json"], work)) as {
+      types?: string;
+      exports?: Record<string, unknown>;
+    };
+    const types = `dist/${name.replace(/^@[^/]+\//, "")}.d.ts`;
+    // The published types are the API Extractor rollup with @internal members removed
+    // (scripts/api.mjs), not the workspace's dist/index.d.ts.
+    expect(manifest.types, "package.json publishConfig.types").toBe(`./${types}`);
+    expect(manifest.exports?.["."], "package.json publishConfig.exports").toEqual({ types: `./${types}`, default: "./dist/index.js" });
+    const extra = extraRuntimeFiles[name] ?? [];
+    const unexpected = listing.filter(
+      (f) =>
+        !["LICENSE", "README.md", "package.json", types].includes(f) &&
+        !/^dist\/.+\.js(\.map)?$/.test(f) &&
+        !extra.some((re) => re.test(f)),
+    );
+    expect(unexpected, `files in ${name}'s tarball that should not be published`).toEqual([]);
+    expect(listing).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/index.js", types]));
+    expect(readFileSync(`${pkg.dir}/LICENSE`, "utf8"), `${pkg.dir}/LICENSE is the root LICENSE`).toBe(rootLicense);
+    const published = await sh("tar", ["xzf", tarballs.get(name)!, "-O", `package/${types}`], work);
+    // Internal members are named with a leading underscore (`_ready`, `_enqueue`, ...).
+    expect(published.match(/^\s+(?:(?:private|protected|static|readonly|get|set)\s+)*_\w+\s*[?!(:<]/gm), "@internal members in the published types").toBeNull();
+  });
 });
 
 describe("published packages install and import with plain npm", () => {
