@@ -106,6 +106,7 @@ export class CallbackHandle extends Handle implements Runnable {
     this._context = context;
   }
 
+  /** @internal */
   override _dropCallback(): void {
     this._callback = null;
     this._args = NO_ARGS;
