@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --enable-source-maps
 import type { Scenario } from "./scenario.js";
 import { scenarios } from "./scenarios/index.js";
 
