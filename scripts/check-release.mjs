@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { assertBuilt, publishablePackages, root, workspacePackages } from "./publishable.mjs";
 
+/** @type {string[]} */
 const failures = [];
 const check = (/** @type {boolean} */ ok, /** @type {string} */ what) => {
   if (!ok) failures.push(what);
@@ -115,7 +116,7 @@ try {
       continue;
     }
     if (named.has(name)) {
-      check(compare(manifest.version, old) > 0, `${name} is named by a changeset but stayed at ${old}`);
+      check(compare(manifest.version, old ?? "0.0.0") > 0, `${name} is named by a changeset but stayed at ${old}`);
       check(hasChangelog, `${name} has no CHANGELOG.md`);
     }
     console.log(`${name}: ${old} → ${manifest.version}`);

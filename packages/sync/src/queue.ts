@@ -139,7 +139,7 @@ export class Queue<T> {
    * (`while True: item = await q.get(); …; q.task_done()`) that ends cleanly.
    * @example
    * yield* queue.consume(function* (job) {
-   *   yield* process(job);
+   *   yield* handle(job);
    * });
    */
   consume(body: (item: T) => Coroutine<void>): Coroutine<void> {
