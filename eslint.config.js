@@ -45,7 +45,7 @@ export default defineConfig(
     },
   },
   {
-    // SPEC §1: core runs in browsers, so no Node built-ins there.
+    // Core runs in browsers (docs/design.md#time-errors-and-other-fixed-details), so no Node built-ins there.
     files: ["packages/core/src/**/*.ts"],
     rules: {
       "no-restricted-imports": [
