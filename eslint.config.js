@@ -13,6 +13,9 @@ export default defineConfig(
     "**/.turbo/**",
     "**/test-artifacts/**",
     "**/node_modules/**",
+    // Generated: the API reference site (pnpm docs:build) and the Node.js binaries CI caches.
+    "docs-site/**",
+    ".cache/**",
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,
