@@ -17,8 +17,11 @@ const config = {
     readme: "README.md",
   },
   out: "docs-site",
+  // Where the site is published; the package READMEs link here (tests/readmes.test.ts).
+  hostedBaseUrl: "https://loop-dev.github.io/loop/",
   readme: "README.md",
-  projectDocuments: ["docs/*.md"],
+  // The guides, in reading order.
+  projectDocuments: ["docs/tour.md", "docs/design.md", "docs/asyncio-differences.md", "docs/writing-a-poller.md"],
   excludeInternal: true,
   excludePrivate: true,
   searchInComments: false,

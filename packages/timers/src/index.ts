@@ -1,4 +1,4 @@
-/** `@loop/timers` — sleeps, timeouts and intervals for @loop coroutines. */
+/** `@loop/timers` — sleeps, timeouts and intervals for `@loop` coroutines. */
 export { sleep, sleepUntil } from "./sleep.js";
 export { timeout, timeoutAt, Timeout } from "./timeout.js";
 export { waitFor } from "./wait-for.js";
