@@ -128,14 +128,17 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     );
   }
 
+  /** The loop the future belongs to: its callbacks run there. */
   getLoop(): EventLoop {
     return this._loop;
   }
 
+  /** True once the future has a result, an error or was cancelled. */
   done(): boolean {
     return this._state !== PENDING;
   }
 
+  /** True if the future was cancelled. */
   cancelled(): boolean {
     return this._state === CANCELLED;
   }
@@ -173,6 +176,10 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     }
   }
 
+  /**
+   * Completes the future with `value` and schedules its done callbacks.
+   * @throws InvalidStateError when the future is already done.
+   */
   setResult(value: T): void {
     if (this._state !== PENDING) throw new InvalidStateError(`setResult() on a future that is already ${this._stateName()}`);
     this._state = RESOLVED;
@@ -180,6 +187,12 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     this._scheduleCallbacks();
   }
 
+  /**
+   * Fails the future with `error` and schedules its done callbacks. An error nobody
+   * retrieves (with `result()`, `exception()` or a `yield*`) is reported when the future is
+   * garbage-collected, as asyncio's "exception was never retrieved".
+   * @throws InvalidStateError when the future is already done.
+   */
   setException(error: unknown): void {
     if (this._state !== PENDING) throw new InvalidStateError(`setException() on a future that is already ${this._stateName()}`);
     this._fail(error);
@@ -275,6 +288,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     return { done: true, value: value as T };
   }
 
+  /** `<Future pending>`, `<Future finished result=…>`, … as asyncio's repr. */
   toString(): string {
     const name = this.constructor.name;
     switch (this._state) {
