@@ -8,6 +8,7 @@ export interface Runnable {
   /** @internal `loop` is the loop running it. */ _run(loop: EventLoop): void;
 }
 
+/** A function the loop calls with the arguments it was scheduled with (`callSoon(cb, ...args)`). */
 // Callbacks take whatever arguments they were scheduled with; `any` lets every function fit.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Callback = (...args: any[]) => unknown;
@@ -62,6 +63,7 @@ export abstract class Handle {
     return this._sourceError?.stack;
   }
 
+  /** Cancels the callback: it will not run. Cancelling twice, or after it ran, does nothing. */
   cancel(): void {
     this._dropCallback();
   }
@@ -71,6 +73,7 @@ export abstract class Handle {
     this._callback = null;
   }
 
+  /** True once `cancel()` was called. */
   cancelled(): boolean {
     return this._cancelled;
   }
@@ -82,6 +85,7 @@ export abstract class Handle {
     return this._sourceStack === undefined ? name : `${name} created at ${firstFrame(this._sourceStack)}`;
   }
 
+  /** `<Handle name()>`, `<TimerHandle name() cancelled>`, … for diagnostics. */
   toString(): string {
     const kind = this instanceof TimerHandle ? "TimerHandle" : "Handle";
     return `<${kind} ${this._describe()}${this._cancelled ? " cancelled" : ""}>`;
