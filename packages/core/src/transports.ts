@@ -8,43 +8,62 @@
 import type { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
 
+/** What every transport does (asyncio's `BaseTransport`). */
 export interface BaseTransport {
+  /** Closes after the buffered data is sent; the protocol's `connectionLost(null)` follows. */
   close(): void;
+  /** True once `close()` or `abort()` was called or the connection was lost. */
   isClosing(): boolean;
   /** Transport details: "peername", "sockname", "socket", "sslcontext", "peercert", … */
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined;
+  /** Hands the connection to another protocol (as `startTls` does). */
   setProtocol(protocol: BaseProtocol): void;
+  /** The protocol the transport calls. */
   getProtocol(): BaseProtocol;
 }
 
+/** The read side of a transport (asyncio's `ReadTransport`). */
 export interface ReadTransport extends BaseTransport {
+  /** False while reading is paused. */
   isReading(): boolean;
   /** Stops calling `dataReceived` until `resumeReading` (flow control towards the peer). */
   pauseReading(): void;
+  /** Calls `dataReceived` again after `pauseReading`. */
   resumeReading(): void;
 }
 
+/** The write side of a transport (asyncio's `WriteTransport`). */
 export interface WriteTransport extends BaseTransport {
   /** Buffers the bytes and sends them as soon as possible; never blocks. */
   write(data: Uint8Array): void;
+  /** Writes each buffer in turn, as `write` does. */
   writelines(list: Iterable<Uint8Array>): void;
+  /** Closes the write side after the buffered data (a TCP half-close); reading goes on. */
   writeEof(): void;
+  /** False where a half-close is impossible (TLS). */
   canWriteEof(): boolean;
   /** Closes at once, dropping buffered data. */
   abort(): void;
+  /** Bytes buffered and not yet handed to the operating system. */
   getWriteBufferSize(): number;
+  /** The water marks `setWriteBufferLimits` set. */
   getWriteBufferLimits(): { low: number; high: number };
   /** Past `high` buffered bytes the protocol's `pauseWriting` is called; below `low`, `resumeWriting`. */
   setWriteBufferLimits(high?: number, low?: number): void;
 }
 
+/** A bidirectional stream transport (asyncio's `Transport`). */
 export interface Transport extends ReadTransport, WriteTransport {}
 
+/** What a transport calls (asyncio's `BaseProtocol`); always from a loop callback. */
 export interface BaseProtocol {
+  /** The connection is up; keep `transport` to write to it. */
   connectionMade(transport: BaseTransport): void;
   /** `error` is null on a regular close (EOF or close()). */
   connectionLost(error: Error | null): void;
+  /** The transport's buffer went over its high-water mark: stop writing (what `drain()` waits on). */
   pauseWriting(): void;
+  /** The buffer went under its low-water mark: writing may go on. */
   resumeWriting(): void;
 }
 
@@ -54,13 +73,17 @@ export interface BaseProtocol {
  * a copy instead of saving one.
  */
 export interface Protocol extends BaseProtocol {
+  /** Bytes arrived. The buffer is the protocol's to keep. */
   dataReceived(data: Uint8Array): void;
   /** Return true to keep the transport half-open for writing; otherwise it closes. */
   eofReceived(): boolean | void;
 }
 
+/** Where `NetDriver.connect` connects. */
 export interface ConnectOptions {
+  /** The host name or address to connect to. */
   host?: string;
+  /** The TCP port. */
   port?: number;
   /** A Unix socket path instead of host/port. */
   path?: string;
@@ -80,11 +103,17 @@ export interface StartTlsOptions {
   [option: string]: unknown;
 }
 
+/** What `NetDriver.listen` listens on. */
 export interface ListenOptions {
+  /** The address to listen on; absent: every interface. */
   host?: string;
+  /** The TCP port; 0 picks a free one. */
   port?: number;
+  /** A Unix socket path instead of host/port. */
   path?: string;
+  /** The length of the queue of pending connections. */
   backlog?: number;
+  /** TLS server options for the driver's TLS layer (Node: `tls.createServer` options). */
   tls?: Record<string, unknown>;
 }
 
