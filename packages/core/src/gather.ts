@@ -4,6 +4,7 @@ import { Future, FutureState, type Waiter } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 
+/** Options of `gather()`. */
 export interface GatherOptions {
   /** Deliver errors (and cancellations) as results instead of failing on the first one. */
   returnExceptions?: boolean;
@@ -94,7 +95,12 @@ export class GatheringFuture<T> extends Future<T> implements Waiter {
  * const [user, posts] = yield* gather([fetchUser(id), fetchPosts(id)]);
  */
 export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: { returnExceptions?: false }): GatheringFuture<Results<A>>;
+/**
+ * With `returnExceptions: true`: an error or a cancellation becomes that awaitable's
+ * result, in its place, and the gather never fails because of a child.
+ */
 export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts: { returnExceptions: true }): GatheringFuture<Outcomes<A>>;
+/** With options known only at run time: results, or errors in their places. */
 export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: GatherOptions): GatheringFuture<Results<A> | Outcomes<A>>;
 export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOptions): GatheringFuture<unknown[]> {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {
