@@ -27,6 +27,7 @@ export interface ExecutorJob {
   readonly fn: ((...args: never[]) => unknown) | null;
   /** The module (an absolute URL) and export to call, or null for a function job. */
   readonly module: { readonly url: string; readonly exportName: string } | null;
+  /** The arguments to call it with. */
   readonly args: readonly unknown[];
   /** Objects to move rather than copy where the job crosses threads (ArrayBuffers, MessagePorts). */
   readonly transfer: readonly unknown[];
@@ -39,8 +40,12 @@ export interface ExecutorJob {
 
 /** The part of an `AbortSignal` an executor listens to; a real `AbortSignal` fits. */
 export interface ExecutorSignal {
+  /** True once the job is cancelled. */
   readonly aborted: boolean;
+  /** Why: the `CancelledError`. */
   readonly reason: unknown;
+  /** Calls `listener` once when the job is cancelled. */
   addEventListener(type: "abort", listener: () => void): void;
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: "abort", listener: () => void): void;
 }
