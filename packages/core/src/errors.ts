@@ -37,6 +37,7 @@ export class TimeoutError extends Error {
  * It is an `AggregateError`, so `errors` holds the same array.
  */
 export class ExceptionGroup extends AggregateError {
+  /** The errors, in the order they happened. */
   readonly exceptions: unknown[];
 
   constructor(message: string, exceptions: readonly unknown[]) {
