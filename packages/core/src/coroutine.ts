@@ -8,6 +8,7 @@ export type Coroutine<T> = Generator<Future<unknown> | undefined, T, unknown>;
 
 /** Anything a coroutine can `yield*` for a `T`: a Future, a Task, a coroutine. */
 export interface Awaitable<T> {
+  /** What `yield*` calls: yields the futures to wait on, returns the `T`. */
   [Symbol.iterator](): Iterator<Future<unknown> | undefined, T, unknown>;
 }
 
