@@ -4,6 +4,7 @@ import { EventLoop } from "./loop.js";
 import type { Poller } from "./poller.js";
 import { current } from "./state.js";
 
+/** Options of `run()`. */
 export interface RunOptions {
   /** Debug mode (see `EventLoop.setDebug`); defaults to LOOP_DEBUG from the environment. */
   debug?: boolean;
