@@ -8,11 +8,17 @@ import type { Task } from "./task.js";
  * error thrown by a hook is reported to the exception handler and otherwise ignored).
  */
 export interface Instrument {
+  /** A task was created (before its first step is scheduled). */
   taskCreated?(task: Task<unknown>): void;
+  /** A step of the task begins: its coroutine is resumed. */
   taskStepStart?(task: Task<unknown>): void;
+  /** The step ended: the coroutine yielded, returned or threw. */
   taskStepEnd?(task: Task<unknown>): void;
+  /** The task is done (a result, an error or cancelled). */
   taskDone?(task: Task<unknown>): void;
+  /** A plain callback is about to run. */
   callbackStart?(handle: Handle): void;
+  /** It returned (or threw). */
   callbackEnd?(handle: Handle): void;
   /** The loop is about to wait; `timeoutMs` as handed to the poller (null: until woken). */
   beforePoll?(timeoutMs: number | null): void;
