@@ -209,6 +209,7 @@ export class TimerHandle extends CallbackHandle {
     return this._when;
   }
 
+  /** Cancels the timer: the callback will not run, and the loop drops the timer from its heap later. */
   override cancel(): void {
     if (!this._cancelled && this._scheduled) this._loop._timerHandleCancelled();
     super.cancel();
