@@ -205,6 +205,7 @@ export class ContextVar<T> {
     ctx._set(this as ContextVar<unknown>, token.oldValue, token.oldValue === MISSING);
   }
 
+  /** `<ContextVar name="…">`, for diagnostics. */
   toString(): string {
     return `<ContextVar name=${JSON.stringify(this.name)}>`;
   }
