@@ -15,6 +15,7 @@ export interface ConnectionTracker {
   transportReplaced(old: Transport, replacement: Transport): void;
 }
 
+/** The per-connection coroutine of `startServer`: it gets the connection's reader and writer. */
 export type ClientConnected = (reader: StreamReader, writer: StreamWriter) => Coroutine<void>;
 
 /** Describes a peer for future labels: "127.0.0.1:6379", or a Unix socket path. */
@@ -57,6 +58,7 @@ export class StreamReaderProtocol implements Protocol {
     this._tracker = tracker;
   }
 
+  /** The transport is connected: the stream pair can read and write. */
   connectionMade(transport: BaseTransport): void {
     const stream = transport as Transport;
     this._transport = stream;
@@ -90,6 +92,7 @@ export class StreamReaderProtocol implements Protocol {
     });
   }
 
+  /** The connection is gone: the reader sees end of stream (or `error`), waiting writers wake. */
   connectionLost(error: Error | null): void {
     this._connectionLost = true;
     this._lostError = error;
@@ -113,20 +116,24 @@ export class StreamReaderProtocol implements Protocol {
     this._task = null;
   }
 
+  /** Feeds the bytes to the reader. */
   dataReceived(data: Uint8Array): void {
     this._reader?.feedData(data);
   }
 
+  /** The peer closed its side: the reader sees end of stream. */
   eofReceived(): boolean {
     this._reader?.feedEof();
     // TLS cannot stay half-open (asyncio returns False over SSL), plain sockets can.
     return !this._overTls;
   }
 
+  /** The transport buffer is full: `drain()` waits from now on. */
   pauseWriting(): void {
     this._paused = true;
   }
 
+  /** The transport buffer drained: waiting `drain()`s return. */
   resumeWriting(): void {
     this._paused = false;
     this._wakeDrainWaiters(null);

@@ -8,6 +8,7 @@ export const DEFAULT_LIMIT = 65_536;
 const EMPTY: Buffer = Buffer.alloc(0);
 const NEWLINE: Buffer = Buffer.from("\n");
 
+/** Options of `new StreamReader()`. */
 export interface StreamReaderOptions {
   /** The most bytes `readuntil`/`readline` look through for a separator; 64 KiB by default. */
   limit?: number;
