@@ -1,6 +1,7 @@
 import { run, type Coroutine, type NetDriver } from "@loop/core";
 import { VirtualPoller } from "./virtual-poller.js";
 
+/** Options of `runVirtual()`. */
 export interface RunVirtualOptions {
   /** Shuffle the order of task steps made ready in the same turn (see `VirtualPoller`). */
   seed?: number;
