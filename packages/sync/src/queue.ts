@@ -149,6 +149,7 @@ export class Queue<T> {
     return this._consume(body);
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Queue maxsize=… qsize=…>`. */
   toString(): string {
     const parts = [`maxsize=${this._maxsize}`, `qsize=${this._items.size}`];
     const getters = this._getters.countPending();
