@@ -112,6 +112,7 @@ export class WorkerPoolExecutor implements Executor {
     return this._shutdown;
   }
 
+  /** Runs a job on a worker thread (the `Executor` contract); `runInExecutor` calls it. */
   submit(job: ExecutorJob, signal: ExecutorSignal): Promise<unknown> {
     return this[SEND](job, signal).then(
       (reply: Reply) => {
