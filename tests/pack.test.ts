@@ -5,13 +5,12 @@
  * imported from a plain .mjs file. Third-party dependencies (piscina) come from the
  * registry. Needs `pnpm build` first; `npm test` builds before testing.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, loopClosure, publishablePackages } from "../scripts/publishable.mjs";
+import { sh } from "./shell.ts";
 
 /**
  * Names each package must export once installed. Placeholders check only that the import
@@ -87,50 +86,9 @@ const forbiddenExports: Record<string, string[]> = {
 };
 
 const packages = publishablePackages();
-const isWindows = process.platform === "win32";
 const keep = process.env["LOOP_KEEP_PACK_DIR"] === "1";
 let work = "";
 const tarballs = new Map<string, string>();
-
-/** Environment for npm in the consumer folder: nothing inherited from the workspace's pnpm/npm run. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    const k = key.toLowerCase();
-    if (
-      k.startsWith("npm_") &&
-      !/^npm_config_(registry|cache|userconfig|.*proxy|cafile|strict_ssl)$/.test(k)
-    )
-      continue;
-    if (k.startsWith("pnpm_") || k === "node_options" || k.startsWith("vitest")) continue;
-    env[key] = value;
-  }
-  return env;
-}
-
-const execFileAsync = promisify(execFile);
-
-/** Runs a command (asynchronously, so that the packages install in parallel); returns stdout. */
-async function sh(cmd: string, args: string[], cwd: string): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(cmd, args, {
-      cwd,
-      env: cleanEnv(),
-      encoding: "utf8",
-      shell: isWindows,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed in ${cwd}\n${e.stdout ?? ""}\n${e.stderr ?? e.message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
 
 beforeAll(async () => {
   assertBuilt(packages);
