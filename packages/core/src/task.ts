@@ -181,7 +181,22 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     return this._cancelRequests;
   }
 
-  /** Withdraws one cancellation request and returns how many remain (asyncio's `Task.uncancel`). */
+  /**
+   * Withdraws one cancellation request and returns how many remain (asyncio's
+   * `Task.uncancel`). A coroutine that catches a `CancelledError` it caused itself (a
+   * deadline of its own) and goes on calls it, so that a cancellation from outside is still
+   * seen as one.
+   * @example
+   * const task = currentTask()!;
+   * const deadline = getRunningLoop().callLater(100, () => task.cancel("deadline"));
+   * try {
+   *   yield* sleep(1_000);
+   * } catch (error) {
+   *   if (!(error instanceof CancelledError) || task.uncancel() > 0) throw error; // not only ours
+   * } finally {
+   *   deadline.cancel();
+   * }
+   */
   uncancel(): number {
     if (this._cancelRequests > 0) {
       this._cancelRequests--;
