@@ -35,6 +35,16 @@ export class TimeoutError extends Error {
  * Several errors raised together, as Python's ExceptionGroup: a task group that had
  * failing children raises one of these with every child error in `exceptions`.
  * It is an `AggregateError`, so `errors` holds the same array.
+ * @example
+ * try {
+ *   yield* taskGroup(function* (tg) {
+ *     tg.createTask(fetchOne("a", 100));
+ *     tg.createTask(fetchOne("b", 200));
+ *   });
+ * } catch (error) {
+ *   if (!(error instanceof ExceptionGroup)) throw error;
+ *   for (const e of error.exceptions) console.error(e);
+ * }
  */
 export class ExceptionGroup extends AggregateError {
   /** The errors, in the order they happened. */
