@@ -13,11 +13,13 @@ const FAILED = 2;
 const CANCELLED = 3;
 
 /**
- * @internal A done-callback entry that is not a user function: the loop's own waiters
- * (a task waiting on the future, a Promise adapter). `_wake` is called synchronously at
- * completion and must only queue work, never run user code.
+ * A done-callback entry that is not a user function: the loop's own waiters (a task
+ * waiting on the future, a Promise adapter). `_wake` is called synchronously at completion
+ * and must only queue work, never run user code. Only its member is internal: `Task` and
+ * `GatheringFuture` implement it, so the published types keep the (empty) interface.
  */
 export interface Waiter {
+  /** @internal */
   _wake(future: Future<unknown>): void;
 }
 
