@@ -15,7 +15,7 @@ type Outcomes<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaite
 
 /**
  * The future returned by `gather`: cancelling it cancels every child still running.
- * @internal exported for `instanceof` checks by debug tools.
+ * Debug tools recognise it with `instanceof` and read its `children()`.
  */
 export class GatheringFuture<T> extends Future<T> implements Waiter {
   /** @internal */ readonly _children: Future<unknown>[];
