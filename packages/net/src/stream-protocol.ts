@@ -8,10 +8,17 @@ import { StreamWriter } from "./stream-writer.js";
  * `_detach`, plus the handler tasks, which `Server.waitClosed` also waits for).
  */
 export interface ConnectionTracker {
+  // Internal: `Server` implements them with internal members, so the published types keep
+  // an empty interface.
+  /** @internal */
   connectionOpened(transport: Transport): void;
+  /** @internal */
   connectionClosed(transport: Transport): void;
+  /** @internal */
   handlerStarted(): void;
+  /** @internal */
   handlerFinished(): void;
+  /** @internal */
   transportReplaced(old: Transport, replacement: Transport): void;
 }
 
