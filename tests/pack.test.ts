@@ -6,10 +6,11 @@
  * registry. Needs `pnpm build` first; `npm test` builds before testing.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, loopClosure, publishablePackages } from "../scripts/publishable.mjs";
+import { assertBuilt, loopClosure, publishablePackages, root } from "../scripts/publishable.mjs";
 import { sh } from "./shell.ts";
 
 /**
@@ -86,6 +87,7 @@ const forbiddenExports: Record<string, string[]> = {
 };
 
 const packages = publishablePackages();
+const tsc = createRequire(join(root, "package.json")).resolve("typescript/bin/tsc");
 const keep = process.env["LOOP_KEEP_PACK_DIR"] === "1";
 let work = "";
 const tarballs = new Map<string, string>();
@@ -192,5 +194,25 @@ ${smoke[name]?.code ?? ""}
     expect(exported).toEqual(expect.arrayContaining(expected));
     if (smoke[name] !== undefined) expect(lines.at(-1)).toBe(smoke[name].prints);
     expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+
+    // The published types compile for a strict TypeScript user, declaration files included
+    // (no skipLibCheck): a trimmed @internal member that a public type still needs fails here.
+    writeFileSync(join(consumer, "types.ts"), `import * as m from ${JSON.stringify(name)};\nexport const names: string[] = Object.keys(m);\n`);
+    await sh(
+      process.execPath,
+      [
+        tsc,
+        "--noEmit",
+        "--strict",
+        "--module", "nodenext",
+        "--moduleResolution", "nodenext",
+        "--target", "es2022",
+        "--lib", "es2023,esnext.disposable",
+        "--types", "node",
+        "--typeRoots", join(root, "node_modules", "@types"),
+        "types.ts",
+      ],
+      consumer,
+    );
   });
 });
