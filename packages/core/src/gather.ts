@@ -37,6 +37,10 @@ export class GatheringFuture<T> extends Future<T> implements Waiter {
     return this._children;
   }
 
+  /**
+   * Cancels every child still running (asyncio's `_GatheringFuture.cancel`); the gather then
+   * ends cancelled. False if it is done or no child could be cancelled.
+   */
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
     let any = false;
