@@ -1,10 +1,10 @@
-import type { AwaitableLike, AwaitedOf } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { TimeoutError } from "./errors.js";
 import { Future, FutureState } from "./future.js";
 import type { TimerHandle } from "./handle.js";
 import { getRunningLoop, type EventLoop } from "./loop.js";
 import { checkTimeout } from "./wait.js";
+import type { AwaitableLike, AwaitedOf } from "./types.js";
 
 /**
  * Yields one future per input; the i-th future taken resolves like the i-th input to

@@ -1,23 +1,5 @@
 import { Future } from "./future.js";
-
-/**
- * A coroutine: the generator object a `function*` returns. It yields Futures to wait on
- * them (through `yield*`) or `undefined` to give the loop one turn, and returns `T`.
- */
-export type Coroutine<T> = Generator<Future<unknown> | undefined, T, unknown>;
-
-/** Anything a coroutine can `yield*` for a `T`: a Future, a Task, a coroutine. */
-export interface Awaitable<T> {
-  /** What `yield*` calls: yields the futures to wait on, returns the `T`. */
-  [Symbol.iterator](): Iterator<Future<unknown> | undefined, T, unknown>;
-}
-
-/** What `ensureFuture` and the combinators accept. */
-export type AwaitableLike<T> = Awaitable<T> | PromiseLike<T>;
-
-/** The `T` of an `Awaitable<T>`, `Coroutine<T>` or `PromiseLike<T>`. */
-export type AwaitedOf<A> =
-  A extends Awaitable<infer T> ? T : A extends PromiseLike<infer T> ? T : never;
+import type { Coroutine } from "./types.js";
 
 /** True for generator objects (and look-alikes): what a task can run. */
 export function isCoroutine(value: unknown): value is Coroutine<unknown> {

@@ -1,6 +1,6 @@
-import type { Coroutine } from "./coroutine.js";
 import { getRunningLoop } from "./loop.js";
-import type { Task, TaskOptions } from "./task.js";
+import type { Task } from "./task.js";
+import type { Coroutine, TaskOptions } from "./types.js";
 
 /**
  * Schedules a coroutine as a task on the running loop (asyncio.create_task). Its first

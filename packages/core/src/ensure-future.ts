@@ -1,7 +1,8 @@
-import { isCoroutine, isPromiseLike, type Awaitable, type Coroutine } from "./coroutine.js";
+import { isCoroutine, isPromiseLike } from "./coroutine.js";
 import { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import type { Awaitable, Coroutine } from "./types.js";
 
 /**
  * Turns anything awaitable into a Future of `loop` (default: the running loop): a Future
@@ -42,10 +43,13 @@ function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
 }
 
 /**
- * A Future that takes the outcome of a Promise. The outcome is delivered inside the loop
- * (callSoonThreadsafe), and the loop counts the Promise as outside work until it settles.
- * Cancelling the Future does not cancel the Promise (Promises cannot be); its outcome is
- * then dropped, and a rejection is marked handled.
+ * A Future that takes the outcome of a Promise, and the loop counts the Promise as outside
+ * work until it settles. The outcome is set on the Future in the Promise's reaction:
+ * JavaScript has one thread, so this is as safe as asyncio's `call_soon_threadsafe` hop
+ * and a turn cheaper; the Future's done callbacks still run in the loop, and an idle loop
+ * is resumed from a microtask (`EventLoop._wakeFromPromise`). Cancelling the Future does
+ * not cancel the Promise (Promises cannot be); its outcome is then dropped, and a
+ * rejection is marked handled.
  */
 function adoptPromise<T>(promise: PromiseLike<T>, loop: EventLoop): Future<T> {
   const future = new Future<T>(loop);
@@ -54,9 +58,11 @@ function adoptPromise<T>(promise: PromiseLike<T>, loop: EventLoop): Future<T> {
   const settle = (ok: boolean, value: unknown): void => {
     if (settled) return;
     settled = true;
+    const wanted = !loop.isClosed() && !future.done();
+    // First the microtask resume, so that the wake-ups below need no host round trip.
+    if (wanted) loop._wakeFromPromise();
     loop.unrefExternal();
-    if (loop.isClosed() || future.done()) return;
-    loop.callSoonThreadsafe(deliver, future, ok, value);
+    if (wanted) deliver(future, ok, value);
   };
   try {
     promise.then(

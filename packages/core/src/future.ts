@@ -1,9 +1,10 @@
 import { snapshotContext, type Context } from "./context.js";
-import type { Awaitable } from "./coroutine.js";
+
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
-import { captureError, captureStack, firstFrame } from "./handle.js";
 import type { EventLoop } from "./loop.js";
+import { captureError, firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
+import type { Awaitable, DoneWaiter } from "./types.js";
 
 // The four states. A future that failed keeps the error apart from a result, because
 // JavaScript can throw anything, undefined included.
@@ -12,19 +13,8 @@ const RESOLVED = 1;
 const FAILED = 2;
 const CANCELLED = 3;
 
-/**
- * A done-callback entry that is not a user function: the loop's own waiters (a task
- * waiting on the future, a Promise adapter). `_wake` is called synchronously at completion
- * and must only queue work, never run user code. Only its member is internal: `Task` and
- * `GatheringFuture` implement it, so the published types keep the (empty) interface.
- */
-export interface Waiter {
-  /** @internal */
-  _wake(future: Future<unknown>): void;
-}
-
 type DoneCallback<T> = (future: Future<T>) => void;
-type Entry = DoneCallback<never> | Waiter;
+type Entry = DoneCallback<never> | DoneWaiter;
 
 interface UnretrievedReport {
   loop: EventLoop;
@@ -47,8 +37,10 @@ const unretrieved: FinalizationRegistry<UnretrievedReport> | null =
 interface DroppedReport {
   /** Weak, so that a report never keeps a dropped loop (and its tasks) alive. */
   loop: WeakRef<EventLoop> | null;
-  message: string;
-  details: Record<string, unknown>;
+  /** The future's class name. */
+  kind: string;
+  /** Where it was created, formatted only if the report is made. */
+  source: Error;
 }
 
 /**
@@ -61,7 +53,10 @@ const droppedPending: FinalizationRegistry<DroppedReport> | null =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry<DroppedReport>((report) => {
         const loop = report.loop?.deref();
-        if (loop !== undefined) loop.debugLogger.warn(report.message, report.details);
+        if (loop === undefined) return;
+        const stack = stackText(report.source);
+        const where = stack === undefined ? "" : ` created at ${firstFrame(report.source)}`;
+        loop.debugLogger.warn(`${report.kind} was destroyed but it is pending!${where}`, { creationStack: stack });
       })
     : null;
 
@@ -78,6 +73,23 @@ export function forgetPending(future: Future<unknown>): void {
  * const fut = loop.createFuture<number>();
  * loop.callLater(10, () => fut.setResult(42));
  * const answer = yield* fut; // 42
+ *
+ * Invariants:
+ * - `_state` leaves PENDING once, for RESOLVED, FAILED or CANCELLED, and never changes
+ *   again. `_value` is the result when RESOLVED, the error when FAILED, undefined
+ *   otherwise; `_cancelMessage` is the message of the cancellation when CANCELLED.
+ * - The done callbacks, in registration order, are `_callback` (when not null) followed
+ *   by `_callbacks`. They exist only while PENDING: the transition to done empties both
+ *   and hands every entry over in order, a function through `callSoon`, a `DoneWaiter`
+ *   (a task, a Promise adapter) by calling its `_wake` at once. A done future holds no
+ *   callbacks, and one added later is scheduled at once.
+ * - `_logTraceback` is true only while FAILED with the error not yet retrieved and
+ *   registered for the "exception was never retrieved" report; `result()`,
+ *   `exception()` and a Promise adapter clear it.
+ * - `_source` is set only in debug mode: at creation, or for a task made through
+ *   `loop.createTask` by a task factory. A future created in debug mode is watched for
+ *   "destroyed while pending" until it is done; a task is not (the loop holds pending
+ *   tasks, and reports those left at close).
  */
 export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal */ _state: number = PENDING;
@@ -87,7 +99,11 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal The rest, in order. */ _callbacks: Entry[] | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
-  /** @internal Where the future was created, in debug mode only. */ _sourceStack: string | undefined = undefined;
+  /**
+   * @internal Where the future was created, in debug mode only: the captured Error, read
+   * on demand (or the text of one, set from outside).
+   */
+  _source: Error | string | undefined = undefined;
   /**
    * What this future stands for, shown by task dumps and deadlock reports: the primitive
    * that made it sets it (`"sleep(100)"`, `"Queue.get"`, `"Lock.acquire"`, `"read from 127.0.0.1:6379"`).
@@ -114,18 +130,26 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     return this._sourceStack;
   }
 
+  /** @internal The text of `_source`. */
+  get _sourceStack(): string | undefined {
+    const source = this._source;
+    return source === undefined || typeof source === "string" ? source : stackText(source);
+  }
+
+  set _sourceStack(stack: string | undefined) {
+    this._source = stack;
+  }
+
   private _trackPending(loop: EventLoop): void {
-    const stack = captureStack();
-    this._sourceStack = stack;
+    const source = captureError();
+    // Read at once: until V8 formats it, the stack holds the frames' receivers, this
+    // future among them, and the report below would keep the future alive for ever.
+    stackText(source);
+    this._source = source;
     if (droppedPending === null) return;
-    const where = stack === undefined ? "" : ` created at ${firstFrame(stack)}`;
     droppedPending.register(
       this,
-      {
-        loop: typeof WeakRef === "function" ? new WeakRef(loop) : null,
-        message: `${this.constructor.name} was destroyed but it is pending!${where}`,
-        details: { creationStack: stack },
-      },
+      { loop: typeof WeakRef === "function" ? new WeakRef(loop) : null, kind: this.constructor.name, source },
       this,
     );
   }
@@ -306,13 +330,13 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   }
 
   /** @internal Registers a loop-internal waiter; wakes it at once if the future is done. */
-  _addWaiter(waiter: Waiter): void {
+  _addWaiter(waiter: DoneWaiter): void {
     if (this._state !== PENDING) waiter._wake(this as Future<unknown>);
     else this._addEntry(waiter);
   }
 
   /** @internal */
-  _removeWaiter(waiter: Waiter): void {
+  _removeWaiter(waiter: DoneWaiter): void {
     this.removeDoneCallback(waiter as unknown as DoneCallback<T>);
   }
 
@@ -362,7 +386,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
 
   /** @internal Runs at the transition to done: hands every callback to the loop, in registration order. */
   _scheduleCallbacks(): void {
-    if (this._sourceStack !== undefined) droppedPending?.unregister(this);
+    if (this._source !== undefined) droppedPending?.unregister(this);
     const first = this._callback;
     const rest = this._callbacks;
     this._callback = null;
@@ -378,7 +402,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
 }
 
 /** A done callback added while a context was current: scheduled in (a copy of) that context. */
-class ContextCallback implements Waiter {
+class ContextCallback implements DoneWaiter {
   constructor(
     readonly _callback: DoneCallback<never>,
     private readonly _context: Context,
@@ -397,7 +421,7 @@ function isEntryOf(entry: Entry, callback: unknown): boolean {
   return entry === callback || (entry instanceof ContextCallback && entry._callback === callback);
 }
 
-class PromiseWaiter implements Waiter {
+class PromiseWaiter implements DoneWaiter {
   constructor(
     private readonly _resolve: (value: unknown) => void,
     private readonly _reject: (reason: unknown) => void,

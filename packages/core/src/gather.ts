@@ -1,8 +1,8 @@
-import type { AwaitableLike, AwaitedOf } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
-import { Future, FutureState, type Waiter } from "./future.js";
+import { Future, FutureState } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import type { AwaitableLike, AwaitedOf, DoneWaiter } from "./types.js";
 
 /** Options of `gather()`. */
 export interface GatherOptions {
@@ -17,7 +17,7 @@ type Outcomes<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaite
  * The future returned by `gather`: cancelling it cancels every child still running.
  * Debug tools recognise it with `instanceof` and read its `children()`.
  */
-export class GatheringFuture<T> extends Future<T> implements Waiter {
+export class GatheringFuture<T> extends Future<T> implements DoneWaiter {
   /** @internal */ readonly _children: Future<unknown>[];
   /** @internal */ _cancelRequested = false;
   /** @internal How many distinct children there are, and how many have finished. */ private readonly _unique: number;

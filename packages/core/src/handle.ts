@@ -1,17 +1,9 @@
 import type { Context } from "./context.js";
 import { describeError } from "./errors.js";
 import type { EventLoop } from "./loop.js";
+import { firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
-
-/** What the ready queue holds: a Handle, or a Task whose next step is due. */
-export interface Runnable {
-  /** @internal `loop` is the loop running it. */ _run(loop: EventLoop): void;
-}
-
-/** A function the loop calls with the arguments it was scheduled with (`callSoon(cb, ...args)`). */
-// Callbacks take whatever arguments they were scheduled with; `any` lets every function fit.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Callback = (...args: any[]) => unknown;
+import type { Callback, Runnable } from "./types.js";
 
 const NO_ARGS: unknown[] = [];
 
@@ -60,7 +52,8 @@ export abstract class Handle {
 
   /** @internal The stack of `_sourceError`, formatted on first read. */
   get _sourceStack(): string | undefined {
-    return this._sourceError?.stack;
+    const error = this._sourceError;
+    return error === undefined ? undefined : stackText(error);
   }
 
   /** Cancels the callback: it will not run. Cancelling twice, or after it ran, does nothing. */
@@ -82,7 +75,8 @@ export abstract class Handle {
   _describe(): string {
     const cb = this._callback;
     const name = cb === null ? "<cancelled>" : cb.name !== "" ? `${cb.name}()` : "<anonymous>()";
-    return this._sourceStack === undefined ? name : `${name} created at ${firstFrame(this._sourceStack)}`;
+    const source = this._sourceError;
+    return source === undefined ? name : `${name} created at ${firstFrame(source)}`;
   }
 
   /** `<Handle name()>`, `<TimerHandle name() cancelled>`, … for diagnostics. */
@@ -214,60 +208,4 @@ export class TimerHandle extends CallbackHandle {
     if (!this._cancelled && this._scheduled) this._loop._timerHandleCancelled();
     super.cancel();
   }
-}
-
-/**
- * A stack trace of the caller, for debug mode only. Formatting it is most of debug mode's
- * cost, so the depth is chosen per use: a creation site is found within a few frames, but a
- * suspension site sits under every `yield*` of the coroutine chain (two frames each) above
- * `Task._run`, which V8's default of 10 frames often cuts off.
- */
-export function captureStack(limit = 16): string | undefined {
-  return captureError(limit).stack;
-}
-
-/**
- * `captureStack` without the formatting, which V8 does on the first read of `.stack`:
- * for stacks that are kept in case someone asks (handles, suspension sites).
- */
-export function captureError(limit = 16): Error {
-  const E = Error as { stackTraceLimit?: number };
-  const saved = E.stackTraceLimit;
-  E.stackTraceLimit = limit;
-  const error = new Error();
-  E.stackTraceLimit = saved;
-  return error;
-}
-
-/**
- * The coroutine a task runs, read from a stack captured inside one of its steps: the
- * outermost generator frame, the one `Task._run` resumed. Returns "name (file:line:col)",
- * i.e. the coroutine and the line it is at; undefined if the stack does not show it.
- */
-export function coroutineFrame(stack: string): string | undefined {
-  const lines = stack.split("\n");
-  for (let i = 1; i < lines.length; i++) {
-    if (!(lines[i] as string).includes("Task._run")) continue;
-    // Above Task._run: "at main.next (<anonymous>)", then "at main (file:…)".
-    for (let j = i - 1; j >= 1; j--) {
-      const line = (lines[j] as string).trim();
-      if (!line.includes("(<anonymous>)") && !line.startsWith("at Generator.")) return line.replace(/^at /, "");
-    }
-    return undefined;
-  }
-  return undefined;
-}
-
-// Frames inside @loop itself (sources in the monorepo, or an installed package) and the
-// engine's generator trampolines: a diagnostic points past them, at the user's code.
-const LIBRARY_FRAME = /\/packages\/(?:core|timers|sync|net|debug|testing|workers)\/(?:src|dist)\/|@loop\/|\(<anonymous>\)|\(node:/;
-
-/** The first stack frame below the Error line outside @loop itself, trimmed: "fn (file:line:col)". */
-export function firstFrame(stack: string): string {
-  const lines = stack.split("\n");
-  for (let i = 1; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    if (line !== "" && !LIBRARY_FRAME.test(line)) return line.replace(/^at /, "");
-  }
-  return (lines[1] ?? "").trim().replace(/^at /, "");
 }

@@ -4,12 +4,10 @@
  * pins it.
  */
 export { EventLoop, getRunningLoop } from "./loop.js";
-export type { DebugLogger, ErrorContext, EventLoopOptions, ExceptionHandler, TaskFactory, TaskOrder } from "./loop.js";
+export type { EventLoopOptions } from "./loop.js";
 export { Handle, TimerHandle } from "./handle.js";
-export type { Callback } from "./handle.js";
 export { Future } from "./future.js";
 export { Task, currentTask } from "./task.js";
-export type { TaskOptions } from "./task.js";
 export { run } from "./run.js";
 export type { RunOptions } from "./run.js";
 export { createTask, allTasks } from "./create-task.js";
@@ -26,21 +24,40 @@ export { taskGroup, TaskGroup } from "./task-group.js";
 export { Context, ContextVar, Token, copyContext } from "./context.js";
 export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup } from "./errors.js";
 export { DefaultPoller } from "./poller.js";
-export type { Poller, PollerHost } from "./poller.js";
-export type { ExecutorJobInfo, Instrument } from "./instrument.js";
-export type { Executor, ExecutorJob, ExecutorSignal } from "./executor.js";
+export type { LoopDriver, Poller } from "./poller.js";
+export { coroutineFrame, creationFrames, describeWait, stackFrames, suspensionFrames, userFrame } from "./diagnostics.js";
+export type { StackSource } from "./diagnostics.js";
+export { registerLibraryModule } from "./stack-frames.js";
+export type { StackFrame } from "./stack-frames.js";
 export { isCoroutine } from "./coroutine.js";
-export type { Awaitable, AwaitableLike, AwaitedOf, Coroutine } from "./coroutine.js";
+// The contracts: what coroutines are, what the loop calls, what plugins implement.
 export type {
+  Awaitable,
+  AwaitableLike,
+  AwaitedOf,
   BaseProtocol,
   BaseTransport,
+  Callback,
   ConnectOptions,
+  Coroutine,
+  DebugLogger,
+  ErrorContext,
+  ExceptionHandler,
+  Executor,
+  ExecutorJob,
+  ExecutorJobInfo,
+  ExecutorSignal,
+  Instrument,
   ListenOptions,
   NetDriver,
   Protocol,
   ReadTransport,
   ServerHandle,
   StartTlsOptions,
+  TaskFactory,
+  TaskOptions,
+  TaskOrder,
+  TaskState,
   Transport,
   WriteTransport,
-} from "./transports.js";
+} from "./types.js";

@@ -1,42 +1,6 @@
 import type { Handle } from "./handle.js";
 import type { Task } from "./task.js";
-
-/**
- * Hooks into what the loop does, for debuggers, tracers, metrics and test tools. Every
- * method is optional. With no instrument added, each hook site costs one null check.
- * Hooks run synchronously inside the loop: they must be quick and must not throw (an
- * error thrown by a hook is reported to the exception handler and otherwise ignored).
- */
-export interface Instrument {
-  /** A task was created (before its first step is scheduled). */
-  taskCreated?(task: Task<unknown>): void;
-  /** A step of the task begins: its coroutine is resumed. */
-  taskStepStart?(task: Task<unknown>): void;
-  /** The step ended: the coroutine yielded, returned or threw. */
-  taskStepEnd?(task: Task<unknown>): void;
-  /** The task is done (a result, an error or cancelled). */
-  taskDone?(task: Task<unknown>): void;
-  /** A plain callback is about to run. */
-  callbackStart?(handle: Handle): void;
-  /** It returned (or threw). */
-  callbackEnd?(handle: Handle): void;
-  /** The loop is about to wait; `timeoutMs` as handed to the poller (null: until woken). */
-  beforePoll?(timeoutMs: number | null): void;
-  /** The wait ended and a new turn begins. */
-  afterPoll?(): void;
-  /** An executor (e.g. `@loop/workers`) finished a job off the loop; see `EventLoop.reportExecutorJob`. */
-  executorJob?(job: ExecutorJobInfo): void;
-}
-
-/** What an executor reports about one finished job. */
-export interface ExecutorJobInfo {
-  /** The job's name: the function or `module#export` it ran. */
-  name: string;
-  /** Wall-clock time the job spent running off the loop, in ms. */
-  durationMs: number;
-  /** How it ended. */
-  outcome: "ok" | "error" | "cancelled";
-}
+import type { ExecutorJobInfo, Instrument } from "./types.js";
 
 type HookName = keyof Instrument;
 const HOOKS: readonly HookName[] = [

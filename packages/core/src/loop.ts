@@ -1,38 +1,19 @@
 import { snapshotContext } from "./context.js";
-import { isCoroutine, notACoroutineMessage, type Awaitable, type Coroutine } from "./coroutine.js";
+import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
-import type { Executor } from "./executor.js";
 import { Future } from "./future.js";
-import { CallbackHandle, Handle, InlineHandle, TimerHandle, captureError, firstFrame, reportCallbackError, type Callback, type Runnable } from "./handle.js";
-import { printError, readEnv } from "./host.js";
-import { InstrumentSet, checkInstrument, type ExecutorJobInfo, type Instrument } from "./instrument.js";
-import { DefaultPoller, type Poller, type PollerHost } from "./poller.js";
+import { CallbackHandle, Handle, InlineHandle, TimerHandle, reportCallbackError } from "./handle.js";
+import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
+import { InstrumentSet, checkInstrument } from "./instrument.js";
+import { DefaultPoller, type LoopDriver, type Poller } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
+import { captureError, firstFrame } from "./stack-frames.js";
 import { current } from "./state.js";
 import { TaskList } from "./task-list.js";
-import { Task, type TaskOptions } from "./task.js";
+import { Task } from "./task.js";
 import { TimerHeap } from "./timer-heap.js";
-
-/** What the exception handler receives: asyncio's context dict, with its keys. */
-export interface ErrorContext {
-  message: string;
-  exception?: unknown;
-  future?: Future<unknown>;
-  task?: Task<unknown>;
-  handle?: Handle;
-  [key: string]: unknown;
-}
-
-export type ExceptionHandler = (loop: EventLoop, context: ErrorContext) => void;
-export type TaskFactory = (loop: EventLoop, coro: Coroutine<unknown>, opts?: TaskOptions) => Task<unknown>;
-/** Reorders, in place, the tasks whose steps run in one turn (see `EventLoop.setTaskOrder`). */
-export type TaskOrder = (tasks: Task<unknown>[]) => void;
-
-/** Where debug-mode reports go; `@loop/debug` can plug a structured logger in. */
-export interface DebugLogger {
-  warn(message: string, details?: Record<string, unknown>): void;
-}
+import type { Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
 
 export interface EventLoopOptions {
   /** Defaults to the `DefaultPoller` (the host's own timers). */
@@ -51,9 +32,44 @@ const NO_ARGS: unknown[] = [];
 // but not for tiny heaps, where skipping them at the top is cheaper than a rebuild.
 const MIN_TIMERS_FOR_COMPACTION = 100;
 
+// The pump (see `_resume`). While callbacks keep being ready, the loop runs turns back to
+// back instead of going through the host for each: a host round trip costs more than a
+// turn. The budget caps how long the host's own I/O and timers wait behind a busy loop.
+const BATCH_BUDGET_MS = 2;
+const BATCH_MAX_TURNS = 256;
+// A settled Promise resumes an idle loop from a microtask (see `_wakeFromPromise`); after
+// this many such resumptions without one from the host, or this long, the next goes
+// through the poller, so that a chain of resolved Promises cannot starve the host's I/O.
+const MICROTASK_RESUMES_MAX = 64;
+const MICROTASK_BUDGET_MS = 2;
+
+/**
+ * The budgets are real time, whatever the poller's clock says: they bound how long the
+ * host waits behind the loop, and a virtual clock jumps.
+ */
+function realTime(): number {
+  return host.performance !== undefined ? host.performance.now() : Date.now();
+}
+
+const queueMicrotaskOnHost: (callback: () => void) => void =
+  typeof host.queueMicrotask === "function" ? host.queueMicrotask.bind(globalThis) : (callback) => void Promise.resolve().then(callback);
+
 /**
  * An event loop: asyncio's `BaseEventLoop`. It owns a ready queue of callbacks, a heap of
- * timers and a poller, and runs turns of four phases (see `runOnce`).
+ * timers and a poller, and runs turns of four phases (see `runOnce`) in batches (see
+ * `_resume`, the pump).
+ *
+ * Invariants:
+ * - At most one turn runs at a time on a thread: `current.loop === this` exactly while
+ *   one of this loop's turns runs, and `runOnce` refuses to start inside it.
+ * - While `_running`, either a batch is running (`_inBatch`), or the poller has a wait
+ *   outstanding (`_waiting`) and will `resume()`. A callback queued from outside a turn
+ *   then needs one `poller.wakeup()` per wait (`_wakeupSent`), none when a microtask that
+ *   resumes is already queued (`_microtaskQueued`).
+ * - A timer handle is in `_timers` iff its `_scheduled` flag is set; `_cancelledTimers`
+ *   counts the cancelled handles still in there.
+ * - Not `_running` and `_stopping`: the next `runForever` runs one turn and stops
+ *   (asyncio's stop-before-run). `_closed` is final; a closed loop queues nothing.
  * @example
  * const loop = new EventLoop();
  * loop.callLater(10, () => loop.stop());
@@ -79,9 +95,17 @@ export class EventLoop {
   /** @internal */ _debug: boolean;
 
   private readonly _poller: Poller;
-  private readonly _pollerHost: PollerHost;
+  private readonly _driver: LoopDriver;
   private _attached = false;
+  private _inBatch = false;
+  private _resumeDuringBatch = false;
+  private _waiting = false;
+  private _wakeupSent = false;
+  private _microtaskQueued = false;
+  private _microtaskResumes = 0;
+  private _microtaskBudgetEnd = 0;
   private _timerSequence = 0;
+  private _turns = 0;
   private _running = false;
   private _stopping = false;
   private _closed = false;
@@ -97,15 +121,15 @@ export class EventLoop {
 
   constructor(opts?: EventLoopOptions) {
     const poller = opts?.poller ?? new DefaultPoller();
-    if (typeof poller !== "object" || poller === null || typeof poller.schedule !== "function") {
-      throw new TypeError("new EventLoop({ poller }): poller must implement the Poller interface (attach, time, schedule, wakeup, close)");
+    if (typeof poller !== "object" || poller === null || typeof poller.wait !== "function" || typeof poller.wakeup !== "function") {
+      throw new TypeError("new EventLoop({ poller }): poller must implement the Poller interface (attach, time, wait, wakeup, close)");
     }
     this._poller = poller;
     this._debug = opts?.debug ?? isDebugEnv();
     this._updateInlineCallbacks();
-    this._pollerHost = {
+    this._driver = {
       loop: this,
-      runOnce: () => this.runOnce(),
+      resume: () => this._resume(true),
       externalPending: () => this._externalRefs,
     };
   }
@@ -125,26 +149,27 @@ export class EventLoop {
   // ---------------------------------------------------------------------------------
 
   /**
-   * One turn of the loop, asyncio's `_run_once`, in the order of SPEC §3:
+   * One turn of the loop, asyncio's `_run_once`, in the order of docs/design.md ("The turn"):
    *
    * 1. drop cancelled timers from the top of the heap (compacting it when they are most of it);
-   * 2. poll: the poller has just waited for at most the timeout this loop gave it at the
-   *    end of the previous turn — 0 when callbacks were ready, the time to the earliest
-   *    timer, or until woken — and the I/O callbacks that arrived meanwhile are queued;
+   * 2. poll: the poller has just waited for at most the timeout the previous turn returned
+   *    — 0 when callbacks were ready, the time to the earliest timer, or until woken — and
+   *    the I/O callbacks that arrived meanwhile are queued;
    * 3. move every timer that is due to the ready queue, in deadline order;
    * 4. run exactly the callbacks that were ready when this phase began; what they
    *    schedule runs next turn.
    *
-   * The turn then hands the poller the timeout of the next turn's wait. Pollers call this;
-   * user code normally does not.
+   * Returns how long the loop may now wait, in ms: 0 when callbacks are ready, the time to
+   * the earliest timer, or null when only outside work can wake it. The pump (`_resume`)
+   * calls this; user code and pollers normally do not.
    */
-  runOnce(): void {
-    if (!this._running) return;
+  runOnce(): number | null {
     if (current.loop === this) {
       throw new Error("runOnce() was called from inside this loop's own turn: turns do not nest; schedule the work with callSoon instead");
     }
     const saved = current.loop;
     current.loop = this;
+    this._turns++;
     try {
       this._dropCancelledTimers();
       this._pollDone();
@@ -153,9 +178,90 @@ export class EventLoop {
     } finally {
       current.loop = saved;
     }
-    if (this._stopping) this._finishRunning();
-    else this._poll();
+    return this._nextTimeout();
   }
+
+  /**
+   * The pump: the poller's wait is over (or a settled Promise resumed an idle loop from a
+   * microtask). Runs turns back to back while callbacks keep being ready, within the batch
+   * budget, then hands the poller the next wait — or, when the poller can wait at once
+   * (a virtual clock), goes on. libuv's `uv_run` loop, with the poll handed to the poller.
+   */
+  private _resume(fromHost: boolean): void {
+    if (!this._running) return;
+    if (this._inBatch) {
+      // A resume while a batch runs (a poller resuming from inside a turn's callback):
+      // the batch turns once more instead of nesting.
+      this._resumeDuringBatch = true;
+      return;
+    }
+    if (fromHost) this._microtaskResumes = 0;
+    this._waiting = false;
+    this._wakeupSent = false;
+    this._inBatch = true;
+    const budgetEnd = realTime() + BATCH_BUDGET_MS;
+    let turns = 0;
+    let timeout: number | null;
+    try {
+      for (;;) {
+        this._resumeDuringBatch = false;
+        timeout = this.runOnce();
+        if (this._stopping) break;
+        if (this._resumeDuringBatch) timeout = 0;
+        if (this._instrument !== null) this._instrument.beforePoll(timeout);
+        if (++turns >= BATCH_MAX_TURNS || realTime() >= budgetEnd) break;
+        if (timeout !== 0 && this._poller.wait(timeout) !== true) {
+          this._waiting = true;
+          return;
+        }
+      }
+    } finally {
+      this._inBatch = false;
+    }
+    if (this._stopping) {
+      this._finishRunning();
+      return;
+    }
+    // Out of budget: wait (for at most `timeout`) through the host, so that its own I/O runs.
+    this._waiting = true;
+    if (this._poller.wait(timeout) === true) this._wakeup();
+  }
+
+  /**
+   * Something was queued, or a timer added, from outside a turn: the poller's wait must end
+   * (or get shorter). Once per wait; the poller coalesces nothing itself.
+   */
+  private _wakeup(): void {
+    if (!this._waiting || this._wakeupSent || this._microtaskQueued) return;
+    this._wakeupSent = true;
+    this._poller.wakeup();
+  }
+
+  /**
+   * A Promise adopted with `ensureFuture` (or `call`) settled and queued its delivery.
+   * Resuming from a microtask saves the host round trip that a `wakeup()` costs, which is
+   * most of the price of awaiting a Promise from a coroutine; the caps send the wake-up
+   * through the poller instead once Promises have resumed the loop many times in a row.
+   * Socket and worker events do not come here: they arrive one per host callback, and
+   * batching them into one turn is worth more than starting each turn early.
+   * @internal
+   */
+  _wakeFromPromise(): void {
+    if (!this._waiting || this._microtaskQueued || current.loop === this) return;
+    if (this._microtaskResumes === 0) this._microtaskBudgetEnd = realTime() + MICROTASK_BUDGET_MS;
+    if (this._microtaskResumes >= MICROTASK_RESUMES_MAX || realTime() > this._microtaskBudgetEnd) {
+      this._wakeup();
+      return;
+    }
+    this._microtaskResumes++;
+    this._microtaskQueued = true;
+    queueMicrotaskOnHost(this._onMicrotask);
+  }
+
+  private readonly _onMicrotask = (): void => {
+    this._microtaskQueued = false;
+    if (this._waiting) this._resume(false);
+  };
 
   /** Phase 1. */
   private _dropCancelledTimers(): void {
@@ -181,8 +287,16 @@ export class EventLoop {
     }
   }
 
-  /** Phase 2, first half: hand the poller the timeout, and so end this turn. */
-  private _poll(): void {
+  /** Phase 2, second half: the wait is over. */
+  private _pollDone(): void {
+    if (this._instrument !== null) this._instrument.afterPoll();
+  }
+
+  /**
+   * After phase 4: how long the next wait may be. (Phase 2 of the next turn, first half: the
+   * pump tells the instruments — `beforePoll` — and hands it to the poller.)
+   */
+  private _nextTimeout(): number | null {
     let timeout: number | null;
     if (this._ready.length > 0) {
       timeout = 0;
@@ -192,13 +306,7 @@ export class EventLoop {
       // A timer at Infinity never fires: to the poller that is no timeout at all.
       timeout = top === undefined || top._when === Infinity ? null : Math.max(0, top._when - this.time());
     }
-    if (this._instrument !== null) this._instrument.beforePoll(timeout);
-    this._poller.schedule(timeout);
-  }
-
-  /** Phase 2, second half: the wait is over. */
-  private _pollDone(): void {
-    if (this._instrument !== null) this._instrument.afterPoll();
+    return timeout;
   }
 
   /** Phase 3. Equal deadlines leave the heap in scheduling order. */
@@ -370,7 +478,7 @@ export class EventLoop {
    */
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
     const handle = this.callSoon(callback, ...args);
-    if (this._running) this._poller.wakeup();
+    if (current.loop !== this) this._wakeup();
     return handle;
   }
 
@@ -411,14 +519,14 @@ export class EventLoop {
     if (this._debug) handle._sourceError = captureError();
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.
-    if (this._running && current.loop !== this) this._poller.wakeup();
+    if (current.loop !== this) this._wakeup();
     return handle;
   }
 
   /** @internal Queues a runnable for the next turn; wakes the poller when called from outside a turn. */
   _enqueue(runnable: Runnable | Callback): void {
     this._ready.push(runnable);
-    if (current.loop !== this && this._running) this._poller.wakeup();
+    if (this._waiting && current.loop !== this) this._wakeup();
   }
 
   /** @internal */
@@ -501,15 +609,18 @@ export class EventLoop {
       // A poller that throws from attach or schedule rejects this run and leaves the loop
       // as it found it: not running, so that it can be closed or run again.
       if (!this._attached) {
-        this._poller.attach(this._pollerHost);
+        this._poller.attach(this._driver);
         this._attached = true;
       }
       this._running = true;
       this._onStopped = resolve;
+      this._waiting = true;
+      this._wakeupSent = false;
       try {
-        this._poller.schedule(0);
+        if (this._poller.wait(0) === true) this._wakeup();
       } catch (error) {
         this._running = false;
+        this._waiting = false;
         this._onStopped = null;
         throw error;
       }
@@ -541,7 +652,7 @@ export class EventLoop {
    */
   stop(): void {
     this._stopping = true;
-    if (this._running && current.loop !== this) this._poller.wakeup();
+    if (current.loop !== this) this._wakeup();
   }
 
   isRunning(): boolean {
@@ -611,7 +722,9 @@ export class EventLoop {
   private _finishRunning(): void {
     this._stopping = false;
     this._running = false;
-    this._poller.schedule(null);
+    this._waiting = false;
+    // Nothing is left armed: a stopped loop holds no host timer (it may run again later).
+    this._poller.wait(null);
     const resolve = this._onStopped;
     this._onStopped = null;
     resolve?.();
@@ -647,7 +760,7 @@ export class EventLoop {
    * advance its clock, even if the operation ended without scheduling a callback.
    */
   unrefExternal(): void {
-    if (this._externalRefs > 0 && --this._externalRefs === 0 && this._running && current.loop !== this) this._poller.wakeup();
+    if (this._externalRefs > 0 && --this._externalRefs === 0 && current.loop !== this) this._wakeup();
   }
 
   /** The executor `runInExecutor(null, …)` uses (asyncio's default executor). */
@@ -760,6 +873,11 @@ export class EventLoop {
     if (index >= 0) set.list.splice(index, 1);
     if (set.list.length === 0) this._instrument = null;
     this._updateInlineCallbacks();
+  }
+
+  /** How many turns (`runOnce` calls) this loop has run: what scheduling tests count. */
+  get turnCount(): number {
+    return this._turns;
   }
 
   /** How many callbacks and task steps wait in the ready queue (for metrics). */

@@ -1,16 +1,22 @@
-import { host, monotonicNow } from "./host.js";
+import { hostGlobals as host, monotonicNow } from "./host-globals.js";
 import type { EventLoop } from "./loop.js";
-import type { NetDriver } from "./transports.js";
+import type { NetDriver } from "./types.js";
 
 /**
- * What the loop gives its poller: the way back in. A poller calls `runOnce()` whenever
- * the wait it was asked for ends, and never otherwise.
+ * What the loop gives its poller: the way back in. The loop owns the pump — running turns
+ * in batches within a time budget, one more turn after a wake-up, never a nested turn —
+ * so a poller only ever says "the wait you asked for is over".
  */
-export interface PollerHost {
+export interface LoopDriver {
   /** The loop this poller serves. */
   readonly loop: EventLoop;
-  /** Runs one turn of the loop; the turn ends by calling `schedule` again (or not, once stopped). */
-  runOnce(): void;
+  /**
+   * The wait asked for by the last `poller.wait()` is over: it expired, I/O arrived, or
+   * `wakeup()` was called. The loop runs a batch of turns and then calls `wait()` again
+   * (unless it stopped). Call it from a host callback, never synchronously inside `wait()`
+   * or `wakeup()`; a call the loop does not need (a stale timer, a second wake-up) is harmless.
+   */
+  resume(): void;
   /**
    * How many operations outside the loop (Promises adopted with `ensureFuture`, worker
    * jobs, open sockets: anything counted with `loop.refExternal()`) may still wake it.
@@ -20,84 +26,106 @@ export interface PollerHost {
 }
 
 /**
- * The plug-in through which the loop meets the outside world: its clock, its waits,
- * its wake-ups and (optionally) its network. See CONTRIBUTING.md for the contract in prose
- * and `@loop/testing`'s conformance kit for the tests a poller must pass.
+ * The plug-in through which the loop meets the outside world: its clock, its wait, its
+ * wake-up and its optional capabilities (a network). See CONTRIBUTING.md ("Writing a
+ * poller") for the contract in prose and `@loop/testing`'s conformance kit for the tests
+ * a poller must pass.
+ * @example
+ * // A poller that waits with the host's timers, like the default one, minus the batching
+ * // details: see CONTRIBUTING.md for the whole contract.
+ * class TimeoutPoller implements Poller {
+ *   readonly name = "timeout";
+ *   private driver: LoopDriver | null = null;
+ *   private timer: ReturnType<typeof setTimeout> | undefined;
+ *   attach(driver: LoopDriver) { this.driver = driver; }
+ *   time() { return performance.now(); }
+ *   wait(ms: number | null) {
+ *     clearTimeout(this.timer);
+ *     if (ms !== null) this.timer = setTimeout(() => this.driver?.resume(), ms);
+ *   }
+ *   wakeup() { this.wait(0); }
+ *   close() { clearTimeout(this.timer); }
+ * }
  */
 export interface Poller {
+  /** A short name for diagnostics. */
   readonly name: string;
-  /** Called once, when the loop starts running with this poller. */
-  attach(host: PollerHost): void;
+  /** Called once, when the loop first runs with this poller. */
+  attach(driver: LoopDriver): void;
   /** The loop's clock in milliseconds: monotonic, never going back. */
   time(): number;
   /**
-   * Calls `host.runOnce()` after at most `timeoutMs` ms, sooner on I/O or `wakeup()`;
-   * `null` waits for I/O or `wakeup()` only. A new call replaces the previous request.
-   * It must never call `runOnce` synchronously from inside `schedule`.
+   * Waits for at most `timeoutMs` ms of this poller's clock, then calls `driver.resume()`;
+   * sooner on I/O or `wakeup()`. `0` lets the host run its own callbacks once first;
+   * `null` waits for I/O or `wakeup()` only. A new call replaces the previous wait. The
+   * loop calls `wait(null)` once more when it stops, so that nothing is left armed.
+   *
+   * A poller whose wait can be over at once — a simulated clock that jumps to the timer —
+   * may return `true` instead of calling `resume()` later: the loop then goes on with its
+   * batch without a round trip through the host.
    */
-  schedule(timeoutMs: number | null): void;
-  /** Makes the pending wait end now (safe to call at any time, any number of times). */
+  wait(timeoutMs: number | null): boolean | void;
+  /**
+   * Ends the pending wait soon: `driver.resume()` from a host callback. The loop calls it
+   * only between its turns, once per wait, when a callback was queued or a timer added
+   * from outside (a Promise reaction, a socket event, another thread's message).
+   */
   wakeup(): void;
-  /** Releases the poller's resources; no `runOnce` call follows. */
+  /** Releases the poller's resources: no `resume()` follows, no host timer is left. */
   close(): void;
   /** Transports for TCP/Unix/TLS, when this poller can carry them. */
   readonly net?: NetDriver;
 }
 
-/**
- * The longest time the default poller keeps the thread in one host callback while the loop
- * keeps finding work ready. Running several turns per host callback saves a host round
- * trip per turn; the cap keeps the host's own I/O phases from waiting longer than this.
- */
-const BATCH_BUDGET_MS = 2;
-const BATCH_MAX_TURNS = 256;
 const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * The default poller: the host's own timers. On Node it waits with `setTimeout` and
- * turns with `setImmediate` (so Node's I/O callbacks run between turns); in a browser it
- * turns with a `MessageChannel` message. An idle loop holds no timer and costs no CPU.
+ * resumes with `setImmediate` (so Node's I/O callbacks run between batches of turns); in a
+ * browser it resumes with a `MessageChannel` message. An idle loop holds no timer and
+ * costs no CPU.
  */
 export class DefaultPoller implements Poller {
   readonly name: string = "default";
-  private _host: PollerHost | null = null;
+  private _driver: LoopDriver | null = null;
+  // Invariant: `_timer` is the host timer of the pending wait, or null; `_timerDeadline`
+  // is when it fires (Infinity when there is none). `_resumeQueued`: a host callback that
+  // resumes the loop is queued. Both may be set at once; the first to run resumes, and
+  // the other finds itself stale and resumes harmlessly.
   private _timer: unknown = null;
   private _timerDeadline = Infinity;
-  private _turnQueued = false;
-  private _inTurn = false;
-  private _turnRequested = false;
+  private _resumeQueued = false;
   private _closed = false;
-  private readonly _queueTurn: () => void;
+  private readonly _queueResume: () => void;
   private _channel: InstanceType<NonNullable<typeof host.MessageChannel>> | null = null;
 
   constructor() {
     if (typeof host.setImmediate === "function") {
       const setImmediate = host.setImmediate;
-      this._queueTurn = () => setImmediate(this._onTurn);
+      this._queueResume = () => setImmediate(this._onQueued);
     } else if (typeof host.MessageChannel === "function") {
       const channel = new host.MessageChannel();
-      channel.port1.onmessage = this._onTurn;
+      channel.port1.onmessage = this._onQueued;
       this._channel = channel;
-      this._queueTurn = () => channel.port2.postMessage(null);
+      this._queueResume = () => channel.port2.postMessage(null);
     } else {
-      this._queueTurn = () => host.setTimeout(this._onTurn, 0);
+      this._queueResume = () => host.setTimeout(this._onQueued, 0);
     }
   }
 
-  attach(pollerHost: PollerHost): void {
-    this._host = pollerHost;
+  attach(driver: LoopDriver): void {
+    this._driver = driver;
   }
 
   time(): number {
     return monotonicNow();
   }
 
-  schedule(timeoutMs: number | null): void {
+  wait(timeoutMs: number | null): void {
     if (this._closed) return;
     if (timeoutMs !== null && timeoutMs <= 0) {
       this._cancelTimer();
-      if (this._inTurn) this._turnRequested = true;
-      else this._requestTurn();
+      this._requestResume();
       return;
     }
     if (timeoutMs === null || timeoutMs === Infinity) {
@@ -117,9 +145,8 @@ export class DefaultPoller implements Poller {
   }
 
   wakeup(): void {
-    if (this._closed || this._host === null) return;
-    if (this._inTurn) this._turnRequested = true;
-    else this._requestTurn();
+    if (this._closed || this._driver === null) return;
+    this._requestResume();
   }
 
   close(): void {
@@ -132,10 +159,10 @@ export class DefaultPoller implements Poller {
     }
   }
 
-  private _requestTurn(): void {
-    if (this._turnQueued) return;
-    this._turnQueued = true;
-    this._queueTurn();
+  private _requestResume(): void {
+    if (this._resumeQueued) return;
+    this._resumeQueued = true;
+    this._queueResume();
   }
 
   private _cancelTimer(): void {
@@ -149,31 +176,11 @@ export class DefaultPoller implements Poller {
   private readonly _onTimer = (): void => {
     this._timer = null;
     this._timerDeadline = Infinity;
-    this._turn();
+    if (!this._closed) this._driver?.resume();
   };
 
-  private readonly _onTurn = (): void => {
-    this._turnQueued = false;
-    this._turn();
+  private readonly _onQueued = (): void => {
+    this._resumeQueued = false;
+    if (!this._closed) this._driver?.resume();
   };
-
-  private _turn(): void {
-    const pollerHost = this._host;
-    if (this._closed || pollerHost === null) return;
-    const deadline = this.time() + BATCH_BUDGET_MS;
-    let turns = 0;
-    this._inTurn = true;
-    try {
-      do {
-        this._turnRequested = false;
-        pollerHost.runOnce();
-      } while (this._turnRequested && !this._closed && ++turns < BATCH_MAX_TURNS && this.time() < deadline);
-    } finally {
-      this._inTurn = false;
-    }
-    if (this._turnRequested && !this._closed) {
-      this._turnRequested = false;
-      this._requestTurn();
-    }
-  }
 }

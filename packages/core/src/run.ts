@@ -1,8 +1,9 @@
-import { isCoroutine, notACoroutineMessage, type Coroutine } from "./coroutine.js";
+import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { gather } from "./gather.js";
 import { EventLoop } from "./loop.js";
 import type { Poller } from "./poller.js";
 import { current } from "./state.js";
+import type { Coroutine } from "./types.js";
 
 /** Options of `run()`. */
 export interface RunOptions {

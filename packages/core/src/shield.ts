@@ -1,6 +1,6 @@
-import type { AwaitableLike, AwaitedOf } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { Future, FutureState } from "./future.js";
+import type { AwaitableLike, AwaitedOf } from "./types.js";
 
 /**
  * Protects an awaitable from cancellation (asyncio.shield): cancelling the returned

@@ -1,4 +1,4 @@
-import type { AbortSignalLike } from "./host.js";
+import type { AbortSignalLike } from "./host-globals.js";
 import { requireCurrentTask } from "./task.js";
 
 /**

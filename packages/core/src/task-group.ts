@@ -1,9 +1,9 @@
-import type { Coroutine } from "./coroutine.js";
 import { CancelledError, ExceptionGroup } from "./errors.js";
 import { Future, FutureState } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
-import type { Task, TaskOptions } from "./task.js";
+import type { Task } from "./task.js";
+import type { Coroutine, TaskOptions } from "./types.js";
 
 /**
  * The handle a `taskGroup` body gets for starting children (asyncio.TaskGroup, 3.13).

@@ -1,34 +1,44 @@
 import type { Context } from "./context.js";
 import { Context as ContextClass, snapshotContext } from "./context.js";
-import type { Coroutine } from "./coroutine.js";
+
 import { describeValue, isPromiseLike } from "./coroutine.js";
 import { CancelledError } from "./errors.js";
-import { Future, FutureState, forgetPending, type Waiter } from "./future.js";
-import { coroutineFrame, firstFrame, type Runnable } from "./handle.js";
-import { host, type AbortControllerLike } from "./host.js";
+import { Future, FutureState, forgetPending } from "./future.js";
+
+import { hostGlobals, type AbortControllerLike } from "./host-globals.js";
 import type { EventLoop } from "./loop.js";
+import { firstFrame, stackReader, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
 import type { TaskGroup } from "./task-group.js";
+import type { Coroutine, DoneWaiter, Runnable, TaskOptions, TaskState } from "./types.js";
 
 const { PENDING, CANCELLED } = FutureState;
 
 let taskCounter = 0;
-
-/** Options of `createTask`. */
-export interface TaskOptions {
-  /** Defaults to `Task-<n>`, as in asyncio. */
-  name?: string;
-  /** The context the task runs in; defaults to a copy of the current one. */
-  context?: Context;
-}
 
 /**
  * A coroutine running on the loop (asyncio.Task). It advances one step per loop turn in
  * which it is ready: to the next `yield` of a Future (then it waits for that future) or
  * of `undefined` (then it is ready again next turn). Cancelling it throws a
  * `CancelledError` into the coroutine at the point where it waits.
+ *
+ * Invariants (asyncio's Task states them for `_fut_waiter` and `_must_cancel`):
+ * - A pending task is in exactly one place: its step is running (`current.task` is this
+ *   task), or it sits once in the loop's ready queue, or `_waitingOn` is a pending future
+ *   whose waiters include this task. It is in `loop._tasks` until it is done, and never
+ *   after.
+ * - `_waitingOn` is set when a step ends by yielding a pending future and is cleared when
+ *   the next step starts. The future wakes its waiters synchronously as it completes, so
+ *   `_waitingOn` done means the task is queued (woken), and `_waitingOn` pending means
+ *   it is not: `waitingOn()` and `state()` read it that way.
+ * - `_mustCancel` is true only while a cancellation has nowhere else to go: the task was
+ *   not waiting on a future that took it. The next step throws a `CancelledError` in and
+ *   clears it; a step that suspends on a future passes it on to that future instead.
+ * - `_cancelRequests` counts `cancel()` calls not withdrawn by `uncancel()`; it only goes
+ *   back to 0 through `uncancel()`, and when it does `_mustCancel` is cleared.
+ * - A done task never runs again: `_run` returns at once when the state is not PENDING.
  */
-export class Task<T> extends Future<T> implements Runnable, Waiter {
+export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   /** @internal */ _coro: Coroutine<T>;
   /** @internal */ _id: number;
   /** @internal */ _name: string | null;
@@ -106,12 +116,13 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
    * Undefined outside debug mode, and while the task is running or ready.
    */
   suspensionStack(): string | undefined {
-    return this._suspendError?.stack;
+    return this._suspendStack;
   }
 
   /** @internal */
   get _suspendStack(): string | undefined {
-    return this._suspendError?.stack;
+    const error = this._suspendError;
+    return error === undefined ? undefined : stackText(error);
   }
 
   /** @internal Debug mode: where the coroutine last yielded a future (formatted when read); cleared before each step. */
@@ -152,9 +163,28 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
     return this._group;
   }
 
-  /** The future this task is suspended on, or null (running, ready, or done). */
+  /**
+   * The future this task is suspended on while that future is pending; null when the
+   * task is running, ready, woken (the future is done and the step that takes its
+   * outcome is queued) or done.
+   */
   waitingOn(): Future<unknown> | null {
-    return this._waitingOn;
+    const future = this._waitingOn;
+    return future !== null && future._state === PENDING ? future : null;
+  }
+
+  /**
+   * Where the task is in its life: `"ready"`, `"running"`, `"waiting"`, `"woken"` or
+   * `"done"` (see `TaskState`). A ready or woken task's next step is already queued.
+   * @example
+   * if (task.state() === "woken") task.cancel(); // cancelled between its wake-up and its step
+   */
+  state(): TaskState {
+    if (this._state !== PENDING) return "done";
+    if (current.task === (this as Task<unknown>)) return "running";
+    const future = this._waitingOn;
+    if (future === null) return "ready";
+    return future._state === PENDING ? "waiting" : "woken";
   }
 
   /**
@@ -283,13 +313,15 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 
   /** @internal */
   _describe(): string {
-    const where = this._sourceStack === undefined ? "" : ` created at ${firstFrame(this._sourceStack)}`;
+    const source = this._source;
+    const where = source === undefined ? "" : ` created at ${firstFrame(source)}`;
     // Debug mode: asyncio's `coro=<main() running at file:line>`, read from the suspension stack.
-    const suspended = this._suspendStack === undefined ? undefined : coroutineFrame(this._suspendStack);
-    const coro = suspended === undefined ? "" : ` coro=<${runningAt(suspended)}>`;
+    const suspension = this._suspendError;
+    const suspended = suspension === undefined ? undefined : stackReader.coroutineFrame(suspension);
+    const coro = suspended === undefined ? "" : ` coro=<${suspended.functionName ?? "<anonymous>"}() running at ${suspended.location ?? "?"}>`;
     // The innermost user frame, when it is not the coroutine's own (a helper it delegates to).
-    const inner = this._suspendStack === undefined ? undefined : firstFrame(this._suspendStack);
-    const at = inner === undefined || inner === suspended ? "" : ` suspended at ${inner}`;
+    const inner = suspension === undefined ? undefined : firstFrame(suspension);
+    const at = inner === undefined || inner === suspended?.text ? "" : ` suspended at ${inner}`;
     return `${this.toString().slice(0, -1)}${coro}>${at}${where}`;
   }
 
@@ -313,7 +345,7 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
   _abortController(): AbortControllerLike {
     const extras = this._ensureExtras();
     if (extras.abort === null) {
-      const Controller = host.AbortController;
+      const Controller = hostGlobals.AbortController;
       if (Controller === undefined) throw new Error("taskSignal() needs AbortController, which this JavaScript host lacks");
       extras.abort = new Controller();
       if (this._cancelRequests > 0 || this._state === CANCELLED) extras.abort.abort(new CancelledError(this._cancelMessage));
@@ -385,6 +417,10 @@ export class Task<T> extends Future<T> implements Runnable, Waiter {
 
 const NOTHING: unique symbol = Symbol("nothing");
 
+// A task's step resumes its coroutine from this module: the coroutine's frame sits just
+// inside this module's frame on any stack captured during a step.
+stackReader.setCoroutineRunner(import.meta.url);
+
 /**
  * The rarely used state of a task, kept apart so that the common task (one that is never
  * cancelled through a signal, never yields a wrong value, runs outside a group and debug
@@ -400,12 +436,6 @@ class TaskExtras {
   suspendError: Error | undefined = undefined;
   debugSteps = 0;
   group: TaskGroup | null = null;
-}
-
-/** "main (file:3:5)" becomes "main() running at file:3:5"; an anonymous frame has no name. */
-function runningAt(frame: string): string {
-  const match = /^(.*?) \((.*)\)$/.exec(frame);
-  return match === null ? `<anonymous>() running at ${frame}` : `${match[1]}() running at ${match[2]}`;
 }
 
 function badYieldMessage(name: string, value: unknown): string {

@@ -1,8 +1,9 @@
-import { isCoroutine, type AwaitableLike, type AwaitedOf, type Coroutine } from "./coroutine.js";
+import { isCoroutine } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { Future } from "./future.js";
 import type { TimerHandle } from "./handle.js";
 import { getRunningLoop } from "./loop.js";
+import type { AwaitableLike, AwaitedOf, Coroutine } from "./types.js";
 
 /** When `wait()` returns (asyncio's `return_when`). */
 export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
@@ -59,10 +60,11 @@ export function wait(aws: Iterable<AwaitableLike<unknown>>, opts?: WaitOptions):
     throw new RangeError(`wait(aws, { returnWhen }): returnWhen must be "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED", got ${JSON.stringify(returnWhen)}`);
   }
   const timeout = checkTimeout("wait(aws, { timeout })", opts?.timeout);
-  return waitFor(list, timeout, returnWhen);
+  return waitUntilReturnWhen(list, timeout, returnWhen);
 }
 
-function* waitFor(list: AwaitableLike<unknown>[], timeout: number | null, returnWhen: string): Coroutine<WaitResult<Future<unknown>>> {
+// asyncio's _wait: the checks are done, the waiting begins.
+function* waitUntilReturnWhen(list: AwaitableLike<unknown>[], timeout: number | null, returnWhen: string): Coroutine<WaitResult<Future<unknown>>> {
   const loop = getRunningLoop();
   const futures = list.map((aw) => (aw instanceof Future ? aw : ensureFuture(aw, loop)));
   const waiter = loop.createFuture<void>();

@@ -12,7 +12,7 @@ import {
   type Coroutine,
   type Future,
   type Poller,
-  type PollerHost,
+  type LoopDriver,
 } from "../src/index.js";
 
 /**
@@ -26,24 +26,27 @@ export class VirtualPoller implements Poller {
   readonly name = "virtual-test";
   /** The virtual clock, in ms. */
   now = 0;
-  /** How many turns (`runOnce` calls) this poller has started. */
-  turns = 0;
-  private _host: PollerHost | null = null;
-  /** The pending request: a timeout, null (until woken), or undefined (none). */
+  private _driver: LoopDriver | null = null;
+  /** The pending wait: a timeout, null (until woken), or undefined (none). */
   private _timeout: number | null | undefined = undefined;
   private _woken = false;
   private _queued = false;
   private _closed = false;
 
-  attach(host: PollerHost): void {
-    this._host = host;
+  /** How many turns the loop has run. */
+  get turns(): number {
+    return this._driver === null ? 0 : this._driver.loop.turnCount;
+  }
+
+  attach(driver: LoopDriver): void {
+    this._driver = driver;
   }
 
   time(): number {
     return this.now;
   }
 
-  schedule(timeoutMs: number | null): void {
+  wait(timeoutMs: number | null): void {
     this._timeout = timeoutMs;
     if (timeoutMs !== null) this._queue();
   }
@@ -65,14 +68,14 @@ export class VirtualPoller implements Poller {
 
   private readonly _drive = (): void => {
     this._queued = false;
-    const host = this._host;
-    if (this._closed || host === null) return;
+    const driver = this._driver;
+    if (this._closed || driver === null) return;
     if (!this._woken) {
       const timeout = this._timeout;
       // Idle (or only an infinitely far timer): only a wakeup ends the wait.
       if (timeout === null || timeout === undefined || timeout === Infinity) return;
       if (timeout > 0) {
-        if (host.externalPending() > 0) {
+        if (driver.externalPending() > 0) {
           // Real outside work may still wake the loop: let real time pass, then look again.
           this._queued = true;
           setTimeout(this._drive, 1);
@@ -83,26 +86,25 @@ export class VirtualPoller implements Poller {
     }
     this._woken = false;
     this._timeout = undefined;
-    this.turns++;
-    host.runOnce();
+    driver.resume();
   };
 }
 
-/** Wraps a poller and records every `schedule` request the loop makes. */
+/** Wraps a poller and records every wait the loop asks for. */
 export class RecordingPoller implements Poller {
   readonly name = "recording";
   readonly requests: (number | null)[] = [];
   wakeups = 0;
   constructor(readonly inner: Poller) {}
-  attach(host: PollerHost): void {
-    this.inner.attach(host);
+  attach(driver: LoopDriver): void {
+    this.inner.attach(driver);
   }
   time(): number {
     return this.inner.time();
   }
-  schedule(timeoutMs: number | null): void {
+  wait(timeoutMs: number | null): boolean | void {
     this.requests.push(timeoutMs);
-    this.inner.schedule(timeoutMs);
+    return this.inner.wait(timeoutMs);
   }
   wakeup(): void {
     this.wakeups++;

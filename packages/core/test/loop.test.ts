@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { EventLoop, Handle, getRunningLoop, run, type ErrorContext, type PollerHost } from "../src/index.js";
+import { EventLoop, Handle, getRunningLoop, run, type ErrorContext, type LoopDriver } from "../src/index.js";
 import { RecordingPoller, VirtualPoller, macrotask, sleep, virtualLoop } from "./helpers.js";
 
 afterEach(() => {
@@ -657,7 +657,7 @@ describe("debug mode, executors, task factory", () => {
 
   test("refExternal/unrefExternal count outside work for the poller and never go negative", async () => {
     const inner = new VirtualPoller();
-    let host: PollerHost | null = null;
+    let host: LoopDriver | null = null;
     const poller = new RecordingPoller(inner);
     poller.attach = (h) => {
       host = h;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { EventLoop, run, createTask, getRunningLoop, type Coroutine, type Poller, type PollerHost } from "../src/index.js";
+import { EventLoop, run, createTask, getRunningLoop, type Coroutine, type Poller, type LoopDriver } from "../src/index.js";
 
 // Core's tests typecheck without Node's types: reach the host's macrotask queue through globalThis.
 const later = (cb: () => void): void => {
@@ -69,19 +69,19 @@ describe("EventLoop.setTaskOrder", () => {
 describe("EventLoop.unrefExternal", () => {
   test("ending the last outside operation wakes the poller, from outside a turn only", async () => {
     let wakeups = 0;
-    let host: PollerHost | null = null;
+    let host: LoopDriver | null = null;
     const poller: Poller = {
       name: "counting",
       attach(h) {
         host = h;
       },
       time: () => 0,
-      schedule(timeout) {
-        if (timeout === 0) later(() => host?.runOnce());
+      wait(timeout) {
+        if (timeout === 0) later(() => host?.resume());
       },
       wakeup() {
         wakeups++;
-        later(() => host?.runOnce());
+        later(() => host?.resume());
       },
       close() {},
     };

@@ -720,3 +720,63 @@ describe("task states", () => {
     });
   });
 });
+
+describe("task.state()", () => {
+  test("ready, running, waiting, woken, done, in that order for a task that waits once", async () => {
+    const seen = await runVirtual(function* () {
+      const gate = new Future<void>();
+      const log: string[] = [];
+      const holder: { task?: Task<void> } = {};
+      const task = createTask(
+        (function* () {
+          log.push(holder.task!.state());
+          yield* gate;
+          log.push(holder.task!.state());
+        })(),
+      );
+      holder.task = task;
+      log.push(task.state()); // created: its first step is queued
+      yield;
+      log.push(`${task.state()} on ${task.waitingOn() === gate}`);
+      gate.setResult();
+      log.push(`${task.state()} on ${String(task.waitingOn())}`); // its step is queued; it waits on nothing
+      yield* task;
+      log.push(task.state());
+      return log;
+    });
+    expect(seen).toEqual(["ready", "running", "waiting on true", "woken on null", "running", "done"]);
+  });
+
+  test("a bare yield leaves the task ready, not woken", async () => {
+    const state = await runVirtual(function* () {
+      const task = createTask(
+        (function* () {
+          for (;;) yield;
+        })(),
+      );
+      yield;
+      yield;
+      const s = task.state();
+      task.cancel();
+      return s;
+    });
+    expect(state).toBe("ready");
+  });
+
+  test("a task woken by the cancellation of what it waits on is woken, and ends cancelled", async () => {
+    const out = await runVirtual(function* () {
+      const gate = new Future<void>();
+      const task = createTask(
+        (function* () {
+          yield* gate;
+        })(),
+      );
+      yield;
+      task.cancel();
+      const state = task.state();
+      yield* catching(task);
+      return [state, gate.cancelled(), task.cancelled(), task.state()];
+    });
+    expect(out).toEqual(["woken", true, true, "done"]);
+  });
+});

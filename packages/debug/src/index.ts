@@ -3,6 +3,11 @@
  * metrics, Chrome Trace Event export, a live inspector, and loggers for debug mode.
  * `test/surface.test.ts` pins the public surface.
  */
+import { registerLibraryModule } from "@loop/core";
+
+// Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.
+registerLibraryModule(import.meta.url);
+
 export { consoleLogger, pinoLogger, plainDetails } from "./logger.js";
 export type { PinoLike } from "./logger.js";
 export { dumpTasks, formatTaskTree, describeWait, taskId } from "./task-tree.js";

@@ -1,55 +1,18 @@
 /**
- * Reading the stacks that debug mode keeps (`future.creationStack()`,
- * `task.suspensionStack()`): which frame is the user's code, and which is the coroutine.
+ * How debug's reports show a stack frame. Reading the stacks (which frame is the user's,
+ * which is the coroutine) is core's: `userFrame`, `coroutineFrame` and friends.
  */
+import type { StackFrame } from "@loop/core";
 
-// Frames inside @loop itself, the engine's generator trampolines and Node's internals: a
-// report points past them, at the code the user wrote.
-const LIBRARY_FRAME = /\/packages\/(?:core|timers|sync|net|debug|testing|workers)\/(?:src|dist)\/|[/\\]@loop[/\\]|\(<anonymous>\)|\(node:|^at node:/;
-
-function frames(stack: string): string[] {
-  const lines = stack.split("\n");
-  const out: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    if (line.startsWith("at ")) out.push(line.slice(3));
-  }
-  return out;
+/** "fn (src/x.ts:3:5)", or "src/x.ts:3:5" for an anonymous frame: paths relative to the working directory. */
+export function frameDescription(frame: StackFrame): string {
+  const location = shortenPath(frame.location ?? frame.text);
+  return frame.functionName === null ? location : `${frame.functionName} (${location})`;
 }
 
-/** The first frame outside @loop, "fn (file:line:col)" or "file:line:col"; undefined if none. */
-export function userFrame(stack: string | undefined): string | undefined {
-  if (stack === undefined) return undefined;
-  for (const frame of frames(stack)) if (!LIBRARY_FRAME.test(`at ${frame}`)) return frame;
-  return undefined;
-}
-
-/** A frame's location, without the function name: "file:line:col". */
-export function frameLocation(frame: string): string {
-  const match = /\((.*)\)$/.exec(frame);
-  return shortenPath(match === null ? frame : (match[1] as string));
-}
-
-/** A frame's function name, or undefined for an anonymous frame. */
-export function frameFunction(frame: string): string | undefined {
-  const match = /^(.*?) \(.*\)$/.exec(frame);
-  return match === null ? undefined : (match[1] as string);
-}
-
-/**
- * The coroutine a task runs, read from a stack captured during one of its steps: the
- * outermost generator frame, the one `Task._run` resumed ("main (file:3:5)").
- */
-export function coroutineFrame(stack: string | undefined): string | undefined {
-  if (stack === undefined) return undefined;
-  const list = frames(stack);
-  const run = list.findIndex((f) => f.startsWith("Task._run "));
-  if (run < 0) return undefined;
-  for (let i = run - 1; i >= 0; i--) {
-    const frame = list[i] as string;
-    if (!frame.endsWith("(<anonymous>)") && !frame.startsWith("Generator.")) return frame;
-  }
-  return undefined;
+/** "main running at src/app.ts:12:7": asyncio's way of naming where a coroutine is. */
+export function runningAt(frame: StackFrame): string {
+  return `${frame.functionName ?? "<anonymous>"} running at ${shortenPath(frame.location ?? frame.text)}`;
 }
 
 /** file:///home/me/app/src/x.ts:3:5 → src/x.ts:3:5 relative to the working directory, when under it. */

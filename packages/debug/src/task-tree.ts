@@ -1,5 +1,19 @@
-import { GatheringFuture, Task, currentTask, getRunningLoop, type EventLoop, type Future } from "@loop/core";
-import { coroutineFrame, frameFunction, frameLocation, userFrame } from "./stack.js";
+import {
+  GatheringFuture,
+  Task,
+  coroutineFrame,
+  creationFrames,
+  describeWait,
+  getRunningLoop,
+  suspensionFrames,
+  userFrame,
+  type EventLoop,
+  type Future,
+  type TaskState,
+} from "@loop/core";
+import { frameDescription, runningAt } from "./stack.js";
+
+export { describeWait };
 
 /** How a task waits on another: `yield* task`, through a `gather`, or at a task group's exit. */
 export type AwaitKind = "await" | "gather" | "taskGroup";
@@ -10,7 +24,7 @@ export interface TaskInfo {
   id: number;
   /** The task's name. */
   name: string;
-  /** running: this is the task dumping; ready: its next step is queued; waiting: suspended on a future. */
+  /** running: this is the task dumping; ready: its next step is queued (woken ones too); waiting: suspended on a pending future. */
   state: "running" | "ready" | "waiting";
   /** Cancellation requests pending (`task.cancelling()`). */
   cancelling: number;
@@ -62,14 +76,6 @@ export function taskId(task: Task<unknown>): number {
   return id;
 }
 
-/** What a future stands for, in a few words. */
-export function describeWait(future: Future<unknown>): string {
-  if (future instanceof Task) return `task ${JSON.stringify(future.name)}`;
-  if (future instanceof GatheringFuture) return `gather(${future.children().length})`;
-  if (future.label !== undefined) return future.label;
-  return String(future);
-}
-
 /**
  * Captures every live task of `loop` (the running loop by default): name, state, what it
  * waits on and where, and the await graph with its cycles.
@@ -80,7 +86,6 @@ export function describeWait(future: Future<unknown>): string {
 export function dumpTasks(loop?: EventLoop): TaskDump {
   const target = loop ?? getRunningLoop();
   const live = target.allTasks();
-  const running = currentTask();
   const tasks: TaskInfo[] = [];
   const edges: AwaitEdge[] = [];
   // Edges that stand for a real wait right now: the only ones a deadlock can run through.
@@ -99,17 +104,17 @@ export function dumpTasks(loop?: EventLoop): TaskDump {
 
   for (const task of live) {
     const waitingOn = task.waitingOn();
-    const suspension = task.suspensionStack();
+    const suspension = suspensionFrames(task);
     const coroutine = coroutineFrame(suspension);
-    const suspendedFrame = userFrame(suspension) ?? (waitingOn === null ? undefined : userFrame(waitingOn.creationStack()));
-    const createdFrame = userFrame(task.creationStack());
+    const suspendedFrame = userFrame(suspension) ?? (waitingOn === null ? undefined : userFrame(creationFrames(waitingOn)));
+    const createdFrame = userFrame(creationFrames(task));
     tasks.push({
       id: taskId(task),
       name: task.name,
-      state: task === running ? "running" : waitingOn === null ? "ready" : "waiting",
+      state: treeState(task.state()),
       cancelling: task.cancelling(),
       waitingOn: waitingOn === null ? null : describeWait(waitingOn),
-      coroutine: coroutine === undefined ? null : `${frameFunction(coroutine) ?? "<anonymous>"} running at ${frameLocation(coroutine)}`,
+      coroutine: coroutine === undefined ? null : runningAt(coroutine),
       suspendedAt: suspendedFrame === undefined ? null : frameDescription(suspendedFrame),
       createdAt: createdFrame === undefined ? null : frameDescription(createdFrame),
     });
@@ -123,6 +128,11 @@ export function dumpTasks(loop?: EventLoop): TaskDump {
   }
   tasks.sort((a, b) => a.id - b.id);
   return { tasks, edges, deadlocks: findCycles(blocking), debug: target.getDebug() };
+}
+
+/** A woken task's next step is queued like a ready one's: the tree says ready. */
+function treeState(state: TaskState): TaskInfo["state"] {
+  return state === "running" || state === "waiting" ? state : "ready";
 }
 
 function addWaitEdges(
@@ -141,12 +151,6 @@ function addWaitEdges(
       else if (child instanceof GatheringFuture) addWaitEdges(task, child, addEdge, seen);
     }
   }
-}
-
-function frameDescription(frame: string): string {
-  const fn = frameFunction(frame);
-  const location = frameLocation(frame);
-  return fn === undefined ? location : `${fn} (${location})`;
 }
 
 /** Every elementary cycle reachable in `graph`, each once, starting at its smallest id. */

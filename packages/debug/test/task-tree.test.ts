@@ -196,3 +196,22 @@ function normalize(cycles: number[][]): string[] {
     })
     .sort();
 }
+
+describe("a woken task", () => {
+  test("the task tree of a task whose future is done but whose step has not run says ready, waiting on nothing", async () => {
+    const loop = new EventLoop({ debug: false });
+    const item = labelled<string>(loop, "Queue.get");
+    const consumer = loop.createTask(waitOn(item), { name: "consumer" });
+    await runTurns(loop, 2);
+    expect(dumpTasks(loop).tasks.map((t) => [t.name, t.state, t.waitingOn])).toEqual([["consumer", "waiting", "Queue.get"]]);
+    // The future is done: the consumer is queued, not waiting, until its next step runs.
+    item.setResult("x");
+    expect(consumer.state()).toBe("woken");
+    const dump = dumpTasks(loop);
+    expect(dump.tasks.map((t) => [t.name, t.state, t.waitingOn])).toEqual([["consumer", "ready", null]]);
+    expect(formatTaskTree(dump)).toContain('Task "consumer" ready');
+    await runTurns(loop, 1);
+    expect(consumer.result()).toBe("x");
+    loop.close();
+  });
+});

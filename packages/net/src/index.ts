@@ -3,6 +3,11 @@
  * servers on asyncio-style transports and protocols, carried by Node's sockets or by any
  * poller's network driver.
  */
+import { registerLibraryModule } from "@loop/core";
+
+// Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.
+registerLibraryModule(import.meta.url);
+
 export { openConnection, openUnixConnection, startServer, startUnixServer } from "./streams.js";
 export type { OpenConnectionOptions, StartServerOptions, TlsOptions, TlsServerOptions, UnixConnectionOptions, UnixServerOptions } from "./streams.js";
 export { StreamReader, DEFAULT_LIMIT } from "./stream-reader.js";

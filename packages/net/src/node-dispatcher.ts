@@ -1,7 +1,7 @@
 import type { EventLoop } from "@loop/core";
 
 /** What a dispatcher delivers events to: a Node transport or a connection attempt. */
-export interface EventTarget {
+export interface DispatchTarget {
   /** Runs inside a loop callback; `kind` and `payload` are what `push` was given. */
   handleEvent(kind: number, payload: unknown): void;
   /** The loop closed before the event could be delivered: release the socket. */
@@ -23,11 +23,11 @@ export class Dispatcher {
    * the loop closes they are released: a socket left open by user code would otherwise
    * keep the Node process alive after `run()` returned.
    */
-  readonly open = new Set<EventTarget>();
-  private _targets: EventTarget[] = [];
+  readonly open = new Set<DispatchTarget>();
+  private _targets: DispatchTarget[] = [];
   private _kinds: number[] = [];
   private _payloads: unknown[] = [];
-  private _spareTargets: EventTarget[] = [];
+  private _spareTargets: DispatchTarget[] = [];
   private _spareKinds: number[] = [];
   private _sparePayloads: unknown[] = [];
   private _scheduled = false;
@@ -49,7 +49,7 @@ export class Dispatcher {
     for (const target of left) target.discard();
   }
 
-  push(target: EventTarget, kind: number, payload: unknown): void {
+  push(target: DispatchTarget, kind: number, payload: unknown): void {
     const loop = this._loop;
     if (loop.isClosed()) {
       target.discard();
@@ -75,7 +75,7 @@ export class Dispatcher {
     this._targets = this._spareTargets;
     this._kinds = this._spareKinds;
     this._payloads = this._sparePayloads;
-    for (let i = 0; i < targets.length; i++) (targets[i] as EventTarget).handleEvent(kinds[i] as number, payloads[i]);
+    for (let i = 0; i < targets.length; i++) (targets[i] as DispatchTarget).handleEvent(kinds[i] as number, payloads[i]);
     targets.length = 0;
     kinds.length = 0;
     payloads.length = 0;

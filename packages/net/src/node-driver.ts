@@ -3,8 +3,15 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { ConnectOptions, EventLoop, Future, ListenOptions, NetDriver, Protocol, ServerHandle, StartTlsOptions, Transport } from "@loop/core";
 import { withAddress } from "./errors.js";
-import { dispatcherFor, type EventTarget } from "./node-dispatcher.js";
+import { dispatcherFor, type DispatchTarget } from "./node-dispatcher.js";
 import { NodeTransport, STARTED, type TransportOwner } from "./node-transport.js";
+
+// The event kinds of an attempt (a connection, a listener, a TLS upgrade) carried by the
+// dispatcher; a transport has kinds of its own (node-transport.ts).
+/** The attempt succeeded: connected, listening, or the TLS handshake is done. */
+const OPENED = 0;
+/** The attempt failed; the payload is Node's error. */
+const FAILED = 1;
 
 type AddressInfo = { address: string; family: string; port: number };
 
@@ -50,7 +57,7 @@ export const nodeNetDriver: NodeNetDriver = new NodeNetDriver();
  * One `connect`: owns the socket (and one external ref on the loop) until the transport
  * takes them over, or until it fails or its future is cancelled, when it destroys the socket.
  */
-class ConnectAttempt implements EventTarget {
+class ConnectAttempt implements DispatchTarget {
   private _socket: net.Socket | null = null;
   private _finished = false;
   private readonly _dispatcher;
@@ -93,11 +100,11 @@ class ConnectAttempt implements EventTarget {
   }
 
   private readonly _onConnected = (): void => {
-    this._dispatcher.push(this, 0, null);
+    this._dispatcher.push(this, OPENED, null);
   };
 
   private readonly _onError = (error: Error): void => {
-    this._dispatcher.push(this, 1, error);
+    this._dispatcher.push(this, FAILED, error);
   };
 
   private readonly _onFutureDone = (): void => {
@@ -107,8 +114,8 @@ class ConnectAttempt implements EventTarget {
 
   handleEvent(kind: number, payload: unknown): void {
     if (this._finished) return;
-    if (kind === 1 || this._future.done()) {
-      this._fail(kind === 1 ? payload : null);
+    if (kind === FAILED || this._future.done()) {
+      this._fail(kind === FAILED ? payload : null);
       return;
     }
     this._finished = true;
@@ -147,7 +154,7 @@ class ConnectAttempt implements EventTarget {
 }
 
 /** A listening Node server: accepted sockets become transports, each with a fresh protocol. */
-class NodeListener implements ServerHandle, TransportOwner, EventTarget {
+class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
   readonly transports = new Set<Transport>();
   private _server: net.Server | null = null;
   private _closed = false;
@@ -183,18 +190,18 @@ class NodeListener implements ServerHandle, TransportOwner, EventTarget {
     });
     // A failed handshake only concerns that client (asyncio logs it in debug mode).
     if (isTls) server.on("tlsClientError", () => {});
-    server.on("error", (error) => this._dispatcher.push(this, 1, error));
+    server.on("error", (error) => this._dispatcher.push(this, FAILED, error));
     this._loop.refExternal();
     this._dispatcher.open.add(this);
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this.close();
     });
     const listenOptions: net.ListenOptions = path !== undefined ? { path, backlog } : { host, port, backlog };
-    server.listen(listenOptions, () => this._dispatcher.push(this, 0, null));
+    server.listen(listenOptions, () => this._dispatcher.push(this, OPENED, null));
   }
 
   handleEvent(kind: number, payload: unknown): void {
-    if (kind === 0) {
+    if (kind === OPENED) {
       this._listening = true;
       if (!this._future.done()) this._future.setResult(this);
       return;
@@ -244,7 +251,7 @@ class NodeListener implements ServerHandle, TransportOwner, EventTarget {
 }
 
 /** `startTls`: wraps the transport's socket in a TLSSocket and makes a new transport of it. */
-class TlsUpgrade implements EventTarget {
+class TlsUpgrade implements DispatchTarget {
   private _socket: tls.TLSSocket | null = null;
   private _finished = false;
   private readonly _dispatcher;
@@ -293,13 +300,13 @@ class TlsUpgrade implements EventTarget {
 
   private _owner: TransportOwner | null = null;
 
-  private readonly _onSecure = (): void => this._dispatcher.push(this, 0, null);
-  private readonly _onError = (error: Error): void => this._dispatcher.push(this, 1, error);
+  private readonly _onSecure = (): void => this._dispatcher.push(this, OPENED, null);
+  private readonly _onError = (error: Error): void => this._dispatcher.push(this, FAILED, error);
 
   handleEvent(kind: number, payload: unknown): void {
     if (this._finished) return;
-    if (kind === 1 || this._future.done()) {
-      this._fail(kind === 1 ? payload : null);
+    if (kind === FAILED || this._future.done()) {
+      this._fail(kind === FAILED ? payload : null);
       return;
     }
     this._finished = true;

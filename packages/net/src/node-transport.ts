@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
 import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
-import type { Dispatcher, EventTarget } from "./node-dispatcher.js";
+import type { Dispatcher, DispatchTarget } from "./node-dispatcher.js";
 
 // Event kinds carried by the dispatcher.
 export const STARTED = 0;
@@ -65,7 +65,7 @@ export interface TransportOwner {
  * The transport holds one `refExternal` on its loop from creation until `connectionLost`:
  * an open socket may always bring more work, so a virtual clock must not jump past it.
  */
-export class NodeTransport implements Transport, EventTarget {
+export class NodeTransport implements Transport, DispatchTarget {
   readonly _socket: net.Socket;
   /** A protocol that ignores everything until `start` gives the real one. */
   private _protocol: Protocol = NO_PROTOCOL;

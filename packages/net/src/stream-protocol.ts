@@ -1,7 +1,8 @@
 import type { BaseTransport, Coroutine, EventLoop, Future, Protocol, Task, Transport } from "@loop/core";
 import { ConnectionResetError } from "./errors.js";
+import { describePeer } from "./peer.js";
 import type { StreamReader } from "./stream-reader.js";
-import { StreamWriter } from "./stream-writer.js";
+import { StreamWriter, type WriterProtocol } from "./stream-writer.js";
 
 /**
  * What a server's protocols report to their `Server` (asyncio's `Server._attach` and
@@ -25,23 +26,13 @@ export interface ConnectionTracker {
 /** The per-connection coroutine of `startServer`: it gets the connection's reader and writer. */
 export type ClientConnected = (reader: StreamReader, writer: StreamWriter) => Coroutine<void>;
 
-/** Describes a peer for future labels: "127.0.0.1:6379", or a Unix socket path. */
-export function describePeer(transport: BaseTransport): string {
-  const peer = transport.getExtraInfo<unknown>("peername");
-  if (typeof peer === "string") return peer;
-  if (peer !== null && typeof peer === "object") {
-    const { address, port } = peer as { address?: unknown; port?: unknown };
-    if (typeof address === "string") return address.includes(":") ? `[${address}]:${String(port)}` : `${address}:${String(port)}`;
-  }
-  return "";
-}
 
 /**
  * The protocol between a transport and a `StreamReader`/`StreamWriter` pair: asyncio's
  * `StreamReaderProtocol` with its `FlowControlMixin`. On a server it also starts the
  * client handler task for each connection and reports the handler's failures.
  */
-export class StreamReaderProtocol implements Protocol {
+export class StreamReaderProtocol implements Protocol, WriterProtocol {
   /** @internal */ _transport: Transport | null = null;
   /** @internal */ _writer: StreamWriter | null = null;
   /** @internal */ readonly _clientConnected: ClientConnected | null;
@@ -149,6 +140,11 @@ export class StreamReaderProtocol implements Protocol {
   /** @internal The handler task of a server connection. */
   get _handlerTask(): Task<void> | null {
     return this._task;
+  }
+
+  /** @internal True on a server's side of a connection (a handler was given). */
+  _isServerSide(): boolean {
+    return this._clientConnected !== null;
   }
 
   /** @internal After startTls: the protocol now hears from the TLS transport. */

@@ -1,9 +1,27 @@
 import { Buffer } from "node:buffer";
-import type { Coroutine, EventLoop, StartTlsOptions, Transport } from "@loop/core";
+import type { Coroutine, EventLoop, Protocol, StartTlsOptions, Transport } from "@loop/core";
 import { getNetDriver } from "./driver.js";
+import { describePeer } from "./peer.js";
 import type { StreamReader } from "./stream-reader.js";
-import type { StreamReaderProtocol } from "./stream-protocol.js";
-import { describePeer } from "./stream-protocol.js";
+
+/**
+ * What a `StreamWriter` needs of the protocol under it: flow control, the close to wait
+ * for, and the swap of transports after `startTls`. `StreamReaderProtocol` is the one
+ * that has it; the writer names only this, so that the protocol module (which makes
+ * writers) and this one do not import each other.
+ */
+export interface WriterProtocol extends Protocol {
+  /** @internal True when `_drainHelper` would throw or wait. */
+  _mustWaitForDrain(): boolean;
+  /** @internal asyncio's `_drain_helper`: waits while writing is paused; throws once the connection is lost. */
+  _drainHelper(label: string): Coroutine<void>;
+  /** @internal Waits until the connection is closed. */
+  _waitClosed(label: string): Coroutine<void>;
+  /** @internal True on a server's side of a connection. */
+  _isServerSide(): boolean;
+  /** @internal After startTls: the protocol now hears from the TLS transport. */
+  _replaceTransport(transport: Transport): void;
+}
 
 /**
  * The writing end of a stream (asyncio.StreamWriter): `write` buffers at once and never
@@ -15,12 +33,12 @@ import { describePeer } from "./stream-protocol.js";
  */
 export class StreamWriter {
   private _transport: Transport;
-  private readonly _protocol: StreamReaderProtocol;
+  private readonly _protocol: WriterProtocol;
   private readonly _reader: StreamReader | null;
   private readonly _loop: EventLoop;
   private _drainLabel = "";
 
-  constructor(transport: Transport, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: EventLoop) {
+  constructor(transport: Transport, protocol: WriterProtocol, reader: StreamReader | null, loop: EventLoop) {
     this._transport = transport;
     this._protocol = protocol;
     this._reader = reader;
@@ -125,7 +143,7 @@ export class StreamWriter {
   private *_startTls(options: StartTlsOptions): Coroutine<void> {
     const driver = getNetDriver(this._loop);
     if (driver.startTls === undefined) throw new Error("StreamWriter.startTls: this poller's network driver cannot start TLS");
-    const server = options.server ?? this._protocol._clientConnected !== null;
+    const server = options.server ?? this._protocol._isServerSide();
     yield* this._drain();
     const upgrade = driver.startTls(this._loop, this._transport, this._protocol, { ...options, server });
     upgrade.label = "StreamWriter.startTls";

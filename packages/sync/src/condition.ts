@@ -2,7 +2,7 @@ import { CancelledError, type Coroutine, type Future } from "@loop/core";
 import { checkBody, checkCount } from "./checks.js";
 import { Lock } from "./lock.js";
 import { WithLock, guarded, type Guard } from "./scoped.js";
-import { GRANTED, WaitNode, WaiterList, outcomeOf } from "./waiters.js";
+import { GRANTED, SimpleWaiterNode, WaiterList, outcomeOf } from "./waiters.js";
 
 /**
  * A condition variable (asyncio.Condition): tasks holding its lock wait until another
@@ -113,7 +113,7 @@ export class Condition {
   private *_wait(): Coroutine<true> {
     if (!this._lock.locked()) throw new Error("Condition.wait(): the lock is not acquired; call it while holding the lock");
     this._lock.release();
-    const node = new WaitNode("Condition.wait");
+    const node = new SimpleWaiterNode("Condition.wait");
     this._waiters.push(node);
     let failure: { error: unknown } | null = null;
     try {

@@ -1,5 +1,5 @@
 import type { Coroutine, Future } from "@loop/core";
-import { GRANTED, WaitNode, WaiterList } from "./waiters.js";
+import { GRANTED, SimpleWaiterNode, WaiterList } from "./waiters.js";
 
 /**
  * A flag that tasks can wait for (asyncio.Event): `set()` wakes every waiter, and
@@ -45,7 +45,7 @@ export class Event {
 
   private *_wait(): Coroutine<true> {
     if (this._value) return true;
-    const node = new WaitNode("Event.wait");
+    const node = new SimpleWaiterNode("Event.wait");
     this._waiters.push(node);
     try {
       yield* node.future;

@@ -3,6 +3,11 @@
  * strictly first-come first-served. The public surface is listed here, name by name;
  * `test/surface.test.ts` pins it.
  */
+import { registerLibraryModule } from "@loop/core";
+
+// Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.
+registerLibraryModule(import.meta.url);
+
 export { Lock } from "./lock.js";
 export { Event } from "./event.js";
 export { Condition } from "./condition.js";

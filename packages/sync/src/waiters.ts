@@ -12,22 +12,22 @@ export const SHUT_DOWN = 2;
  * A place in a line of waiters: a node of an intrusive doubly linked list, so that a
  * waiter that gives up leaves the line in O(1) (asyncio's `deque.remove` is O(n)) and
  * nothing is ever shifted. The blocking operations below are their own nodes (one object
- * per wait besides the future); `WaitNode` serves the generator-based waits.
+ * per wait besides the future); `SimpleWaiterNode` serves the generator-based waits.
  */
-export interface Waiter {
+export interface WaiterNode {
   /** The future the waiter sleeps on: resolved with GRANTED or SHUT_DOWN, or cancelled. Set before the node is queued. */
   future: Future<number> | null;
-  before: Waiter | null;
-  after: Waiter | null;
+  before: WaiterNode | null;
+  after: WaiterNode | null;
   /** True while the node is in a list. */
   queued: boolean;
 }
 
 /** A waiter of its own, for the waits written as generators (Event, Condition). */
-export class WaitNode implements Waiter {
+export class SimpleWaiterNode implements WaiterNode {
   future: Future<number>;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
+  before: WaiterNode | null = null;
+  after: WaiterNode | null = null;
   queued = false;
 
   constructor(label: string) {
@@ -43,7 +43,7 @@ export function makeFuture(label: string): Future<number> {
 }
 
 /** What a waiter was handed: GRANTED, SHUT_DOWN, or 0 while pending or when cancelled. */
-export function outcomeOf(waiter: Waiter): number {
+export function outcomeOf(waiter: WaiterNode): number {
   const future = waiter.future;
   return future !== null && future.done() && !future.cancelled() ? future.result() : 0;
 }
@@ -54,12 +54,12 @@ export function outcomeOf(waiter: Waiter): number {
  * to the oldest such waiter before anyone else can see it.
  */
 export class WaiterList {
-  private _head: Waiter | null = null;
-  private _tail: Waiter | null = null;
+  private _head: WaiterNode | null = null;
+  private _tail: WaiterNode | null = null;
   /** Nodes in the list, including ones whose future was cancelled but not yet unlinked. */
   length = 0;
 
-  push(node: Waiter): void {
+  push(node: WaiterNode): void {
     node.before = this._tail;
     node.after = null;
     if (this._tail === null) this._head = node;
@@ -70,7 +70,7 @@ export class WaiterList {
   }
 
   /** Unlinks `node`; a no-op when it is not in the list any more. */
-  remove(node: Waiter): void {
+  remove(node: WaiterNode): void {
     if (!node.queued) return;
     const prev = node.before;
     const next = node.after;
@@ -89,7 +89,7 @@ export class WaiterList {
    * way the ones whose future is done (cancelled by their task, which has not yet run to
    * unlink itself). Null when there is none.
    */
-  takePending(): Waiter | null {
+  takePending(): WaiterNode | null {
     let node = this._head;
     while (node !== null) {
       this.remove(node);
@@ -129,7 +129,7 @@ export const FINISHED = 2;
  * A blocking operation written out as a small state machine instead of a `function*`,
  * so that `yield* lock.acquire()` costs one small object and, when the lock is free, no
  * future, no generator and no suspension. Each operation class is flat (no base class:
- * V8 builds derived objects several times slower), is its own `Waiter` node, and
+ * V8 builds derived objects several times slower), is its own `WaiterNode` node, and
  * implements the generator protocol (`next`, `throw`, `return`, iterable, usable as a
  * task's coroutine) through the functions below:
  *
@@ -141,7 +141,7 @@ export const FINISHED = 2;
  *   on a cancelled future calls `_abandon()`, which gives back anything the waiter had
  *   already been handed, so that nothing is lost.
  */
-export interface Operation<T> extends Waiter {
+export interface Operation<T> extends WaiterNode {
   _state: number;
   _tryNow(): IteratorReturnResult<T> | null;
   _wait(): void;
@@ -157,8 +157,8 @@ export interface Operation<T> extends Waiter {
 export abstract class OperationBase<T> implements Operation<T> {
   _state = FRESH;
   future: Future<number> | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
+  before: WaiterNode | null = null;
+  after: WaiterNode | null = null;
   queued = false;
 
   abstract next(): IteratorResult<Future<unknown> | undefined, T>;

@@ -31,13 +31,16 @@ const queueAction: fc.Arbitrary<QueueAction> = fc.oneof(
   { arbitrary: fc.constant({ kind: "turn" } as const), weight: 3 },
 );
 
+/** How many woken tasks `cancelWoken` cancelled: each property below checks it found some. */
+let wokenCancels = 0;
+
 /**
  * Cancels one of the tasks that were woken (their future is done) but have not run yet:
  * the moment where a hand-over is most easily lost.
  */
 function cancelWoken(tasks: readonly Task<unknown>[], target: number): void {
-  const woken = tasks.filter((task) => task.waitingOn()?.done() === true);
-  if (woken.length > 0) woken[target % woken.length]!.cancel();
+  const woken = tasks.filter((task) => task.state() === "woken");
+  if (woken.length > 0 && woken[target % woken.length]!.cancel()) wokenCancels++;
 }
 
 type QueueKind = "fifo" | "lifo" | "priority";
@@ -152,6 +155,7 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 describe("queue conservation", () => {
   for (const kind of ["fifo", "lifo", "priority"] as const) {
     test(`${kind}: every item put is got exactly once or is still in the queue, shutdown or not; waiters are served in arrival order`, async () => {
+      const cancelsBefore = wokenCancels;
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 0, max: 4 }),
@@ -172,6 +176,8 @@ describe("queue conservation", () => {
         ),
         { numRuns: 150 },
       );
+      // The fix that made waitingOn() null for woken tasks must not leave this property without them.
+      expect(wokenCancels).toBeGreaterThan(cancelsBefore);
     });
   }
 });
@@ -256,6 +262,7 @@ async function runPermits(make: () => Lockish, free: (x: Lockish) => number, lim
 
 describe("permit conservation", () => {
   test("Semaphore: never more holders than permits, every permit comes back, waiters served in arrival order", async () => {
+    const cancelsBefore = wokenCancels;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(permitAction, { maxLength: 100, size: "max" }), async (value, actions) => {
         const r = await runPermits(
@@ -273,9 +280,12 @@ describe("permit conservation", () => {
       }),
       { numRuns: 150 },
     );
+    // The fix that made waitingOn() null for woken tasks must not leave this property without them.
+    expect(wokenCancels).toBeGreaterThan(cancelsBefore);
   });
 
   test("Lock: one holder at a time, free at the end, waiters served in arrival order", async () => {
+    const cancelsBefore = wokenCancels;
     await fc.assert(
       fc.asyncProperty(fc.array(permitAction, { maxLength: 100, size: "max" }), async (actions) => {
         const r = await runPermits(
@@ -292,6 +302,8 @@ describe("permit conservation", () => {
       }),
       { numRuns: 150 },
     );
+    // The fix that made waitingOn() null for woken tasks must not leave this property without them.
+    expect(wokenCancels).toBeGreaterThan(cancelsBefore);
   });
 });
 
@@ -345,6 +357,7 @@ const conditionAction: fc.Arbitrary<ConditionAction> = fc.oneof(
 
 describe("Condition wake-ups", () => {
   test("a notification is never lost to a cancellation: no token is left while a consumer sleeps", async () => {
+    const cancelsBefore = wokenCancels;
     await fc.assert(
       fc.asyncProperty(fc.array(conditionAction, { maxLength: 80, size: "max" }), async (actions) => {
         await run(function* () {
@@ -395,5 +408,7 @@ describe("Condition wake-ups", () => {
       }),
       { numRuns: 150 },
     );
+    // The fix that made waitingOn() null for woken tasks must not leave this property without them.
+    expect(wokenCancels).toBeGreaterThan(cancelsBefore);
   });
 });

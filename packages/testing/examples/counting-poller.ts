@@ -1,20 +1,20 @@
 /**
  * A worked example of a poller plugin (see CONTRIBUTING.md, "Writing a poller"): it wraps
- * another poller and counts how the loop uses it — turns, waits by kind, and wake-ups.
- * Everything it does not count it hands to the inner poller, so it keeps the inner
- * poller's clock, network and behaviour. Tested by `test/counting-poller.test.ts`, which
- * runs the conformance kit on it.
+ * another poller and counts how the loop uses it — resumptions, waits by kind, and
+ * wake-ups. Everything it does not count it hands to the inner poller, so it keeps the
+ * inner poller's clock, network and behaviour. Tested by `test/counting-poller.test.ts`,
+ * which runs the conformance kit on it.
  */
-import { DefaultPoller, type NetDriver, type Poller, type PollerHost } from "@loop/core";
+import { DefaultPoller, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
 
 export interface PollerCounts {
-  /** Turns the loop ran (`host.runOnce` calls). */
-  turns: number;
-  /** `schedule(0)`: the loop had callbacks ready. */
+  /** Waits that ended with the poller resuming the loop (`driver.resume` calls). */
+  resumes: number;
+  /** `wait(0)`: the loop had callbacks ready but let the host run first. */
   busy: number;
-  /** `schedule(t)` with t > 0: the loop waited for a timer. */
+  /** `wait(t)` with t > 0: the loop waited for a timer. */
   timed: number;
-  /** `schedule(null)`: the loop waited for outside work only. */
+  /** `wait(null)`: the loop waited for outside work only. */
   idle: number;
   /** `wakeup()` calls. */
   wakeups: number;
@@ -22,7 +22,7 @@ export interface PollerCounts {
 
 export class CountingPoller implements Poller {
   readonly name: string;
-  readonly counts: PollerCounts = { turns: 0, busy: 0, timed: 0, idle: 0, wakeups: 0 };
+  readonly counts: PollerCounts = { resumes: 0, busy: 0, timed: 0, idle: 0, wakeups: 0 };
   private readonly _inner: Poller;
 
   constructor(inner: Poller = new DefaultPoller()) {
@@ -34,16 +34,16 @@ export class CountingPoller implements Poller {
     return this._inner.net;
   }
 
-  attach(host: PollerHost): void {
-    // Hand the inner poller a host whose runOnce counts the turn on the way through.
+  attach(driver: LoopDriver): void {
+    // Hand the inner poller a driver whose resume counts on the way through.
     const counts = this.counts;
     this._inner.attach({
-      loop: host.loop,
-      runOnce(): void {
-        counts.turns++;
-        host.runOnce();
+      loop: driver.loop,
+      resume(): void {
+        counts.resumes++;
+        driver.resume();
       },
-      externalPending: () => host.externalPending(),
+      externalPending: () => driver.externalPending(),
     });
   }
 
@@ -51,11 +51,11 @@ export class CountingPoller implements Poller {
     return this._inner.time();
   }
 
-  schedule(timeoutMs: number | null): void {
+  wait(timeoutMs: number | null): boolean | void {
     if (timeoutMs === null) this.counts.idle++;
     else if (timeoutMs <= 0) this.counts.busy++;
     else this.counts.timed++;
-    this._inner.schedule(timeoutMs);
+    return this._inner.wait(timeoutMs);
   }
 
   wakeup(): void {

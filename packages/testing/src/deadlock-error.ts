@@ -1,4 +1,4 @@
-import { Task, type Future } from "@loop/core";
+import { describeWait, type Task } from "@loop/core";
 
 /** One task that a deadlock left blocked. */
 export interface BlockedTask {
@@ -35,11 +35,4 @@ function deadlockMessage(time: number, blocked: readonly BlockedTask[]): string 
   if (blocked.length === 0) return `${head}; no task is pending either (the loop was left running with nothing to do)`;
   const lines = blocked.map((b) => `  - task ${JSON.stringify(b.name)} waiting on ${b.waitingOn}`);
   return `${head}. ${blocked.length === 1 ? "1 task is" : `${blocked.length} tasks are`} blocked:\n${lines.join("\n")}`;
-}
-
-function describeWait(future: Future<unknown> | null): string {
-  if (future === null) return "nothing (it is not suspended on a future)";
-  if (future.label !== undefined) return future.label;
-  if (future instanceof Task) return `task ${JSON.stringify(future.name)}`;
-  return `an unlabelled ${future.constructor.name}`;
 }

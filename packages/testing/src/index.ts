@@ -2,6 +2,11 @@
  * `@loop/testing` — a virtual-time poller (`runVirtual`), an in-memory network and the
  * poller conformance kit. One export per line, so that parallel edits do not collide.
  */
+import { registerLibraryModule } from "@loop/core";
+
+// Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.
+registerLibraryModule(import.meta.url);
+
 export { runVirtual } from "./run-virtual.js";
 export type { RunVirtualOptions } from "./run-virtual.js";
 export { VirtualPoller } from "./virtual-poller.js";

@@ -1,4 +1,4 @@
-import { EventLoop, ensureFuture, type Coroutine, type Poller, type PollerHost } from "@loop/core";
+import { EventLoop, ensureFuture, type Coroutine, type LoopDriver, type Poller } from "@loop/core";
 
 /** The parts of a test runner the kit registers its checks with (vitest's or Jest's `describe`/`it`). */
 export interface TestRegistrar {
@@ -9,17 +9,17 @@ export interface TestRegistrar {
 export interface PollerConformanceOptions {
   /** The suite's name; default `poller conformance: <poller.name>`. */
   name?: string;
-  /** How long (real ms) to wait for a turn that must come before failing the check as stuck; default 4000. */
+  /** How long (real ms) to wait for a resume that must come before failing the check as stuck; default 4000. */
   stuckAfterMs?: number;
 }
 
-/** How long the kit waits for a turn that must come before it declares the poller stuck (a failure bound, not a timing). */
+/** How long the kit waits for a resume that must come before it declares the poller stuck (a failure bound, not a timing). */
 const STUCK_MS = 4_000;
 let stuckMs = STUCK_MS;
-/** The timeout used where the kit checks that a turn does not come early. */
+/** The timeout used where the kit checks that a resume does not come early. */
 const TIMEOUT_MS = 50;
 /**
- * Host timers are relative to a clock the host caches per event-loop iteration, so a turn
+ * Host timers are relative to a clock the host caches per event-loop iteration, so a resume
  * may legitimately arrive this much before `TIMEOUT_MS` has passed on a fine-grained clock.
  */
 const EARLY_ALLOWANCE_MS = 15;
@@ -27,14 +27,15 @@ const EARLY_ALLOWANCE_MS = 15;
 /**
  * The poller conformance kit: registers, with your test runner, the checks of the whole
  * `Poller` contract (see CONTRIBUTING.md) against fresh pollers from `makePoller`:
- * the clock is monotonic; `schedule(0)` turns soon and `schedule(t)` not much before `t`
- * on the poller's clock; `schedule(null)` waits for `wakeup()` only; a newer request
- * replaces an older one; `runOnce` never runs synchronously inside `schedule`/`wakeup`;
- * a wake-up during a turn leads to one more turn; `close()` ends every turn and leaves no
- * host timer behind; an idle poller does not busy-wait; and a real `EventLoop` runs
- * callbacks, timers, Promises and outside wake-ups on it.
+ * the clock is monotonic; `wait(0)` resumes soon and `wait(t)` not much before `t` on the
+ * poller's clock (or returns `true` having advanced its clock by `t`); `wait(null)` waits
+ * for `wakeup()` only; a newer wait replaces an older one; `resume()` never runs
+ * synchronously inside `wait`/`wakeup`; many wake-ups coalesce; `close()` ends every wait
+ * and leaves no host timer behind; an idle poller does not busy-wait; and a real
+ * `EventLoop` runs callbacks, timers, Promises and outside wake-ups on it. (The pump's own
+ * rules — batching, its budget, a resume during a turn — are core's, tested in core.)
  *
- * The checks give the poller a host whose `externalPending()` reports outside work where
+ * The checks give the poller a driver whose `externalPending()` reports outside work where
  * a test waits for `wakeup()`, so virtual-time pollers wait instead of jumping.
  * @example
  * import { describe, it } from "vitest";
@@ -69,13 +70,13 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
     it("has a non-empty name and the Poller methods", async () => {
       const poller = makePoller();
       check(typeof poller.name === "string" && poller.name.length > 0, "poller.name must be a non-empty string");
-      for (const m of ["attach", "time", "schedule", "wakeup", "close"] as const) {
+      for (const m of ["attach", "time", "wait", "wakeup", "close"] as const) {
         check(typeof poller[m] === "function", `poller.${m} must be a function`);
       }
       poller.close();
     });
 
-    it("time() is a finite number that never goes back, within a turn and across turns", async () => {
+    it("time() is a finite number that never goes back, within a turn and across waits", async () => {
       const h = harness(makePoller(), 0);
       let last = h.poller.time();
       for (let i = 0; i < 10_000; i++) {
@@ -85,107 +86,109 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
         last = now;
       }
       for (let i = 0; i < 3; i++) {
-        h.poller.schedule(i === 1 ? 5 : 0);
-        await h.untilTurns(i + 1, "schedule()");
+        h.poller.wait(0);
+        await h.untilTurns(i + 1, "wait(0)");
         const now = h.poller.time();
-        check(now >= last, `time() went back across a turn from ${last} to ${now}`);
+        check(now >= last, `time() went back across a wait from ${last} to ${now}`);
         last = now;
       }
       h.close();
     });
 
-    it("never calls runOnce synchronously inside schedule() or wakeup()", async () => {
+    it("never calls resume() synchronously inside wait() or wakeup()", async () => {
       const h = harness(makePoller(), 1);
-      h.poller.schedule(0);
+      h.poller.wait(0);
       h.poller.wakeup();
-      h.poller.schedule(0);
-      check(h.turns === 0, "runOnce was called synchronously from inside schedule()/wakeup()");
-      await h.untilTurns(1, "schedule(0)");
+      h.poller.wait(0);
+      check(h.turns === 0, "resume() was called synchronously from inside wait()/wakeup()");
+      await h.untilTurns(1, "wait(0)");
       h.close();
     });
 
-    it("schedule(0) runs one turn soon, and no more turns follow without a new request", async () => {
+    it("wait(0) resumes once soon, and no more resumes follow without a new wait", async () => {
       const h = harness(makePoller(), 1);
-      h.poller.schedule(0);
-      await h.untilTurns(1, "schedule(0)");
+      h.poller.wait(0);
+      await h.untilTurns(1, "wait(0)");
       await idle();
-      check(h.turns === 1, `expected exactly 1 turn after one schedule(0), got ${h.turns}`);
+      check(h.turns === 1, `expected exactly 1 resume after one wait(0), got ${h.turns}`);
       h.close();
     });
 
-    it(`schedule(${TIMEOUT_MS}) turns once, not before ${TIMEOUT_MS} ms have passed on the poller's clock`, async () => {
+    it(`wait(${TIMEOUT_MS}) resumes once, not before ${TIMEOUT_MS} ms have passed on the poller's clock (or returns true, ${TIMEOUT_MS} ms later)`, async () => {
       const h = harness(makePoller(), 0);
       await freshHostTick();
       const t0 = h.poller.time();
-      h.poller.schedule(TIMEOUT_MS);
-      await h.untilTurns(1, `schedule(${TIMEOUT_MS})`);
+      if (h.poller.wait(TIMEOUT_MS) === true) {
+        // A poller whose wait is over at once: its clock has moved by the whole timeout.
+        const elapsed = h.poller.time() - t0;
+        check(elapsed >= TIMEOUT_MS, `wait(${TIMEOUT_MS}) returned true after ${elapsed} ms of the poller's clock`);
+        await idle();
+        check(h.turns === 0, `wait(${TIMEOUT_MS}) returned true and still resumed ${h.turns} times`);
+        h.close();
+        return;
+      }
+      await h.untilTurns(1, `wait(${TIMEOUT_MS})`);
       const elapsed = (h.turnTimes[0] as number) - t0;
-      check(elapsed >= TIMEOUT_MS - EARLY_ALLOWANCE_MS, `the turn came after ${elapsed} ms of the poller's clock, long before ${TIMEOUT_MS}`);
+      check(elapsed >= TIMEOUT_MS - EARLY_ALLOWANCE_MS, `the resume came after ${elapsed} ms of the poller's clock, long before ${TIMEOUT_MS}`);
+      await idle();
+      check(h.turns === 1, `expected exactly 1 resume after one wait(${TIMEOUT_MS}), got ${h.turns}`);
       h.close();
     });
 
-    it("schedule(null) waits for wakeup() only; wakeup() from outside ends the wait", async () => {
+    it("wait(null) waits for wakeup() only; wakeup() from outside ends the wait", async () => {
       const h = harness(makePoller(), 1);
-      h.poller.schedule(null);
+      h.poller.wait(null);
       await idle();
-      check(h.turns === 0, `runOnce was called ${h.turns} times while waiting with schedule(null)`);
+      check(h.turns === 0, `resume() was called ${h.turns} times while waiting with wait(null)`);
       setTimeout(() => h.poller.wakeup(), 1);
-      await h.untilTurns(1, "wakeup() after schedule(null)");
+      await h.untilTurns(1, "wakeup() after wait(null)");
       h.close();
     });
 
     it("wakeup() ends a long timed wait early", async () => {
       const h = harness(makePoller(), 1);
-      h.poller.schedule(60_000);
+      h.poller.wait(60_000);
       setTimeout(() => h.poller.wakeup(), 5);
-      await h.untilTurns(1, "wakeup() during schedule(60000)");
+      await h.untilTurns(1, "wakeup() during wait(60000)");
       h.close();
     });
 
-    it("a newer request replaces an older one: schedule(60000) then schedule(0) turns at once", async () => {
+    it("a newer wait replaces an older one: wait(60000) then wait(0) resumes at once, wait(0) then wait(null) not at all", async () => {
       const h = harness(makePoller(), 1);
-      h.poller.schedule(60_000);
-      h.poller.schedule(0);
-      await h.untilTurns(1, "schedule(0) after schedule(60000)");
-      h.close();
-    });
-
-    it("a wake-up during a turn leads to one more turn, as the loop's schedule at the end of each turn does", async () => {
-      const h = harness(makePoller(), 1);
-      h.onTurn = (n) => {
-        if (n === 1) h.poller.wakeup();
-        h.poller.schedule(null);
-      };
-      h.poller.schedule(0);
-      await h.untilTurns(1, "schedule(0)");
-      await h.untilTurns(2, "wakeup() during a turn");
+      h.poller.wait(60_000);
+      h.poller.wait(0);
+      await h.untilTurns(1, "wait(0) after wait(60000)");
       await idle();
-      check(h.turns === 2, `expected 2 turns, got ${h.turns}`);
+      const before = h.turns;
+      h.poller.wait(5);
+      h.poller.wait(null);
+      await idle();
+      check(h.turns === before, `wait(null) after wait(5) still resumed ${h.turns - before} times`);
       h.close();
     });
 
-    it("many wake-ups are safe and coalesce into few turns", async () => {
+    it("many wake-ups are safe and coalesce into few resumes", async () => {
       const h = harness(makePoller(), 1);
-      h.onTurn = () => h.poller.schedule(null);
-      h.poller.schedule(null);
+      h.onTurn = () => h.poller.wait(null);
+      h.poller.wait(null);
       for (let i = 0; i < 100; i++) h.poller.wakeup();
       await h.untilTurns(1, "100 wakeup() calls");
       await idle();
-      check(h.turns >= 1 && h.turns <= 2, `100 wake-ups in a row gave ${h.turns} turns; expected 1 (or 2)`);
+      check(h.turns >= 1 && h.turns <= 2, `100 wake-ups in a row gave ${h.turns} resumes; expected 1 (or 2)`);
       h.close();
     });
 
-    it("close() ends pending turns, makes schedule()/wakeup() harmless and leaves no host timer behind", async () => {
+    it("close() ends pending waits, makes wait()/wakeup() harmless and leaves no host timer behind", async () => {
       const baseline = hostTimers();
       const h = harness(makePoller(), 0);
-      h.poller.schedule(0);
-      h.poller.schedule(60_000);
+      h.poller.wait(0);
+      h.poller.wait(60_000);
       h.poller.close();
-      h.poller.schedule(0);
+      h.poller.wait(0);
       h.poller.wakeup();
       h.poller.close();
       await idle();
-      check(h.turns === 0, `runOnce was called ${h.turns} times after close()`);
+      check(h.turns === 0, `resume() was called ${h.turns} times after close()`);
       let leftTimer = 0;
       let leftImmediate = 0;
       for (let i = 0; i < 3; i++) {
@@ -201,9 +204,9 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
     it("does not busy-wait while idle: no turns and no queued host callbacks during a long wait", async () => {
       const baseline = hostTimers();
       const h = harness(makePoller(), 1);
-      h.poller.schedule(0);
-      await h.untilTurns(1, "schedule(0)");
-      h.poller.schedule(null);
+      h.poller.wait(0);
+      await h.untilTurns(1, "wait(0)");
+      h.poller.wait(null);
       // A spinning poller has a host callback queued at every sample; the runner's own
       // occasional ones do not fail the check.
       let busySamples = 0;
@@ -213,10 +216,10 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
         if (now !== null && baseline !== null && now.immediates > baseline.immediates) busySamples++;
       }
       check(busySamples < 5, "the idle poller keeps a setImmediate queued: it is busy-waiting");
-      check(h.turns === 1, `the idle poller called runOnce ${h.turns - 1} extra times`);
-      h.poller.schedule(60_000);
+      check(h.turns === 1, `the idle poller called resume() ${h.turns - 1} extra times`);
+      h.poller.wait(60_000);
       await idle();
-      check(h.turns === 1, `the poller waiting on schedule(60000) called runOnce ${h.turns - 1} extra times`);
+      check(h.turns === 1, `the poller waiting on wait(60000) called resume() ${h.turns - 1} extra times`);
       h.close();
     });
 
@@ -263,13 +266,13 @@ export function pollerConformance(makePoller: () => Poller, test: TestRegistrar,
   });
 }
 
-/** A poller attached to a recording host. */
+/** A poller attached to a recording driver ("turns" are its resumes). */
 interface Harness {
   readonly poller: Poller;
   turns: number;
   readonly turnTimes: number[];
   onTurn: ((n: number) => void) | null;
-  /** Resolves once `runOnce` has been called `n` times in all. */
+  /** Resolves once `resume` has been called `n` times in all. */
   untilTurns(n: number, what: string): Promise<void>;
   close(): void;
 }
@@ -290,11 +293,11 @@ function harness(poller: Poller, externalPending: number): Harness {
       inertLoop.close();
     },
   };
-  // The loop a host names; never run here (a virtual poller reads only `isRunning()` from it).
+  // The loop a driver names; never run here (a virtual poller reads only `isRunning()` from it).
   const inertLoop = new EventLoop({ poller: inertPoller() });
-  const host: PollerHost = {
+  const driver: LoopDriver = {
     loop: inertLoop,
-    runOnce(): void {
+    resume(): void {
       h.turns++;
       h.turnTimes.push(poller.time());
       h.onTurn?.(h.turns);
@@ -308,12 +311,12 @@ function harness(poller: Poller, externalPending: number): Harness {
     },
     externalPending: () => externalPending,
   };
-  poller.attach(host);
+  poller.attach(driver);
   return h;
 }
 
 function inertPoller(): Poller {
-  return { name: "inert", attach() {}, time: () => 0, schedule() {}, wakeup() {}, close() {} };
+  return { name: "inert", attach() {}, time: () => 0, wait() {}, wakeup() {}, close() {} };
 }
 
 function check(condition: boolean, message: string): asserts condition {

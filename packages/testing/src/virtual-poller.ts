@@ -1,4 +1,4 @@
-import type { EventLoop, NetDriver, Poller, PollerHost, Task } from "@loop/core";
+import type { EventLoop, LoopDriver, NetDriver, Poller, Task } from "@loop/core";
 import { DeadlockError } from "./deadlock-error.js";
 import { seededShuffle } from "./shuffle.js";
 import { VirtualClock } from "./virtual-clock.js";
@@ -21,12 +21,6 @@ export interface VirtualPollerOptions {
   onDeadlock?: (error: DeadlockError, loop: EventLoop) => void;
 }
 
-// The poller turns the loop several times per host callback while it can go on without
-// outside help, like the default poller; the caps keep real I/O and Promise reactions
-// from waiting long behind a busy simulation.
-const BATCH_MAX_TURNS = 1024;
-const BATCH_BUDGET_MS = 2;
-
 const RUN = 0;
 const WAIT = 1;
 const DEADLOCK = 2;
@@ -42,7 +36,10 @@ const DEADLOCK = 2;
  * run can never go on: the poller records a `DeadlockError` naming every blocked task and
  * what it waits on (`deadlock`), and stops the loop.
  *
- * It turns the loop with `setImmediate`, never synchronously inside `schedule`.
+ * A clock jump needs no host round trip: `wait(t)` advances the clock and returns `true`,
+ * and the loop goes on within its batch budget. Everything else — a wake-up, waiting for
+ * outside work, declaring a deadlock — happens in a `setImmediate` callback, so that
+ * Promise reactions and real I/O run in between.
  * @example
  * const poller = new VirtualPoller();
  * const loop = new EventLoop({ poller });
@@ -58,15 +55,14 @@ export class VirtualPoller implements Poller {
   /** How many times the clock jumped to a timer (for tests and benchmarks). */
   jumps = 0;
 
-  private _host: PollerHost | null = null;
+  private _driver: LoopDriver | null = null;
   private readonly _seed: number | undefined;
   private readonly _onDeadlock: (error: DeadlockError, loop: EventLoop) => void;
-  // Invariant: `_request` is the loop's latest `schedule` argument not yet served:
-  // undefined when none is pending (before the first, after a turn, or after a deadlock).
+  // Invariant: `_request` is the loop's pending wait: undefined when there is none (before
+  // the first, after a resume, after a deadlock). `_woken`: wakeup() was called since.
   private _request: number | null | undefined = undefined;
   private _woken = false;
-  private _turnQueued = false;
-  private _inTurn = false;
+  private _checkQueued = false;
   private _closed = false;
 
   constructor(opts?: VirtualPollerOptions) {
@@ -83,26 +79,35 @@ export class VirtualPoller implements Poller {
     this._onDeadlock = opts?.onDeadlock ?? stopLoop;
   }
 
-  attach(host: PollerHost): void {
-    this._host = host;
+  attach(driver: LoopDriver): void {
+    this._driver = driver;
     this.clock._listen(() => this.wakeup());
-    if (this._seed !== undefined) host.loop.setTaskOrder(seededShuffle(this._seed));
+    if (this._seed !== undefined) driver.loop.setTaskOrder(seededShuffle(this._seed));
   }
 
   time(): number {
     return this.clock.now();
   }
 
-  schedule(timeoutMs: number | null): void {
-    if (this._closed) return;
-    this._request = timeoutMs === null || !(timeoutMs < Infinity) ? null : timeoutMs > 0 ? timeoutMs : 0;
-    this._requestTurn();
+  wait(timeoutMs: number | null): boolean {
+    if (this._closed) return false;
+    const request = timeoutMs === null || !(timeoutMs < Infinity) ? null : timeoutMs > 0 ? timeoutMs : 0;
+    // The common case of a simulation: nothing outside the loop can still happen first, so
+    // the clock jumps to the timer at once.
+    if (request !== null && request > 0 && !this._woken && this._driver !== null && this._driver.externalPending() === 0) {
+      this._jump(request);
+      this._request = undefined;
+      return true;
+    }
+    this._request = request;
+    this._queueCheck();
+    return false;
   }
 
   wakeup(): void {
-    if (this._closed || this._host === null) return;
+    if (this._closed || this._driver === null) return;
     this._woken = true;
-    this._requestTurn();
+    this._queueCheck();
   }
 
   close(): void {
@@ -111,64 +116,50 @@ export class VirtualPoller implements Poller {
     this.clock._listen(null);
   }
 
-  private _requestTurn(): void {
-    // Inside a batch the loop below looks at the new request itself.
-    if (this._turnQueued || this._inTurn) return;
-    this._turnQueued = true;
-    setImmediate(this._onImmediate);
+  private _queueCheck(): void {
+    if (this._checkQueued) return;
+    this._checkQueued = true;
+    setImmediate(this._check);
   }
 
-  private readonly _onImmediate = (): void => {
-    this._turnQueued = false;
-    const host = this._host;
-    if (this._closed || host === null) return;
-    const budgetEnd = performance.now() + BATCH_BUDGET_MS;
-    let turns = 0;
-    let more = false;
-    this._inTurn = true;
-    try {
-      for (;;) {
-        if (this._closed) return;
-        if (turns > 0 && (turns >= BATCH_MAX_TURNS || performance.now() > budgetEnd)) {
-          more = true;
-          break;
-        }
-        const action = this._decide(host);
-        if (action === WAIT) break;
-        if (action === DEADLOCK) {
-          this._declareDeadlock(host.loop);
-          continue;
-        }
-        turns++;
-        this._request = undefined;
-        this._woken = false;
-        host.runOnce();
-      }
-    } finally {
-      this._inTurn = false;
+  private readonly _check = (): void => {
+    this._checkQueued = false;
+    const driver = this._driver;
+    if (this._closed || driver === null) return;
+    const action = this._decide(driver);
+    if (action === WAIT) return;
+    if (action === DEADLOCK) {
+      this._declareDeadlock(driver.loop);
+      return;
     }
-    if (more) this._requestTurn();
+    this._request = undefined;
+    this._woken = false;
+    driver.resume();
   };
 
   /**
-   * What to do now. A wake-up or a zero timeout runs a turn at the current time. With a
+   * What to do now. A wake-up or a zero timeout resumes at the current time. With a
    * timeout, time may jump to the timer only when no outside work is pending (it could
    * otherwise still deliver something "before" the timer); with none, outside work is the
    * only hope, and without it the loop is deadlocked.
    */
-  private _decide(host: PollerHost): number {
+  private _decide(driver: LoopDriver): number {
     if (this._woken) return RUN;
     const request = this._request;
     if (request === undefined) return WAIT;
     if (request === 0) return RUN;
-    if (host.externalPending() > 0) return WAIT;
-    if (request === null) return host.loop.isRunning() ? DEADLOCK : WAIT;
+    if (driver.externalPending() > 0) return WAIT;
+    if (request === null) return driver.loop.isRunning() ? DEADLOCK : WAIT;
+    this._jump(request);
+    return RUN;
+  }
+
+  private _jump(timeoutMs: number): void {
     const now = this.clock.now();
-    const target = now + request;
+    const target = now + timeoutMs;
     // Far from 0, adding a tiny timeout may round back to `now`: step to the next double.
     this.clock._advanceTo(target > now ? target : nextUp(now));
     this.jumps++;
-    return RUN;
   }
 
   private _declareDeadlock(loop: EventLoop): void {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { DefaultPoller, type Poller, type PollerHost } from "@loop/core";
+import { DefaultPoller, type Poller, type LoopDriver } from "@loop/core";
 import { pollerConformance, type TestRegistrar } from "../src/index.js";
 
 /** Runs the kit against `make` outside vitest and returns the checks that failed, by name. */
@@ -22,10 +22,10 @@ async function failures(make: () => Poller, stuckAfterMs = 300): Promise<string[
 }
 
 /** A poller that breaks one rule and otherwise behaves like the default one. */
-function broken(patch: (inner: DefaultPoller, host: () => PollerHost) => Partial<Poller>): () => Poller {
+function broken(patch: (inner: DefaultPoller, host: () => LoopDriver) => Partial<Poller>): () => Poller {
   return () => {
     const inner = new DefaultPoller();
-    let host: PollerHost | null = null;
+    let host: LoopDriver | null = null;
     const base: Poller = {
       name: "broken",
       attach: (h) => {
@@ -33,7 +33,7 @@ function broken(patch: (inner: DefaultPoller, host: () => PollerHost) => Partial
         inner.attach(h);
       },
       time: () => inner.time(),
-      schedule: (t) => inner.schedule(t),
+      wait: (t) => inner.wait(t),
       wakeup: () => inner.wakeup(),
       close: () => inner.close(),
     };
@@ -42,32 +42,37 @@ function broken(patch: (inner: DefaultPoller, host: () => PollerHost) => Partial
 }
 
 describe("the conformance kit catches broken pollers", () => {
-  test("a poller that runs the turn synchronously inside schedule()", async () => {
-    const failed = await failures(broken((inner, host) => ({ schedule: (t) => (t === 0 ? host().runOnce() : inner.schedule(t)) })));
-    expect(failed).toContain("never calls runOnce synchronously inside schedule() or wakeup()");
+  test("a poller that resumes synchronously inside wait()", async () => {
+    const failed = await failures(broken((inner, host) => ({ wait: (t) => (t === 0 ? host().resume() : inner.wait(t)) })));
+    expect(failed).toContain("never calls resume() synchronously inside wait() or wakeup()");
+  }, 60_000);
+
+  test("a poller whose wait(null) still fires its last timer", async () => {
+    const failed = await failures(broken((inner) => ({ wait: (t) => (t === null ? undefined : inner.wait(t)) })));
+    expect(failed).toContain("a newer wait replaces an older one: wait(60000) then wait(0) resumes at once, wait(0) then wait(null) not at all");
   }, 60_000);
 
   test("a poller that ignores wakeup()", async () => {
     const failed = await failures(broken(() => ({ wakeup: () => {} })));
-    expect(failed).toContain("schedule(null) waits for wakeup() only; wakeup() from outside ends the wait");
+    expect(failed).toContain("wait(null) waits for wakeup() only; wakeup() from outside ends the wait");
     expect(failed).toContain("wakeup() ends a long timed wait early");
   }, 60_000);
 
   test("a poller that treats every timeout as 0 (busy-waits)", async () => {
-    const failed = await failures(broken((inner) => ({ schedule: (t) => inner.schedule(t === null ? 0 : 0) })));
+    const failed = await failures(broken((inner) => ({ wait: (t) => inner.wait(t === null ? 0 : 0) })));
     expect(failed).toContain("does not busy-wait while idle: no turns and no queued host callbacks during a long wait");
-    expect(failed).toContain("schedule(50) turns once, not before 50 ms have passed on the poller's clock");
+    expect(failed).toContain("wait(50) resumes once, not before 50 ms have passed on the poller's clock (or returns true, 50 ms later)");
   }, 60_000);
 
   test("a clock that goes back", async () => {
     let t = 1_000;
     const failed = await failures(broken(() => ({ time: () => (t -= 1) })));
-    expect(failed).toContain("time() is a finite number that never goes back, within a turn and across turns");
+    expect(failed).toContain("time() is a finite number that never goes back, within a turn and across waits");
   }, 60_000);
 
   test("a poller whose close() leaves its timer running", async () => {
     const failed = await failures(broken(() => ({ close: () => {} })));
-    expect(failed).toContain("close() ends pending turns, makes schedule()/wakeup() harmless and leaves no host timer behind");
+    expect(failed).toContain("close() ends pending waits, makes wait()/wakeup() harmless and leaves no host timer behind");
   }, 60_000);
 
   test("the default poller fails nothing", async () => {

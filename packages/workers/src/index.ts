@@ -3,6 +3,11 @@
  * `@loop` coroutines, cancellably. The public surface is listed here, name by name;
  * `test/surface.test.ts` pins it.
  */
+import { registerLibraryModule } from "@loop/core";
+
+// Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.
+registerLibraryModule(import.meta.url);
+
 export { runInWorker, toThread } from "./run-in-worker.js";
 export { runInExecutor } from "./run-in-executor.js";
 export { moduleFunction } from "./module-function.js";

@@ -4,7 +4,6 @@ import { functionSource } from "./function-source.js";
 import { JobFuture, settle } from "./job-future.js";
 import { describeType, isModuleFunction, type AnyFunction, type ModuleFunction } from "./module-function.js";
 import { unwrapTransfers, type TransferableArgs } from "./transfer.js";
-import { EXPLAIN, SEND, WorkerPoolExecutor, isOk, unpack } from "./worker-pool-executor.js";
 
 /**
  * Runs `fn(...args)` on `executor` — the running loop's default executor when null — and
@@ -26,8 +25,8 @@ export function runInExecutor<F extends AnyFunction>(
 ): Future<Awaited<ReturnType<F>>> {
   const where = "runInExecutor(executor, fn, …args)";
   const loop = runningLoop(where);
-  if (executor !== null && (typeof executor !== "object" || typeof executor.submit !== "function")) {
-    throw new TypeError(`${where}: executor must be an Executor with submit() (a WorkerPoolExecutor), or null for the loop's default, got ${describeType(executor)}`);
+  if (executor !== null && (typeof executor !== "object" || !runsJobs(executor))) {
+    throw new TypeError(`${where}: executor must be an Executor with start() or submit() (a WorkerPoolExecutor), or null for the loop's default, got ${describeType(executor)}`);
   }
   if (isModuleFunction(fn)) return submitJob(loop, executor, `runInExecutor(${fn.name})`, fn.name, null, fn, args);
   checkFunction(where, fn);
@@ -47,8 +46,8 @@ export function submitJob<T>(
 ): Future<T> {
   for (let i = 0; i < rawArgs.length; i++) checkArgument(label, i, rawArgs[i]);
   const target = executor ?? defaultExecutorOf(loop);
-  if (typeof target.submit !== "function") {
-    throw new TypeError(`${label}: the loop's default executor has no submit(); set one that runs jobs, such as new WorkerPoolExecutor(), with loop.setDefaultExecutor()`);
+  if (!runsJobs(target)) {
+    throw new TypeError(`${label}: the loop's default executor has no start() or submit(); set one that runs jobs, such as new WorkerPoolExecutor(), with loop.setDefaultExecutor()`);
   }
   const { args, transfer } = unwrapTransfers(rawArgs);
   const job: ExecutorJob = {
@@ -62,12 +61,8 @@ export function submitJob<T>(
   const future = new JobFuture<T>(loop, job);
   future.label = label;
   try {
-    if (target instanceof WorkerPoolExecutor) {
-      const pool = target;
-      pool[SEND](job, future).then(
-        (reply) => settle(future, isOk(reply), unpack(job, reply)),
-        (error: unknown) => settle(future, false, pool[EXPLAIN](job, future, error)),
-      );
+    if (target.start !== undefined) {
+      target.start(job, future, (ok, value) => settle(future, ok, value));
     } else {
       (target.submit as NonNullable<Executor["submit"]>)(job, future).then(
         (value) => settle(future, true, value),
@@ -84,6 +79,11 @@ export function submitJob<T>(
   // microtask at the earliest, so this comes first.)
   loop.refExternal();
   return future;
+}
+
+/** An executor that can be handed jobs, through either form of the contract. */
+function runsJobs(executor: Executor): boolean {
+  return typeof executor.start === "function" || typeof executor.submit === "function";
 }
 
 function runningLoop(where: string): EventLoop {

@@ -28,16 +28,8 @@ export interface WorkerPoolOptions {
 const ENTRY = new URL("../worker/entry.mjs", import.meta.url).href;
 
 const OK = 0;
-/** @internal What the worker entry answers: [0 | 1 (failed), value or error record, run time in ms]. */
-export type Reply = [status: number, value: unknown, runTimeMs: number];
-
-/**
- * @internal Symbol-named, so that they stay off the public type: `runInExecutor` posts to
- * a WorkerPoolExecutor through these, one promise (and one microtask) shorter per job
- * than through `submit`, which other callers use.
- */
-export const SEND = Symbol("WorkerPoolExecutor.send");
-export const EXPLAIN = Symbol("WorkerPoolExecutor.explain");
+/** What the worker entry answers: [0 | 1 (failed), value or error record, run time in ms]. */
+type Reply = [status: number, value: unknown, runTimeMs: number];
 
 /**
  * An executor that runs jobs on a pool of worker threads (asyncio's `ThreadPoolExecutor`,
@@ -112,22 +104,18 @@ export class WorkerPoolExecutor implements Executor {
     return this._shutdown;
   }
 
-  /** Runs a job on a worker thread (the `Executor` contract); `runInExecutor` calls it. */
+  /** Runs `job` on a worker thread; the promise settles with its outcome (see `Executor.submit`). */
   submit(job: ExecutorJob, signal: ExecutorSignal): Promise<unknown> {
-    return this[SEND](job, signal).then(
-      (reply: Reply) => {
-        const value = unpack(job, reply);
-        if (reply[0] !== OK) throw value;
-        return value;
-      },
-      (error: unknown) => {
-        throw this[EXPLAIN](job, signal, error);
-      },
-    );
+    return new Promise((resolve, reject) => {
+      this.start(job, signal, (ok, value) => (ok ? resolve(value) : reject(value)));
+    });
   }
 
-  /** @internal Posts the job; the promise settles with the worker's raw reply. */
-  [SEND](job: ExecutorJob, signal: ExecutorSignal): Promise<Reply> {
+  /**
+   * Runs `job` on a worker thread and calls `settle` with its outcome from the reaction
+   * to piscina's promise (see `Executor.start`): what `runInExecutor` uses.
+   */
+  start(job: ExecutorJob, signal: ExecutorSignal, settle: (ok: boolean, value: unknown) => void): void {
     if (this._shutdown) throw new Error(`WorkerPoolExecutor: cannot run ${job.name} after shutdown()`);
     const module = job.module;
     let task: unknown[];
@@ -141,7 +129,14 @@ export class WorkerPoolExecutor implements Executor {
       task = id !== NO_ID ? [id, job.args] : [null, null, source, job.args];
     }
     const transferList = job.transfer.length === 0 ? undefined : (job.transfer as TransferListItem[]);
-    return this._pool.run(task, { signal, transferList }) as Promise<Reply>;
+    (this._pool.run(task, { signal, transferList }) as Promise<Reply>).then(
+      (reply) => {
+        job.runTimeMs = reply[2];
+        if (reply[0] === OK) settle(true, reply[1]);
+        else settle(false, rebuildThrown(reply[1] as ThrownRecord));
+      },
+      (error: unknown) => settle(false, this._explain(job, signal, error)),
+    );
   }
 
   /**
@@ -158,8 +153,8 @@ export class WorkerPoolExecutor implements Executor {
     if (opts?.wait !== false) await this._closing;
   }
 
-  /** @internal What a rejection from piscina means for the job's owner. */
-  [EXPLAIN](job: ExecutorJob, signal: ExecutorSignal, error: unknown): unknown {
+  /** What a rejection from piscina means for the job's owner. */
+  private _explain(job: ExecutorJob, signal: ExecutorSignal, error: unknown): unknown {
     if (signal.aborted) return signal.reason instanceof CancelledError ? signal.reason : new CancelledError(`${job.name} was cancelled`);
     const name = error instanceof Error ? error.name : "";
     const message = error instanceof Error ? error.message : String(error);
@@ -179,20 +174,6 @@ export class WorkerPoolExecutor implements Executor {
     }
     return new Error(`${job.name}: the worker thread stopped while running the job: ${message}`, { cause: error });
   }
-}
-
-/**
- * @internal The value of a worker's reply, or the error it describes (check `isOk`), and
- * the job's run time recorded on the job.
- */
-export function unpack(job: ExecutorJob, reply: Reply): unknown {
-  job.runTimeMs = reply[2];
-  return reply[0] === OK ? reply[1] : rebuildThrown(reply[1] as ThrownRecord);
-}
-
-/** @internal */
-export function isOk(reply: Reply): boolean {
-  return reply[0] === OK;
 }
 
 function canClone(args: readonly unknown[]): boolean {

@@ -79,10 +79,10 @@ describe("the default executor", () => {
     expect(mine.threads.length).toBe(0);
   });
 
-  test("a default executor without submit() is a clear error at the call", async () => {
+  test("a default executor without start() or submit() is a clear error at the call", async () => {
     await run(function* () {
       getRunningLoop().setDefaultExecutor({ shutdown() {} });
-      expect(() => runInWorker(jobs, "add", 1, 2)).toThrow(/the loop's default executor has no submit\(\)/);
+      expect(() => runInWorker(jobs, "add", 1, 2)).toThrow(/the loop's default executor has no start\(\) or submit\(\)/);
     });
   });
 

@@ -1,15 +1,15 @@
 import { once } from "node:events";
 import type { Worker } from "node:worker_threads";
-import { DefaultPoller, ensureFuture, type Coroutine, type PollerHost } from "@loop/core";
+import { DefaultPoller, ensureFuture, type Coroutine, type LoopDriver } from "@loop/core";
 
 /** The module of worker-side test functions (plain JavaScript: workers load it with Node itself). */
 export const jobs = new URL("./fixtures/jobs.mjs", import.meta.url);
 
-/** The default poller, keeping the host it is attached to so tests can read `externalPending()`. */
+/** The default poller, keeping the driver it is attached to so tests can read `externalPending()`. */
 export class RecordingPoller extends DefaultPoller {
-  host: PollerHost | null = null;
+  host: LoopDriver | null = null;
 
-  override attach(host: PollerHost): void {
+  override attach(host: LoopDriver): void {
     this.host = host;
     super.attach(host);
   }

@@ -182,9 +182,54 @@ describe("runInExecutor", () => {
 
   test("a bad executor or function is refused at the call", async () => {
     await run(function* () {
-      expect(() => runInExecutor({} as Executor, () => 1)).toThrow(/executor must be an Executor with submit\(\)/);
+      expect(() => runInExecutor({} as Executor, () => 1)).toThrow(/executor must be an Executor with start\(\) or submit\(\)/);
       expect(() => runInExecutor(null, 42 as unknown as () => number)).toThrow(/fn must be a function, or a moduleFunction\(url, exportName\), got number/);
     });
     expect(() => moduleFunction("relative.js", "f")).toThrow(RangeError);
+  });
+});
+
+/** An executor with only `start`: the promise-free form of the contract, settled by hand. */
+class StartOnlyExecutor implements Executor {
+  readonly started: { job: ExecutorJob; settle: (ok: boolean, value: unknown) => void }[] = [];
+
+  start(job: ExecutorJob, _signal: ExecutorSignal, settle: (ok: boolean, value: unknown) => void): void {
+    this.started.push({ job, settle });
+  }
+
+  shutdown(): void {}
+}
+
+describe("an executor with start() instead of submit()", () => {
+  test("runInExecutor hands it the job and takes the outcome it settles, success or error", async () => {
+    const executor = new StartOnlyExecutor();
+    const out = await run(function* () {
+      const ok = runInExecutor(executor, function double(x: number) {
+        return x * 2;
+      }, 21);
+      const failed = runInExecutor(executor, () => 0);
+      expect(executor.started.map((s) => s.job.name)).toEqual(["double", "<anonymous>"]);
+      const boom = new RangeError("boom");
+      // From outside the loop's turns, as the contract asks.
+      yield* ensureFuture(Promise.resolve().then(() => {
+        executor.started[0]!.settle(true, 42);
+        executor.started[1]!.settle(false, boom);
+      }));
+      const result = yield* ok;
+      let caught: unknown;
+      try {
+        yield* failed;
+      } catch (error) {
+        caught = error;
+      }
+      return [result, caught === boom];
+    });
+    expect(out).toEqual([42, true]);
+  });
+
+  test("an executor with neither start() nor submit() is refused at the call", async () => {
+    await run(function* () {
+      expect(() => runInExecutor({ shutdown() {} } as Executor, () => 1)).toThrow(/Executor with start\(\) or submit\(\)/);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CancelledError, ensureFuture, gather, run } from "@loop/core";
+import { CancelledError, ensureFuture, gather, run, type ExecutorJob } from "@loop/core";
 import { WorkerPoolExecutor, moduleFunction, runInExecutor } from "../src/index.js";
 import { Gate, allExited, jobs } from "./helpers.js";
 
@@ -161,6 +161,21 @@ describe("WorkerPoolExecutor", () => {
       });
       await allExited(workers);
       expect(pool.threads.length).toBe(0);
+    } finally {
+      await pool.shutdown();
+    }
+  });
+
+  test("submit(job, signal) is start() behind a promise: the result, or the worker's error rebuilt", async () => {
+    const pool = new WorkerPoolExecutor({ maxThreads: 1 });
+    try {
+      const job = (args: unknown[]): ExecutorJob => ({ name: "jobs.mjs#add", fn: null, module: { url: jobs.href, exportName: "add" }, args, transfer: [], runTimeMs: null });
+      const signal = new AbortController().signal;
+      const ok = job([1, 2]);
+      expect(await pool.submit(ok, signal)).toBe(3);
+      expect(typeof ok.runTimeMs).toBe("number");
+      const failing: ExecutorJob = { ...job([]), name: "thrower", fn: () => { throw new RangeError("no"); }, module: null };
+      await expect(pool.submit(failing, signal)).rejects.toThrow(new RangeError("no"));
     } finally {
       await pool.shutdown();
     }

@@ -7,6 +7,7 @@ export interface HostGlobals {
   setTimeout(cb: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
   setImmediate?: (cb: () => void) => unknown;
+  queueMicrotask?: (cb: () => void) => void;
   clearImmediate?: (id: unknown) => void;
   MessageChannel?: new () => {
     port1: { onmessage: ((ev: unknown) => void) | null; close(): void };
@@ -31,23 +32,23 @@ export interface AbortControllerLike {
   abort(reason?: unknown): void;
 }
 
-export const host = globalThis as unknown as HostGlobals;
+export const hostGlobals = globalThis as unknown as HostGlobals;
 
 /** A monotonic clock in milliseconds. */
 export const monotonicNow: () => number =
-  host.performance !== undefined
-    ? host.performance.now.bind(host.performance)
+  hostGlobals.performance !== undefined
+    ? hostGlobals.performance.now.bind(hostGlobals.performance)
     : () => Date.now();
 
 /** Writes one diagnostic to stderr (the console in a browser). */
 export function printError(...args: unknown[]): void {
-  host.console?.error(...args);
+  hostGlobals.console?.error(...args);
 }
 
 /** Reads an environment variable where there is an environment (Node), else undefined. */
 export function readEnv(name: string): string | undefined {
   try {
-    return host.process?.env?.[name];
+    return hostGlobals.process?.env?.[name];
   } catch {
     return undefined;
   }
