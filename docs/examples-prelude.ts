@@ -24,6 +24,8 @@ declare global {
   var fs: typeof import("node:fs");
   var requestId: import("@loop/core").ContextVar<string>;
   var user: import("@loop/core").ContextVar<string>;
+  var task: import("@loop/core").Task<unknown>;
+  var future: import("@loop/core").Future<unknown>;
   var a: import("@loop/core").Future<unknown>;
   var b: import("@loop/core").Future<unknown>;
   // Data.

@@ -69,11 +69,6 @@ export function forgetPending(future: Future<unknown>): void {
  * A value that will exist later (asyncio.Future). Coroutines wait on it with `yield*`,
  * async code with `await`. Done callbacks run through the loop's `callSoon`, in the
  * order they were added.
- * @example
- * const fut = loop.createFuture<number>();
- * loop.callLater(10, () => fut.setResult(42));
- * const answer = yield* fut; // 42
- *
  * Invariants:
  * - `_state` leaves PENDING once, for RESOLVED, FAILED or CANCELLED, and never changes
  *   again. `_value` is the result when RESOLVED, the error when FAILED, undefined
@@ -90,6 +85,10 @@ export function forgetPending(future: Future<unknown>): void {
  *   `loop.createTask` by a task factory. A future created in debug mode is watched for
  *   "destroyed while pending" until it is done; a task is not (the loop holds pending
  *   tasks, and reports those left at close).
+ * @example
+ * const fut = loop.createFuture<number>();
+ * loop.callLater(10, () => fut.setResult(42));
+ * const answer = yield* fut; // 42
  */
 export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal */ _state: number = PENDING;
