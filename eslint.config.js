@@ -21,6 +21,9 @@ export default defineConfig(
     "**/node_modules/**",
     // @loop/eslint-plugin's test inputs: mistakes on purpose, linted by its own tests.
     "packages/eslint-plugin/test/mistakes/**",
+    // Generated: the API reference site (pnpm docs:build) and the Node.js binaries CI caches.
+    "docs-site/**",
+    ".cache/**",
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -53,7 +56,7 @@ export default defineConfig(
     },
   },
   {
-    // SPEC §1: core runs in browsers, so no Node built-ins there.
+    // Core runs in browsers (docs/design.md#time-errors-and-other-fixed-details), so no Node built-ins there.
     files: ["packages/core/src/**/*.ts"],
     rules: {
       "no-restricted-imports": [

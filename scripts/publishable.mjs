@@ -6,21 +6,58 @@ import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** @typedef {{ name: string, dir: string, version: string, loopDeps: string[] }} PublishablePackage */
+/**
+ * @typedef {{ name: string, dir: string, version: string, private: boolean, loopDeps: string[],
+ *   manifest: Record<string, any> }} WorkspacePackage
+ * @typedef {WorkspacePackage} PublishablePackage
+ */
 
-/** @returns {PublishablePackage[]} */
-export function publishablePackages() {
-  /** @type {PublishablePackage[]} */
-  const found = [];
-  for (const entry of readdirSync(join(root, "packages")).sort()) {
-    const dir = join(root, "packages", entry);
-    const manifest = join(dir, "package.json");
-    if (!existsSync(manifest)) continue;
-    const pkg = JSON.parse(readFileSync(manifest, "utf8"));
-    if (pkg.private) continue;
-    const loopDeps = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith("@loop/"));
-    found.push({ name: pkg.name, dir, version: pkg.version, loopDeps });
+/**
+ * The folders `pnpm-workspace.yaml` lists under `packages:` (entries `dir/*` or `dir`), so
+ * that a new package is found without editing any list.
+ * @returns {string[]}
+ */
+function workspaceDirs() {
+  const yaml = readFileSync(join(root, "pnpm-workspace.yaml"), "utf8");
+  const block = /^packages:\n((?:[ \t]+-.*\n?)+)/m.exec(yaml);
+  if (!block) throw new Error("pnpm-workspace.yaml: no `packages:` list");
+  /** @type {string[]} */
+  const dirs = [];
+  for (const line of block[1].split("\n")) {
+    const glob = line.replace(/^\s*-\s*/, "").replace(/^["']|["']$/g, "").trim();
+    if (glob === "" || glob.startsWith("!")) continue;
+    if (glob.endsWith("/*")) {
+      const parent = join(root, glob.slice(0, -2));
+      if (!existsSync(parent)) continue;
+      for (const entry of readdirSync(parent).sort()) dirs.push(join(parent, entry));
+    } else {
+      dirs.push(join(root, glob));
+    }
   }
+  return dirs.filter((d) => existsSync(join(d, "package.json")));
+}
+
+/**
+ * Every workspace package, private ones included, with its @loop dependencies (runtime and
+ * peer: what an installer must bring along).
+ * @returns {WorkspacePackage[]}
+ */
+export function workspacePackages() {
+  return workspaceDirs().map((dir) => {
+    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const loopDeps = [
+      ...new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]),
+    ].filter((d) => d.startsWith("@loop/"));
+    return { name: manifest.name, dir, version: manifest.version, private: manifest.private === true, loopDeps, manifest };
+  });
+}
+
+/**
+ * The published (not private) workspace packages, dependencies first.
+ * @returns {PublishablePackage[]}
+ */
+export function publishablePackages() {
+  const found = workspacePackages().filter((p) => !p.private);
   // Dependencies first.
   const byName = new Map(found.map((p) => [p.name, p]));
   /** @type {PublishablePackage[]} */

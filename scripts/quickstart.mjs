@@ -6,7 +6,7 @@
  * one running us, one on PATH, else `npx pnpm@<the version in packageManager>`), installs
  * when node_modules is missing or older than the lockfile, builds through turbo (a no-op
  * when its cache is warm), then
- *   demo [args…]  runs apps/demo/dist/main.js with the arguments passed through;
+ *   demo [args…]  runs apps/demo/dist/main.js (with source maps) with the arguments passed through;
  *   test [args…]  runs `vitest run` at the root (every project), arguments passed through.
  * The exit code of that last command is ours.
  */
@@ -115,8 +115,15 @@ if (build.status !== 0) {
   fail("build failed (output above)");
 }
 
+if (mode === "test") {
+  // The published types (API Extractor's rollups, which the pack test installs) and the API
+  // reports, as `pnpm build` makes them; skipped per package when nothing changed.
+  run(process.execPath, [join(root, "scripts/api.mjs")]);
+}
+
 if (mode === "demo") {
-  process.exitCode = run(process.execPath, [join(root, "apps/demo/dist/main.js"), ...args], {
+  // Source maps on: stack frames name the demo's and the packages' .ts files.
+  process.exitCode = run(process.execPath, ["--enable-source-maps", join(root, "apps/demo/dist/main.js"), ...args], {
     exitOnFailure: false,
   });
 } else {

@@ -5,17 +5,17 @@
  * imported from a plain .mjs file. Third-party dependencies (piscina) come from the
  * registry. Needs `pnpm build` first; `npm test` builds before testing.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, loopClosure, publishablePackages } from "../scripts/publishable.mjs";
+import { assertBuilt, loopClosure, publishablePackages, root } from "../scripts/publishable.mjs";
+import { sh } from "./shell.ts";
 
 /**
  * Names each package must export once installed. Placeholders check only that the import
- * succeeds; add each package's public names here as it is written (SPEC.md §2).
+ * succeeds; add each package's public names here as it is written (the README's package table).
  */
 const expectedExports: Record<string, string[]> = {
   "@loop/core": ["run", "EventLoop", "Future", "Task", "createTask", "gather", "wait", "shield", "taskGroup", "ContextVar", "DefaultPoller"],
@@ -127,50 +127,10 @@ const forbiddenExports: Record<string, string[]> = {
 };
 
 const packages = publishablePackages();
-const isWindows = process.platform === "win32";
+const tsc = createRequire(join(root, "package.json")).resolve("typescript/bin/tsc");
 const keep = process.env["LOOP_KEEP_PACK_DIR"] === "1";
 let work = "";
 const tarballs = new Map<string, string>();
-
-/** Environment for npm in the consumer folder: nothing inherited from the workspace's pnpm/npm run. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    const k = key.toLowerCase();
-    if (
-      k.startsWith("npm_") &&
-      !/^npm_config_(registry|cache|userconfig|.*proxy|cafile|strict_ssl)$/.test(k)
-    )
-      continue;
-    if (k.startsWith("pnpm_") || k === "node_options" || k.startsWith("vitest")) continue;
-    env[key] = value;
-  }
-  return env;
-}
-
-const execFileAsync = promisify(execFile);
-
-/** Runs a command (asynchronously, so that the packages install in parallel); returns stdout. */
-async function sh(cmd: string, args: string[], cwd: string): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(cmd, args, {
-      cwd,
-      env: cleanEnv(),
-      encoding: "utf8",
-      shell: isWindows,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed in ${cwd}\n${e.stdout ?? ""}\n${e.stderr ?? e.message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
 
 beforeAll(async () => {
   assertBuilt(packages);
@@ -189,6 +149,49 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (work && !keep) rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * Files a tarball may hold besides LICENSE, README.md, package.json, the compiled
+ * JavaScript with its source maps and the one declaration file of public types: runtime
+ * files that are not compiled, with the reason.
+ */
+const extraRuntimeFiles: Record<string, RegExp[]> = {
+  // Plain JavaScript that piscina loads in every worker thread (see its header comment).
+  "@loop/workers": [/^worker\/entry\.mjs$/],
+};
+
+describe("each tarball holds LICENSE, README, dist and its public types, and nothing else", () => {
+  const rootLicense = readFileSync(new URL("../LICENSE", import.meta.url), "utf8");
+  it.each(packages.map((p) => [p.name, p] as const))("%s", async (name, pkg) => {
+    const listing = (await sh("tar", ["tzf", tarballs.get(name)!], work))
+      .split("\n")
+      .filter((line) => line !== "" && !line.endsWith("/"))
+      .map((line) => line.replace(/^package\//, ""))
+      .sort();
+    const manifest = JSON.parse(await sh("tar", ["xzf", tarballs.get(name)!, "-O", "package/package.json"], work)) as {
+      types?: string;
+      exports?: Record<string, unknown>;
+    };
+    const types = `dist/${name.replace(/^@[^/]+\//, "")}.d.ts`;
+    // The published types are the API Extractor rollup with @internal members removed
+    // (scripts/api.mjs), not the workspace's dist/index.d.ts.
+    expect(manifest.types, "package.json publishConfig.types").toBe(`./${types}`);
+    expect(manifest.exports?.["."], "package.json publishConfig.exports").toEqual({ types: `./${types}`, default: "./dist/index.js" });
+    const extra = extraRuntimeFiles[name] ?? [];
+    const unexpected = listing.filter(
+      (f) =>
+        !["LICENSE", "README.md", "package.json", types].includes(f) &&
+        !/^dist\/.+\.js(\.map)?$/.test(f) &&
+        !extra.some((re) => re.test(f)),
+    );
+    expect(unexpected, `files in ${name}'s tarball that should not be published`).toEqual([]);
+    expect(listing).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/index.js", types]));
+    expect(readFileSync(`${pkg.dir}/LICENSE`, "utf8"), `${pkg.dir}/LICENSE is the root LICENSE`).toBe(rootLicense);
+    const published = await sh("tar", ["xzf", tarballs.get(name)!, "-O", `package/${types}`], work);
+    // Internal members are named with a leading underscore (`_ready`, `_enqueue`, ...).
+    expect(published.match(/^\s+(?:(?:private|protected|static|readonly|get|set)\s+)*_\w+\s*[?!(:<]/gm), "@internal members in the published types").toBeNull();
+  });
 });
 
 describe("published packages install and import with plain npm", () => {
@@ -231,5 +234,25 @@ ${smoke[name]?.code ?? ""}
     expect(exported).toEqual(expect.arrayContaining(expected));
     if (smoke[name] !== undefined) expect(lines.at(-1)).toBe(smoke[name].prints);
     expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+
+    // The published types compile for a strict TypeScript user, declaration files included
+    // (no skipLibCheck): a trimmed @internal member that a public type still needs fails here.
+    writeFileSync(join(consumer, "types.ts"), `import * as m from ${JSON.stringify(name)};\nexport const names: string[] = Object.keys(m);\n`);
+    await sh(
+      process.execPath,
+      [
+        tsc,
+        "--noEmit",
+        "--strict",
+        "--module", "nodenext",
+        "--moduleResolution", "nodenext",
+        "--target", "es2022",
+        "--lib", "es2023,esnext.disposable",
+        "--types", "node",
+        "--typeRoots", join(root, "node_modules", "@types"),
+        "types.ts",
+      ],
+      consumer,
+    );
   });
 });

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --enable-source-maps
 import type { Scenario } from "./scenario.js";
 import { scenarios } from "./scenarios/index.js";
 
@@ -15,7 +15,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (args.includes("--debug")) {
-    // The loop reads LOOP_DEBUG when it is created (SPEC §7); the flag is kept in `args`
+    // The loop reads LOOP_DEBUG when it is created (docs/design.md); the flag is kept in `args`
     // too, so that a scenario can look at it.
     process.env["LOOP_DEBUG"] = "1";
   }

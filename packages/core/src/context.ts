@@ -53,30 +53,37 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
     }
   }
 
+  /** The value `variable` has in this context, or undefined (asyncio's `Context.get`). */
   get<T>(variable: ContextVar<T>): T | undefined {
     return this._vars.get(variable as ContextVar<unknown>) as T | undefined;
   }
 
+  /** True if `variable` has a value in this context. */
   has(variable: ContextVar<unknown>): boolean {
     return this._vars.has(variable);
   }
 
+  /** How many variables have a value in this context. */
   get size(): number {
     return this._vars.size;
   }
 
+  /** The variables that have a value in this context. */
   keys(): IterableIterator<ContextVar<unknown>> {
     return this._vars.keys();
   }
 
+  /** Their values. */
   values(): IterableIterator<unknown> {
     return this._vars.values();
   }
 
+  /** `[variable, value]` pairs. */
   entries(): IterableIterator<[ContextVar<unknown>, unknown]> {
     return this._vars.entries();
   }
 
+  /** `[variable, value]` pairs, as `entries()`. */
   [Symbol.iterator](): IterableIterator<[ContextVar<unknown>, unknown]> {
     return this._vars.entries();
   }
@@ -135,7 +142,9 @@ export class Token<T> {
 
   /** @internal */
   constructor(
+    /** The variable whose `set` returned this token. */
     readonly variable: ContextVar<T>,
+    /** The value before that `set`, or `Token.MISSING` when it had none. */
     readonly oldValue: T | typeof MISSING,
     /** @internal */ readonly _context: Context,
   ) {}
@@ -152,6 +161,7 @@ export class Token<T> {
  * }
  */
 export class ContextVar<T> {
+  /** The name given to the constructor, for diagnostics. */
   readonly name: string;
   private readonly _default: T | typeof MISSING;
 
@@ -195,6 +205,7 @@ export class ContextVar<T> {
     ctx._set(this as ContextVar<unknown>, token.oldValue, token.oldValue === MISSING);
   }
 
+  /** `<ContextVar name="…">`, for diagnostics. */
   toString(): string {
     return `<ContextVar name=${JSON.stringify(this.name)}>`;
   }

@@ -35,7 +35,7 @@ export function suspensionFrames(task: Task<unknown>): readonly StackFrame[] {
 
 /**
  * The innermost frame of the user's code: neither engine code nor a module of a package
- * that called `registerLibraryModule` (every @loop package does).
+ * that called `registerLibraryModule` (every `@loop` package does).
  * @example
  * const where = userFrame(creationFrames(future))?.location; // "file:///app/src/main.ts:12:7"
  */

@@ -69,7 +69,10 @@ export class KeyboardInterrupt extends Error {
  * group; `console.error(group)` prints that stack alone.
  * @example
  * try {
- *   yield* taskGroup(function* (tg) { … });
+ *   yield* taskGroup(function* (tg) {
+ *     tg.createTask(fetchOne("a", 100));
+ *     tg.createTask(fetchOne("b", 200));
+ *   });
  * } catch (error) {
  *   if (!(error instanceof ExceptionGroup)) throw error;
  *   const [timeouts, rest] = error.split(TimeoutError);

@@ -69,11 +69,6 @@ export function forgetPending(future: Future<unknown>): void {
  * A value that will exist later (asyncio.Future). Coroutines wait on it with `yield*`,
  * async code with `await`. Done callbacks run through the loop's `callSoon`, in the
  * order they were added.
- * @example
- * const fut = loop.createFuture<number>();
- * loop.callLater(10, () => fut.setResult(42));
- * const answer = yield* fut; // 42
- *
  * Invariants:
  * - `_state` leaves PENDING once, for RESOLVED, FAILED or CANCELLED, and never changes
  *   again. `_value` is the result when RESOLVED, the error when FAILED, undefined
@@ -90,6 +85,10 @@ export function forgetPending(future: Future<unknown>): void {
  *   `loop.createTask` by a task factory. A future created in debug mode is watched for
  *   "destroyed while pending" until it is done; a task is not (the loop holds pending
  *   tasks, and reports those left at close).
+ * @example
+ * const fut = loop.createFuture<number>();
+ * loop.callLater(10, () => fut.setResult(42));
+ * const answer = yield* fut; // 42
  */
 export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   /** @internal */ _state: number = PENDING;
@@ -154,14 +153,17 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     );
   }
 
+  /** The loop the future belongs to: its callbacks run there. */
   getLoop(): EventLoop {
     return this._loop;
   }
 
+  /** True once the future has a result, an error or was cancelled. */
   done(): boolean {
     return this._state !== PENDING;
   }
 
+  /** True if the future was cancelled. */
   cancelled(): boolean {
     return this._state === CANCELLED;
   }
@@ -199,6 +201,10 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     }
   }
 
+  /**
+   * Completes the future with `value` and schedules its done callbacks.
+   * @throws InvalidStateError when the future is already done.
+   */
   setResult(value: T): void {
     if (this._state !== PENDING) throw new InvalidStateError(`setResult() on a future that is already ${this._stateName()}`);
     this._state = RESOLVED;
@@ -206,6 +212,12 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     this._scheduleCallbacks();
   }
 
+  /**
+   * Fails the future with `error` and schedules its done callbacks. An error nobody
+   * retrieves (with `result()`, `exception()` or a `yield*`) is reported when the future is
+   * garbage-collected, as asyncio's "exception was never retrieved".
+   * @throws InvalidStateError when the future is already done.
+   */
   setException(error: unknown): void {
     if (this._state !== PENDING) throw new InvalidStateError(`setException() on a future that is already ${this._stateName()}`);
     this._fail(error);
@@ -301,6 +313,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     return { done: true, value: value as T };
   }
 
+  /** `<Future pending>`, `<Future finished result=…>`, … as asyncio's repr. */
   toString(): string {
     const name = this.constructor.name;
     switch (this._state) {

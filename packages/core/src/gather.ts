@@ -4,6 +4,7 @@ import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 import type { AwaitableLike, AwaitedOf, DoneWaiter } from "./types.js";
 
+/** Options of `gather()`. */
 export interface GatherOptions {
   /** Deliver errors (and cancellations) as results instead of failing on the first one. */
   returnExceptions?: boolean;
@@ -14,7 +15,7 @@ type Outcomes<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaite
 
 /**
  * The future returned by `gather`: cancelling it cancels every child still running.
- * @internal exported for `instanceof` checks by debug tools.
+ * Debug tools recognise it with `instanceof` and read its `children()`.
  */
 export class GatheringFuture<T> extends Future<T> implements DoneWaiter {
   /** @internal */ readonly _children: Future<unknown>[];
@@ -36,6 +37,10 @@ export class GatheringFuture<T> extends Future<T> implements DoneWaiter {
     return this._children;
   }
 
+  /**
+   * Cancels every child still running (asyncio's `_GatheringFuture.cancel`); the gather then
+   * ends cancelled. False if it is done or no child could be cancelled.
+   */
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
     let any = false;
@@ -94,7 +99,12 @@ export class GatheringFuture<T> extends Future<T> implements DoneWaiter {
  * const [user, posts] = yield* gather([fetchUser(id), fetchPosts(id)]);
  */
 export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: { returnExceptions?: false }): GatheringFuture<Results<A>>;
+/**
+ * With `returnExceptions: true`: an error or a cancellation becomes that awaitable's
+ * result, in its place, and the gather never fails because of a child.
+ */
 export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts: { returnExceptions: true }): GatheringFuture<Outcomes<A>>;
+/** With options known only at run time: results, or errors in their places. */
 export function gather<const A extends readonly AwaitableLike<unknown>[]>(aws: A, opts?: GatherOptions): GatheringFuture<Results<A> | Outcomes<A>>;
 export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOptions): GatheringFuture<unknown[]> {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {

@@ -57,6 +57,7 @@ export abstract class Handle {
     return error === undefined ? undefined : stackText(error);
   }
 
+  /** Cancels the callback: it will not run. Cancelling twice, or after it ran, does nothing. */
   cancel(): void {
     this._dropCallback();
   }
@@ -66,6 +67,7 @@ export abstract class Handle {
     this._callback = null;
   }
 
+  /** True once `cancel()` was called. */
   cancelled(): boolean {
     return this._cancelled;
   }
@@ -78,6 +80,7 @@ export abstract class Handle {
     return source === undefined ? name : `${name} created at ${firstFrame(source)}`;
   }
 
+  /** `<Handle name()>`, `<TimerHandle name() cancelled>`, … for diagnostics. */
   toString(): string {
     const kind = this instanceof TimerHandle ? "TimerHandle" : "Handle";
     return `<${kind} ${this._describe()}${this._cancelled ? " cancelled" : ""}>`;
@@ -102,6 +105,7 @@ export class CallbackHandle extends Handle implements Runnable {
     this._context = context;
   }
 
+  /** @internal */
   override _dropCallback(): void {
     this._callback = null;
     this._args = NO_ARGS;

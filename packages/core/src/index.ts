@@ -1,5 +1,5 @@
 /**
- * @loop/core — asyncio's event loop, futures, tasks and structured concurrency for
+ * `@loop/core` — asyncio's event loop, futures, tasks and structured concurrency for
  * TypeScript. The public surface is listed here, name by name; `test/surface.test.ts`
  * pins it.
  */

@@ -9,6 +9,7 @@ import { current } from "./state.js";
 import type { Task } from "./task.js";
 import type { Coroutine } from "./types.js";
 
+/** Options of `run()`. */
 export interface RunOptions {
   /** Debug mode (see `EventLoop.setDebug`); defaults to LOOP_DEBUG from the environment. */
   debug?: boolean;

@@ -263,10 +263,10 @@ export class StackReader {
 export const stackReader = new StackReader();
 
 /**
- * Marks the folder holding the module at `moduleUrl` as @loop library code, so that
- * diagnostics point past its frames at the user's. Every @loop package calls it once with
- * its own `import.meta.url`; a package built on @loop may do the same. All modules of a
- * package must sit in that one folder. An application bundled into one file with @loop
+ * Marks the folder holding the module at `moduleUrl` as `@loop` library code, so that
+ * diagnostics point past its frames at the user's. Every `@loop` package calls it once with
+ * its own `import.meta.url`; a package built on `@loop` may do the same. All modules of a
+ * package must sit in that one folder. An application bundled into one file with `@loop`
  * shares its folder, and then its frames read as library frames too.
  * @example
  * registerLibraryModule(import.meta.url);

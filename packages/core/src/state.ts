@@ -1,6 +1,12 @@
 import type { Context } from "./context.js";
 import type { EventLoop } from "./loop.js";
 import type { Task } from "./task.js";
+import { claimSingleCopy } from "./single-copy.js";
+
+// Before any state exists: a second copy of core must fail here, at load, not later with a
+// confusing "no running event loop" from the other copy (see single-copy.ts). Core is built
+// without host typings, which is where `ImportMeta.url` is declared.
+claimSingleCopy((import.meta as unknown as { url: string }).url);
 
 /**
  * What is running right now. JavaScript runs one callback at a time, so one record serves

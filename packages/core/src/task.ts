@@ -71,6 +71,7 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     if (instrument !== null) instrument.taskCreated(this as Task<unknown>);
   }
 
+  /** The task's name: the one given to `createTask`, else `Task-<n>` as in asyncio. */
   get name(): string {
     return this._name ?? `Task-${this._id}`;
   }
@@ -79,18 +80,25 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     this._name = String(value);
   }
 
+  /** The task's name (asyncio's `get_name`). */
   getName(): string {
     return this.name;
   }
 
+  /** Renames the task (asyncio's `set_name`); debug reports and task trees show the name. */
   setName(value: string): void {
     this._name = String(value);
   }
 
+  /** The coroutine the task runs (asyncio's `get_coro`). */
   getCoro(): Coroutine<T> {
     return this._coro;
   }
 
+  /**
+   * The context the task runs in: a copy of the one current when it was created, or the
+   * `context` given to `createTask` (asyncio's `get_context`).
+   */
   getContext(): Context {
     let context = this._context;
     if (context === null) {
@@ -203,7 +211,22 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     return this._cancelRequests;
   }
 
-  /** Withdraws one cancellation request and returns how many remain (asyncio's `Task.uncancel`). */
+  /**
+   * Withdraws one cancellation request and returns how many remain (asyncio's
+   * `Task.uncancel`). A coroutine that catches a `CancelledError` it caused itself (a
+   * deadline of its own) and goes on calls it, so that a cancellation from outside is still
+   * seen as one.
+   * @example
+   * const task = currentTask()!;
+   * const deadline = getRunningLoop().callLater(100, () => task.cancel("deadline"));
+   * try {
+   *   yield* sleep(1_000);
+   * } catch (error) {
+   *   if (!(error instanceof CancelledError) || task.uncancel() > 0) throw error; // not only ours
+   * } finally {
+   *   deadline.cancel();
+   * }
+   */
   uncancel(): number {
     if (this._cancelRequests > 0) {
       this._cancelRequests--;
@@ -218,14 +241,23 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     return this._cancelRequests;
   }
 
+  /**
+   * Not available on a task: its result is what its coroutine returns.
+   * @throws Error always.
+   */
   override setResult(_value: T): never {
     throw new Error("Task does not support setResult(): a task's result is what its coroutine returns");
   }
 
+  /**
+   * Not available on a task: it fails when its coroutine throws.
+   * @throws Error always.
+   */
   override setException(_error: unknown): never {
     throw new Error("Task does not support setException(): a task fails when its coroutine throws");
   }
 
+  /** `<Task pending name="…">`, `<Task cancelling …>`, `<Task finished …>`. */
   override toString(): string {
     const state = this._state === PENDING ? (this._cancelRequests > 0 ? "cancelling" : "pending") : this._stateName();
     return `<Task ${state} name=${JSON.stringify(this.name)}>`;

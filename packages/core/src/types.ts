@@ -28,6 +28,7 @@ export type Coroutine<T> = Generator<Future<unknown> | undefined, T, unknown>;
 
 /** Anything a coroutine can `yield*` for a `T`: a Future, a Task, a coroutine. */
 export interface Awaitable<T> {
+  /** What `yield*` calls: yields the futures to wait on, returns the `T`. */
   [Symbol.iterator](): Iterator<Future<unknown> | undefined, T, unknown>;
 }
 
@@ -67,6 +68,7 @@ export type TaskState = "ready" | "running" | "waiting" | "woken" | "done";
 // Callbacks and what the loop runs
 // ---------------------------------------------------------------------------------
 
+/** A function the loop calls with the arguments it was scheduled with (`callSoon(cb, ...args)`). */
 // Callbacks take whatever arguments they were scheduled with; `any` lets every function fit.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Callback = (...args: any[]) => unknown;
@@ -77,11 +79,13 @@ export interface Runnable {
 }
 
 /**
- * @internal A done-callback entry that is not a user function: the loop's own waiters
- * (a task waiting on the future, a Promise adapter). `_wake` is called synchronously at
- * completion and must only queue work, never run user code.
+ * A done-callback entry that is not a user function: the loop's own waiters (a task
+ * waiting on the future, a Promise adapter). `_wake` is called synchronously at completion
+ * and must only queue work, never run user code. Only its member is internal: `Task` and
+ * `GatheringFuture` implement it, so the published types keep the (empty) interface.
  */
 export interface DoneWaiter {
+  /** @internal */
   _wake(future: Future<unknown>): void;
 }
 
@@ -91,16 +95,27 @@ export interface DoneWaiter {
 
 /** What the exception handler receives: asyncio's context dict, with its keys. */
 export interface ErrorContext {
+  /** What happened, in one line. */
   message: string;
+  /** The error, when there is one. */
   exception?: unknown;
+  /** The future (or task) the error belongs to. */
   future?: Future<unknown>;
+  /** The task that was running. */
   task?: Task<unknown>;
+  /** The callback that threw. */
   handle?: Handle;
+  /** More details, as the reporter sees fit. */
   [key: string]: unknown;
 }
 
+/**
+ * Receives the errors no one else handles (asyncio's exception handler; see
+ * `EventLoop.setExceptionHandler`).
+ */
 export type ExceptionHandler = (loop: EventLoop, context: ErrorContext) => void;
 
+/** Makes the tasks of a loop in place of `new Task` (see `EventLoop.setTaskFactory`). */
 export type TaskFactory = (loop: EventLoop, coro: Coroutine<unknown>, opts?: TaskOptions) => Task<unknown>;
 
 /** Reorders, in place, the tasks whose steps run in one turn (see `EventLoop.setTaskOrder`). */
@@ -108,6 +123,7 @@ export type TaskOrder = (tasks: Task<unknown>[]) => void;
 
 /** Where debug-mode reports go; `@loop/debug` can plug a structured logger in. */
 export interface DebugLogger {
+  /** Reports one debug-mode finding: a one-line message and structured details. */
   warn(message: string, details?: Record<string, unknown>): void;
 }
 
@@ -122,11 +138,17 @@ export interface DebugLogger {
  * error thrown by a hook is reported to the exception handler and otherwise ignored).
  */
 export interface Instrument {
+  /** A task was created (before its first step is scheduled). */
   taskCreated?(task: Task<unknown>): void;
+  /** A step of the task begins: its coroutine is resumed. */
   taskStepStart?(task: Task<unknown>): void;
+  /** The step ended: the coroutine yielded, returned or threw. */
   taskStepEnd?(task: Task<unknown>): void;
+  /** The task is done (a result, an error or cancelled). */
   taskDone?(task: Task<unknown>): void;
+  /** A plain callback is about to run. */
   callbackStart?(handle: Handle): void;
+  /** It returned (or threw). */
   callbackEnd?(handle: Handle): void;
   /** The loop is about to wait; `timeoutMs` as handed to the poller (null: until woken). */
   beforePoll?(timeoutMs: number | null): void;
@@ -189,6 +211,7 @@ export interface ExecutorJob {
   readonly fn: ((...args: never[]) => unknown) | null;
   /** The module (an absolute URL) and export to call, or null for a function job. */
   readonly module: { readonly url: string; readonly exportName: string } | null;
+  /** The arguments to call it with. */
   readonly args: readonly unknown[];
   /** Objects to move rather than copy where the job crosses threads (ArrayBuffers, MessagePorts). */
   readonly transfer: readonly unknown[];
@@ -201,9 +224,13 @@ export interface ExecutorJob {
 
 /** The part of an `AbortSignal` an executor listens to; a real `AbortSignal` fits. */
 export interface ExecutorSignal {
+  /** True once the job is cancelled. */
   readonly aborted: boolean;
+  /** Why: the `CancelledError`. */
   readonly reason: unknown;
+  /** Calls `listener` once when the job is cancelled. */
   addEventListener(type: "abort", listener: () => void): void;
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: "abort", listener: () => void): void;
 }
 
@@ -216,43 +243,62 @@ export interface ExecutorSignal {
 // in-memory network of `@loop/testing`). Transports call protocol methods from loop
 // callbacks, never re-entrantly from inside a transport method.
 
+/** What every transport does (asyncio's `BaseTransport`). */
 export interface BaseTransport {
+  /** Closes after the buffered data is sent; the protocol's `connectionLost(null)` follows. */
   close(): void;
+  /** True once `close()` or `abort()` was called or the connection was lost. */
   isClosing(): boolean;
   /** Transport details: "peername", "sockname", "socket", "sslcontext", "peercert", … */
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined;
+  /** Hands the connection to another protocol (as `startTls` does). */
   setProtocol(protocol: BaseProtocol): void;
+  /** The protocol the transport calls. */
   getProtocol(): BaseProtocol;
 }
 
+/** The read side of a transport (asyncio's `ReadTransport`). */
 export interface ReadTransport extends BaseTransport {
+  /** False while reading is paused. */
   isReading(): boolean;
   /** Stops calling `dataReceived` until `resumeReading` (flow control towards the peer). */
   pauseReading(): void;
+  /** Calls `dataReceived` again after `pauseReading`. */
   resumeReading(): void;
 }
 
+/** The write side of a transport (asyncio's `WriteTransport`). */
 export interface WriteTransport extends BaseTransport {
   /** Buffers the bytes and sends them as soon as possible; never blocks. */
   write(data: Uint8Array): void;
+  /** Writes each buffer in turn, as `write` does. */
   writelines(list: Iterable<Uint8Array>): void;
+  /** Closes the write side after the buffered data (a TCP half-close); reading goes on. */
   writeEof(): void;
+  /** False where a half-close is impossible (TLS). */
   canWriteEof(): boolean;
   /** Closes at once, dropping buffered data. */
   abort(): void;
+  /** Bytes buffered and not yet handed to the operating system. */
   getWriteBufferSize(): number;
+  /** The water marks `setWriteBufferLimits` set. */
   getWriteBufferLimits(): { low: number; high: number };
   /** Past `high` buffered bytes the protocol's `pauseWriting` is called; below `low`, `resumeWriting`. */
   setWriteBufferLimits(high?: number, low?: number): void;
 }
 
+/** A bidirectional stream transport (asyncio's `Transport`). */
 export interface Transport extends ReadTransport, WriteTransport {}
 
+/** What a transport calls (asyncio's `BaseProtocol`); always from a loop callback. */
 export interface BaseProtocol {
+  /** The connection is up; keep `transport` to write to it. */
   connectionMade(transport: BaseTransport): void;
   /** `error` is null on a regular close (EOF or close()). */
   connectionLost(error: Error | null): void;
+  /** The transport's buffer went over its high-water mark: stop writing (what `drain()` waits on). */
   pauseWriting(): void;
+  /** The buffer went under its low-water mark: writing may go on. */
   resumeWriting(): void;
 }
 
@@ -262,13 +308,17 @@ export interface BaseProtocol {
  * a copy instead of saving one.
  */
 export interface Protocol extends BaseProtocol {
+  /** Bytes arrived. The buffer is the protocol's to keep. */
   dataReceived(data: Uint8Array): void;
   /** Return true to keep the transport half-open for writing; otherwise it closes. */
   eofReceived(): boolean | void;
 }
 
+/** Where `NetDriver.connect` connects. */
 export interface ConnectOptions {
+  /** The host name or address to connect to. */
   host?: string;
+  /** The TCP port. */
   port?: number;
   /** A Unix socket path instead of host/port. */
   path?: string;
@@ -288,11 +338,17 @@ export interface StartTlsOptions {
   [option: string]: unknown;
 }
 
+/** What `NetDriver.listen` listens on. */
 export interface ListenOptions {
+  /** The address to listen on; absent: every interface. */
   host?: string;
+  /** The TCP port; 0 picks a free one. */
   port?: number;
+  /** A Unix socket path instead of host/port. */
   path?: string;
+  /** The length of the queue of pending connections. */
   backlog?: number;
+  /** TLS server options for the driver's TLS layer (Node: `tls.createServer` options). */
   tls?: Record<string, unknown>;
   /** SO_REUSEPORT: listeners on the same port share its connections; a driver that cannot set it rejects. */
   reusePort?: boolean;

@@ -5,12 +5,17 @@ import type { TimerHandle } from "./handle.js";
 import { getRunningLoop } from "./loop.js";
 import type { AwaitableLike, AwaitedOf, Coroutine } from "./types.js";
 
+/** When `wait()` returns (asyncio's `return_when`). */
 export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
+/** `wait()` returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
+/** `wait()` returns when any future fails, or when all are done. */
 export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
+/** `wait()` returns when every future is done (the default). */
 export const ALL_COMPLETED = "ALL_COMPLETED";
 const RETURN_WHEN: readonly string[] = [FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED];
 
+/** Options of `wait()`. */
 export interface WaitOptions {
   /** Give up after this many ms and report what is done so far; no TimeoutError is thrown. */
   timeout?: number | null;
@@ -18,8 +23,11 @@ export interface WaitOptions {
   returnWhen?: ReturnWhen;
 }
 
+/** What `wait()` returns: the futures given, split by whether they are done. */
 export interface WaitResult<F> {
+  /** The futures that finished (with a result or an error) or were cancelled. */
   done: Set<F>;
+  /** The others; still running, not cancelled. */
   pending: Set<F>;
 }
 
@@ -31,6 +39,10 @@ export interface WaitResult<F> {
  * const { done, pending } = yield* wait([a, b], { returnWhen: "FIRST_COMPLETED" });
  */
 export function wait<F extends Future<unknown>>(aws: Iterable<F>, opts?: WaitOptions): Coroutine<WaitResult<F>>;
+/**
+ * The same for other awaitables (Promises): each becomes a Future first, and the sets
+ * hold those Futures.
+ */
 export function wait<A extends AwaitableLike<unknown>>(aws: Iterable<A>, opts?: WaitOptions): Coroutine<WaitResult<Future<AwaitedOf<A>>>>;
 export function wait(aws: Iterable<AwaitableLike<unknown>>, opts?: WaitOptions): Coroutine<WaitResult<Future<unknown>>> {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { EventLoop, getRunningLoop, run, taskGroup, type Coroutine, type DebugLogger, type Future, type Task } from "../src/index.js";
 
-// Debug mode's public surface in core (SPEC §7): creation and suspension stacks, the
+// Debug mode's public surface in core (docs/design.md, "Debug mode" in the README): creation and suspension stacks, the
 // slow-callback line, tasks left pending at close, futures dropped while pending, and the
 // task-group links that @loop/debug's task tree reads.
 

@@ -12,7 +12,7 @@ async function runToStop(loop: EventLoop): Promise<void> {
   loop.close();
 }
 
-describe("one iteration (SPEC §3)", () => {
+describe("one iteration (docs/design.md#the-loops-turn)", () => {
   test("ready callbacks run before timers that expired in the same iteration", async () => {
     const { loop } = virtualLoop();
     const log: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * @loop/debug — see what the loop is doing: task tree dumps with deadlock detection, loop
+ * `@loop/debug` — see what the loop is doing: task tree dumps with deadlock detection, loop
  * metrics, Chrome Trace Event export, a live inspector, and loggers for debug mode.
  * `test/surface.test.ts` pins the public surface.
  */

@@ -23,7 +23,9 @@ export interface InspectorOptions {
 export interface Inspector {
   /** "http://127.0.0.1:<port>/" */
   readonly url: string;
+  /** The port it listens on, on 127.0.0.1. */
   readonly port: number;
+  /** The monitor whose metrics the page shows. */
   readonly monitor: LoopMonitor;
   /** Stops serving (open connections are closed) and stops the inspector's own monitor. */
   close(): Promise<void>;

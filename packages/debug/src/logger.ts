@@ -13,6 +13,7 @@ export const consoleLogger: DebugLogger = {
 
 /** The part of a pino logger that `pinoLogger` uses: `warn(object, message)`. */
 export interface PinoLike {
+  /** Logs `message` at warning level with `details` as fields. */
   warn(details: Record<string, unknown>, message: string): void;
 }
 

@@ -13,9 +13,11 @@ export interface LoopMonitorOptions {
 
 /** One of the slowest callbacks or task steps seen. */
 export interface SlowCallback {
+  /** A plain callback or one step of a task. */
   kind: "callback" | "task step";
   /** The task's name, or the callback's description. */
   name: string;
+  /** How long it ran, in ms. */
   durationMs: number;
   /** the clock reading when it ended (ms). */
   at: number;
@@ -39,10 +41,13 @@ export interface MonitorSnapshot {
   callbacksPerSecond: number;
   /** Callbacks and task steps run since `start()`. */
   callbacksTotal: number;
+  /** Tasks not done yet. */
   liveTasks: number;
+  /** Timers scheduled and not yet due. */
   pendingTimers: number;
   /** Jobs reported by executors (`@loop/workers`), and the time they spent off the loop. */
   workers: { jobs: number; busyMs: number; errors: number; cancelled: number };
+  /** The slowest callbacks and task steps of the window, slowest first. */
   slowest: SlowCallback[];
 }
 
@@ -61,6 +66,7 @@ const RATE_BUCKETS = 10;
  * console.log(monitor.prometheus());
  */
 export class LoopMonitor {
+  /** The loop it measures. */
   readonly loop: EventLoop;
   private readonly _lag: Float64Array;
   private readonly _depth: Float64Array;

@@ -15,7 +15,7 @@ export function runningAt(frame: StackFrame): string {
   return `${frame.functionName ?? "<anonymous>"} running at ${shortenPath(frame.location ?? frame.text)}`;
 }
 
-/** file:///work/app/src/x.ts:3:5 → src/x.ts:3:5 relative to the working directory, when under it. */
+/** file:///home/me/app/src/x.ts:3:5 → src/x.ts:3:5 relative to the working directory, when under it. */
 export function shortenPath(location: string): string {
   let out = location.startsWith("file://") ? location.slice("file://".length) : location;
   const cwd = typeof process === "object" && typeof process.cwd === "function" ? process.cwd() : "";

@@ -22,6 +22,7 @@ export type AwaitKind = "await" | "gather" | "taskGroup";
 export interface TaskInfo {
   /** Stable for the task's life, across dumps (not asyncio's id(), which is an address). */
   id: number;
+  /** The task's name. */
   name: string;
   /** running: this is the task dumping; ready: its next step is queued (woken ones too); waiting: suspended on a pending future. */
   state: "running" | "ready" | "waiting";
@@ -39,8 +40,11 @@ export interface TaskInfo {
 
 /** An edge of the await graph: `awaiter` cannot go on until `awaited` is done. */
 export interface AwaitEdge {
+  /** The id of the waiting task. */
   awaiter: number;
+  /** The id of the task it waits for. */
   awaited: number;
+  /** How: awaiting the task itself, through a `gather`, or as the body of a task group. */
   kind: AwaitKind;
 }
 
@@ -49,7 +53,9 @@ export interface AwaitEdge {
  * whole loop). Cycles in the graph are deadlocks: each task of a cycle waits for the next.
  */
 export interface TaskDump {
+  /** Every live task. */
   tasks: TaskInfo[];
+  /** Who awaits whom. */
   edges: AwaitEdge[];
   /** Each cycle once, as the task ids in await order; non-empty means deadlock. */
   deadlocks: number[][];

@@ -8,20 +8,31 @@ import { taskId } from "./task-tree.js";
  * "b"/"e" async events (matched by `cat` and `id`), "M" metadata. Times are in µs.
  */
 export interface TraceEvent {
+  /** The slice's name: the task or the callback. */
   name: string;
+  /** The phase: a complete slice, an async begin or end, metadata. */
   ph: "X" | "b" | "e" | "M";
+  /** When it began, in µs. */
   ts: number;
+  /** The process track. */
   pid: number;
+  /** The thread track (the loop has one). */
   tid: number;
+  /** The category; async begin and end events match on it. */
   cat?: string;
+  /** How long a complete slice lasted, in µs. */
   dur?: number;
+  /** The async slice an event belongs to. */
   id?: string;
+  /** Details shown when the slice is selected. */
   args?: Record<string, unknown>;
 }
 
 /** The JSON object format of a trace file, which Perfetto and chrome://tracing open. */
 export interface TraceFile {
+  /** The events, in the order they were recorded. */
   traceEvents: TraceEvent[];
+  /** How viewers show times. */
   displayTimeUnit: "ms";
 }
 
@@ -38,6 +49,7 @@ const LOOP_TID = 1;
  * trace.write("loop-trace.json");
  */
 export class TraceRecorder {
+  /** The loop it records. */
   readonly loop: EventLoop;
   private readonly _events: TraceEvent[] = [];
   private readonly _open = new Map<Task<unknown>, number>();

@@ -9,7 +9,9 @@
  * null when reading up to a separator.
  */
 export class IncompleteReadError extends Error {
+  /** The bytes read before the end of the stream. */
   readonly partial: Uint8Array;
+  /** How many bytes were asked for; null when reading up to a separator. */
   readonly expected: number | null;
 
   constructor(partial: Uint8Array, expected: number | null) {
@@ -27,6 +29,7 @@ export class IncompleteReadError extends Error {
  * make progress; they are still in the reader's buffer.
  */
 export class LimitOverrunError extends Error {
+  /** How many bytes the caller may consume to make progress. */
   readonly consumed: number;
 
   constructor(message: string, consumed: number) {
@@ -41,6 +44,7 @@ export class LimitOverrunError extends Error {
  * `code` is Node's error code, `ECONNRESET` unless the transport reported another.
  */
 export class ConnectionResetError extends Error {
+  /** Node's error code: `ECONNRESET` unless the transport reported another. */
   readonly code: string;
 
   constructor(message = "Connection lost", code = "ECONNRESET") {
@@ -52,9 +56,13 @@ export class ConnectionResetError extends Error {
 
 /** The shape of Node's system errors, which every driver's connection errors follow. */
 export interface NetError extends Error {
+  /** Node's error code: `ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, … */
   code?: string;
+  /** The address the connection was for. */
   address?: string;
+  /** The port the connection was for. */
   port?: number;
+  /** The Unix socket path the connection was for. */
   path?: string;
 }
 

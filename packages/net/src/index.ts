@@ -1,5 +1,5 @@
 /**
- * @loop/net — asyncio's socket streams for @loop: TCP, Unix and TLS connections and
+ * `@loop/net` — asyncio's socket streams for @loop: TCP, Unix and TLS connections and
  * servers on asyncio-style transports and protocols, carried by Node's sockets or by any
  * poller's network driver.
  */

@@ -39,6 +39,7 @@ const NODE_HAS_REUSE_PORT = major > 22 || (major === 22 && minor >= 12);
  * use it whenever the loop's poller brings no network of its own.
  */
 export class NodeNetDriver implements NetDriver {
+  /** Connects a Node socket (TCP, Unix, TLS) and hands it to a new protocol. */
   connect(loop: EventLoop, protocolFactory: () => Protocol, options: ConnectOptions): Future<Transport> {
     const future = loop.createFuture<Transport>();
     const attempt = new ConnectAttempt(loop, future, protocolFactory, options);
@@ -46,6 +47,7 @@ export class NodeNetDriver implements NetDriver {
     return future;
   }
 
+  /** Listens with a Node server; each accepted socket gets a new protocol. */
   listen(loop: EventLoop, protocolFactory: () => Protocol, options: ListenOptions): Future<ServerHandle> {
     const future = loop.createFuture<ServerHandle>();
     const listener = new NodeListener(loop, protocolFactory, options, future);
@@ -53,6 +55,7 @@ export class NodeNetDriver implements NetDriver {
     return future;
   }
 
+  /** Upgrades a connected Node socket transport to TLS. */
   startTls(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport> {
     const future = loop.createFuture<Transport>();
     if (!(transport instanceof NodeTransport)) {

@@ -14,7 +14,8 @@ function checkReader(where: string, reader: unknown): void {
  * its limit. Releasing the stream leaves the reader as it is, for other reads.
  * @example
  * for (const chunk of yield* each(chunks(reader))) {
- *   yield* file.write(chunk);
+ *   writer.write(chunk);
+ *   yield* writer.drain();
  *   yield* each.next();
  * }
  */

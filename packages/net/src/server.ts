@@ -37,6 +37,7 @@ export class Server implements ConnectionTracker {
     return this._handle.address();
   }
 
+  /** True while the server accepts connections (asyncio's `is_serving`). */
   isServing(): boolean {
     return !this._closed && this._handle !== null;
   }

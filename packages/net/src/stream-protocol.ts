@@ -9,13 +9,21 @@ import { StreamWriter, type WriterProtocol } from "./stream-writer.js";
  * `_detach`, plus the handler tasks, which `Server.waitClosed` also waits for).
  */
 export interface ConnectionTracker {
+  // Internal: `Server` implements them with internal members, so the published types keep
+  // an empty interface.
+  /** @internal */
   connectionOpened(transport: Transport): void;
+  /** @internal */
   connectionClosed(transport: Transport): void;
+  /** @internal */
   handlerStarted(): void;
+  /** @internal */
   handlerFinished(): void;
+  /** @internal */
   transportReplaced(old: Transport, replacement: Transport): void;
 }
 
+/** The per-connection coroutine of `startServer`: it gets the connection's reader and writer. */
 export type ClientConnected = (reader: StreamReader, writer: StreamWriter) => Coroutine<void>;
 
 
@@ -52,6 +60,7 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     this._tracker = tracker;
   }
 
+  /** The transport is connected: the stream pair can read and write. */
   connectionMade(transport: BaseTransport): void {
     const stream = transport as Transport;
     this._transport = stream;
@@ -87,6 +96,7 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     });
   }
 
+  /** The connection is gone: the reader sees end of stream (or `error`), waiting writers wake. */
   connectionLost(error: Error | null): void {
     this._connectionLost = true;
     this._lostError = error;
@@ -110,20 +120,24 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     this._task = null;
   }
 
+  /** Feeds the bytes to the reader. */
   dataReceived(data: Uint8Array): void {
     this._reader?.feedData(data);
   }
 
+  /** The peer closed its side: the reader sees end of stream. */
   eofReceived(): boolean {
     this._reader?.feedEof();
     // TLS cannot stay half-open (asyncio returns False over SSL), plain sockets can.
     return !this._overTls;
   }
 
+  /** The transport buffer is full: `drain()` waits from now on. */
   pauseWriting(): void {
     this._paused = true;
   }
 
+  /** The transport buffer drained: waiting `drain()`s return. */
   resumeWriting(): void {
     this._paused = false;
     this._wakeDrainWaiters(null);

@@ -8,6 +8,7 @@ export const DEFAULT_LIMIT = 65_536;
 const EMPTY: Buffer = Buffer.alloc(0);
 const NEWLINE: Buffer = Buffer.from("\n");
 
+/** Options of `new StreamReader()`. */
 export interface StreamReaderOptions {
   /** The most bytes `readuntil`/`readline` look through for a separator; 64 KiB by default. */
   limit?: number;
@@ -15,7 +16,7 @@ export interface StreamReaderOptions {
   loop?: EventLoop;
 }
 
-/** Validates a `limit` option at the call, as SPEC §8 asks. */
+/** Validates a `limit` option at the call, before any coroutine runs (docs/design.md#time-errors-and-other-fixed-details). */
 export function checkLimit(where: string, limit: unknown): number {
   if (limit === undefined) return DEFAULT_LIMIT;
   if (typeof limit !== "number") throw new TypeError(`${where}: limit must be a number of bytes, got ${typeof limit}`);

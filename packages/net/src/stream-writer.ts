@@ -79,6 +79,7 @@ export class StreamWriter {
     this._transport.writeEof();
   }
 
+  /** False where the transport cannot half-close (TLS). */
   canWriteEof(): boolean {
     return this._transport.canWriteEof();
   }
@@ -88,6 +89,7 @@ export class StreamWriter {
     this._transport.close();
   }
 
+  /** True once the stream is closing or closed. */
   isClosing(): boolean {
     return this._transport.isClosing();
   }

@@ -11,6 +11,7 @@ export type TlsOptions = boolean | Record<string, unknown>;
 /** TLS options of a server: Node's `tls.createServer` options (key, cert, …). */
 export type TlsServerOptions = Record<string, unknown>;
 
+/** Options of `openConnection`. */
 export interface OpenConnectionOptions {
   /** The reader's limit (see `StreamReader`); 64 KiB by default. */
   limit?: number;
@@ -24,9 +25,13 @@ export interface OpenConnectionOptions {
   timeout?: number;
 }
 
+/** Options of `startServer`. */
 export interface StartServerOptions {
+  /** The limit of each connection's reader (see `StreamReader`); 64 KiB by default. */
   limit?: number;
+  /** The length of the queue of connections not yet accepted. */
   backlog?: number;
+  /** Serve TLS with these options. */
   tls?: TlsServerOptions;
   /**
    * SO_REUSEPORT: several listeners (one loop per worker thread) share the port. Needs a
@@ -35,7 +40,9 @@ export interface StartServerOptions {
   reusePort?: boolean;
 }
 
+/** Options of `openUnixConnection`: those of `openConnection` but the server name. */
 export type UnixConnectionOptions = Omit<OpenConnectionOptions, "serverHostname">;
+/** Options of `startUnixServer`. */
 export type UnixServerOptions = StartServerOptions;
 
 /**

@@ -23,7 +23,8 @@ function runningSelector(where: string): SelectorPoller {
  * asyncio's `loop.add_reader(fd, callback, *args)` on the running loop, which must run on
  * a `SelectorPoller`: `callback(...args)` runs in a loop callback whenever `fd` is readable.
  * @example
- * addReader(fd, () => { const n = readSync(fd, buffer); … });
+ * const [readEnd] = pipeFds; // any non-blocking descriptor, e.g. one end of a pipe
+ * addReader(readEnd, () => console.log("readable"));
  */
 export function addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
   checkFd("addReader", fd);

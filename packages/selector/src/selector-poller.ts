@@ -165,7 +165,8 @@ export class SelectorPoller implements Poller, ReactorClient {
    * `loop.add_reader`; level-triggered, so read until EAGAIN or expect another call). A
    * new reader for the same fd replaces the old one. Remove it before closing the fd.
    * @example
-   * poller.addReader(fd, () => console.log("readable"));
+   * const selector = new SelectorPoller();
+   * selector.addReader(fd, () => console.log("readable"));
    */
   addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
     this._addWatch("addReader", fd, 1, callback as (...args: unknown[]) => unknown, args);

@@ -73,6 +73,7 @@ export class Barrier {
     return this._abort();
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Barrier [filling, waiters: 1/3]>`. */
   toString(): string {
     const state = ["filling", "draining", "resetting", "broken"][this._state] as string;
     return `<Barrier [${state}, waiters: ${this.nWaiting}/${this._parties}]>`;

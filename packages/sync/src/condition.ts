@@ -95,6 +95,7 @@ export class Condition {
     this._notify(Infinity);
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Condition [locked]>`. */
   toString(): string {
     const waiters = this._waiters.countPending();
     return `<Condition [${this._lock.locked() ? "locked" : "unlocked"}${waiters > 0 ? `, waiters: ${waiters}` : ""}]>`;

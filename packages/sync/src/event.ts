@@ -37,6 +37,7 @@ export class Event {
     return this._wait();
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Event [set]>`. */
   toString(): string {
     const waiters = this._waiters.countPending();
     return `<Event [${this._value ? "set" : "unset"}${waiters > 0 ? `, waiters: ${waiters}` : ""}]>`;

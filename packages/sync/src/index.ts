@@ -1,5 +1,5 @@
 /**
- * @loop/sync — asyncio's synchronisation primitives and queues for @loop, served
+ * `@loop/sync` — asyncio's synchronisation primitives and queues for @loop, served
  * strictly first-come first-served. The public surface is listed here, name by name;
  * `test/surface.test.ts` pins it.
  */

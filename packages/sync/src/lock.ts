@@ -64,6 +64,7 @@ export class Lock {
     return guarded(this.acquire(), this);
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Lock [locked, waiters: 2]>`. */
   toString(): string {
     const waiters = this._waiters.countPending();
     return `<Lock [${this._locked ? "locked" : "unlocked"}${waiters > 0 ? `, waiters: ${waiters}` : ""}]>`;

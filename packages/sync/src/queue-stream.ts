@@ -14,7 +14,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * cancelled while waiting for an item takes none, so no item is lost.
  * @example
  * for (const job of yield* each(fromQueue(jobs))) {
- *   yield* run(job);
+ *   yield* handleJob(job);
  *   yield* each.next(); // job done
  * }
  */

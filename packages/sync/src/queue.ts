@@ -19,7 +19,7 @@ import { GRANTED, SHUT_DOWN, WaiterList } from "./waiters.js";
  * @example
  * const queue = new Queue<string>(100);
  * createTask((function* () {
- *   for (const line of lines) yield* queue.put(line);
+ *   for (const line of textLines) yield* queue.put(line);
  *   queue.shutdown();
  * })());
  * yield* queue.consume(function* (line) {
@@ -140,7 +140,7 @@ export class Queue<T> {
    * (`while True: item = await q.get(); …; q.task_done()`) that ends cleanly.
    * @example
    * yield* queue.consume(function* (job) {
-   *   yield* process(job);
+   *   yield* handle(job);
    * });
    */
   consume(body: (item: T) => Coroutine<void>): Coroutine<void> {
@@ -155,6 +155,7 @@ export class Queue<T> {
     return fromQueue(this);
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Queue maxsize=… qsize=…>`. */
   toString(): string {
     const parts = [`maxsize=${this._maxsize}`, `qsize=${this._items.size}`];
     const getters = this._getters.countPending();

@@ -36,6 +36,7 @@ export class Guard implements Disposable {
     owner.release();
   }
 
+  /** Releases what the guard holds: the end of a `using` block. */
   [Symbol.dispose](): void {
     this.release();
   }

@@ -67,6 +67,7 @@ export class Semaphore {
     return guarded(this.acquire(), this);
   }
 
+  /** A short description for diagnostics, like asyncio's repr: `<Semaphore [unlocked, value: 1]>`. */
   toString(): string {
     const waiters = this._waiters.countPending();
     const state = this._value === 0 ? "locked" : `unlocked, value: ${this._value}`;
@@ -95,6 +96,10 @@ export class BoundedSemaphore extends Semaphore {
     this.boundValue = value;
   }
 
+  /**
+   * Gives a permit back.
+   * @throws RangeError when that would raise the value above the initial value.
+   */
   override release(): void {
     if (this._value >= this.boundValue) {
       throw new RangeError(`BoundedSemaphore.release(): released too many times (value ${this._value} is already the bound ${this.boundValue})`);

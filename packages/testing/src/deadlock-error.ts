@@ -6,6 +6,7 @@ export interface BlockedTask {
   readonly name: string;
   /** What it waits on: its future's `label`, the awaited task's name, or the future's kind. */
   readonly waitingOn: string;
+  /** The blocked task itself. */
   readonly task: Task<unknown>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * @loop/testing — a virtual-time poller (`runVirtual`), an in-memory network and the
+ * `@loop/testing` — a virtual-time poller (`runVirtual`), an in-memory network and the
  * poller conformance kit. One export per line, so that parallel edits do not collide.
  */
 import { registerLibraryModule } from "@loop/core";

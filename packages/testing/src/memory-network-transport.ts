@@ -244,7 +244,7 @@ export class MemoryTransport implements Transport {
     this._loseSoon(error);
   }
 
-  /** Sends what the window and the link allow; called whenever either may have opened. */
+  /** @internal Sends what the window and the link allow; called whenever either may have opened. */
   _pump(): void {
     const peer = this.peer;
     if (this._lost || peer === null) return;
@@ -288,7 +288,7 @@ export class MemoryTransport implements Transport {
     this._transmit(FIN);
   }
 
-  /** A segment reaches this end. */
+  /** @internal A segment reaches this end. */
   _arrive(segment: Segment): void {
     if (this._lost) {
       // Bytes for a closed socket: the kernel answers with a reset.
@@ -330,6 +330,7 @@ export class MemoryTransport implements Transport {
     this._loop.callSoon(deliverHeld, this);
   }
 
+  /** @internal */
   _deliverHeld(): void {
     this._deliveryQueued = false;
     while (this._held.length > 0 && !this._readingPaused && !this._lost && this._started) {
@@ -350,6 +351,7 @@ export class MemoryTransport implements Transport {
     this._loop.callSoon(connectionLost, this, error);
   }
 
+  /** @internal */
   _connectionLost(error: Error | null): void {
     this._fabric.transportClosed(this);
     if (this._started) this._protocol.connectionLost(error);

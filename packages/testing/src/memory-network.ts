@@ -24,6 +24,7 @@ export interface LinkConditions {
   bandwidth?: number;
 }
 
+/** Options of `new MemoryNetwork()`: the default link conditions, and more. */
 export interface MemoryNetworkOptions extends LinkConditions {
   /** The host that the network itself connects and listens from; "localhost" by default. */
   localHost?: string;
@@ -57,6 +58,7 @@ const ANY_HOSTS = new Set(["", "0.0.0.0", "::"]);
  * }, { net: network });
  */
 export class MemoryNetwork implements NetDriver, MemoryFabric {
+  /** Bytes a receiver holds unread before its sender must wait (`window` option). */
   readonly window: number;
   private readonly _defaultLink: { latency: number; bandwidth: number };
   private readonly _links = new Map<string, { latency: number; bandwidth: number }>();
@@ -216,10 +218,12 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
 
   // --- NetDriver, from the local host ----------------------------------------------------
 
+  /** Connects from the network's local host (`NetDriver.connect`). */
   connect(loop: EventLoop, protocolFactory: () => Protocol, options: ConnectOptions): Future<Transport> {
     return this._local.connect(loop, protocolFactory, options);
   }
 
+  /** Listens on a host of the network (`NetDriver.listen`). */
   listen(loop: EventLoop, protocolFactory: () => Protocol, options: ListenOptions): Future<ServerHandle> {
     return this._local.listen(loop, protocolFactory, options);
   }
@@ -247,14 +251,17 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
 
   // --- MemoryFabric ----------------------------------------------------------------------
 
+  /** The latency and bandwidth between two hosts (for the network's transports). */
   link(from: string, to: string): { latency: number; bandwidth: number } {
     return this._links.get(pairKey(from, to)) ?? this._defaultLink;
   }
 
+  /** True while `partition(a, b)` cuts the two hosts apart (for the network's transports). */
   partitioned(a: string, b: string): boolean {
     return this._partitions.size > 0 && this._partitions.has(pairKey(a, b));
   }
 
+  /** Forgets a closed connection end (called by the network's transports). */
   transportClosed(transport: MemoryTransport): void {
     this._transports.delete(transport);
     for (const listener of this._listeners.values()) listener.transports.delete(transport);

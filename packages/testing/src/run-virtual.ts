@@ -2,6 +2,7 @@ import { run, type Coroutine, type NetDriver, type ProcessDriver, type RunOption
 import { VirtualPoller } from "./virtual-poller.js";
 import type { VirtualSignals } from "./virtual-signals.js";
 
+/** Options of `runVirtual()`. */
 export interface RunVirtualOptions {
   /** Shuffle the order of task steps made ready in the same turn (see `VirtualPoller`). */
   seed?: number;

@@ -1,5 +1,5 @@
 /**
- * Argument checks shared by the timers. SPEC §8: a wrong type is a TypeError, a wrong value
+ * Argument checks shared by the timers (docs/design.md#time-errors-and-other-fixed-details): a wrong type is a TypeError, a wrong value
  * a RangeError, thrown at the call, each naming the argument and the fix.
  */
 

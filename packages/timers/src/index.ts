@@ -1,4 +1,4 @@
-/** @loop/timers — sleeps, timeouts and intervals for @loop coroutines. */
+/** `@loop/timers` — sleeps, timeouts and intervals for `@loop` coroutines. */
 import { registerLibraryModule } from "@loop/core";
 
 // Diagnostics (debug-mode reports, task trees) point past this package's frames at the user's code.

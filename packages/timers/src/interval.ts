@@ -13,6 +13,7 @@ import { waitTimer } from "./sleep.js";
  */
 export type MissedTicks = "burst" | "delay" | "skip";
 
+/** Options of `interval()`. */
 export interface IntervalOptions {
   /** What to do about missed ticks; default `"burst"`. */
   missed?: MissedTicks;
@@ -108,6 +109,7 @@ export class Ticker implements Disposable {
     this.stop();
   }
 
+  /** `<Ticker period=… missed=… next=…>`, for diagnostics. */
   toString(): string {
     return `<Ticker period=${this.period} missed=${this.missed} next=${this.nextTick()}${this._stopped ? " stopped" : ""}>`;
   }

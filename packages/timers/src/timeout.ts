@@ -71,6 +71,7 @@ export class Timeout {
     return this._state === EXPIRING || this._state === EXPIRED;
   }
 
+  /** `<Timeout [active] when=…>`, `<Timeout [expired]>`, … as asyncio's repr. */
   toString(): string {
     if (this._state === ENTERED) return `<Timeout [active] when=${this._when === null ? "null" : this._when}>`;
     return `<Timeout [${STATE_NAMES[this._state]}]>`;

@@ -1,6 +1,6 @@
 /**
- * @loop/workers — blocking and CPU-bound work off the loop, on worker threads, from
- * @loop coroutines, cancellably. The public surface is listed here, name by name;
+ * `@loop/workers` — blocking and CPU-bound work off the loop, on worker threads, from
+ * `@loop` coroutines, cancellably. The public surface is listed here, name by name;
  * `test/surface.test.ts` pins it.
  */
 import { registerLibraryModule } from "@loop/core";

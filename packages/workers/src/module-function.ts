@@ -14,7 +14,9 @@ const MODULE_ID = Symbol("ModuleFunction.id");
  * name of the export. `F` is the export's type, for typed arguments and result.
  */
 export interface ModuleFunction<F extends AnyFunction = AnyFunction> {
+  /** The module's absolute URL. */
   readonly url: string;
+  /** The exported function to call. */
   readonly exportName: string;
   /** `file.js#export`: how labels and reports name the job. */
   readonly name: string;

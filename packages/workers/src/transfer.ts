@@ -14,7 +14,9 @@ export type TransferItem = ArrayBuffer | MessagePort;
  * buffers, not by copying them.
  */
 export interface Transfer<T> {
+  /** The objects moved to the other thread. */
   readonly [TRANSFERABLE]: readonly TransferItem[];
+  /** The value sent. */
   readonly [VALUE]: T;
 }
 
