@@ -35,17 +35,28 @@ export const rules = {
   "prefer-task-group": preferTaskGroup,
 } satisfies Record<string, TSESLint.RuleModule<string, readonly unknown[]>>;
 
+/**
+ * The name of one of the plugin's rules, without the `@loop/` prefix that ESLint
+ * configs put before it (`"no-floating-coroutine"`, `"no-swallowed-cancel"`, ...).
+ */
 export type RuleName = keyof typeof rules;
 
 /** The rules that need type information (`parserOptions.projectService`). */
 export const typeAwareRules: readonly RuleName[] = ["no-floating-coroutine", "no-promise-in-coroutine"];
 
+/** The plugin object: its name and version, its rules, and its two flat configs. */
 interface Plugin {
   meta: { name: string; version: string };
   rules: typeof rules;
   configs: { recommended: TSESLint.FlatConfig.Config; strict: TSESLint.FlatConfig.Config };
 }
 
+/**
+ * The plugin, as ESLint's flat config takes it: `meta` (name and version), `rules`, and
+ * `configs.recommended` and `configs.strict`, ready-made flat configs that register the
+ * plugin under `@loop` and set the level of each rule (`strict` adds `prefer-task-group`).
+ * The type-aware rules also need `parserOptions.projectService` (see `typeAwareRules`).
+ */
 const plugin: Plugin = {
   meta: { name: "@loop/eslint-plugin", version: VERSION },
   rules,

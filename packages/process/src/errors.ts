@@ -5,10 +5,15 @@ import { signalName } from "./signals.js";
  * `stdout` and `stderr` hold what was captured (null when not captured).
  */
 export class CalledProcessError extends Error {
+  /** Always `"CalledProcessError"`, so that logs and `error.name` checks tell it apart. */
   override name = "CalledProcessError";
+  /** The child's exit status (never 0), or minus the signal number when a signal killed it (`-9` for SIGKILL). */
   readonly returncode: number;
+  /** The program and its arguments, as they were given to `runProcess`. */
   readonly command: readonly string[];
+  /** What the child wrote to stdout, when it was captured; else null. */
   readonly stdout: Uint8Array | null;
+  /** What the child wrote to stderr, when it was captured; else null. */
   readonly stderr: Uint8Array | null;
 
   constructor(returncode: number, command: readonly string[], stdout: Uint8Array | null = null, stderr: Uint8Array | null = null) {

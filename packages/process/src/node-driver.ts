@@ -16,6 +16,12 @@ export class NodeProcessDriver implements ProcessDriver {
   private readonly _live = new Set<ChildProcess>();
   private _settledWaiters: (() => void)[] = [];
 
+  /**
+   * Starts `options.program` with `node:child_process` and connects its pipes to
+   * `protocols` on `loop`. The future resolves with the handle once the child runs, or
+   * fails with the spawn error (a missing program, a bad `cwd`): the `ProcessDriver`
+   * method that `createSubprocessExec` calls, not one to call yourself.
+   */
   spawn(loop: EventLoop, options: SpawnOptions, protocols: ProcessProtocols): Future<ProcessHandle> {
     const future = loop.createFuture<ProcessHandle>();
     let program = options.program;

@@ -18,8 +18,11 @@ export type Stdio = number | "inherit" | null;
 
 /** Options of `createSubprocessExec` and `createSubprocessShell`. */
 export interface ProcessOptions {
+  /** Where the child's stdin comes from: `PIPE` for `Process.stdin`, `DEVNULL`, a descriptor, or the parent's (`"inherit"`, the default). */
   stdin?: Stdio;
+  /** Where the child's stdout goes: `PIPE` for `Process.stdout`, `DEVNULL`, a descriptor, or the parent's (`"inherit"`, the default). */
   stdout?: Stdio;
+  /** Where the child's stderr goes: as `stdout`, plus `STDOUT` to send it wherever stdout goes. */
   stderr?: Stdio;
   /** The child's working directory. */
   cwd?: string;

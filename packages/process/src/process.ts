@@ -264,6 +264,7 @@ export class Process {
     for (const waiter of waiters) if (!waiter.done()) waiter.setResult(this._returncode);
   }
 
+  /** `<Process 1234 git status running>` or `<Process 1234 git status returncode=0>`: the pid, the command (shortened) and the state, for logs. */
   toString(): string {
     const state = this._returncode === null ? "running" : `returncode=${this._returncode}`;
     return `<Process ${this._handle?.pid ?? "?"} ${this._describe()} ${state}>`;

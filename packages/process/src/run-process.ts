@@ -22,9 +22,11 @@ export class CompletedProcess {
   constructor(
     /** The program and its arguments. */
     readonly command: readonly string[],
+    /** The child's exit status: 0 for success, minus the signal number when a signal killed it. */
     readonly returncode: number,
     /** What the child wrote to stdout, when captured; else null. */
     readonly stdout: Uint8Array | null,
+    /** What the child wrote to stderr, when captured; else null. */
     readonly stderr: Uint8Array | null,
   ) {}
 
