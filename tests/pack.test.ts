@@ -159,6 +159,8 @@ afterAll(() => {
 const extraRuntimeFiles: Record<string, RegExp[]> = {
   // Plain JavaScript that piscina loads in every worker thread (see its header comment).
   "@loop/workers": [/^worker\/entry\.mjs$/],
+  // The rule pages the rules' `docs.url` point to.
+  "@loop/eslint-plugin": [/^docs\/rules\/[\w-]+\.md$/],
 };
 
 describe("each tarball holds LICENSE, README, dist and its public types, and nothing else", () => {
