@@ -13,6 +13,7 @@ export type DatagramAddress = [host: string, port: number];
  * required.
  */
 export interface DatagramProtocol {
+  /** The endpoint is ready: keep `transport` to send with (asyncio's `connection_made`). */
   connectionMade?(transport: DatagramTransport): void;
   /** One datagram, whole, from `addr`. */
   datagramReceived(data: Uint8Array, addr: DatagramAddress): void;
@@ -45,15 +46,19 @@ export interface DatagramTransport {
   close(): void;
   /** Closes at once, dropping what is buffered. */
   abort(): void;
+  /** True once `close()` or `abort()` was called or the endpoint failed (asyncio's `is_closing`). */
   isClosing(): boolean;
   /** "sockname" and "peername" (`[host, port]`), "socket" (the driver's socket object). */
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined;
   /** Bytes handed to `sendto` and not yet given to the operating system. */
   getWriteBufferSize(): number;
+  /** The write buffer's low- and high-water marks, in bytes (asyncio's `get_write_buffer_limits`). */
   getWriteBufferLimits(): { low: number; high: number };
   /** Past `high` buffered bytes the protocol's `pauseWriting` is called; below `low`, `resumeWriting`. */
   setWriteBufferLimits(high?: number, low?: number): void;
+  /** The protocol the transport reports to (asyncio's `get_protocol`). */
   getProtocol(): DatagramProtocol;
+  /** Reports to `protocol` from now on (asyncio's `set_protocol`). */
   setProtocol(protocol: DatagramProtocol): void;
 }
 

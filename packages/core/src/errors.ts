@@ -49,6 +49,7 @@ export type ErrorMatcher<E> = ErrorClass | readonly ErrorClass[] | ((error: E | 
  * SIGINT); caught, the program goes on.
  */
 export class KeyboardInterrupt extends Error {
+  /** The name of the signal that interrupted the program, such as "SIGINT". */
   readonly signal: string;
 
   constructor(signal = "SIGINT", message?: string) {
@@ -122,7 +123,9 @@ export class ExceptionGroup<E = unknown> extends AggregateError {
    * that matches as a whole is returned as it is.
    */
   subgroup<M extends E>(predicate: (error: E | ExceptionGroup<E>) => error is M): ExceptionGroup<M> | null;
+  /** The part of the group for which `predicate` is true, or null (Python's `subgroup` with a callable). */
   subgroup(predicate: (error: E | ExceptionGroup<E>) => boolean): ExceptionGroup<E> | null;
+  /** The errors of the group that are instances of `matcher` (a class or a list of classes), or null (Python's `subgroup`). */
   subgroup<M>(matcher: ErrorClass<M> | readonly ErrorClass<M>[]): ExceptionGroup<M> | null;
   subgroup(matcher: ErrorMatcher<E>): ExceptionGroup<unknown> | null {
     return splitGroup(this, toPredicate("subgroup", matcher), false)[0];
@@ -136,7 +139,9 @@ export class ExceptionGroup<E = unknown> extends AggregateError {
    * const [cancelled, others] = group.split(CancelledError);
    */
   split<M extends E>(predicate: (error: E | ExceptionGroup<E>) => error is M): [match: ExceptionGroup<M> | null, rest: ExceptionGroup<E> | null];
+  /** The group split by `predicate` into `[match, rest]`, each null when empty (Python's `split` with a callable). */
   split(predicate: (error: E | ExceptionGroup<E>) => boolean): [match: ExceptionGroup<E> | null, rest: ExceptionGroup<E> | null];
+  /** The group split into the instances of `matcher` (a class or a list of classes) and the rest, each null when empty (Python's `split`). */
   split<M>(matcher: ErrorClass<M> | readonly ErrorClass<M>[]): [match: ExceptionGroup<M> | null, rest: ExceptionGroup<E> | null];
   split(matcher: ErrorMatcher<E>): [match: ExceptionGroup<unknown> | null, rest: ExceptionGroup<E> | null] {
     return splitGroup(this, toPredicate("split", matcher), true);

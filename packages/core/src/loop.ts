@@ -16,6 +16,7 @@ import { Task } from "./task.js";
 import { TimerWheel } from "./timer-wheel.js";
 import type { Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
 
+/** Options of `new EventLoop(opts)`: the poller it waits with and its debug mode. */
 export interface EventLoopOptions {
   /** Defaults to the `DefaultPoller` (the host's own timers). */
   poller?: Poller;
@@ -516,6 +517,7 @@ export class EventLoop {
   // Futures and tasks
   // ---------------------------------------------------------------------------------
 
+  /** A new pending `Future` bound to this loop (asyncio's `loop.create_future`). */
   createFuture<T>(): Future<T> {
     return new Future<T>(this);
   }
@@ -537,6 +539,12 @@ export class EventLoop {
     return task;
   }
 
+  /**
+   * Makes `createTask` build its tasks with `factory` instead of `new Task`; null restores
+   * the default (asyncio's `loop.set_task_factory`).
+   * @example
+   * loop.setTaskFactory((loop, coro, opts) => new Task(coro, loop, opts));
+   */
   setTaskFactory(factory: TaskFactory | null): void {
     if (factory !== null && typeof factory !== "function") {
       throw new TypeError("setTaskFactory(factory): factory must be a function (loop, coro, opts) => Task, or null");
@@ -544,6 +552,7 @@ export class EventLoop {
     this._taskFactory = factory;
   }
 
+  /** The task factory set with `setTaskFactory`, or null for the default (asyncio's `loop.get_task_factory`). */
   getTaskFactory(): TaskFactory | null {
     return this._taskFactory;
   }
@@ -633,10 +642,12 @@ export class EventLoop {
     if (current.loop !== this) this._wakeup();
   }
 
+  /** True while the loop runs (`runForever`, `runUntilComplete`); asyncio's `loop.is_running`. */
   isRunning(): boolean {
     return this._running;
   }
 
+  /** True once `close()` was called (asyncio's `loop.is_closed`). */
   isClosed(): boolean {
     return this._closed;
   }
@@ -744,6 +755,10 @@ export class EventLoop {
     return this._defaultExecutor;
   }
 
+  /**
+   * Sets the executor `runInExecutor(null, …)` uses; null goes back to none (asyncio's
+   * `loop.set_default_executor`); `shutdownDefaultExecutor` shuts it down.
+   */
   setDefaultExecutor(executor: Executor | null): void {
     if (executor !== null && (typeof executor !== "object" || typeof executor.shutdown !== "function")) {
       throw new TypeError("setDefaultExecutor(executor): executor must have a shutdown() method, or be null");
@@ -762,6 +777,15 @@ export class EventLoop {
   // Errors, debug, instruments
   // ---------------------------------------------------------------------------------
 
+  /**
+   * Sets the function given the errors no one else handles (a callback that threw, a task
+   * whose error was never retrieved); null restores `defaultExceptionHandler` (asyncio's
+   * `loop.set_exception_handler`).
+   * @example
+   * loop.setExceptionHandler((loop, context) => {
+   *   console.error("unhandled:", context.message, context.exception);
+   * });
+   */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== "function") {
       throw new TypeError("setExceptionHandler(handler): handler must be a function (loop, context) => void, or null");
@@ -769,6 +793,7 @@ export class EventLoop {
     this._exceptionHandler = handler;
   }
 
+  /** The handler set with `setExceptionHandler`, or null for the default (asyncio's `loop.get_exception_handler`). */
   getExceptionHandler(): ExceptionHandler | null {
     return this._exceptionHandler;
   }
@@ -809,10 +834,16 @@ export class EventLoop {
     printError(line);
   }
 
+  /** Whether debug mode is on (asyncio's `loop.get_debug`). */
   getDebug(): boolean {
     return this._debug;
   }
 
+  /**
+   * Turns debug mode on or off (asyncio's `loop.set_debug`): in debug mode the loop records
+   * where each callback and task was created, for the messages about them, and reports the
+   * tasks still pending when it closes.
+   */
   setDebug(enabled: boolean): void {
     this._debug = Boolean(enabled);
     this._updateInlineCallbacks();
@@ -842,6 +873,7 @@ export class EventLoop {
     if (this._instrument !== null) this._instrument.executorJob(job);
   }
 
+  /** Removes an instrument added with `addInstrument`; does nothing when it is not there. */
   removeInstrument(instrument: Instrument): void {
     const set = this._instrument;
     if (set === null) return;

@@ -93,6 +93,7 @@ const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
  * costs no CPU.
  */
 export class DefaultPoller implements Poller {
+  /** "default". */
   readonly name: string = "default";
   /** `process.on`/`process.off` where there is a `process` (Node); absent in a browser. */
   readonly signals?: SignalDriver = hostSignalDriver();
@@ -122,14 +123,20 @@ export class DefaultPoller implements Poller {
     }
   }
 
+  /** Keeps the loop's driver, to call its `resume()` from host callbacks. */
   attach(driver: LoopDriver): void {
     this._driver = driver;
   }
 
+  /** The host's monotonic clock, in ms: `performance.now()` (`Date.now()` where there is none). */
   time(): number {
     return monotonicNow();
   }
 
+  /**
+   * Arms one host `setTimeout` for the wait (rounded up to whole ms); `0` queues a resume
+   * after the host's pending callbacks instead, and `null` disarms the timer.
+   */
   wait(timeoutMs: number | null): void {
     if (this._closed) return;
     if (timeoutMs !== null && timeoutMs <= 0) {
@@ -153,11 +160,13 @@ export class DefaultPoller implements Poller {
     this._timer = host.setTimeout(this._onTimer, Math.min(Math.ceil(timeoutMs), MAX_HOST_TIMEOUT_MS));
   }
 
+  /** Queues a resume (`setImmediate`, or a `MessageChannel` message in a browser). */
   wakeup(): void {
     if (this._closed || this._driver === null) return;
     this._requestResume();
   }
 
+  /** Clears the pending timer and closes the message channel; no resume follows. */
   close(): void {
     this._closed = true;
     this._cancelTimer();

@@ -23,8 +23,11 @@ export interface SpawnOptions {
   program: string;
   /** The arguments after the program's name. */
   args: readonly string[];
+  /** Where the child's stdin comes from. */
   stdin: Exclude<ProcessStdio, "stdout">;
+  /** Where the child's stdout goes. */
   stdout: Exclude<ProcessStdio, "stdout">;
+  /** Where the child's stderr goes; "stdout" sends it wherever stdout goes. */
   stderr: ProcessStdio;
   /** The child's working directory; the parent's when absent. */
   cwd?: string;
@@ -44,6 +47,7 @@ export interface ProcessProtocols {
   stdin?: BaseProtocol;
   /** Receives stdout's bytes, its end (`eofReceived`), then `connectionLost`. */
   stdout?: Protocol;
+  /** Receives stderr's bytes, its end (`eofReceived`), then `connectionLost`. */
   stderr?: Protocol;
   /**
    * The child ended: its exit status, or minus the number of the signal that killed it.
@@ -57,11 +61,15 @@ export interface ProcessProtocols {
  * until `processExited` has been called, and the number given to it from then on.
  */
 export interface ProcessHandle {
+  /** The child's process id (asyncio's `get_pid`). */
   readonly pid: number;
+  /** The exit status, minus the signal's number when a signal killed it; null while the child runs (asyncio's `get_returncode`). */
   readonly returncode: number | null;
   /** The parent's end of the child's stdin pipe, or null when stdin is not a pipe. */
   readonly stdin: WriteTransport | null;
+  /** The parent's end of the child's stdout pipe, or null when stdout is not a pipe. */
   readonly stdout: ReadTransport | null;
+  /** The parent's end of the child's stderr pipe, or null when stderr is not a pipe. */
   readonly stderr: ReadTransport | null;
   /**
    * Sends a signal (a name such as "SIGTERM", or a number). Does nothing once the child
@@ -79,5 +87,10 @@ export interface ProcessHandle {
  * program. Cancelling the pending future kills and reaps a child that was started anyway.
  */
 export interface ProcessDriver {
+  /**
+   * Starts a child as `options` say, reporting to `protocols`; the future resolves to its
+   * handle once it runs and every pipe's `connectionMade` was called (asyncio's
+   * `loop.subprocess_exec` underneath).
+   */
   spawn(loop: EventLoop, options: SpawnOptions, protocols: ProcessProtocols): Future<ProcessHandle>;
 }

@@ -58,6 +58,7 @@ class MapSubscription<T, U> implements PollableSubscription<U> {
  * const errors = filter(lines(reader), (line) => line.startsWith("ERROR"));
  */
 export function filter<T, S extends T>(stream: Stream<T>, predicate: (value: T) => value is S): Stream<S>;
+/** The values of `stream` for which `predicate` is true; the others are pulled and dropped. */
 export function filter<T>(stream: Stream<T>, predicate: (value: T) => boolean): Stream<T>;
 export function filter<T>(stream: Stream<T>, predicate: (value: T) => boolean): Stream<T> {
   checkStream("filter(stream, predicate)", stream);

@@ -258,8 +258,18 @@ function* startEach<T>(stream: Stream<T>): Coroutine<Iterable<T>> {
   return loop;
 }
 
-/** Pulls the next value of the innermost `each` loop of the running task. */
-each.next = function next(): Coroutine<void> {
+/** What goes with `each`: `each.next()`, which ends the body of each `for … of` over it. */
+// eslint-disable-next-line @typescript-eslint/no-namespace -- the only way to document a function's property in its declarations
+export declare namespace each {
+  /**
+   * Pulls the next value of the innermost `each` loop of the running task: the last
+   * statement of the loop's body. Throws an `Error` outside such a loop.
+   */
+  const next: () => Coroutine<void>;
+}
+
+// Through a cast: a plain `each.next =` would declare `next` a second time.
+(each as { next: () => Coroutine<void> }).next = function next(): Coroutine<void> {
   const loop = innermostLoop(current.task ?? OUTSIDE_TASKS);
   if (loop === null) throw new Error("each.next() must be called inside a `for (const v of yield* each(stream))` loop, at the end of its body");
   return loop._next();

@@ -20,13 +20,21 @@ export interface FakeOutput {
 
 /** The fake child a script acts as. */
 export interface FakeChild {
+  /** The fake process id, from 1000 up. */
   readonly pid: number;
+  /** The program as the parent named it (a name or a path). */
   readonly program: string;
+  /** The arguments after the program's name. */
   readonly args: readonly string[];
+  /** The working directory the parent asked for, or undefined for the parent's. */
   readonly cwd: string | undefined;
+  /** The whole environment the parent gave, or undefined for the parent's. */
   readonly env: Readonly<Record<string, string>> | undefined;
+  /** The child's stdout. */
   readonly stdout: FakeOutput;
+  /** The child's stderr. */
   readonly stderr: FakeOutput;
+  /** The child's stdin: what the parent writes to it. */
   readonly stdin: {
     /** The bytes written since the last read, waiting for some; an empty array at the end of input. */
     read(): Coroutine<Uint8Array>;
@@ -44,9 +52,13 @@ export interface FakeChild {
 
 /** What happened to one fake child: for a test's assertions. */
 export interface FakeProcessRecord {
+  /** Its fake process id. */
   readonly pid: number;
+  /** The program as the parent named it. */
   readonly program: string;
+  /** The arguments after the program's name. */
   readonly args: readonly string[];
+  /** Everything the parent asked `spawn` for (stdio, cwd, env, session). */
   readonly options: SpawnOptions;
   /** Every signal sent to it, as names, in order. */
   readonly signals: string[];
@@ -54,6 +66,7 @@ export interface FakeProcessRecord {
   returncode: number | null;
   /** Everything it wrote to stdout and stderr, as text, wherever that went. */
   stdout: string;
+  /** Everything it wrote to stderr, as text, wherever that went. */
   stderr: string;
 }
 
@@ -101,6 +114,11 @@ export class FakeProcesses implements ProcessDriver {
     return this._live.size;
   }
 
+  /**
+   * Starts the script defined for `options.program` as a task on `loop`, wired to
+   * `protocols`; the future rejects with an ENOENT `Error` when no script is defined.
+   * `@loop/process` calls it; tests do not.
+   */
   spawn(loop: EventLoop, options: SpawnOptions, protocols: ProcessProtocols): Future<ProcessHandle> {
     const future = loop.createFuture<ProcessHandle>();
     const script = this._scripts.get(options.program) ?? this._scripts.get(options.program.slice(options.program.lastIndexOf("/") + 1));

@@ -3,10 +3,13 @@ import { signalChecks } from "./poller-conformance-signals.js";
 
 /** The parts of a test runner the kit registers its checks with (vitest's or Jest's `describe`/`it`). */
 export interface TestRegistrar {
+  /** Opens a group of checks named `name`; `body` registers them. */
   describe(name: string, body: () => void): void;
+  /** Registers one check; it fails when `body`'s Promise rejects or outlives `timeoutMs`. */
   it(name: string, body: () => Promise<void>, timeoutMs?: number): void;
 }
 
+/** Options of the poller conformance kit. */
 export interface PollerConformanceOptions {
   /** The suite's name; default `poller conformance: <poller.name>`. */
   name?: string;

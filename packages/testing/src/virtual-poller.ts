@@ -4,6 +4,7 @@ import { seededShuffle } from "./shuffle.js";
 import { VirtualClock } from "./virtual-clock.js";
 import { VirtualSignals } from "./virtual-signals.js";
 
+/** Options of `new VirtualPoller(opts)` (and of `runVirtual`). */
 export interface VirtualPollerOptions {
   /** A network driver for the loop's transports, e.g. `@loop/testing`'s in-memory network. */
   net?: NetDriver;
@@ -51,8 +52,11 @@ const DEADLOCK = 2;
  * await loop.runUntilComplete(main());
  */
 export class VirtualPoller implements Poller {
+  /** "virtual". */
   readonly name: string = "virtual";
+  /** The network driver given as `opts.net`, if any. */
   readonly net?: NetDriver;
+  /** The process driver given as `opts.processes`, if any. */
   readonly processes?: ProcessDriver;
   /** Signals a test raises with `poller.signals.raise("SIGINT")`. */
   readonly signals: VirtualSignals;
@@ -91,16 +95,23 @@ export class VirtualPoller implements Poller {
     this._onDeadlock = opts?.onDeadlock ?? stopLoop;
   }
 
+  /** Keeps the loop's driver, listens to the clock's changes, and applies `opts.seed`'s task order. */
   attach(driver: LoopDriver): void {
     this._driver = driver;
     this.clock._listen(() => this.wakeup());
     if (this._seed !== undefined) driver.loop.setTaskOrder(seededShuffle(this._seed));
   }
 
+  /** The virtual clock's time, in ms. */
   time(): number {
     return this.clock.now();
   }
 
+  /**
+   * For a timeout > 0 with no outside work pending and no wake-up since: jumps the clock by
+   * `timeoutMs` and returns `true`. Otherwise decides from a `setImmediate` callback:
+   * resume the loop, wait for the outside work, or declare a deadlock.
+   */
   wait(timeoutMs: number | null): boolean {
     if (this._closed) return false;
     const request = timeoutMs === null || !(timeoutMs < Infinity) ? null : timeoutMs > 0 ? timeoutMs : 0;
@@ -116,12 +127,14 @@ export class VirtualPoller implements Poller {
     return false;
   }
 
+  /** Ends the pending wait from a `setImmediate` callback, without moving the clock. */
   wakeup(): void {
     if (this._closed || this._driver === null) return;
     this._woken = true;
     this._queueCheck();
   }
 
+  /** Drops the pending wait and stops listening to the clock; no resume follows. */
   close(): void {
     this._closed = true;
     this._request = undefined;

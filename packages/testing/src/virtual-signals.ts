@@ -22,16 +22,19 @@ export class VirtualSignals implements SignalDriver {
   readonly exits: string[] = [];
   private readonly _listeners = new Map<string, SignalListener[]>();
 
+  /** Every signal but SIGKILL and SIGSTOP, which a real process cannot handle either. */
   supports(signal: string): boolean {
     return signal !== "SIGKILL" && signal !== "SIGSTOP";
   }
 
+  /** Calls `listener` each time a test raises `signal`. */
   add(signal: string, listener: SignalListener): void {
     const list = this._listeners.get(signal);
     if (list === undefined) this._listeners.set(signal, [listener]);
     else list.push(listener);
   }
 
+  /** Stops calling `listener` for `signal`; does nothing when it was not added. */
   remove(signal: string, listener: SignalListener): void {
     const list = this._listeners.get(signal);
     const at = list?.indexOf(listener) ?? -1;
@@ -53,6 +56,7 @@ export class VirtualSignals implements SignalDriver {
     for (const listener of [...list]) listener(signal);
   }
 
+  /** Records `signal` in `exits` instead of ending the process. */
   exitBySignal(signal: string): void {
     this.exits.push(signal);
   }
