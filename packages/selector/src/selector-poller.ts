@@ -3,7 +3,7 @@ import { DefaultPoller, type EventLoop, type LoopDriver, type NetDriver, type Po
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
-import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
+import { getReactor, type FdTarget, type Reactor } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
 
 /** The fd-watching capability of a poller (asyncio's add_reader family). */
@@ -39,7 +39,9 @@ let warned = false;
  * import { SelectorPoller } from "@loop/selector";
  * await run(main, { poller: new SelectorPoller() });
  */
-export class SelectorPoller implements Poller, ReactorClient {
+// Not `implements ReactorClient`: its members are @internal, trimmed from the published
+// dist/selector.d.ts, where the clause would no longer type-check; `reactor.add(this)` checks it.
+export class SelectorPoller implements Poller {
   /** `"selector"`, or `"selector(fallback: default)"` when the addon is not available. */
   readonly name: string;
   /** Null when the addon is available; else the poller everything is forwarded to. */
@@ -322,7 +324,8 @@ export class SelectorPoller implements Poller, ReactorClient {
 }
 
 /** One watched descriptor of addReader/addWriter: its callbacks, run from loop callbacks. */
-class Watcher implements FdTarget {
+// Not `implements FdTarget` for the same reason; `reactor.targets[fd] = watcher` checks it.
+class Watcher {
   reader: [(...args: unknown[]) => unknown, unknown[]] | null = null;
   writer: [(...args: unknown[]) => unknown, unknown[]] | null = null;
 

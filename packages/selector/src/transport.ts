@@ -2,7 +2,7 @@ import type { Buffer } from "node:buffer";
 import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
 import { systemError } from "./errors.js";
 import { BACKLOG, CTL_FLUSHES, DATA, DRAINED, EOF, ERROR } from "./native.js";
-import type { FdTarget, Reactor } from "./reactor.js";
+import type { Reactor } from "./reactor.js";
 import type { SelectorPoller } from "./selector-poller.js";
 
 const NO_PROTOCOL: Protocol = {
@@ -47,7 +47,9 @@ export interface SelectorSocket {
  * the protocol); the transport holds one `refExternal` on its loop from creation until
  * `connectionLost`, as the Node driver's does.
  */
-export class SelectorTransport implements Transport, FdTarget {
+// Not `implements FdTarget`: its owner's reactor-side members are @internal, trimmed from the
+// published dist/selector.d.ts; `reactor.targets[fd] = this` checks the shape.
+export class SelectorTransport implements Transport {
   /** The poller whose selector watches this socket. */
   readonly owner: SelectorPoller;
   private _fd: number;
