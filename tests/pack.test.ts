@@ -161,6 +161,8 @@ const extraRuntimeFiles: Record<string, RegExp[]> = {
   "@loop/workers": [/^worker\/entry\.mjs$/],
   // The rule pages the rules' `docs.url` point to.
   "@loop/eslint-plugin": [/^docs\/rules\/[\w-]+\.md$/],
+  // What node-gyp needs to build the addon on install, and the prebuilt binaries.
+  "@loop/selector": [/^binding\.gyp$/, /^native\/.+\.[ch]$/, /^scripts\/build-native\.mjs$/, /^prebuilds\//],
 };
 
 describe("each tarball holds LICENSE, README, dist and its public types, and nothing else", () => {

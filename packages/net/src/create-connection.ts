@@ -3,6 +3,7 @@ import { getNetDriver } from "./driver.js";
 import { withAddress } from "./errors.js";
 import type { TlsOptions } from "./streams.js";
 
+/** Options of `createConnection` (asyncio's `ssl`, `server_hostname` and a connect timeout). */
 export interface CreateConnectionOptions {
   /** Connect over TLS (carried by Node's TLS, whatever the driver). */
   tls?: TlsOptions;

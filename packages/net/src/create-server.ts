@@ -4,8 +4,11 @@ import { Server } from "./server.js";
 import { checkServerArgs, type ServerTarget } from "./protocol-args.js";
 import type { TlsServerOptions } from "./streams.js";
 
+/** Options of `createServer` and `createUnixServer` (asyncio's `backlog`, `ssl`, `reuse_port`). */
 export interface CreateServerOptions {
+  /** The length of the queue of connections not yet accepted (asyncio's `backlog`). */
   backlog?: number;
+  /** Serve TLS with these options (Node's `tls.createServer` options; asyncio's `ssl`). */
   tls?: TlsServerOptions;
   /**
    * SO_REUSEPORT: several listeners (one loop per worker thread, or several processes)

@@ -2,6 +2,7 @@ import { getRunningLoop, type Coroutine, type DatagramAddress, type DatagramProt
 import { checkDatagramOptions, type DatagramEndpointOptions } from "./datagram.js";
 import { getNetDriver } from "./driver.js";
 
+/** Options of `openDatagramSocket`: those of `createDatagramEndpoint`, plus `limit`. */
 export interface DatagramSocketOptions extends DatagramEndpointOptions {
   /**
    * How many bytes of received datagrams may wait for `recv()`; past it, arriving datagrams
@@ -15,8 +16,11 @@ const DEFAULT_LIMIT = 256 * 1024;
 
 /** Node's `AddressInfo`. */
 export interface DatagramAddressInfo {
+  /** The IP address, e.g. `"127.0.0.1"` or `"::1"`. */
   address: string;
+  /** `"IPv4"` or `"IPv6"`. */
   family: string;
+  /** The UDP port number. */
   port: number;
 }
 
@@ -74,11 +78,18 @@ export class DatagramSocket {
   private _writingPaused = false;
   private _closed = false;
 
+  /**
+   * How many bytes of received datagrams may wait for `recv()` before arriving ones are
+   * dropped (the `limit` option of `openDatagramSocket`).
+   */
+  readonly limit: number;
+
   /** @internal Use `openDatagramSocket`. */
   constructor(
     private readonly _loop: EventLoop,
-    readonly limit: number,
+    limit: number,
   ) {
+    this.limit = limit;
     this._protocol = {
       datagramReceived: (data, addr) => this._arrived([data, addr], data.byteLength),
       errorReceived: (error) => this._arrived(error, 0),

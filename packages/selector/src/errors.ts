@@ -2,11 +2,17 @@ import { getSystemErrorName } from "node:util";
 
 /** An error shaped like Node's system errors: `code`, `errno`, `syscall`, and the address when known. */
 export interface SystemError extends Error {
+  /** The errno's name, e.g. `"ECONNREFUSED"` (Node's `error.code`). */
   code: string;
+  /** The errno as Node reports it: negative, e.g. `-111` for ECONNREFUSED on Linux. */
   errno: number;
+  /** The system call that failed, e.g. `"connect"`, `"bind"`, `"epoll_ctl"`. */
   syscall: string;
+  /** The host of a failed TCP connect or listen, when known. */
   address?: string;
+  /** The port of a failed TCP connect or listen, when known. */
   port?: number;
+  /** The socket path of a failed Unix connect or listen, when known. */
   path?: string;
 }
 

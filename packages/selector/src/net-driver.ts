@@ -32,6 +32,11 @@ export class SelectorNetDriver implements NetDriver {
     private readonly _reactor: Reactor,
   ) {}
 
+  /**
+   * Opens a stream for `@loop/net`'s `openConnection`/`createConnection` (asyncio's
+   * `loop.create_connection`): a raw non-blocking TCP or Unix socket; with `tls`, Node's
+   * driver does it. Resolves once the protocol's `connectionMade` was called.
+   */
   connect(loop: EventLoop, protocolFactory: () => Protocol, options: ConnectOptions): Future<Transport> {
     if (options.tls !== undefined && options.tls !== false) return nodeNetDriver.connect(loop, protocolFactory, options);
     const future = loop.createFuture<Transport>();
@@ -39,6 +44,11 @@ export class SelectorNetDriver implements NetDriver {
     return future;
   }
 
+  /**
+   * Listens for `@loop/net`'s `startServer`/`createServer` (asyncio's `loop.create_server`)
+   * on a raw socket, honouring `reusePort`; with `tls`, Node's driver does it. Resolves
+   * with the listening handle.
+   */
   listen(loop: EventLoop, protocolFactory: () => Protocol, options: SelectorListenOptions): Future<ServerHandle> {
     if (options.tls !== undefined) return nodeNetDriver.listen(loop, protocolFactory, options);
     const future = loop.createFuture<ServerHandle>();
@@ -46,6 +56,10 @@ export class SelectorNetDriver implements NetDriver {
     return future;
   }
 
+  /**
+   * asyncio's `loop.start_tls`: upgrades a connection carried by Node's driver; a raw
+   * selector transport is refused with a `TypeError` (connect with `{ tls }` instead).
+   */
   startTls(loop: EventLoop, transport: Transport, protocol: Protocol, options: StartTlsOptions): Future<Transport> {
     if (transport instanceof SelectorTransport) {
       const future = loop.createFuture<Transport>();

@@ -3,14 +3,18 @@ import { DefaultPoller, type EventLoop, type LoopDriver, type NetDriver, type Po
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
-import { getReactor, type FdTarget, type Reactor, type ReactorClient } from "./reactor.js";
+import { getReactor, type FdTarget, type Reactor } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
 
 /** The fd-watching capability of a poller (asyncio's add_reader family). */
 export interface FdWatching {
+  /** asyncio's `loop.add_reader`: calls `callback(...args)` whenever `fd` is readable. */
   addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  /** asyncio's `loop.remove_reader`: true if a reader was registered. */
   removeReader(fd: number): boolean;
+  /** asyncio's `loop.add_writer`: calls `callback(...args)` whenever `fd` is writable. */
   addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  /** asyncio's `loop.remove_writer`: true if a writer was registered. */
   removeWriter(fd: number): boolean;
 }
 
@@ -35,7 +39,10 @@ let warned = false;
  * import { SelectorPoller } from "@loop/selector";
  * await run(main, { poller: new SelectorPoller() });
  */
-export class SelectorPoller implements Poller, ReactorClient {
+// Not `implements ReactorClient`: its members are @internal, trimmed from the published
+// dist/selector.d.ts, where the clause would no longer type-check; `reactor.add(this)` checks it.
+export class SelectorPoller implements Poller {
+  /** `"selector"`, or `"selector(fallback: default)"` when the addon is not available. */
   readonly name: string;
   /** Null when the addon is available; else the poller everything is forwarded to. */
   private readonly _fallback: DefaultPoller | null;
@@ -43,7 +50,9 @@ export class SelectorPoller implements Poller, ReactorClient {
   private readonly _net: SelectorNetDriver | null;
   private _driver: LoopDriver | null = null;
   private _closed = false;
+  /** @internal The end of the current timed wait (read by the reactor). */
   _deadline = Infinity;
+  /** @internal A batch must resume the loop whatever the time (read by the reactor). */
   _wakeRequested = false;
   /** Records queued for the loop: parallel arrays, swapped with spares while delivering. */
   private _targets: FdTarget[] = [];
@@ -83,6 +92,10 @@ export class SelectorPoller implements Poller, ReactorClient {
     return this._fallback === null;
   }
 
+  /**
+   * The network driver `@loop/net` picks up by itself: `SelectorNetDriver`, or undefined
+   * on the fallback (then `@loop/net` uses Node's driver).
+   */
   get net(): NetDriver | undefined {
     return this._net ?? undefined;
   }
@@ -95,6 +108,7 @@ export class SelectorPoller implements Poller, ReactorClient {
     return this._fallback === null ? this : undefined;
   }
 
+  /** Called by the loop that this poller serves, once; registers it with the thread's selector. */
   attach(driver: LoopDriver): void {
     if (this._fallback !== null) {
       this._fallback.attach(driver);
@@ -104,6 +118,7 @@ export class SelectorPoller implements Poller, ReactorClient {
     (this._reactor as Reactor).add(this);
   }
 
+  /** The loop's clock: `performance.now()`, in milliseconds (asyncio's `loop.time()`). */
   time(): number {
     return performance.now();
   }
@@ -129,6 +144,7 @@ export class SelectorPoller implements Poller, ReactorClient {
     (this._reactor as Reactor).rearm();
   }
 
+  /** Ends the pending wait soon: the loop is resumed in this libuv iteration (asyncio's self-pipe write). */
   wakeup(): void {
     if (this._fallback !== null) {
       this._fallback.wakeup();
@@ -139,6 +155,10 @@ export class SelectorPoller implements Poller, ReactorClient {
     (this._reactor as Reactor).requestWake();
   }
 
+  /**
+   * Called when the loop closes: leaves the thread's selector and closes every descriptor
+   * this poller still owns (transports, listeners, watched fds are forgotten).
+   */
   close(): void {
     if (this._fallback !== null) {
       this._fallback.close();
@@ -304,7 +324,8 @@ export class SelectorPoller implements Poller, ReactorClient {
 }
 
 /** One watched descriptor of addReader/addWriter: its callbacks, run from loop callbacks. */
-class Watcher implements FdTarget {
+// Not `implements FdTarget` for the same reason; `reactor.targets[fd] = watcher` checks it.
+class Watcher {
   reader: [(...args: unknown[]) => unknown, unknown[]] | null = null;
   writer: [(...args: unknown[]) => unknown, unknown[]] | null = null;
 

@@ -2,7 +2,7 @@ import type { Buffer } from "node:buffer";
 import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
 import { systemError } from "./errors.js";
 import { BACKLOG, CTL_FLUSHES, DATA, DRAINED, EOF, ERROR } from "./native.js";
-import type { FdTarget, Reactor } from "./reactor.js";
+import type { Reactor } from "./reactor.js";
 import type { SelectorPoller } from "./selector-poller.js";
 
 const NO_PROTOCOL: Protocol = {
@@ -29,6 +29,7 @@ export interface TransportOwner {
  * and a reset, named as Node's `socket.resetAndDestroy()`.
  */
 export interface SelectorSocket {
+  /** The socket's file descriptor (asyncio's `TransportSocket.fileno()`); -1 once closed. */
   fileno(): number;
   /** Closes the connection with a TCP RST instead of a FIN, dropping buffered bytes. */
   resetAndDestroy(): void;
@@ -46,7 +47,10 @@ export interface SelectorSocket {
  * the protocol); the transport holds one `refExternal` on its loop from creation until
  * `connectionLost`, as the Node driver's does.
  */
-export class SelectorTransport implements Transport, FdTarget {
+// Not `implements FdTarget`: its owner's reactor-side members are @internal, trimmed from the
+// published dist/selector.d.ts; `reactor.targets[fd] = this` checks the shape.
+export class SelectorTransport implements Transport {
+  /** The poller whose selector watches this socket. */
   readonly owner: SelectorPoller;
   private _fd: number;
   private readonly _reactor: Reactor;
@@ -93,6 +97,7 @@ export class SelectorTransport implements Transport, FdTarget {
     if (!this._readingPaused && !this._closing && this._fd >= 0) this._reactor.native.reading(this._fd, true);
   }
 
+  /** @internal The poller delivers one readiness record of this socket (in a loop callback). */
   handleEvent(kind: number, a: number, b: number, data: Buffer | null): void {
     if (this._fd < 0) return;
     try {
@@ -125,12 +130,17 @@ export class SelectorTransport implements Transport, FdTarget {
     }
   }
 
+  /** @internal The poller closes: the descriptor is closed without telling the protocol. */
   discard(): void {
     this._closeFd(false);
   }
 
   // --- BaseTransport ---------------------------------------------------------------------
 
+  /**
+   * asyncio's `BaseTransport.close()`: stops reading at once, sends what is buffered, then
+   * closes the socket and calls the protocol's `connectionLost(null)`.
+   */
   close(): void {
     if (this._closing) return;
     this._closing = true;
@@ -146,10 +156,16 @@ export class SelectorTransport implements Transport, FdTarget {
     }
   }
 
+  /** asyncio's `is_closing()`: true once `close()` or `abort()` was called or the connection failed. */
   isClosing(): boolean {
     return this._closing;
   }
 
+  /**
+   * asyncio's `get_extra_info()`: `"peername"` and `"sockname"` (Node's `AddressInfo`, or
+   * the path of a Unix socket), `"socket"` (a `SelectorSocket`); `fallback` for anything else
+   * or once the socket is closed.
+   */
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined {
     let value: unknown;
     const fd = this._fd;
@@ -170,26 +186,31 @@ export class SelectorTransport implements Transport, FdTarget {
     return (value === undefined || value === null ? fallback : value) as T | undefined;
   }
 
+  /** asyncio's `set_protocol()`: the protocol that receives the next events. */
   setProtocol(protocol: BaseProtocol): void {
     this._protocol = protocol as Protocol;
   }
 
+  /** asyncio's `get_protocol()`: the protocol receiving this transport's events. */
   getProtocol(): BaseProtocol {
     return this._protocol;
   }
 
   // --- ReadTransport ---------------------------------------------------------------------
 
+  /** asyncio's `is_reading()`: true unless reading is paused or the transport is closing. */
   isReading(): boolean {
     return !this._readingPaused && !this._closing;
   }
 
+  /** asyncio's `pause_reading()`: no `dataReceived` until `resumeReading()`; the socket is no longer read. */
   pauseReading(): void {
     if (this._closing || this._readingPaused) return;
     this._readingPaused = true;
     if (this._fd >= 0) this._reactor.native.reading(this._fd, false);
   }
 
+  /** asyncio's `resume_reading()`: delivers what arrived meanwhile first, then reads again. */
   resumeReading(): void {
     if (this._closing || !this._readingPaused) return;
     this._readingPaused = false;
@@ -201,6 +222,11 @@ export class SelectorTransport implements Transport, FdTarget {
 
   // --- WriteTransport --------------------------------------------------------------------
 
+  /**
+   * asyncio's `write()`: never blocks; the bytes are copied and sent right after the loop's
+   * batch of turns. Past the high-water mark the protocol's `pauseWriting()` is called.
+   * Throws after `writeEof()`; ignored once closing.
+   */
   write(data: Uint8Array): void {
     if (this._eofWritten) throw new Error("Transport.write: cannot write after writeEof()");
     const length = data.byteLength;
@@ -222,33 +248,43 @@ export class SelectorTransport implements Transport, FdTarget {
     if (!this._protocolPaused && buffered > this._high) this._pauseProtocol();
   }
 
+  /** asyncio's `writelines()`: `write()` of each buffer, in order. */
   writelines(list: Iterable<Uint8Array>): void {
     for (const data of list) this.write(data);
   }
 
+  /** asyncio's `write_eof()`: shuts down the sending side (the peer reads EOF); reading goes on, `write()` throws. */
   writeEof(): void {
     if (this._closing || this._eofWritten) return;
     this._eofWritten = true;
     if (this._fd >= 0) this._reactor.native.shutdown(this._fd);
   }
 
+  /** asyncio's `can_write_eof()`: always true for a socket. */
   canWriteEof(): boolean {
     return true;
   }
 
+  /** asyncio's `abort()`: closes at once, dropping buffered bytes; `connectionLost(null)` follows. */
   abort(): void {
     this._closing = true;
     this._forceClose(null);
   }
 
+  /** asyncio's `get_write_buffer_size()`: bytes written and not yet taken by the kernel. */
   getWriteBufferSize(): number {
     return this._fd < 0 ? 0 : this._reactor.native.buffered(this._fd);
   }
 
+  /** asyncio's `get_write_buffer_limits()`: the marks `pauseWriting`/`resumeWriting` follow (64 KiB / 16 KiB by default). */
   getWriteBufferLimits(): { low: number; high: number } {
     return { low: this._low, high: this._high };
   }
 
+  /**
+   * asyncio's `set_write_buffer_limits()`: `high` defaults to 64 KiB, `low` to a quarter of
+   * `high`; pauses or resumes the protocol at once if the buffer is now past a mark.
+   */
   setWriteBufferLimits(high?: number, low?: number): void {
     const [h, l] = writeBufferLimits(high, low);
     this._high = h;
