@@ -1,5 +1,14 @@
 import { describe, expect, test } from "vitest";
-import { CancelledError, ExceptionGroup, createTask, currentTask, gather, taskGroup, type Coroutine, type Task } from "../src/index.js";
+import {
+  CancelledError,
+  ExceptionGroup,
+  createTask,
+  currentTask,
+  gather,
+  taskGroup,
+  type Coroutine,
+  type Task,
+} from "../src/index.js";
 import { catching, runVirtual, sleep, turns } from "./helpers.js";
 
 // Behaviours that mutation testing (`pnpm test:mutation`, see CONTRIBUTING.md) found

@@ -77,7 +77,11 @@ describe("Barrier", () => {
     await run(function* () {
       const barrier = new Barrier(2);
       // All three start in the same turn: the second trips the barrier, the third arrives while it drains.
-      const tasks = [spawn(() => barrier.wait()), spawn(() => barrier.wait()), spawn(() => barrier.wait())];
+      const tasks = [
+        spawn(() => barrier.wait()),
+        spawn(() => barrier.wait()),
+        spawn(() => barrier.wait()),
+      ];
       const late = tasks[2]!;
       yield* settle(tasks.slice(0, 2));
       yield* turns(3);

@@ -1,6 +1,13 @@
 import { CancelledError, createTask, currentTask, getRunningLoop } from "@loop/core";
 import { describe, expect, test } from "vitest";
-import { interval, sleep, timeout, timeoutAt, type MissedTicks, type Timeout } from "../src/index.js";
+import {
+  interval,
+  sleep,
+  timeout,
+  timeoutAt,
+  type MissedTicks,
+  type Timeout,
+} from "../src/index.js";
 import { caught, virtual, withPoller } from "./helpers.js";
 
 // Behaviours that mutation testing (`pnpm test:mutation`, see CONTRIBUTING.md) found
@@ -9,7 +16,11 @@ import { caught, virtual, withPoller } from "./helpers.js";
 
 describe("interval when the loop itself is blocked while a task waits in tick()", () => {
   /** Ticks 4 times at period 100; while the ticker waits for its tick at 100, other code blocks the loop from `at` for `block` ms. */
-  function blockedTicks(missed: MissedTicks, at: number, block: number): Promise<[number, number][]> {
+  function blockedTicks(
+    missed: MissedTicks,
+    at: number,
+    block: number,
+  ): Promise<[number, number][]> {
     return withPoller(function* (poller) {
       const loop = getRunningLoop();
       const ticker = interval(100, { missed });
@@ -47,7 +58,7 @@ describe("interval when the loop itself is blocked while a task waits in tick()"
     ]);
   });
 
-  test("lateness below one period while waiting is the host's and keeps the schedule, even for \"delay\"", async () => {
+  test('lateness below one period while waiting is the host\'s and keeps the schedule, even for "delay"', async () => {
     expect(await blockedTicks("delay", 90, 50)).toEqual([
       [0, 0],
       [100, 140],
@@ -104,4 +115,3 @@ describe("timeout", () => {
     });
   });
 });
-
