@@ -429,3 +429,60 @@ describe("waitFor(aw, 0) and sleep edges", () => {
     expect(out.reported).toEqual([]);
   });
 });
+
+describe("more timer edges the mutants found", () => {
+  test("a scope that exits before its deadline leaves no timer scheduled", async () => {
+    const out = await virtual(function* () {
+      const loop = getRunningLoop();
+      const before = loop.timerCount;
+      yield* timeout(1_000, function* () {
+        yield* sleep(1);
+      });
+      return [before, loop.timerCount];
+    });
+    expect(out).toEqual([0, 0]);
+  });
+
+  test("toString of an active scope shows its deadline; reschedule() names itself when given a string", async () => {
+    await virtual(function* () {
+      yield* timeoutAt(10, function* (s) {
+        expect(String(s)).toBe("<Timeout [active] when=10>");
+        expect(() => s.reschedule("5" as never)).toThrow(
+          /^Timeout\.reschedule\(whenMs\): whenMs must be a loop time/,
+        );
+      });
+    });
+  });
+
+  test("the InvalidStateErrors of a stopped ticker say what happened", async () => {
+    await virtual(function* () {
+      const ticker = interval(100);
+      yield* ticker.tick();
+      const waiting = createTask(ticker.tick());
+      yield* sleep(1);
+      ticker.stop();
+      const error = yield* caught(() => waiting);
+      expect((error as Error).message).toBe("Ticker.tick(): the ticker was stopped");
+      expect(() => ticker.tick()).toThrow(/^Ticker\.tick\(\): the ticker is stopped$/);
+    });
+  });
+
+  test("waitFor(aw, 0) on work that is not done throws a TimeoutError saying it cancelled it", async () => {
+    const error = await virtual(function* () {
+      return yield* caught(() => waitFor(sleep(10), 0));
+    });
+    expect((error as Error).message).toBe("waitFor(aw, 0): aw was not done, and was cancelled");
+  });
+
+  test("waitFor accepts a thenable function as it accepts any PromiseLike", async () => {
+    const out = await virtual(function* () {
+      const thenable = Object.assign(() => undefined, {
+        then(resolve: (value: number) => void) {
+          resolve(5);
+        },
+      });
+      return yield* waitFor(thenable as unknown as PromiseLike<number>, 100);
+    });
+    expect(out).toBe(5);
+  });
+});
