@@ -5,6 +5,7 @@ import {
   BoundedSemaphore,
   BrokenBarrierError,
   Condition,
+  Event,
   LifoQueue,
   Lock,
   PriorityQueue,
@@ -378,6 +379,134 @@ describe("errors name the call, the argument and what was passed", () => {
       q.shutdown();
       yield* settle([putter]);
       expect(String(q)).toBe("<Queue maxsize=1 qsize=1 tasks=2 shutdown>");
+    });
+  });
+});
+
+describe("PriorityQueue's natural order (Python's tuple order)", () => {
+  function drain<T>(items: T[]): T[] {
+    const q = new PriorityQueue<T>();
+    for (const item of items) q.putNowait(item);
+    const out: T[] = [];
+    while (q.qsize() > 0) out.push(q.getNowait());
+    return out;
+  }
+
+  test("strings and bigints are ordered by <", () => {
+    expect(drain(["b", "c", "a"])).toEqual(["a", "b", "c"]);
+    expect(drain([3n, 1n, 2n])).toEqual([1n, 2n, 3n]);
+  });
+
+  test("arrays compare element by element, equal elements deciding nothing", () => {
+    expect(
+      drain([
+        [1, "c"],
+        [1, "b"],
+        [1, "a"],
+      ]),
+    ).toEqual([
+      [1, "a"],
+      [1, "b"],
+      [1, "c"],
+    ]);
+  });
+
+  test("a shorter array that is a prefix of a longer one comes first", () => {
+    expect(drain([[1, 2], [1], [1, 2, 0]])).toEqual([[1], [1, 2], [1, 2, 0]]);
+  });
+
+  test("an array and a number, or a number and a string, cannot be ordered: TypeError naming both", () => {
+    const q = new PriorityQueue<unknown>();
+    q.putNowait(1);
+    expect(() => q.putNowait([1])).toThrow(TypeError);
+    expect(() => q.putNowait("1")).toThrow(
+      new TypeError(
+        "PriorityQueue: cannot order a string and a number; pass a compare function: new PriorityQueue(maxsize, (a, b) => a.priority - b.priority)",
+      ),
+    );
+    expect(() => q.putNowait(null)).toThrow(/^PriorityQueue: cannot order null and a number;/);
+    expect(() => q.putNowait({})).toThrow(
+      /^PriorityQueue: cannot order an object \(Object\) and a number;/,
+    );
+    expect(() => q.putNowait(Object.create(null))).toThrow(
+      /^PriorityQueue: cannot order an object \(Object\) and a number;/,
+    );
+    expect(() => q.putNowait(new Date(0))).toThrow(
+      /^PriorityQueue: cannot order an object \(Date\) and a number;/,
+    );
+    expect(q.qsize()).toBe(1);
+  });
+});
+
+describe("Barrier, Condition, Event and withLock details", () => {
+  test("nWaiting is 0 while the barrier drains, even before the released tasks have left", async () => {
+    await run(function* () {
+      const barrier = new Barrier(2);
+      const tasks = [spawn(() => barrier.wait()), spawn(() => barrier.wait())];
+      yield* turns(1); // the second arrival tripped the barrier; the first has not left yet
+      expect(barrier.nWaiting).toBe(0);
+      expect(String(barrier)).toBe("<Barrier [draining, waiters: 0/2]>");
+      yield* settle(tasks);
+    });
+  });
+
+  test("wait() on an aborted barrier says it was aborted", async () => {
+    await run(function* () {
+      const barrier = new Barrier(2);
+      yield* barrier.abort();
+      const error = yield* thrown(barrier.wait());
+      expect(error).toBeInstanceOf(BrokenBarrierError);
+      expect((error as Error).message).toBe("Barrier.wait(): the barrier was aborted");
+    });
+  });
+
+  test("Condition.wait() without the lock throws an Error saying so, and toString shows the lock and the waiters", async () => {
+    await run(function* () {
+      const cond = new Condition();
+      const error = yield* thrown(cond.wait());
+      expect((error as Error).message).toBe(
+        "Condition.wait(): the lock is not acquired; call it while holding the lock",
+      );
+      expect(String(cond)).toBe("<Condition [unlocked]>");
+      const waiter = spawn(() => cond.withLock(() => cond.wait()));
+      yield* turns(1);
+      expect(String(cond)).toBe("<Condition [unlocked, waiters: 1]>");
+      yield* cond.acquire();
+      expect(String(cond)).toBe("<Condition [locked, waiters: 1]>");
+      cond.notify();
+      cond.release();
+      yield* waiter;
+    });
+  });
+
+  test("Event.toString counts only the tasks still waiting", async () => {
+    await run(function* () {
+      const event = new Event();
+      const a = spawn(() => event.wait());
+      const b = spawn(() => event.wait());
+      yield* turns(1);
+      expect(String(event)).toBe("<Event [unset, waiters: 2]>");
+      a.cancel();
+      yield* settle([a]);
+      expect(String(event)).toBe("<Event [unset, waiters: 1]>");
+      event.set();
+      yield* b;
+      expect(String(event)).toBe("<Event [set]>");
+    });
+  });
+
+  test("throw() into a withLock that has finished rethrows the error, as a finished generator does", async () => {
+    await run(function* () {
+      const lock = new Lock();
+      const op = lock.withLock(function* () {
+        return 1;
+      });
+      expect(op.next()).toEqual({ done: true, value: 1 });
+      const error = new Error("late");
+      expect(() => op.throw(error)).toThrow(error);
+      expect(op.return(2)).toEqual({ done: true, value: 2 });
+      expect(op.next()).toEqual({ done: true, value: undefined });
+      expect(lock.locked()).toBe(false);
     });
   });
 });
