@@ -510,3 +510,47 @@ describe("Barrier, Condition, Event and withLock details", () => {
     });
   });
 });
+
+describe("the messages of waiters woken by shutdown", () => {
+  test("getters and putters woken by shutdown(), or promised something before it, say why they fail", async () => {
+    await run(function* () {
+      const empty = new Queue<number>();
+      const getter = spawn(() => empty.get());
+      const full = new Queue<number>(1);
+      full.putNowait(0);
+      const putter = spawn(() => full.put(1));
+      const promisedFull = new Queue<number>(1);
+      promisedFull.putNowait(0);
+      const promisedPutter = spawn(() => promisedFull.put(1));
+      const discarded = new Queue<number>();
+      const promisedGetter = spawn(() => discarded.get());
+      yield* turns(1);
+      promisedFull.getNowait(); // a place is promised to promisedPutter
+      discarded.putNowait(1); // an item is promised to promisedGetter
+      for (const q of [empty, full, promisedFull]) q.shutdown();
+      discarded.shutdown(true);
+      yield* settle([getter, putter, promisedPutter, promisedGetter]);
+      expect(
+        [getter, putter, promisedPutter, promisedGetter].map(
+          (t) => (t.exception() as Error).message,
+        ),
+      ).toEqual([
+        "Queue.get(): the queue was shut down and is empty",
+        "Queue.put(): the queue was shut down",
+        "Queue.put(): the queue was shut down",
+        "Queue.get(): the queue was shut down with immediate=true",
+      ]);
+    });
+  });
+
+  test("Condition.notify(n) checks n and names it", async () => {
+    await run(function* () {
+      const cond = new Condition();
+      yield* cond.acquire();
+      expect(() => cond.notify(-1)).toThrow(
+        new RangeError("Condition.notify(n): n must be >= 0, got -1"),
+      );
+      cond.release();
+    });
+  });
+});
