@@ -13,12 +13,13 @@ export interface FdTarget {
 
 /** What the reactor needs of a poller. */
 export interface ReactorClient {
-  /** Queues a record for the poller's loop (one loop callback per batch delivers them). */
+  /** @internal Queues a record for the poller's loop (one loop callback per batch delivers them). */
   _queue(target: FdTarget, kind: number, a: number, b: number, data: Buffer | null): void;
-  /** Resumes the loop if its wait is over (a wake-up, I/O, or the deadline passed). */
+  /** @internal Resumes the loop if its wait is over (a wake-up, I/O, or the deadline passed). */
   _maybeResume(now: number): void;
-  /** The end of the poller's current wait on `performance.now()`'s clock; Infinity when none. */
+  /** @internal The end of the poller's current wait on `performance.now()`'s clock; Infinity when none. */
   readonly _deadline: number;
+  /** @internal A wake-up was asked for since the last resume. */
   readonly _wakeRequested: boolean;
 }
 

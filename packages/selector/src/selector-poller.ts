@@ -62,7 +62,7 @@ export class SelectorPoller implements Poller {
   private _data: (Buffer | null)[] = [];
   private _spare: [FdTarget[], number[], number[], number[], (Buffer | null)[]] = [[], [], [], [], []];
   private _dispatchQueued = false;
-  /** Every descriptor this poller's loop has open: released when the poller closes. */
+  /** @internal Every descriptor this poller's loop has open: released when the poller closes. */
   readonly _open = new Set<FdTarget>();
   private readonly _watchers = new Map<number, Watcher>();
 

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { availableParallelism } from "node:os";
 import type { TransferListItem, Worker } from "node:worker_threads";
 import { CancelledError, type Executor, type ExecutorJob, type ExecutorSignal } from "@loop/core";
@@ -157,6 +158,7 @@ export class WorkerPoolExecutor implements Executor {
    */
   async shutdown(opts?: { wait?: boolean; cancelFutures?: boolean }): Promise<void> {
     this._shutdown = true;
+    const threads = [...this._pool.threads];
     // A job whose loop has stopped (run() shuts its default executor down once every task
     // is done) has nobody left to take its outcome: it is cancelled, its thread stopped,
     // rather than waited for. Jobs of a running loop are waited for, as in asyncio.
@@ -166,7 +168,12 @@ export class WorkerPoolExecutor implements Executor {
     this._closing ??= this._pool.close({ force: opts?.cancelFutures === true }).catch((error: unknown) => {
       console.error("[@loop/workers] WorkerPoolExecutor shutdown failed:", error);
     });
-    if (opts?.wait !== false) await this._closing;
+    if (opts?.wait !== false) {
+      await this._closing;
+      // The thread of a cancelled job is terminated, which finishes on its own time: wait
+      // until every thread has exited, so that a finished shutdown leaves none running.
+      await Promise.all(threads.filter((thread) => thread.threadId !== -1).map((thread) => once(thread, "exit")));
+    }
   }
 
   /** What a rejection from piscina means for the job's owner. */
