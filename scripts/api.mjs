@@ -69,6 +69,12 @@ try {
       continue;
     }
     const rollup = join(pkg.dir, rollupPath(pkg.name));
+    // The published types are dist/<name>.d.ts: a module src/<name>.ts would compile to the
+    // same file, and the rollup and the module would overwrite each other.
+    if (existsSync(join(pkg.dir, "src", `${shortName(pkg.name)}.ts`))) {
+      failed.push(`${pkg.name}: src/${shortName(pkg.name)}.ts compiles to ${rollupPath(pkg.name)}, the published types' file: rename the module`);
+      continue;
+    }
     const report = join(pkg.dir, reportPath(pkg.name));
     // Nothing to do when neither the declarations nor the report changed since the last run
     // that found them in agreement (a report edited by hand or by a merge is compared again).

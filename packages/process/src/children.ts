@@ -1,5 +1,5 @@
 import type { EventLoop } from "@loop/core";
-import type { Process } from "./process.js";
+import type { Process } from "./subprocess.js";
 
 /**
  * The children of each loop that are not finished yet (exited and every pipe closed). When the loop closes, those still

@@ -2,7 +2,7 @@ import { currentTask, getRunningLoop, type Coroutine, type ProcessHandle } from 
 import { rememberChild } from "./children.js";
 import { nodeProcessDriver } from "./node-driver.js";
 import { checkOptions, type CheckedOptions, type ProcessOptions } from "./options.js";
-import { Process } from "./process.js";
+import { Process } from "./subprocess.js";
 
 /**
  * Starts `program` with `args` (asyncio.create_subprocess_exec); no shell is involved.

@@ -5,7 +5,7 @@
  * fake processes of `@loop/testing`), by `node:child_process` otherwise.
  */
 export { createSubprocessExec, createSubprocessShell } from "./create.js";
-export { Process } from "./process.js";
+export { Process } from "./subprocess.js";
 export { PIPE, STDOUT, DEVNULL } from "./options.js";
 export type { ProcessOptions, Stdio } from "./options.js";
 export { runProcess, CompletedProcess } from "./run-process.js";

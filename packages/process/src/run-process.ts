@@ -3,7 +3,7 @@ import { CancelledError, getRunningLoop, type Coroutine } from "@loop/core";
 import { createSubprocessExec } from "./create.js";
 import { CalledProcessError } from "./errors.js";
 import { DEVNULL, PIPE, checkOptions, type ProcessOptions } from "./options.js";
-import type { Process } from "./process.js";
+import type { Process } from "./subprocess.js";
 
 /** Options of `runProcess`: those of `createSubprocessExec`, plus what to feed and keep. */
 export interface RunProcessOptions extends ProcessOptions {
