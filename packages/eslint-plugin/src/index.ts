@@ -70,7 +70,7 @@ function config(name: string, level: Partial<Record<RuleName, "error" | "warn" |
 }
 
 /** Every rule that has no false positives in ordinary code; `prefer-task-group` is left to `strict`. */
-plugin.configs.recommended = config("recommended", {
+const recommendedLevels: Record<RuleName, "error" | "off"> = {
   "no-floating-coroutine": "error",
   "no-yield-without-star": "error",
   "no-promise-in-coroutine": "error",
@@ -78,17 +78,10 @@ plugin.configs.recommended = config("recommended", {
   "no-swallowed-cancel": "error",
   "no-blocking-in-coroutine": "error",
   "prefer-task-group": "off",
-});
+};
+plugin.configs.recommended = config("recommended", recommendedLevels);
 
 /** `recommended`, plus structured concurrency: no task without an owner. */
-plugin.configs.strict = config("strict", {
-  "no-floating-coroutine": "error",
-  "no-yield-without-star": "error",
-  "no-promise-in-coroutine": "error",
-  "no-await-in-coroutine": "error",
-  "no-swallowed-cancel": "error",
-  "no-blocking-in-coroutine": "error",
-  "prefer-task-group": "error",
-});
+plugin.configs.strict = config("strict", { ...recommendedLevels, "prefer-task-group": "error" });
 
 export default plugin;
