@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, constants, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { ensureFuture, getRunningLoop, run } from "@loop/core";
 import { openConnection, startServer } from "@loop/net";
@@ -35,6 +36,34 @@ describe("choosing the readiness backend", () => {
     expect(chooseBackend(["kqueue", "uv_poll"], "uv_poll")).toBe("uv_poll");
     expect(() => chooseBackend(["epoll", "uv_poll"], "kqueue")).toThrow(RangeError);
     expect(() => chooseBackend(["epoll", "uv_poll"], "select")).toThrow(/LOOP_SELECTOR_BACKEND .*"epoll", "uv_poll".*got "select"/);
+  });
+});
+
+describe.skipIf(!available)("LOOP_SELECTOR_BACKEND in a thread of its own", () => {
+  it("is read when the thread's first SelectorPoller is made: uv_poll runs on uv_poll, an unknown name throws a RangeError at the constructor", async () => {
+    // Workers load the built package, as a user's would (`pnpm build` first).
+    if (!existsSync(new URL("../dist/index.js", import.meta.url))) throw new Error("this test runs the built package: run `pnpm build` first");
+    const source = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      import(workerData.selector).then((m) => {
+        try {
+          const poller = new m.SelectorPoller();
+          parentPort.postMessage(poller.backend);
+          poller.close();
+        } catch (error) {
+          parentPort.postMessage(error.name + ": " + error.message);
+        }
+      });
+    `;
+    const ask = (backend: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const worker = new Worker(source, { eval: true, execArgv: [], env: { ...process.env, LOOP_SELECTOR_BACKEND: backend }, workerData: { selector: new URL("../dist/index.js", import.meta.url).href } });
+        worker.once("message", (answer: string) => void worker.terminate().then(() => resolve(answer)));
+        worker.once("error", reject);
+      });
+    expect(await ask("uv_poll")).toBe("uv_poll");
+    expect(await ask("epoll")).toBe("epoll");
+    expect(await ask("select")).toMatch(/^RangeError: LOOP_SELECTOR_BACKEND must name .*"epoll", "uv_poll".*got "select"/);
   });
 });
 
