@@ -433,7 +433,8 @@ static const backend_t backend_epoll = {"epoll", ep_open, ep_set, ep_forget, ep_
 
 static int kq_change(state_t *s, int fd, int filter, int add) {
   struct kevent ch;
-  EV_SET(&ch, (uintptr_t)fd, filter, add ? EV_ADD : EV_DELETE, 0, 0, NULL);
+  /* udata 0, not NULL: it is an integer on older NetBSD. */
+  EV_SET(&ch, (uintptr_t)fd, filter, add ? EV_ADD : EV_DELETE, 0, 0, 0);
   return kevent(s->epfd, &ch, 1, NULL, 0, NULL) < 0 ? errno : 0;
 }
 
