@@ -37,7 +37,8 @@
  *   that closed while we do not read: libuv#2922's CLOSE_WAIT spin).
  * - Reading stops at EOF, so a half-closed socket is not reported readable forever.
  * - libuv stops a uv_poll_t that reports POLLERR (status UV_EBADF); the uv_poll backend
- *   turns that into an error record and starts the handle again if it is still wanted.
+ *   reports the descriptor ready with IO_ERR (a read or SO_ERROR then says what failed) and
+ *   starts the handle again if it is still wanted.
  */
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
