@@ -8,6 +8,8 @@ export default defineConfig({
     passWithNoTests: true,
     projects: [
       "packages/*",
+      // @loop/selector's tests again on its per-descriptor uv_poll backend.
+      "packages/selector/vitest.uv-poll.config.ts",
       "apps/*",
       {
         // Packs every published package, installs the tarballs with plain npm into an
