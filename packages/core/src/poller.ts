@@ -3,6 +3,8 @@ import { hostSignalDriver } from "./host-signals.js";
 import type { SignalDriver } from "./signal-driver.js";
 import type { LoopDriver, Poller } from "./types.js";
 
+// The poller contract (`Poller`, `LoopDriver`) is in types.ts: the loop's interface names it.
+
 const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
 
 /**

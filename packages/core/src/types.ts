@@ -3,16 +3,16 @@
  * is called with, and what plugins implement (pollers, executors, instruments,
  * transports, protocols, network and process drivers).
  *
- * A leaf: it runs no code and imports nothing but the other leaves it names types from
- * (`datagram.ts`, `signal-driver.ts`, `missing.ts`), which import nothing. The classes name each other
- * in their public signatures (`future.getLoop()`, `loop.createFuture()`,
+ * A leaf: it runs no code and imports nothing but the leaves it names types from
+ * (`datagram.ts`, `signal-driver.ts`, `missing.ts`), which import nothing. The classes
+ * name each other in their public signatures (`future.getLoop()`, `loop.createFuture()`,
  * `task.parentGroup()`), so each class a lower module must name is described here by an
  * interface, as asyncio's `events.AbstractEventLoop` is what its futures and tasks refer
  * to: `AbstractEventLoop`, `AbstractFuture`, `AbstractTask`, `AbstractHandle`,
  * `AbstractTimerHandle`, `AbstractTaskGroup` and the `contextvars` trio. Each carries every
  * public member of its class (the class `implements` it, so the two cannot drift apart),
  * plus the `@internal` members the lower modules use. Modules depend on these interfaces,
- * never on a class above them, and the import graph of `src/` is a tree without cycles:
+ * never on a class above them, so the import graph of `src/` has no cycle:
  * `test/module-graph.test.ts` keeps it so (see docs/design.md, "Module layering").
  */
 import type { DatagramOptions, DatagramProtocol, DatagramTransport } from "./datagram.js";
