@@ -86,11 +86,11 @@ export interface AbstractEventLoop {
   readonly poller: Poller;
   /** The loop's clock, in milliseconds (the poller's `time()`). */
   time(): number;
-  /** Runs one turn; returns how long the loop may then wait (0, ms to the next timer, or null: until woken). */
+  /** One turn (asyncio's `_run_once`); returns how long the loop may then wait (null: until woken). */
   runOnce(): number | null;
-  /** Runs `callback(...args)` in a coming turn, after the callbacks already queued. */
+  /** Runs `callback(...args)` on the next turn, in a copy of the current context, in scheduling order. */
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): AbstractHandle;
-  /** `callSoon` from outside the loop's turns (a host callback, another thread's message). */
+  /** `callSoon` for code running outside the loop's callbacks: it also wakes the poller. */
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): AbstractHandle;
   /** Runs `callback(...args)` after `delayMs` milliseconds. */
   callLater<A extends unknown[]>(delayMs: number, callback: (...args: A) => unknown, ...args: A): AbstractTimerHandle;
@@ -116,7 +116,7 @@ export interface AbstractEventLoop {
   runForever(): Promise<void>;
   /** Runs the loop until `aw` is done; resolves or rejects with its outcome. */
   runUntilComplete<T>(aw: Coroutine<T> | Awaitable<T> | PromiseLike<T>): Promise<T>;
-  /** Stops the loop once the current batch of callbacks has run. */
+  /** Stops the loop after the current turn. */
   stop(): void;
   /** True while the loop runs (`runForever`, `runUntilComplete`). */
   isRunning(): boolean;
@@ -150,7 +150,7 @@ export interface AbstractEventLoop {
   setDebug(enabled: boolean): void;
   /** Adds hooks into the loop's work (see `Instrument`). */
   addInstrument(instrument: Instrument): void;
-  /** Hands an executor's report of a finished job to the instruments' `executorJob`. */
+  /** For executors: reports a job that ran off the loop to the instruments (`Instrument.executorJob`). */
   reportExecutorJob(job: ExecutorJobInfo): void;
   /** Removes an instrument added with `addInstrument`. */
   removeInstrument(instrument: Instrument): void;
