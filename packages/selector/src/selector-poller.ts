@@ -1,5 +1,5 @@
 import type { Buffer } from "node:buffer";
-import { DefaultPoller, type EventLoop, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
+import { DefaultPoller, type AbstractEventLoop, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError, type SelectorBackend } from "./native.js";
@@ -286,7 +286,7 @@ export class SelectorPoller implements Poller {
   // --- the reactor's side -----------------------------------------------------------------
 
   /** @internal The loop this poller serves (once attached). */
-  get _loop(): EventLoop | null {
+  get _loop(): AbstractEventLoop | null {
     return this._driver?.loop ?? null;
   }
 
