@@ -213,6 +213,14 @@ static int above_stdio(int fd) {
   return moved;
 }
 
+/* sigaddset without the C library's refusal of its internal signals. Both glibc's and
+ * musl's sigset_t are arrays of unsigned long, signal n at bit n - 1. */
+static void add_signal_bit(sigset_t *set, int sig) {
+  unsigned long *words = (unsigned long *)(void *)set;
+  const size_t bits = 8 * sizeof(unsigned long);
+  words[(size_t)(sig - 1) / bits] |= 1UL << ((size_t)(sig - 1) % bits);
+}
+
 /* Starts the child. 0, with out = [pid, pidfd, stdin, stdout, stderr] (the parent's pipe
  * ends, non-blocking; -1 where there is no pipe), or an errno. */
 static int do_spawn(const char *file, char **argv, char **envp, const char *cwd, const int32_t stdio[3], int new_session, int32_t out[5]) {
@@ -266,9 +274,13 @@ static int do_spawn(const char *file, char **argv, char **envp, const char *cwd,
   sigemptyset(&defaults);
   sigemptyset(&mask);
   /* The classic signals, as libuv resets them for Node's children (SIGKILL and SIGSTOP
-   * cannot be changed); the real-time ones are left to the C library. */
+   * cannot be changed). And 32 and 33: glibc's posix_spawn sets its two internal signals
+   * to SIG_IGN in the child unless they are in this set, and an ignored signal stays
+   * ignored across exec; sigaddset refuses them, so their bits are set directly. */
   for (int sig = 1; sig < 32; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
+  add_signal_bit(&defaults, 32);
+  add_signal_bit(&defaults, 33);
   short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (new_session ? POSIX_SPAWN_SETSID : 0);
   if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
   if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &mask);

@@ -12,6 +12,6 @@ export type { SelectorSocket } from "./transport.js";
 export { addReader, removeReader, addWriter, removeWriter, selectorAvailable, selectorUnavailableReason } from "./fd-watch.js";
 export type { SystemError } from "./errors.js";
 export type { SelectorBackend } from "./native.js";
-export { SelectorProcessDriver } from "./processes.js";
+export { SelectorProcessDriver, processesUnavailableReason } from "./processes.js";
 export { SelectorReadPipe, SelectorWritePipe } from "./pipes.js";
 export type { SelectorPipe } from "./pipes.js";

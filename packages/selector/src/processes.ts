@@ -3,7 +3,7 @@ import { constants } from "node:os";
 import { getSystemErrorName } from "node:util";
 import { isMainThread } from "node:worker_threads";
 import type { EventLoop, Future, ProcessDriver, ProcessHandle, ProcessProtocols, ProcessStdio, ReadTransport, SpawnOptions, WriteTransport } from "@loop/core";
-import { READABLE, REAP_FAILED } from "./native.js";
+import { READABLE, REAP_FAILED, native, nativeLoadError, type NativeSelector } from "./native.js";
 import { SelectorReadPipe, SelectorWritePipe } from "./pipes.js";
 import type { ReactorClient, Reactor } from "./reactor.js";
 import type { SelectorPoller } from "./selector-poller.js";
@@ -17,15 +17,22 @@ const STDOUT = -4;
 const signalsByName: Readonly<Record<string, number>> = constants.signals as unknown as Record<string, number>;
 const knownSignals = new Set(Object.values(signalsByName));
 
-let unsupported: string | null | undefined;
+/** Why the addon cannot spawn children here (its probe, made once per process), or null when it can. */
+export function spawnUnsupportedReason(native: NativeSelector): string | null {
+  const reason = native.spawnSupport();
+  return reason === "" ? null : reason;
+}
 
-/** Why this process cannot spawn children natively (the addon's probe, once), or null when it can. */
-export function spawnUnsupportedReason(reactor: Reactor): string | null {
-  if (unsupported === undefined) {
-    const reason = reactor.native.spawnSupport();
-    unsupported = reason === "" ? null : reason;
-  }
-  return unsupported;
+/**
+ * Why `SelectorPoller` offers no `processes` in this process (the addon is not loaded, not
+ * Linux 5.4 or later, a C library without `posix_spawn_file_actions_addchdir_np`), or null
+ * when it does. Without them `@loop/process` uses `node:child_process`.
+ * @example
+ * if (processesUnavailableReason() !== null) console.warn(`spawning through node:child_process: ${processesUnavailableReason()}`);
+ */
+export function processesUnavailableReason(): string | null {
+  if (native === null) return `the native selector is not available (${nativeLoadError?.message ?? "unknown reason"})`;
+  return spawnUnsupportedReason(native);
 }
 
 /** Children started and not reaped yet, in this thread: for `SelectorProcessDriver.settled()`. */
@@ -279,20 +286,18 @@ class SelectorChild implements ProcessHandle {
 }
 
 function writePipe(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, protocol: ProcessProtocols["stdin"]): WriteTransport | null {
-  if (fd < 0) return null;
-  if (!adopt(reactor, fd, protocol !== undefined)) return null;
-  return new SelectorWritePipe(poller, reactor, loop, fd, protocol!);
+  if (fd < 0 || !adopt(reactor, fd, protocol)) return null;
+  return new SelectorWritePipe(poller, reactor, loop, fd, protocol);
 }
 
 function readPipe(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, protocol: ProcessProtocols["stdout"]): ReadTransport | null {
-  if (fd < 0) return null;
-  if (!adopt(reactor, fd, protocol !== undefined)) return null;
-  return new SelectorReadPipe(poller, reactor, loop, fd, protocol!);
+  if (fd < 0 || !adopt(reactor, fd, protocol)) return null;
+  return new SelectorReadPipe(poller, reactor, loop, fd, protocol);
 }
 
 /** Hands a pipe end to the selector; one nobody will use is closed instead. */
-function adopt(reactor: Reactor, fd: number, wanted: boolean): boolean {
-  if (!wanted) {
+function adopt<P>(reactor: Reactor, fd: number, protocol: P | undefined): protocol is P {
+  if (protocol === undefined) {
     reactor.native.closeFd(fd);
     return false;
   }

@@ -74,7 +74,8 @@ export class SelectorPoller implements Poller {
   /** @internal Every descriptor this poller's loop has open: released when the poller closes. */
   readonly _open = new Set<FdTarget>();
   private readonly _watchers = new Map<number, Watcher>();
-  private _processes: SelectorProcessDriver | null = null;
+  /** Made on first use; null where the system cannot spawn natively. */
+  private _processes: SelectorProcessDriver | null | undefined;
 
   constructor() {
     const reactor = getReactor();
@@ -127,8 +128,9 @@ export class SelectorPoller implements Poller {
    * `node:child_process`.
    */
   get processes(): ProcessDriver | undefined {
-    if (this._processes === null && this._reactor !== null && spawnUnsupportedReason(this._reactor) === null) {
-      this._processes = new SelectorProcessDriver(this, this._reactor);
+    if (this._processes === undefined) {
+      const reactor = this._reactor;
+      this._processes = reactor !== null && spawnUnsupportedReason(reactor.native) === null ? new SelectorProcessDriver(this, reactor) : null;
     }
     return this._processes ?? undefined;
   }

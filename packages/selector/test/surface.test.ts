@@ -7,9 +7,13 @@ describe("the public surface of @loop/selector", () => {
       [
         "SelectorNetDriver",
         "SelectorPoller",
+        "SelectorProcessDriver",
+        "SelectorReadPipe",
         "SelectorTransport",
+        "SelectorWritePipe",
         "addReader",
         "addWriter",
+        "processesUnavailableReason",
         "removeReader",
         "removeWriter",
         "selectorAvailable",
