@@ -218,7 +218,8 @@ test("without debug mode the leftover child is killed all the same, silently", a
   await run(
     function* () {
       getRunningLoop().debugLogger = { warn: (message) => warnings.push(message) };
-      pid = (yield* createSubprocessShell("sleep 100")).pid;
+      // exec: dash would fork sleep as a grandchild, which the SIGKILL to the shell leaves behind.
+      pid = (yield* createSubprocessShell("exec sleep 100")).pid;
     },
     { debug: false },
   );

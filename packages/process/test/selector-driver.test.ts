@@ -1,7 +1,7 @@
 // What only SelectorPoller's native driver does (posix_spawn, pidfds, real pipes); the rest
 // of this package's tests run on it too, in the "process-selector" project.
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureFuture, run, type Coroutine } from "@loop/core";
@@ -50,7 +50,8 @@ describe.skipIf(!native)("SelectorPoller's processes driver", () => {
       // grep reads its own status (a shell would show the mask it sets while it forks).
       const signals = yield* createSubprocessExec("grep", ["-E", "^Sig(Blk|Ign)", "/proc/self/status"], { stdout: PIPE });
       const [status] = yield* signals.communicate();
-      const child = yield* createSubprocessExec("/bin/sh", ["-c", 'for f in /proc/$$/fd/*; do echo "${f##*/} $(readlink $f)"; done'], { stdout: PIPE });
+      // find lists the descriptors of the shell, its parent, which opens none of its own for that.
+      const child = yield* createSubprocessExec("/bin/sh", ["-c", "find /proc/$$/fd -mindepth 1 -printf '%f %l\\n'"], { stdout: PIPE });
       const [fdList] = yield* child.communicate();
       sibling.stdin!.close();
       yield* sibling.communicate();
@@ -63,6 +64,14 @@ describe.skipIf(!native)("SelectorPoller's processes driver", () => {
     // purpose (a test runner's descriptors without close-on-exec): never one of ours.
     const inheritable = new Set(inheritableFds());
     expect(fds.filter(([fd]) => Number(fd) > 2 && !inheritable.has(Number(fd)))).toEqual([]);
+  });
+
+  test('"inherit" gives the child this process\'s own stdin and stderr, which Node marks close-on-exec', async () => {
+    const [out] = await onSelector(function* () {
+      const child = yield* createSubprocessExec("/bin/sh", ["-c", "readlink /proc/$$/fd/0 /proc/$$/fd/2"], { stdout: PIPE });
+      return yield* child.communicate();
+    });
+    expect(text(out)).toBe(`${readlinkSync("/proc/self/fd/0")}\n${readlinkSync("/proc/self/fd/2")}\n`);
   });
 
   test("libuv's SIGCHLD handler does not take our children: it only waits for its own", async () => {
@@ -80,6 +89,26 @@ describe.skipIf(!native)("SelectorPoller's processes driver", () => {
     });
     expect(ours).toEqual([10, 11, 12, 13, 14]);
     expect(theirs).toBe(0);
+  });
+});
+
+describe.skipIf(!native)("SelectorPoller's processes driver, failing to start", () => {
+  let dir = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "loop-exec-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a script without a #! line is ENOEXEC at the call, as with asyncio (no /bin/sh fallback)", async () => {
+    const script = join(dir, "no-shebang");
+    writeFileSync(script, "echo hi\n");
+    chmodSync(script, 0o755);
+    await expect(onSelector(() => createSubprocessExec(script))).rejects.toMatchObject({ code: "ENOEXEC", errno: -8, syscall: "spawn", message: expect.stringContaining(script) });
+  });
+
+  test("a directory is EACCES, found on the PATH or named", async () => {
+    await expect(onSelector(() => createSubprocessExec(dir))).rejects.toMatchObject({ code: "EACCES" });
+    await expect(onSelector(() => createSubprocessExec("loop-exec-dir", [], { env: { PATH: tmpdir() } }))).rejects.toMatchObject({ code: expect.stringMatching(/^E(NOENT|ACCES)$/) });
   });
 });
 

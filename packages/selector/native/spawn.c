@@ -253,6 +253,19 @@ static int do_spawn(const char *file, char **argv, char **envp, const char *cwd,
         rc = errno;
         goto fail;
       }
+    } else if (stdio[i] == STDIO_INHERIT || stdio[i] == i) {
+      /* The parent's own descriptor i, which may be close-on-exec (a test runner's worker
+       * has its stdio so): the child must get it all the same, as libuv makes sure for
+       * Node's children. dup2 onto another number clears the flag, where dup2(i, i) only
+       * does with recent C libraries: the copy goes through a spare number. */
+      int flags = fcntl(i, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC)) {
+        borrowed[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+        if (borrowed[i] < 0) {
+          rc = errno;
+          goto fail;
+        }
+      }
     }
   }
 
@@ -262,7 +275,9 @@ static int do_spawn(const char *file, char **argv, char **envp, const char *cwd,
   posix_spawnattr_init(&attr);
   for (int i = 0; i < 3 && rc == 0; i++) {
     switch (stdio[i]) {
-      case STDIO_INHERIT: break;
+      case STDIO_INHERIT:
+        if (borrowed[i] >= 0) rc = posix_spawn_file_actions_adddup2(&actions, borrowed[i], i);
+        break;
       case STDIO_PIPE: rc = posix_spawn_file_actions_adddup2(&actions, child[i], i); break;
       case STDIO_DEVNULL: rc = posix_spawn_file_actions_addopen(&actions, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0); break;
       case STDIO_STDOUT: rc = posix_spawn_file_actions_adddup2(&actions, 1, i); break;

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
-import { getSystemErrorName } from "node:util";
 import { isMainThread } from "node:worker_threads";
 import type { EventLoop, Future, ProcessDriver, ProcessHandle, ProcessProtocols, ProcessStdio, ReadTransport, SpawnOptions, WriteTransport } from "@loop/core";
 import { READABLE, REAP_FAILED, native, nativeLoadError, type NativeSelector } from "./native.js";
@@ -157,16 +156,16 @@ const REASONS: Record<string, string> = {
   EACCES: "permission denied (is it executable?)",
   EMFILE: "too many open files",
   EAGAIN: "the system cannot start another process now",
+  ENOEXEC: "not an executable format (a script needs a #! line)",
 };
+
+const errnoNames = new Map<number, string>();
+for (const [name, number] of Object.entries(constants.errno)) if (!errnoNames.has(number)) errnoNames.set(number, name);
 
 /** The failure of a spawn as `@loop/process`'s Node driver words it: the OS's code, the program's name. */
 function spawnError(errno: number, options: SpawnOptions): Error {
-  let code: string;
-  try {
-    code = getSystemErrorName(-errno);
-  } catch {
-    code = `E${errno}`;
-  }
+  // os.constants knows every errno by name; libuv's table (getSystemErrorName) lacks some, ENOEXEC for one.
+  const code = errnoNames.get(errno) ?? `E${errno}`;
   const program = JSON.stringify(options.program);
   const cwd = options.cwd;
   // A missing working directory makes the spawn fail with ENOENT too: say which one is missing.
