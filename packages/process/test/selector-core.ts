@@ -5,8 +5,8 @@
  * instead of `node:child_process`.
  */
 // First: @loop/selector imports @loop/core (this module) in turn, and must find it complete.
-export * from "../../core/src/index.ts";
-import { run as runOnDefault, type Coroutine, type RunOptions } from "../../core/src/index.ts";
+export * from "../../core/src/index.js";
+import { run as runOnDefault, type Coroutine, type RunOptions } from "../../core/src/index.js";
 import { SelectorPoller } from "@loop/selector";
 
 export function run<T>(main: Coroutine<T> | (() => Coroutine<T>), opts?: RunOptions): Promise<T> {
