@@ -19,7 +19,9 @@
  *     backpressure and stdout read as it comes: `stdin.write` + `drain()` and
  *     `stdout.read(64 KiB)`; Node streams piping a Readable into `child.stdin` and counting
  *     `child.stdout`'s 'data'; asyncio/uvloop as ours. MiB per second.
- * Rounds alternate between contenders so that a busy machine hurts them alike.
+ * Rounds rotate over the contenders so that a busy machine hurts them alike; each spawn
+ * round of a CPython peer is a process of its own (with a warm-up round) taken in turn
+ * with ours, the pipe rounds of the peers run after ours.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { Readable } from "node:stream";
@@ -167,14 +169,27 @@ function recordCpu(name: string, start: NodeJS.CpuUsage): void {
   add(pipeCpu, name, cpuSince(start) / 1000);
 }
 
-function pythonPeer(loop: "asyncio" | "uvloop"): { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] } | null {
-  // With only the spawn half asked for, the peer skips its pipe rounds (0 MiB).
-  const r = spawnSync(python, [pythonScript, loop, String(SPAWNS), String(CONCURRENCY), String(part === "spawn" ? 0 : PIPE_MIB), String(5)], { encoding: "utf8" });
+type PeerResult = { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] };
+const peerMissing = new Set<string>();
+
+/** A run of the CPython peer (a warm-up round, then `rounds`); 0 spawns or 0 MiB skips that half. Null when it cannot run. */
+function pythonPeer(loop: "asyncio" | "uvloop", spawns: number, mib: number, rounds: number): PeerResult | null {
+  if (peerMissing.has(loop)) return null;
+  const r = spawnSync(python, [pythonScript, loop, String(spawns), String(CONCURRENCY), String(mib), String(rounds)], { encoding: "utf8" });
   if (r.status !== 0) {
+    peerMissing.add(loop);
     console.log(`(${loop} peer not run: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()})`);
     return null;
   }
-  return JSON.parse(r.stdout) as { spawn: number[]; spawn_cpu: number[]; pipe: number[]; pipe_cpu: number[] };
+  return JSON.parse(r.stdout) as PeerResult;
+}
+
+/** One spawn round of a CPython peer, in its own process, taken in turn with ours: the load of the moment hits all alike. */
+function pythonSpawnRound(loop: "asyncio" | "uvloop"): void {
+  const peer = pythonPeer(loop, SPAWNS, 0, 1);
+  if (peer === null) return;
+  add(spawnRows, `CPython ${loop}`, peer.spawn[0] as number);
+  add(spawnCpu, `CPython ${loop}`, peer.spawn_cpu[0] as number);
 }
 
 function report(title: string, unit: string, rows: Record<string, number[]>, reference: string, better = "higher"): void {
@@ -207,6 +222,8 @@ if (part !== "pipe") {
   const contenders = [
     ...ours.map((name) => async () => add(spawnRows, name, await oursSpawn(name))),
     async () => add(spawnRows, "node:child_process", await nodeSpawn()),
+    async () => pythonSpawnRound("asyncio"),
+    async () => pythonSpawnRound("uvloop"),
   ];
   for (let i = 0; i < ROUNDS; i++) await roundOf(i, contenders);
   rssAtSpawns = Math.round(process.memoryUsage().rss / 2 ** 20);
@@ -224,13 +241,13 @@ if (part !== "spawn") {
   ];
   for (let i = 0; i < PIPE_ROUNDS; i++) await roundOf(i, contenders);
 }
-for (const loop of ["asyncio", "uvloop"] as const) {
-  const peer = pythonPeer(loop);
-  if (peer === null) continue;
-  spawnRows[`CPython ${loop}`] = peer.spawn;
-  spawnCpu[`CPython ${loop}`] = peer.spawn_cpu;
-  pipeRows[`CPython ${loop}`] = peer.pipe;
-  pipeCpu[`CPython ${loop}`] = peer.pipe_cpu;
+if (part !== "spawn") {
+  for (const loop of ["asyncio", "uvloop"] as const) {
+    const peer = pythonPeer(loop, 0, PIPE_MIB, 5);
+    if (peer === null) continue;
+    pipeRows[`CPython ${loop}`] = peer.pipe;
+    pipeCpu[`CPython ${loop}`] = peer.pipe_cpu;
+  }
 }
 console.log(`process: ${SPAWNS} spawns of /bin/true, ${CONCURRENCY} at once; ${PIPE_MIB} MiB through cat; ${ROUNDS} and ${PIPE_ROUNDS} rounds (median), Node ${process.version}, RSS ${rssAtSpawns} MiB during the spawns`);
 if (part !== "pipe") {

@@ -391,18 +391,21 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   return make_int(env, rc == 0 ? 0 : -rc);
 }
 
-/* reap(pidfd) -> null while the child runs; its exit status; minus the signal that ended
- * it; or REAP_FAILED + errno */
+/* reap(pidfd, block?) -> null while the child runs; its exit status; minus the signal that
+ * ended it; or REAP_FAILED + errno. `block` waits for the exit (only for a child just
+ * killed, which cannot be watched). */
 static napi_value js_reap(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t pidfd = -1;
   napi_get_value_int32(env, argv[0], &pidfd);
+  bool block = false;
+  if (argc > 1) napi_get_value_bool(env, argv[1], &block);
   siginfo_t si;
   memset(&si, 0, sizeof si);
   int rc;
-  do rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
+  do rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | (block ? 0 : WNOHANG));
   while (rc < 0 && errno == EINTR);
   if (rc < 0) return make_int(env, REAP_FAILED + errno);
   if (si.si_pid == 0) {

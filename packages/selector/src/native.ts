@@ -68,8 +68,8 @@ export interface NativeSelector {
   spawnSupport(): string;
   /** Starts a child; 0 with `out` = [pid, pidfd, stdin, stdout, stderr], or -errno. */
   spawn(file: string, argv: readonly string[], envp: readonly string[] | null, cwd: string | null, stdio: Int32Array, newSession: boolean, out: Int32Array): number;
-  /** Reaps the child of a pidfd: null while it runs, its status, -signal, or REAP_FAILED + errno. */
-  reap(pidfd: number): number | null;
+  /** Reaps the child of a pidfd: null while it runs (unless `block`), its status, -signal, or REAP_FAILED + errno. */
+  reap(pidfd: number, block?: boolean): number | null;
   /** Closes a descriptor the selector does not own (a pidfd). */
   closeFd(fd: number): number;
 }

@@ -110,6 +110,19 @@ export class SelectorProcessDriver implements ProcessDriver {
       future.setException(spawnError(-rc, options));
       return future;
     }
+    const pid = spawned[0] as number;
+    const pidfd = spawned[1] as number;
+    const watching = native.watch(pidfd, 1);
+    if (watching < 0) {
+      // The epoll set is full (ENOSPC: fs.epoll.max_user_watches): a child nobody would
+      // reap must not run on. Killed, it is reaped at once.
+      process.kill(pid, "SIGKILL");
+      native.reap(pidfd, true);
+      native.closeFd(pidfd);
+      for (let i = 2; i < 5; i++) if ((spawned[i] as number) >= 0) native.closeFd(spawned[i] as number);
+      future.setException(spawnError(-watching, options));
+      return future;
+    }
     const handle = new SelectorChild(this._poller, this._reactor, loop, spawned, protocols);
     future.setResult(handle);
     return future;
@@ -205,17 +218,19 @@ class SelectorChild implements ProcessHandle {
     this._reactor = reactor;
     this._loop = loop;
     this._protocols = protocols;
+    // Read out before any protocol runs: a connectionMade that spawned again would refill `spawned`.
     this.pid = spawned[0] as number;
     this._pidfd = spawned[1] as number;
-    const native = reactor.native;
+    const stdin = spawned[2] as number;
+    const stdout = spawned[3] as number;
+    const stderr = spawned[4] as number;
     live.add(this);
     loop.refExternal();
     reactor.targets[this._pidfd] = this;
     poller._open.add(this);
-    native.watch(this._pidfd, 1);
-    this.stdin = writePipe(poller, reactor, loop, spawned[2] as number, protocols.stdin);
-    this.stdout = readPipe(poller, reactor, loop, spawned[3] as number, protocols.stdout);
-    this.stderr = readPipe(poller, reactor, loop, spawned[4] as number, protocols.stderr);
+    this.stdin = writePipe(poller, reactor, loop, stdin, protocols.stdin);
+    this.stdout = readPipe(poller, reactor, loop, stdout, protocols.stdout);
+    this.stderr = readPipe(poller, reactor, loop, stderr, protocols.stderr);
   }
 
   get returncode(): number | null {
