@@ -13,5 +13,4 @@ export { addReader, removeReader, addWriter, removeWriter, selectorAvailable, se
 export type { SystemError } from "./errors.js";
 export type { SelectorBackend } from "./native.js";
 export { SelectorProcessDriver, processesUnavailableReason } from "./processes.js";
-export { SelectorReadPipe, SelectorWritePipe } from "./pipes.js";
 export type { SelectorPipe } from "./pipes.js";
