@@ -47,6 +47,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "spawn.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,7 +117,7 @@ enum {
 };
 
 /* Bump with every change to the functions, record kinds or shared arrays. */
-#define SELECTOR_ABI 3
+#define SELECTOR_ABI 4
 
 enum { MODE_NONE = 0, MODE_WATCH = 1, MODE_STREAM = 2, MODE_LISTEN = 3, MODE_CONNECT = 4 };
 
@@ -127,6 +129,7 @@ enum {
   FL_OUT_DEAD = 16,    /* a write failed: further writes are dropped */
   FL_TCP = 32,         /* listener of TCP sockets: set TCP_NODELAY on accepted ones */
   FL_SHUT = 64,        /* shutdown(SHUT_WR) done */
+  FL_PIPE = 128,       /* a pipe (a child's stdio, spawn.c): write(), not send() */
 };
 
 typedef struct {
@@ -727,7 +730,7 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
     size_t left = f->staged_len;
     f->staged_len = 0;
     while (left > 0) {
-      ssize_t n = send(fd, p, left, SEND_FLAGS);
+      ssize_t n = (f->flags & FL_PIPE) ? write(fd, p, left) : send(fd, p, left, SEND_FLAGS);
       if (n > 0) {
         p += n;
         left -= (size_t)n;
@@ -747,7 +750,7 @@ static void flush_fd(state_t *s, int fd, fd_state *f) {
     }
   }
   while (!blocked && f->out_len > f->out_off && !(f->flags & FL_OUT_DEAD)) {
-    ssize_t n = send(fd, f->out + f->out_off, f->out_len - f->out_off, SEND_FLAGS);
+    ssize_t n = (f->flags & FL_PIPE) ? write(fd, f->out + f->out_off, f->out_len - f->out_off) : send(fd, f->out + f->out_off, f->out_len - f->out_off, SEND_FLAGS);
     if (n > 0) {
       f->out_off += (size_t)n;
       continue;
@@ -1501,6 +1504,15 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return make_int(env, close(fd) == 0 ? 0 : -errno);
 }
 
+/* adoptPipe(fd): a non-blocking pipe end (a child's stdio) as a stream; it is ours to close */
+static napi_value js_adopt_pipe(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  take_queue(s);
+  int32_t fd;
+  arg_int(env, argv[0], &fd);
+  return make_int(env, adopt(s, fd, MODE_STREAM, FL_PIPE));
+}
+
 /* release(fd): forget a socket without closing it (handed over to Node's driver) */
 static napi_value js_release(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -1608,9 +1620,11 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL},
       {"peername", NULL, js_peername, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"adoptPipe", NULL, js_adopt_pipe, NULL, NULL, NULL, napi_default, NULL},
 #endif
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  spawn_define(env, exports);
   /* The interface version src/native.ts expects: a binary from another version of the
    * package (a stale prebuild) is refused there instead of misbehaving. */
   napi_value abi;

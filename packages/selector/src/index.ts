@@ -12,3 +12,5 @@ export type { SelectorSocket } from "./transport.js";
 export { addReader, removeReader, addWriter, removeWriter, selectorAvailable, selectorUnavailableReason } from "./fd-watch.js";
 export type { SystemError } from "./errors.js";
 export type { SelectorBackend } from "./native.js";
+export { SelectorProcessDriver, processesUnavailableReason } from "./processes.js";
+export type { SelectorPipe } from "./pipes.js";

@@ -19,7 +19,7 @@ export const CTL_FLUSHES = 2;
 export const CTL_TIMER = 3;
 
 /** The version of the addon's interface this code speaks (SELECTOR_ABI in native/selector.c). */
-const NATIVE_ABI = 3;
+const NATIVE_ABI = 4;
 
 /**
  * How the native selector learns which descriptors are ready: a private epoll set (Linux)
@@ -62,7 +62,20 @@ export interface NativeSelector {
   sockname(fd: number): [string, number, number] | null;
   peername(fd: number): [string, number, number] | null;
   stats(): [open: number, pollRef: number, timerActive: number, idleActive: number, rebuilds: number];
+  /** A pipe end (a child's stdio) as a stream descriptor of the selector: fd or -errno. */
+  adoptPipe(fd: number): number;
+  /** "" when children can be spawned here (native/spawn.c), else why not. */
+  spawnSupport(): string;
+  /** Starts a child; 0 with `out` = [pid, pidfd, stdin, stdout, stderr], or -errno. */
+  spawn(file: string, argv: readonly string[], envp: readonly string[] | null, cwd: string | null, stdio: Int32Array, newSession: boolean, out: Int32Array): number;
+  /** Reaps the child of a pidfd: null while it runs (unless `block`), its status, -signal, or REAP_FAILED + errno. */
+  reap(pidfd: number, block?: boolean): number | null;
+  /** Closes a descriptor the selector does not own (a pidfd). */
+  closeFd(fd: number): number;
 }
+
+/** What `reap` adds to the errno when waitid fails (spawn.c). */
+export const REAP_FAILED = 1000;
 
 /** What node-gyp-build loaded, if it is this package's addon for this platform; else throws why not. */
 export function checkAddon(loaded: unknown, platform: string = process.platform): NativeSelector {

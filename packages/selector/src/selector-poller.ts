@@ -1,10 +1,11 @@
 import type { Buffer } from "node:buffer";
-import { DefaultPoller, type AbstractEventLoop, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
+import { DefaultPoller, type AbstractEventLoop, type LoopDriver, type NetDriver, type Poller, type ProcessDriver } from "@loop/core";
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
 import { ACCEPT, READABLE, WRITABLE, nativeLoadError, type SelectorBackend } from "./native.js";
 import { getReactor, type FdTarget, type Reactor } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
+import { SelectorProcessDriver, spawnUnsupportedReason } from "./processes.js";
 
 /** The fd-watching capability of a poller (asyncio's add_reader family). */
 export interface FdWatching {
@@ -73,6 +74,8 @@ export class SelectorPoller implements Poller {
   /** @internal Every descriptor this poller's loop has open: released when the poller closes. */
   readonly _open = new Set<FdTarget>();
   private readonly _watchers = new Map<number, Watcher>();
+  /** Made on first use; null where the system cannot spawn natively. */
+  private _processes: SelectorProcessDriver | null | undefined;
 
   constructor() {
     const reactor = getReactor();
@@ -115,6 +118,21 @@ export class SelectorPoller implements Poller {
    */
   get net(): NetDriver | undefined {
     return this._net ?? undefined;
+  }
+
+  /**
+   * The child-process driver `@loop/process` picks up by itself: `posix_spawn` from the
+   * addon, pipes and exits watched by this selector (see the README). Undefined where the
+   * system lacks what it needs (not Linux 5.4+, a C library without
+   * `posix_spawn_file_actions_addchdir_np`) and on the fallback: `@loop/process` then uses
+   * `node:child_process`.
+   */
+  get processes(): ProcessDriver | undefined {
+    if (this._processes === undefined) {
+      const reactor = this._reactor;
+      this._processes = reactor !== null && spawnUnsupportedReason(reactor.native) === null ? new SelectorProcessDriver(this, reactor) : null;
+    }
+    return this._processes ?? undefined;
   }
 
   /**
