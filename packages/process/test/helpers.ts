@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { DefaultPoller, type EventLoop, type Future, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
+import { DefaultPoller, type AbstractEventLoop, type AbstractFuture, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { SelectorPoller, SelectorProcessDriver } from "@loop/selector";
 import { nodeProcessDriver } from "../src/index.js";
@@ -78,8 +78,8 @@ export interface SpawnRecord {
   /** The exit the driver reported, once it did. */
   returncode: number | null;
   /** The first bytes the child wrote to stdout. */
-  firstOutput: Future<Uint8Array>;
-  exited: Future<number>;
+  firstOutput: AbstractFuture<Uint8Array>;
+  exited: AbstractFuture<number>;
 }
 
 /**
@@ -89,7 +89,7 @@ export interface SpawnRecord {
 export class RecordingDriver implements ProcessDriver {
   readonly spawns: SpawnRecord[] = [];
 
-  spawn(loop: EventLoop, options: SpawnOptions, protocols: ProcessProtocols): Future<ProcessHandle> {
+  spawn(loop: AbstractEventLoop, options: SpawnOptions, protocols: ProcessProtocols): AbstractFuture<ProcessHandle> {
     const record: SpawnRecord = { options, handle: null, signals: [], returncode: null, firstOutput: loop.createFuture(), exited: loop.createFuture() };
     this.spawns.push(record);
     const watched: ProcessProtocols = {
