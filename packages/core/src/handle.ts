@@ -201,8 +201,8 @@ interface TimerCall {
  * firing them).
  */
 export class TimerHandle extends Handle implements Runnable {
-  // Declared, not initialised here: the loop makes its timers with `_make`, whose object
-  // literal gives them their values and their hidden class.
+  // Declared, not initialised: the constructor sets all four in one order, so that every
+  // timer shares one hidden class.
   /**
    * @internal What the callback is called with: null when it has no arguments and runs in
    * the empty context (most timers), the arguments in the empty context, or a `TimerCall`.
@@ -211,31 +211,12 @@ export class TimerHandle extends Handle implements Runnable {
   /** @internal */ declare _when: number;
   /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ declare _bucket: TimerBucket | null;
 
-  /** @internal Gives the same fields as `_make`, in the same order, for a caller that wants `new`. */
+  /** @internal */
   constructor(when: number, callback: Callback, args: unknown[], context: Context | null) {
     super(callback);
     this._extra = timerExtra(args, context);
     this._when = when;
     this._bucket = null;
-  }
-
-  /**
-   * @internal A timer handle as the loop makes it: an object literal with this class's
-   * prototype, not `new`. A program with many timers pending keeps them alive across
-   * young-generation collections, and V8 can allocate the objects of a literal straight
-   * in the old generation once it sees that they survive (allocation-site pretenuring),
-   * which it never does for `new`; with 100,000 pending timers that takes more off
-   * the garbage collector's work than the literal costs over `new`. No sequence number:
-   * the wheel keeps equal deadlines in scheduling order by itself.
-   */
-  static _make(when: number, callback: Callback, args: unknown[], context: Context | null): TimerHandle {
-    return {
-      __proto__: TimerHandle.prototype,
-      _callback: callback,
-      _extra: timerExtra(args, context),
-      _when: when,
-      _bucket: null,
-    } as unknown as TimerHandle;
   }
 
   /** @internal Drops the callback and its arguments, as asyncio does, so a cancelled timer frees them at once. */

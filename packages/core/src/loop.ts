@@ -475,7 +475,7 @@ export class EventLoop {
   private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
     checkCallback(where, callback);
-    const handle = TimerHandle._make(whenMs, callback, args, snapshotContext());
+    const handle = new TimerHandle(whenMs, callback, args, snapshotContext());
     if (this._debug) handle._sourceError = captureError();
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.

@@ -8,7 +8,7 @@ import { TimerWheel } from "../src/timer-wheel.js";
 const sequences = new WeakMap<TimerHandle, number>();
 
 function timer(when: number, sequence: number): TimerHandle {
-  const handle = TimerHandle._make(when, () => {}, [], null);
+  const handle = new TimerHandle(when, () => {}, [], null);
   sequences.set(handle, sequence);
   return handle;
 }
