@@ -243,18 +243,30 @@ function addPython(samples: Sample[], py: Record<string, number[]> | null, key: 
   if (values && values.length > 0) samples.push({ name, values });
 }
 
+// CORE_SECTIONS=c runs only section (c), and so on; all five by default.
+const sections = process.env["CORE_SECTIONS"] ?? "abcde";
 const py = runPython(pythonScript);
-const a = await tasksYielding();
-addPython(a, py, "yield_ns", "CPython asyncio (sleep(0))");
-printTable("(a) 100,000 tasks × 10 yields, then gather", "ns per yield", a, "@loop tasks (yield)");
-const b = await callbacks();
-addPython(b, py, "call_soon_ns", "CPython asyncio call_soon");
-printTable("(b) 1,000,000 callbacks", "ns per callback", b, "@loop callSoon");
-const c = await timers();
-addPython(c, py, "timer_cpu_ns", "CPython asyncio call_later/cancel");
-printTable("(c) 100,000 timers (0-100 ms), half cancelled", "CPU ns per timer operation", c, "@loop callLater/cancel");
-const d = await deepResume();
-printTable("(d) resume through yield* chains", "ns per resume", d, "@loop resume at depth 1");
-const e = await memory();
-addPython(e, py, "task_bytes", "CPython asyncio task (tracemalloc)");
-printTable("(e) 100,000 tasks suspended on one future", "heap bytes per task", e, "@loop task blocked on a future");
+if (sections.includes("a")) {
+  const a = await tasksYielding();
+  addPython(a, py, "yield_ns", "CPython asyncio (sleep(0))");
+  printTable("(a) 100,000 tasks × 10 yields, then gather", "ns per yield", a, "@loop tasks (yield)");
+}
+if (sections.includes("b")) {
+  const b = await callbacks();
+  addPython(b, py, "call_soon_ns", "CPython asyncio call_soon");
+  printTable("(b) 1,000,000 callbacks", "ns per callback", b, "@loop callSoon");
+}
+if (sections.includes("c")) {
+  const c = await timers();
+  addPython(c, py, "timer_cpu_ns", "CPython asyncio call_later/cancel");
+  printTable("(c) 100,000 timers (0-100 ms), half cancelled", "CPU ns per timer operation", c, "@loop callLater/cancel");
+}
+if (sections.includes("d")) {
+  const d = await deepResume();
+  printTable("(d) resume through yield* chains", "ns per resume", d, "@loop resume at depth 1");
+}
+if (sections.includes("e")) {
+  const e = await memory();
+  addPython(e, py, "task_bytes", "CPython asyncio task (tracemalloc)");
+  printTable("(e) 100,000 tasks suspended on one future", "heap bytes per task", e, "@loop task blocked on a future");
+}

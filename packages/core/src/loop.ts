@@ -101,7 +101,6 @@ export class EventLoop implements AbstractEventLoop {
   private _microtaskQueued = false;
   private _microtaskResumes = 0;
   private _microtaskBudgetEnd = 0;
-  private _timerSequence = 0;
   private _turns = 0;
   private _running = false;
   private _stopping = false;
@@ -476,7 +475,7 @@ export class EventLoop implements AbstractEventLoop {
   private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
     checkCallback(where, callback);
-    const handle = new TimerHandle(whenMs, this._timerSequence++, callback, args, snapshotContext());
+    const handle = new TimerHandle(whenMs, callback, args, snapshotContext());
     if (this._debug) handle._sourceError = captureError();
     this._timers.push(handle);
     // A timer earlier than the poller's current wait must shorten it.

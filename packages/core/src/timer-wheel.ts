@@ -13,8 +13,11 @@ const SHORT_RUN = 16;
  * bucket) and `dead` timers cancelled since they were put there, which are skipped; a
  * cancel that leaves more dead than live entries compacts the bucket, so it never holds
  * more than twice its live timers and a cancelled timer is not kept alive for long.
- * Unsorted, the entries are in no order (`head` is 0); sorted (only the bucket at the front
- * of the wheel is sorted), in (deadline, sequence) order.
+ * Unsorted, the entries are in scheduling order (`head` is 0); sorted (only the bucket at
+ * the front of the wheel is sorted), in deadline order, equal deadlines in scheduling
+ * order. Every step keeps that relative order: appending, compacting, the stable sort,
+ * and inserting into the sorted bucket after its equals (a new timer is the latest
+ * scheduled). So no timer needs a sequence number to break ties.
  */
 export class TimerBucket {
   /** @internal */ readonly _wheel: TimerWheel;
@@ -41,7 +44,7 @@ export class TimerBucket {
  *
  * Scheduling finds the bucket of the timer's millisecond (an array read) and appends to
  * it; cancelling is O(1) and never touches another timer. When a bucket reaches the front
- * it is sorted once by (deadline, sequence), by a counting pass over its sub-ranges, and
+ * it is sorted once by deadline, stably, by a counting pass over its sub-ranges, and
  * drained from its head. Deadlines are kept exact: buckets only group timers, they never
  * round a deadline, so equal deadlines leave in scheduling order and `when()` is what was
  * asked for.
@@ -80,14 +83,13 @@ export class TimerWheel {
       items.push(handle);
       return;
     }
-    // The front bucket, already sorted: insert in order after its equals.
-    const sequence = handle._sequence;
+    // The front bucket, already sorted: insert in order after its equals, which were all
+    // scheduled earlier.
     let lo = bucket._head;
     let hi = items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const other = items[mid] as TimerHandle;
-      if (other._when < when || (other._when === when && other._sequence < sequence)) lo = mid + 1;
+      if ((items[mid] as TimerHandle)._when <= when) lo = mid + 1;
       else hi = mid;
     }
     items.splice(lo, 0, handle);
@@ -247,10 +249,6 @@ function compact(bucket: TimerBucket): void {
   bucket._dead = 0;
 }
 
-function before(a: TimerHandle, b: TimerHandle): boolean {
-  return a._when < b._when || (a._when === b._when && a._sequence < b._sequence);
-}
-
 // Scratch space of `sortBucket`, grown to the largest bucket sorted so far. Numbers
 // only, so it keeps no timer alive.
 let keys = new Float64Array(1024);
@@ -261,13 +259,13 @@ let bins = new Int32Array(1024);
 let binEnds = new Int32Array(1025);
 
 /**
- * Sorts the live timers of `bucket` by (deadline, sequence) and drops its cancelled
- * entries, in O(n) when the deadlines are spread out: a counting pass distributes them
- * over about n sub-ranges of the bucket, and each sub-range, a couple of timers on
- * average, is sorted by comparisons. The deadlines are copied into a typed array with the
- * timers' indices riding along, so that a comparison reads two adjacent numbers rather
- * than fields of two timers scattered in the heap; a sequence is read only to break a
- * tie. Each timer is read once, on the pass that also drops the cancelled ones.
+ * Sorts the live timers of `bucket` by deadline, stably (equal deadlines keep their
+ * scheduling order), and drops its cancelled entries, in O(n) when the deadlines are
+ * spread out: a counting pass distributes them over about n sub-ranges of the bucket,
+ * and each sub-range, a couple of timers on average, is sorted by comparisons. The
+ * deadlines are copied into a typed array with the timers' indices riding along, so that
+ * a comparison reads two adjacent numbers rather than fields of two timers scattered in
+ * the heap. Each timer is read once, on the pass that also drops the cancelled ones.
  */
 function sortBucket(bucket: TimerBucket): void {
   const items = bucket._items;
@@ -296,7 +294,8 @@ function sortBucket(bucket: TimerBucket): void {
     for (let i = 1; i < n; i++) {
       const h = items[i] as TimerHandle;
       let j = i - 1;
-      while (j >= 0 && before(h, items[j] as TimerHandle)) {
+      const when = h._when;
+      while (j >= 0 && when < (items[j] as TimerHandle)._when) {
         items[j + 1] = items[j] as TimerHandle;
         j--;
       }
@@ -332,8 +331,8 @@ function sortBucket(bucket: TimerBucket): void {
   let begin = 0;
   for (let bin = 0; bin < count; bin++) {
     const end = ends[bin] as number;
-    if (end - begin > SHORT_RUN) sortRange(items, kOut, oOut, begin, end);
-    else if (end - begin > 1) insertionSort(items, kOut, oOut, begin, end);
+    if (end - begin > SHORT_RUN) sortRange(kOut, oOut, begin, end);
+    else if (end - begin > 1) insertionSort(kOut, oOut, begin, end);
     begin = end;
   }
   // Position i takes the timer at `oOut[i]`: apply the permutation cycle by cycle, in place.
@@ -352,13 +351,13 @@ function sortBucket(bucket: TimerBucket): void {
   }
 }
 
-/** Sorts the short range `k[lo..hi)` with `o` riding along. */
-function insertionSort(items: TimerHandle[], k: Float64Array, o: Int32Array, lo: number, hi: number): void {
+/** Sorts the short range `k[lo..hi)` stably, with `o` riding along. */
+function insertionSort(k: Float64Array, o: Int32Array, lo: number, hi: number): void {
   for (let i = lo + 1; i < hi; i++) {
     const key = k[i] as number;
     const index = o[i] as number;
     let j = i - 1;
-    while (j >= lo && precedesIndexed(items, key, index, k[j] as number, o[j] as number)) {
+    while (j >= lo && key < (k[j] as number)) {
       k[j + 1] = k[j] as number;
       o[j + 1] = o[j] as number;
       j--;
@@ -368,9 +367,9 @@ function insertionSort(items: TimerHandle[], k: Float64Array, o: Int32Array, lo:
   }
 }
 
-/** Sorts `k[lo..hi)` with `o` riding along: insertion sort of short runs, then merges through the scratch arrays. */
-function sortRange(items: TimerHandle[], k: Float64Array, o: Int32Array, lo: number, hi: number): void {
-  for (let run = lo; run < hi; run += SHORT_RUN) insertionSort(items, k, o, run, run + SHORT_RUN < hi ? run + SHORT_RUN : hi);
+/** Sorts `k[lo..hi)` stably with `o` riding along: insertion sort of short runs, then merges through the scratch arrays. */
+function sortRange(k: Float64Array, o: Int32Array, lo: number, hi: number): void {
+  for (let run = lo; run < hi; run += SHORT_RUN) insertionSort(k, o, run, run + SHORT_RUN < hi ? run + SHORT_RUN : hi);
   // Merge passes alternate between (k, o) and the scratch (keys, order); a range sorted
   // here never overlaps the scratch in use, because the caller's arrays are the other pair.
   let fromK: Float64Array = k;
@@ -387,7 +386,8 @@ function sortRange(items: TimerHandle[], k: Float64Array, o: Int32Array, lo: num
       while (i < mid && j < right) {
         const ki = fromK[i] as number;
         const kj = fromK[j] as number;
-        if (precedesIndexed(items, kj, fromO[j] as number, ki, fromO[i] as number)) {
+        // Strictly earlier: on a tie the left run, scheduled first, goes first.
+        if (kj < ki) {
           toK[out] = kj;
           toO[out++] = fromO[j++] as number;
         } else {
@@ -415,9 +415,4 @@ function sortRange(items: TimerHandle[], k: Float64Array, o: Int32Array, lo: num
     k.set(fromK.subarray(lo, hi), lo);
     o.set(fromO.subarray(lo, hi), lo);
   }
-}
-
-/** Whether the timer at `items[ia]` (deadline `ka`) comes before the one at `items[ib]`. */
-function precedesIndexed(items: TimerHandle[], ka: number, ia: number, kb: number, ib: number): boolean {
-  return ka < kb || (ka === kb && (items[ia] as TimerHandle)._sequence < (items[ib] as TimerHandle)._sequence);
 }

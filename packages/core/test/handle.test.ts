@@ -52,6 +52,34 @@ describe("Handle and TimerHandle", () => {
     loop.close();
   });
 
+  test("a timer runs with its arguments in its context, each of the four ways it can hold them, and a cancel drops both", async () => {
+    const { loop } = virtualLoop();
+    const { Context, ContextVar } = await import("../src/index.js");
+    const v = new ContextVar<string>("v", { default: "empty" });
+    const log: string[] = [];
+    const record = (...args: unknown[]): void => {
+      log.push(`${v.get()}:${args.join(",")}`);
+    };
+    const timers: TimerHandle[] = [];
+    const schedule = (): void => {
+      timers.push(loop.callLater(1, record), loop.callLater(2, record, "a", 1));
+    };
+    schedule();
+    const ctx = new Context();
+    ctx.run(() => {
+      v.set("ctx");
+      schedule();
+    });
+    const cancelled = [loop.callLater(3, record, { big: "payload" }), ctx.run(() => loop.callLater(3, record, "x"))];
+    for (const t of cancelled) t.cancel();
+    for (const t of cancelled) expect(t._extra).toBe(null);
+    loop.callLater(10, () => loop.stop());
+    await loop.runForever();
+    loop.close();
+    expect(log).toEqual(["empty:", "ctx:", "empty:a,1", "ctx:a,1"]);
+    expect(timers.map((t) => t._extra === null)).toEqual([true, false, false, false]);
+  });
+
   test("toString names the callback", () => {
     const loop = new EventLoop({ poller: new VirtualPoller() });
     expect(String(loop.callSoon(function named() {}))).toBe("<Handle named()>");

@@ -3,11 +3,18 @@ import { describe, expect, test } from "vitest";
 import { TimerHandle } from "../src/index.js";
 import { TimerWheel, type TimerBucket } from "../src/timer-wheel.js";
 
+// The model's tie-break. The wheel keeps no sequence: its scheduling order is the order of
+// `push`, so every test pushes its timers in the order of the sequence it gives them here.
+const sequences = new WeakMap<TimerHandle, number>();
+
 function timer(when: number, sequence: number): TimerHandle {
-  return new TimerHandle(when, sequence, () => {}, [], null);
+  const handle = new TimerHandle(when, () => {}, [], null);
+  sequences.set(handle, sequence);
+  return handle;
 }
 
-const byDeadlineThenSequence = (a: TimerHandle, b: TimerHandle): number => (a._when === b._when ? a._sequence - b._sequence : a._when < b._when ? -1 : 1);
+const byDeadlineThenSequence = (a: TimerHandle, b: TimerHandle): number =>
+  a._when === b._when ? sequences.get(a)! - sequences.get(b)! : a._when < b._when ? -1 : 1;
 
 /** Everything due at `now`, in the order the wheel must hand it out. */
 function takeDue(model: TimerHandle[], now: number): TimerHandle[] {
@@ -188,7 +195,7 @@ describe("TimerWheel", () => {
   test("many timers at Infinity keep their scheduling order", () => {
     const wheel = new TimerWheel();
     const hs = Array.from({ length: 40 }, (_, i) => timer(Infinity, i));
-    for (let i = hs.length - 1; i >= 0; i--) wheel.push(hs[i]!);
+    for (const h of hs) wheel.push(h);
     for (let i = 0; i < hs.length; i += 3) hs[i]!.cancel();
     expect(wheel.nextDeadline()).toBe(Infinity);
     const front = hs[1]!._bucket as TimerBucket;
