@@ -57,9 +57,9 @@ export class StreamReader {
   private _offset = 0;
   private _size = 0;
   private _eof = false;
-  private _waiter: Future<void> | null = null;
-  private _failed = false;
-  private _exception: unknown = null;
+  /** @internal */ _waiter: Future<void> | null = null;
+  /** @internal */ _failed = false;
+  /** @internal */ _exception: unknown = null;
   private _transport: ReadTransport | null = null;
   private _paused = false;
   // The label of the last wait, kept for the next one (nearly always the same method).
@@ -137,7 +137,8 @@ export class StreamReader {
    */
   read(n = -1): Coroutine<Uint8Array> {
     checkInteger("StreamReader.read(n)", n);
-    return this._read(n);
+    if (n < 0) return this._readAll();
+    return new ReadOperation(this, READ, n, null) as unknown as Coroutine<Uint8Array>;
   }
 
   /**
@@ -146,14 +147,14 @@ export class StreamReader {
    * `LimitOverrunError` after dropping it (asyncio raises ValueError there).
    */
   readline(): Coroutine<Uint8Array> {
-    return this._readuntil(NEWLINE, true);
+    return new ReadOperation(this, LINE, 0, NEWLINE) as unknown as Coroutine<Uint8Array>;
   }
 
   /** Reads exactly `n` bytes; `IncompleteReadError` (with the bytes read) if the stream ends first. */
   readexactly(n: number): Coroutine<Uint8Array> {
     checkInteger("StreamReader.readexactly(n)", n);
     if (n < 0) throw new RangeError(`StreamReader.readexactly(n): n must be 0 or more, got ${n}`);
-    return this._readexactly(n);
+    return new ReadOperation(this, EXACTLY, n, null) as unknown as Coroutine<Uint8Array>;
   }
 
   /**
@@ -167,106 +168,87 @@ export class StreamReader {
     else if (separator instanceof Uint8Array) sep = asBuffer(separator);
     else throw new TypeError(`StreamReader.readuntil(separator): separator must be a string or a Uint8Array, got ${typeof separator}`);
     if (sep.length === 0) throw new RangeError("StreamReader.readuntil(separator): the separator must be at least one byte long");
-    return this._readuntil(sep, false);
+    return new ReadOperation(this, UNTIL, 0, sep) as unknown as Coroutine<Uint8Array>;
   }
 
-  private *_read(n: number): Coroutine<Uint8Array> {
+  /** `read(n)` with n < 0: asyncio reads limit-sized blocks until EOF and joins them. */
+  private *_readAll(): Coroutine<Uint8Array> {
     if (this._failed) throw this._exception;
-    if (n === 0) return EMPTY;
-    if (n < 0) {
-      // asyncio reads limit-sized blocks until EOF and joins them.
-      const blocks: Buffer[] = [];
-      let total = 0;
-      for (;;) {
-        if (this._size === 0 && !this._eof) {
-          const waiter = this._newWaiter("read");
-          try {
-            yield* waiter;
-          } finally {
-            this._waiter = null;
-          }
-        }
-        if (this._size === 0) break;
-        const block = this._take(this._size);
-        blocks.push(block);
-        total += block.length;
-        this._maybeResumeTransport();
-      }
-      return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks, total);
-    }
-    if (this._size === 0 && !this._eof) {
-      const waiter = this._newWaiter("read");
-      try {
-        yield* waiter;
-      } finally {
-        this._waiter = null;
-      }
-    }
-    if (this._size === 0) return EMPTY;
-    const data = this._take(Math.min(n, this._size));
-    this._maybeResumeTransport();
-    return data;
-  }
-
-  private *_readexactly(n: number): Coroutine<Uint8Array> {
-    if (this._failed) throw this._exception;
-    if (n === 0) return EMPTY;
-    while (this._size < n) {
-      if (this._eof) {
-        const partial = this._take(this._size);
-        throw new IncompleteReadError(partial, n);
-      }
-      {
-        const waiter = this._newWaiter("readexactly");
-        try {
-          yield* waiter;
-        } finally {
-          this._waiter = null;
-        }
-      }
-    }
-    const data = this._take(n);
-    this._maybeResumeTransport();
-    return data;
-  }
-
-  /** asyncio's `readuntil`, and `readline` when `line` is set (its error handling folded in). */
-  private *_readuntil(sep: Buffer, line: boolean): Coroutine<Uint8Array> {
-    if (this._failed) throw this._exception;
-    const seplen = sep.length;
-    let offset = 0;
-    let found: number;
+    const blocks: Buffer[] = [];
+    let total = 0;
     for (;;) {
-      if (this._size - offset >= seplen) {
-        found = this._find(sep, offset);
-        if (found !== -1) break;
-        // The separator may start in the last seplen-1 bytes: search again from there.
-        offset = this._size + 1 - seplen;
-        if (offset > this._limit) {
-          return this._overrun(new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset), sep, line);
-        }
-      }
-      if (this._eof) {
-        const partial = this._take(this._size);
-        if (line) return partial;
-        throw new IncompleteReadError(partial, null);
-      }
-      {
-        const waiter = this._newWaiter(line ? "readline" : "readuntil");
+      if (this._size === 0 && !this._eof) {
+        const waiter = this._newWaiter("read");
         try {
           yield* waiter;
         } finally {
-          this._waiter = null;
+          if (this._waiter === waiter) this._waiter = null;
         }
       }
-      if (this._failed) throw this._exception;
+      if (this._size === 0) break;
+      const block = this._take(this._size);
+      blocks.push(block);
+      total += block.length;
+      this._maybeResumeTransport();
     }
-    if (found > this._limit) {
-      return this._overrun(new LimitOverrunError("Separator is found, but chunk is longer than limit", found), sep, line);
+    return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks, total);
+  }
+
+  /**
+   * @internal One attempt of a `ReadOperation`: the bytes it returns, or null when it must
+   * wait for more (asyncio's `read`, `readexactly` and `readuntil` up to their
+   * `_wait_for_data`). Throws as they do.
+   */
+  _attempt(op: ReadOperation): Uint8Array | null {
+    switch (op._kind) {
+      case READ: {
+        if (this._size === 0) return this._eof ? EMPTY : null;
+        const data = this._take(Math.min(op._n, this._size));
+        this._maybeResumeTransport();
+        return data;
+      }
+      case EXACTLY: {
+        const n = op._n;
+        if (this._size < n) {
+          if (!this._eof) return null;
+          const partial = this._take(this._size);
+          throw new IncompleteReadError(partial, n);
+        }
+        const data = this._take(n);
+        this._maybeResumeTransport();
+        return data;
+      }
+      default:
+        return this._attemptUntil(op);
     }
-    const data = this._take(found + seplen);
-    this._maybeResumeTransport();
-    return data;
+  }
+
+  /** `readuntil`, and `readline` when the kind says so (asyncio's error handling folded in). */
+  private _attemptUntil(op: ReadOperation): Uint8Array | null {
+    const sep = op._sep as Buffer;
+    const line = op._kind === LINE;
+    const seplen = sep.length;
+    // `_n` is where the next search starts: the separator may begin in the last seplen-1
+    // bytes already looked through.
+    if (this._size - op._n >= seplen) {
+      const found = this._find(sep, op._n);
+      if (found !== -1) {
+        if (found > this._limit) {
+          return this._overrun(new LimitOverrunError("Separator is found, but chunk is longer than limit", found), sep, line);
+        }
+        const data = this._take(found + seplen);
+        this._maybeResumeTransport();
+        return data;
+      }
+      op._n = this._size + 1 - seplen;
+      if (op._n > this._limit) {
+        return this._overrun(new LimitOverrunError("Separator is not found, and chunk exceed the limit", op._n), sep, line);
+      }
+    }
+    if (!this._eof) return null;
+    const partial = this._take(this._size);
+    if (line) return partial;
+    throw new IncompleteReadError(partial, null);
   }
 
   /** readuntil leaves the bytes for the caller; readline drops the overlong line, as asyncio does. */
@@ -281,12 +263,12 @@ export class StreamReader {
   }
 
   /**
-   * asyncio's `_wait_for_data`, minus the await: makes the waiter the caller yields on
-   * (one generator less per wait on the hot path); the caller clears `_waiter` after.
+   * @internal asyncio's `_wait_for_data`, minus the await: makes the waiter the caller
+   * yields on; the caller clears `_waiter` after, unless another waiter took its place.
    * One waiter at a time, and a paused transport is resumed first, or a reader waiting
    * for a separator beyond 2 × limit would wait forever.
    */
-  private _newWaiter(funcName: string): Future<void> {
+  _newWaiter(funcName: string): Future<void> {
     if (this._waiter !== null) {
       throw new Error(`StreamReader.${funcName}() called while another coroutine is already waiting for incoming data`);
     }
@@ -386,6 +368,102 @@ export class StreamReader {
       this._chunks = this._chunks.slice(this._head);
       this._head = 0;
     }
+  }
+}
+
+const READ = 0;
+const EXACTLY = 1;
+const UNTIL = 2;
+const LINE = 3;
+
+const FRESH = 0;
+const WAITING = 1;
+const FINISHED = 2;
+
+const WAIT_NAMES = ["read", "readexactly", "readuntil", "readline"];
+
+/**
+ * `read(n)`, `readexactly(n)`, `readuntil(sep)` and `readline()` written out as a small
+ * state machine instead of a `function*`: a reader that waits for data (every idle
+ * connection of a server) holds this object and the future it yields, where a generator
+ * would hold its frame and register file as well. It implements the generator protocol
+ * (`next`, `throw`, `return`, iterable), so it can be `yield*`ed or run as a task, and
+ * behaves as the generator it replaces: the first `next()` checks the reader's error and
+ * tries; each wait yields a fresh waiter; `throw`/`return` while waiting give it up and
+ * take no bytes, so a cancelled read loses nothing.
+ */
+class ReadOperation {
+  _state = FRESH;
+  _future: Future<void> | null = null;
+
+  constructor(
+    readonly _reader: StreamReader,
+    readonly _kind: number,
+    /** READ, EXACTLY: how many bytes; UNTIL, LINE: where the next separator search starts. */
+    public _n: number,
+    readonly _sep: Buffer | null,
+  ) {}
+
+  next(): IteratorResult<Future<unknown> | undefined, Uint8Array> {
+    const reader = this._reader;
+    if (this._state === WAITING) {
+      const future = this._future as Future<void>;
+      // The generator this replaces did `yield* waiter`: resumed early it waits again, and
+      // a failed or cancelled waiter throws (through the future's own iterator).
+      let step: IteratorResult<Future<unknown> | undefined, void>;
+      try {
+        step = future.next();
+      } catch (error) {
+        this._leave();
+        throw error;
+      }
+      if (step.done !== true) return step;
+      this._leave();
+      if (this._kind >= UNTIL && reader._failed) throw reader._exception;
+    } else if (this._state === FRESH) {
+      this._state = FINISHED; // until it waits: a throw ends the operation
+      if (reader._failed) throw reader._exception;
+      if (this._n === 0 && this._kind <= EXACTLY) return { done: true, value: EMPTY };
+    } else {
+      return { done: true, value: undefined as unknown as Uint8Array };
+    }
+    const data = reader._attempt(this);
+    if (data !== null) return { done: true, value: data };
+    const future = reader._newWaiter(WAIT_NAMES[this._kind] as string);
+    this._future = future;
+    this._state = WAITING;
+    try {
+      // Yields the future through its own iterator, which refuses a wait outside a task
+      // and, in debug mode, records where the task is suspended.
+      return future.next() as IteratorYieldResult<Future<unknown> | undefined>;
+    } catch (error) {
+      this._leave();
+      throw error;
+    }
+  }
+
+  throw(error: unknown): never {
+    if (this._state === WAITING) this._leave();
+    this._state = FINISHED;
+    throw error;
+  }
+
+  return(value: Uint8Array): IteratorReturnResult<Uint8Array> {
+    if (this._state === WAITING) this._leave();
+    this._state = FINISHED;
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /** The generator's `finally`: the reader no longer points at this wait's future. */
+  private _leave(): void {
+    const reader = this._reader;
+    if (reader._waiter === this._future) reader._waiter = null;
+    this._future = null;
+    this._state = FINISHED;
   }
 }
 

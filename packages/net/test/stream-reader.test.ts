@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { CancelledError, createTask, run, type Awaitable, type Coroutine, type ReadTransport } from "@loop/core";
+import { CancelledError, createTask, getRunningLoop, run, type Awaitable, type Coroutine, type ReadTransport } from "@loop/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, StreamReader } from "../src/index.js";
@@ -207,6 +207,102 @@ describe("StreamReader", () => {
       expect(yield* catching(waiting)).toBeInstanceOf(CancelledError);
       reader.feedData(Buffer.from("xyz"));
       expect(text(yield* reader.readexactly(3))).toBe("xyz");
+    });
+  });
+
+  it("every read method cancelled at its wait takes no bytes, even when the bytes had already woken it", async () => {
+    const methods: [string, (reader: StreamReader) => Coroutine<Uint8Array>][] = [
+      ["read(5)", (reader) => reader.read(5)],
+      ["readexactly(5)", (reader) => reader.readexactly(5)],
+      ["readuntil(';')", (reader) => reader.readuntil(";")],
+      ["readline()", (reader) => reader.readline()],
+    ];
+    for (const [name, call] of methods) {
+      await run(function* () {
+        const reader = new StreamReader();
+        // Cancelled while waiting, after a first chunk that was not enough (except for read).
+        const first = createTask(call(reader));
+        yield;
+        if (name !== "read(5)") {
+          reader.feedData(Buffer.from("ab"));
+          yield;
+          expect(first.done(), name).toBe(false);
+        }
+        first.cancel();
+        expect(yield* catching(first), name).toBeInstanceOf(CancelledError);
+        expect(reader.bufferedSize, name).toBe(name === "read(5)" ? 0 : 2);
+        // Woken by the bytes, cancelled before it ran: the bytes stay.
+        const second = createTask(call(reader));
+        yield;
+        reader.feedData(Buffer.from("cde;\n"));
+        second.cancel();
+        expect(yield* catching(second), name).toBeInstanceOf(CancelledError);
+        expect(text(yield* reader.read(100)), name).toBe(name === "read(5)" ? "cde;\n" : "abcde;\n");
+      });
+    }
+  });
+
+  it("a read is a coroutine by the generator protocol: return() or throw() at the wait give it up", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const op = reader.readexactly(2);
+      const step = op.next();
+      expect(step.done).toBe(false);
+      expect((step.value as { label?: string }).label).toBe("StreamReader.readexactly");
+      expect(op.return(Buffer.from("r"))).toEqual({ done: true, value: Buffer.from("r") });
+      expect(op.next()).toEqual({ done: true, value: undefined });
+      const thrown = reader.readline();
+      thrown.next();
+      const boom = new Error("boom");
+      expect(() => thrown.throw(boom)).toThrow(boom);
+      // Neither left a waiter behind: a new wait is allowed and sees the bytes.
+      const later = createTask(reader.readline());
+      yield;
+      reader.feedData(Buffer.from("xy\n"));
+      expect(text(yield* later)).toBe("xy\n");
+      // A fresh operation given throw() before it ran throws without touching the reader.
+      expect(() => reader.read(1).throw(boom)).toThrow(boom);
+    });
+  });
+
+  it("a read that cannot wait (outside a task) throws and leaves the reader usable", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      let caught: unknown = null;
+      // A loop callback runs outside any task: the wait is refused there.
+      getRunningLoop().callSoon(() => {
+        try {
+          reader.read(1).next();
+        } catch (error) {
+          caught = error;
+        }
+      });
+      yield;
+      expect(String(caught)).toMatch(/can only be waited on from a coroutine run by a task/);
+      const waiting = createTask(reader.read(1));
+      yield;
+      reader.feedData(Buffer.from("z"));
+      expect(text(yield* waiting)).toBe("z");
+    });
+  });
+
+  it("a reader woken and not yet resumed does not clear the wait of the one that followed it", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const log: string[] = [];
+      const first = createTask(
+        (function* () {
+          log.push(text(yield* reader.read(1)));
+        })(),
+      );
+      yield;
+      reader.feedData(Buffer.from("x"));
+      // `first` is woken but has not run: this coroutine now waits for 2 bytes; `first`
+      // then takes "x", and "yz" must still wake this wait.
+      getRunningLoop().callSoon(() => reader.feedData(Buffer.from("yz")));
+      log.push(text(yield* reader.readexactly(2)));
+      yield* first;
+      expect(log).toEqual(["x", "yz"]);
     });
   });
 
