@@ -18,6 +18,26 @@ const NO_PROTOCOL: Protocol = {
 
 /** asyncio's default write-buffer limits (FlowControlMixin), the Node driver's too. */
 const DEFAULT_HIGH_WATER = 64 * 1024;
+const DEFAULT_LOW_WATER = DEFAULT_HIGH_WATER / 4;
+
+// The bits of SelectorTransport._flags.
+const CLOSING = 1;
+const CLOSE_WHEN_DRAINED = 2;
+const LOST = 4;
+const EOF_WRITTEN = 8;
+const READING_PAUSED = 16;
+const EOF_SEEN = 32;
+const HELD_EOF = 64;
+const PROTOCOL_PAUSED = 128;
+
+/** The state of a transport that most connections never need, made on first use. */
+interface TransportExtra {
+  unixPath: string | undefined;
+  socket: SelectorSocket | null;
+  held: Buffer[] | null;
+  high: number;
+  low: number;
+}
 
 /** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
 export interface TransportOwner {
@@ -55,23 +75,15 @@ export class SelectorTransport implements Transport {
   private _fd: number;
   private readonly _reactor: Reactor;
   private readonly _loop: EventLoop;
-  private readonly _unixPath: string | undefined;
   private _listener: TransportOwner | null;
   private _protocol: Protocol = NO_PROTOCOL;
-  private _closing = false;
-  /** close() waits for the buffer to drain before closing the descriptor. */
-  private _closeWhenDrained = false;
-  private _lost = false;
-  private _eofWritten = false;
-  private _readingPaused = false;
-  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
-  private _eof = false;
-  private _held: Buffer[] | null = null;
-  private _heldEof = false;
-  private _high = DEFAULT_HIGH_WATER;
-  private _low = DEFAULT_HIGH_WATER / 4;
-  private _protocolPaused = false;
-  private _socket: SelectorSocket | null = null;
+  /**
+   * The transport's booleans, one bit each (see the accessors below): each field of a
+   * transport is paid by every idle connection.
+   */
+  private _flags = 0;
+  /** What few transports need (a Unix path, the `"socket"` extra info, reads held while paused, own buffer limits). */
+  private _extra: TransportExtra | null = null;
   /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
   private _staged = 0;
   private _flushes = -1;
@@ -83,11 +95,87 @@ export class SelectorTransport implements Transport {
     this._reactor = reactor;
     this._loop = loop;
     this._fd = fd;
-    this._unixPath = opts.unixPath;
     this._listener = opts.owner ?? null;
+    if (opts.unixPath !== undefined) this._ensureExtra().unixPath = opts.unixPath;
     reactor.targets[fd] = this;
     poller._open.add(this);
     loop.refExternal();
+  }
+
+  // --- flags and rarely needed state ---------------------------------------------------
+
+  private get _closing(): boolean {
+    return (this._flags & CLOSING) !== 0;
+  }
+  private set _closing(on: boolean) {
+    this._setFlag(CLOSING, on);
+  }
+  /** close() waits for the buffer to drain before closing the descriptor. */
+  private get _closeWhenDrained(): boolean {
+    return (this._flags & CLOSE_WHEN_DRAINED) !== 0;
+  }
+  private set _closeWhenDrained(on: boolean) {
+    this._setFlag(CLOSE_WHEN_DRAINED, on);
+  }
+  private get _lost(): boolean {
+    return (this._flags & LOST) !== 0;
+  }
+  private set _lost(on: boolean) {
+    this._setFlag(LOST, on);
+  }
+  private get _eofWritten(): boolean {
+    return (this._flags & EOF_WRITTEN) !== 0;
+  }
+  private set _eofWritten(on: boolean) {
+    this._setFlag(EOF_WRITTEN, on);
+  }
+  private get _readingPaused(): boolean {
+    return (this._flags & READING_PAUSED) !== 0;
+  }
+  private set _readingPaused(on: boolean) {
+    this._setFlag(READING_PAUSED, on);
+  }
+  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
+  private get _eof(): boolean {
+    return (this._flags & EOF_SEEN) !== 0;
+  }
+  private set _eof(on: boolean) {
+    this._setFlag(EOF_SEEN, on);
+  }
+  /** The peer's EOF arrived while reading was paused: delivered on resume. */
+  private get _heldEof(): boolean {
+    return (this._flags & HELD_EOF) !== 0;
+  }
+  private set _heldEof(on: boolean) {
+    this._setFlag(HELD_EOF, on);
+  }
+  private get _protocolPaused(): boolean {
+    return (this._flags & PROTOCOL_PAUSED) !== 0;
+  }
+  private set _protocolPaused(on: boolean) {
+    this._setFlag(PROTOCOL_PAUSED, on);
+  }
+
+  private _setFlag(flag: number, on: boolean): void {
+    this._flags = on ? this._flags | flag : this._flags & ~flag;
+  }
+
+  /** Records that arrived while reading was paused, delivered on resume. */
+  private get _held(): Buffer[] | null {
+    return this._extra === null ? null : this._extra.held;
+  }
+  private set _held(held: Buffer[] | null) {
+    if (held !== null || this._extra !== null) this._ensureExtra().held = held;
+  }
+  private get _high(): number {
+    return this._extra === null ? DEFAULT_HIGH_WATER : this._extra.high;
+  }
+  private get _low(): number {
+    return this._extra === null ? DEFAULT_LOW_WATER : this._extra.low;
+  }
+
+  private _ensureExtra(): TransportExtra {
+    return (this._extra ??= { unixPath: undefined, socket: null, held: null, high: DEFAULT_HIGH_WATER, low: DEFAULT_LOW_WATER });
   }
 
   /** Attaches the protocol and starts reading. */
@@ -172,14 +260,16 @@ export class SelectorTransport implements Transport {
     switch (name) {
       case "peername":
       case "sockname": {
-        if (this._unixPath !== undefined) value = this._unixPath;
+        const unixPath = this._extra?.unixPath;
+        if (unixPath !== undefined) value = unixPath;
         else if (fd >= 0) value = addressInfo(name === "peername" ? this._reactor.native.peername(fd) : this._reactor.native.sockname(fd));
         break;
       }
       case "socket":
         if (fd >= 0) {
-          this._socket ??= { fileno: () => this._fd, resetAndDestroy: () => this._reset() };
-          value = this._socket;
+          const extra = this._ensureExtra();
+          extra.socket ??= { fileno: () => this._fd, resetAndDestroy: () => this._reset() };
+          value = extra.socket;
         }
         break;
     }
@@ -287,8 +377,9 @@ export class SelectorTransport implements Transport {
    */
   setWriteBufferLimits(high?: number, low?: number): void {
     const [h, l] = writeBufferLimits(high, low);
-    this._high = h;
-    this._low = l;
+    const extra = this._ensureExtra();
+    extra.high = h;
+    extra.low = l;
     const size = this.getWriteBufferSize();
     if (!this._protocolPaused && size > h) this._pauseProtocol();
     else this._maybeResumeProtocol(size);

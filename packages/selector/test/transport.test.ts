@@ -112,4 +112,56 @@ describe.skipIf(!available)("the selector transport", () => {
     );
     await expectNoOpenDescriptors();
   });
+
+  it("keeps its rarely used state apart yet answers as before: limits, extra info, bytes held while paused", async () => {
+    await run(
+      function* () {
+        const served: Recorder[] = [];
+        const server = yield* createServer(
+          () => {
+            const r = new Recorder(false);
+            served.push(r);
+            return r;
+          },
+          "127.0.0.1",
+          0,
+        );
+        const port = (server.address() as { port: number }).port;
+        const [transport, client] = yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        expect(transport.getWriteBufferLimits()).toEqual({ low: 16 * 1024, high: 64 * 1024 });
+        transport.setWriteBufferLimits(1000);
+        expect(transport.getWriteBufferLimits()).toEqual({ low: 250, high: 1000 });
+        expect(transport.getExtraInfo("peername")).toEqual({ address: "127.0.0.1", family: "IPv4", port });
+        const socket = transport.getExtraInfo<{ fileno(): number }>("socket")!;
+        expect(transport.getExtraInfo("socket")).toBe(socket);
+        expect(socket.fileno()).toBeGreaterThanOrEqual(0);
+        expect(transport.getExtraInfo("nothing", "fallback")).toBe("fallback");
+        // Paused, the transport holds what arrives and delivers it in order on resume.
+        transport.pauseReading();
+        expect(transport.isReading()).toBe(false);
+        while (served.length === 0) yield;
+        served[0]!.transport!.write(Buffer.from("one"));
+        for (let i = 0; i < 5; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        served[0]!.transport!.write(Buffer.from("two"));
+        for (let i = 0; i < 5; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(client.log).toEqual(["made"]);
+        transport.resumeReading();
+        const received = (): string =>
+          client.log
+            .filter((entry) => entry.startsWith("data "))
+            .map((entry) => entry.slice(5))
+            .join("");
+        while (received().length < 6) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(received()).toBe("onetwo");
+        transport.abort();
+        while (client.log.at(-1)?.startsWith("lost") !== true) yield;
+        expect(transport.getExtraInfo("socket")).toBeUndefined();
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      },
+      { poller: new SelectorPoller() },
+    );
+    await expectNoOpenDescriptors();
+  });
 });
