@@ -50,20 +50,21 @@ export class StreamReader {
 
   private readonly _limit: number;
   private readonly _loop: EventLoop;
-  // Invariant: chunks[head..] are the unread bytes, the first starting at `offset`;
-  // `size` is their total length. Consumed slots before `head` are dropped in bulk.
-  private _chunks: Buffer[] = [];
+  // Invariant: the unread bytes are `_first` from `_offset` on, then `_rest[_head..]`;
+  // `size` is their total length. `_first` is null only when nothing is buffered, and
+  // `_rest` is null unless a chunk waits behind the first: a reader that keeps up (and
+  // every idle one) holds no array.
+  private _first: Buffer | null = null;
+  private _rest: Buffer[] | null = null;
   private _head = 0;
   private _offset = 0;
   private _size = 0;
-  private _eof = false;
+  /** EOF, FAILED and PAUSED, one bit each: every field is paid by each idle connection. */
+  private _flags = 0;
   /** @internal */ _waiter: Future<void> | null = null;
-  /** @internal */ _failed = false;
   /** @internal */ _exception: unknown = null;
   private _transport: ReadTransport | null = null;
-  private _paused = false;
   // The label of the last wait, kept for the next one (nearly always the same method).
-  private _labelName = "";
   private _labelText = "";
 
   constructor(opts?: StreamReaderOptions) {
@@ -72,6 +73,21 @@ export class StreamReader {
     }
     this._limit = checkLimit("new StreamReader({ limit })", opts?.limit);
     this._loop = opts?.loop ?? getRunningLoop();
+  }
+
+  private get _eof(): boolean {
+    return (this._flags & EOF) !== 0;
+  }
+  /** @internal setException was called: every read throws `_exception`. */
+  get _failed(): boolean {
+    return (this._flags & FAILED) !== 0;
+  }
+  /** The transport was paused by this reader (more than twice the limit buffered). */
+  private get _paused(): boolean {
+    return (this._flags & PAUSED) !== 0;
+  }
+  private set _paused(on: boolean) {
+    this._flags = on ? this._flags | PAUSED : this._flags & ~PAUSED;
   }
 
   /** The limit given at construction. */
@@ -91,7 +107,7 @@ export class StreamReader {
 
   /** Fails the pending and all later reads with `error`. */
   setException(error: unknown): void {
-    this._failed = true;
+    this._flags |= FAILED;
     this._exception = error;
     const waiter = this._waiter;
     if (waiter !== null) {
@@ -108,7 +124,7 @@ export class StreamReader {
 
   /** Marks the end of the stream: reads return what is left, then end. */
   feedEof(): void {
-    this._eof = true;
+    this._flags |= EOF;
     this._wakeupWaiter();
   }
 
@@ -122,7 +138,9 @@ export class StreamReader {
     if (this._eof) throw new Error("StreamReader.feedData: data fed after feedEof()");
     const length = data.byteLength;
     if (length === 0) return;
-    this._chunks.push(asBuffer(data));
+    const chunk = asBuffer(data);
+    if (this._first === null) this._first = chunk;
+    else (this._rest ??= []).push(chunk);
     this._size += length;
     this._wakeupWaiter();
     if (this._transport !== null && !this._paused && this._size > 2 * this._limit) {
@@ -283,8 +301,10 @@ export class StreamReader {
   }
 
   private _label(funcName: string): string {
-    if (this._labelName !== funcName || !this._labelText.endsWith(this.source)) {
-      this._labelName = funcName;
+    const text = this._labelText;
+    const source = this.source;
+    const length = 13 + funcName.length + (source === "" ? 0 : 6 + source.length); // "StreamReader." and " from "
+    if (text.length !== length || !text.startsWith(funcName, 13) || !text.endsWith(source)) {
       this._labelText = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
     }
     return this._labelText;
@@ -307,16 +327,17 @@ export class StreamReader {
 
   /** Joins the unread chunks into one (only when a search spans chunks) and returns it. */
   private _coalesce(): Buffer {
-    const chunks = this._chunks;
-    if (chunks.length - this._head > 1) {
-      const first = chunks[this._head] as Buffer;
-      const parts: Buffer[] = [this._offset === 0 ? first : first.subarray(this._offset)];
-      for (let i = this._head + 1; i < chunks.length; i++) parts.push(chunks[i] as Buffer);
-      this._chunks = [Buffer.concat(parts, this._size)];
-      this._head = 0;
-      this._offset = 0;
-    }
-    return this._chunks[this._head] as Buffer;
+    const first = this._first as Buffer;
+    const rest = this._rest;
+    if (rest === null) return first;
+    const parts: Buffer[] = [this._offset === 0 ? first : first.subarray(this._offset)];
+    for (let i = this._head; i < rest.length; i++) parts.push(rest[i] as Buffer);
+    const joined = Buffer.concat(parts, this._size);
+    this._first = joined;
+    this._rest = null;
+    this._head = 0;
+    this._offset = 0;
+    return joined;
   }
 
   /** The position of `sep` at or after `start` (relative to the unread bytes), or -1. */
@@ -329,47 +350,58 @@ export class StreamReader {
   /** Removes and returns the first `n` unread bytes (n <= size): a view when they lie in one chunk. */
   private _take(n: number): Buffer {
     if (n === 0) return EMPTY;
-    const chunks = this._chunks;
-    let first = chunks[this._head] as Buffer;
+    let first = this._first as Buffer;
     const available = first.length - this._offset;
     if (n <= available) {
       if (n === first.length) {
         // The whole chunk, untouched: hand it over as it is.
         this._size -= n;
-        this._dropHead();
+        this._dropFirst();
         return first;
       }
       const view = first.subarray(this._offset, this._offset + n);
       this._size -= n;
-      if (n === available) this._dropHead();
+      if (n === available) this._dropFirst();
       else this._offset += n;
       return view;
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      first = chunks[this._head] as Buffer;
+      first = this._first as Buffer;
       const part = Math.min(first.length - this._offset, n - filled);
       first.copy(out, filled, this._offset, this._offset + part);
       filled += part;
-      if (this._offset + part === first.length) this._dropHead();
+      if (this._offset + part === first.length) this._dropFirst();
       else this._offset += part;
     }
     this._size -= n;
     return out;
   }
 
-  private _dropHead(): void {
+  /** The first chunk is consumed: the next one takes its place (none: the reader holds nothing). */
+  private _dropFirst(): void {
     this._offset = 0;
-    if (++this._head === this._chunks.length) {
-      this._chunks.length = 0;
+    const rest = this._rest;
+    if (rest === null) {
+      this._first = null;
+      return;
+    }
+    this._first = rest[this._head] as Buffer;
+    if (++this._head === rest.length) {
+      this._rest = null;
       this._head = 0;
-    } else if (this._head >= 64 && this._head * 2 >= this._chunks.length) {
-      this._chunks = this._chunks.slice(this._head);
+    } else if (this._head >= 64 && this._head * 2 >= rest.length) {
+      this._rest = rest.slice(this._head);
       this._head = 0;
     }
   }
 }
+
+// The bits of StreamReader._flags.
+const EOF = 1;
+const FAILED = 2;
+const PAUSED = 4;
 
 const READ = 0;
 const EXACTLY = 1;

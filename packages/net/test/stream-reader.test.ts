@@ -388,5 +388,60 @@ describe("StreamReader", () => {
       { numRuns: 100 },
     );
   });
+
+  it("however the bytes are split and read, read(n) and readexactly(n) return them in order, whole (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 600 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 150 })), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (length, cuts, reads, feedsPerTurn) => {
+          // Distinct neighbours, so that a byte read twice or skipped shows.
+          const input = Buffer.from(Array.from({ length }, (_, i) => (i * 7) % 251));
+          const got = await run(function* () {
+            const reader = new StreamReader({ limit: 100_000 });
+            const out: Buffer[] = [];
+            const consumer = createTask(
+              (function* () {
+                for (let i = 0; ; i++) {
+                  const [exactly, n] = reads[i % reads.length]!;
+                  if (exactly) {
+                    try {
+                      out.push(Buffer.from(yield* reader.readexactly(n)));
+                    } catch (error) {
+                      if (!(error instanceof IncompleteReadError)) throw error;
+                      out.push(Buffer.from(error.partial));
+                      return;
+                    }
+                  } else {
+                    const data = yield* reader.read(n);
+                    if (data.length === 0) return;
+                    expect(data.length).toBeLessThanOrEqual(n);
+                    out.push(Buffer.from(data));
+                  }
+                }
+              })(),
+            );
+            let at = 0;
+            let i = 0;
+            // Many chunks can pile up behind the first (feedsPerTurn 0: all before any read).
+            while (at < input.length) {
+              const size = cuts[i++ % cuts.length]!;
+              reader.feedData(Buffer.from(input.subarray(at, at + size)));
+              at += size;
+              if (feedsPerTurn > 0 && i % feedsPerTurn === 0) yield;
+            }
+            reader.feedEof();
+            yield* consumer;
+            expect(reader.bufferedSize).toBe(0);
+            return Buffer.concat(out);
+          });
+          expect(got.equals(input)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
 
