@@ -131,7 +131,6 @@ class ConnectAttempt implements FdTarget {
     }
     this._fd = fd;
     this._reactor.targets[fd] = this;
-    this.owner._open.add(this);
   }
 
   handleEvent(kind: number, a: number): void {
@@ -142,7 +141,6 @@ class ConnectAttempt implements FdTarget {
     }
     this._finished = true;
     const fd = this._fd;
-    this.owner._open.delete(this);
     // The transport takes the descriptor and holds its own external ref from here on.
     const transport = new SelectorTransport(this.owner, this._reactor, this._loop, fd, { unixPath: this._target.path });
     this._loop.unrefExternal();
@@ -168,7 +166,6 @@ class ConnectAttempt implements FdTarget {
       this._fd = -1;
       if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
       this._reactor.native.close(fd, false);
-      this.owner._open.delete(this);
     }
     this._loop.unrefExternal();
     if (error !== null && !this._future.done()) this._future.setException(error);
@@ -226,7 +223,6 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
     }
     this._fd = fd;
     this._reactor.targets[fd] = this;
-    this.owner._open.add(this);
     this._reactor.native.reading(fd, true);
     if (!this._future.done()) this._future.setResult(this);
   }
@@ -278,7 +274,6 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
     this._fd = -1;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, false);
-    this.owner._open.delete(this);
     // asyncio 3.13 removes the socket file of a Unix server it created, on close.
     const path = this._options.path;
     if (path !== undefined) {

@@ -62,8 +62,6 @@ export class SelectorPoller implements Poller {
   private _data: (Buffer | null)[] = [];
   private _spare: [FdTarget[], number[], number[], number[], (Buffer | null)[]] = [[], [], [], [], []];
   private _dispatchQueued = false;
-  /** @internal Every descriptor this poller's loop has open: released when the poller closes. */
-  readonly _open = new Set<FdTarget>();
   private readonly _watchers = new Map<number, Watcher>();
 
   constructor() {
@@ -173,8 +171,13 @@ export class SelectorPoller implements Poller {
     // Accepted descriptors no transport took yet are ours to close.
     for (let i = 0; i < targets.length; i++) if (this._kinds[i] === ACCEPT) (this._reactor as Reactor).native.close(this._as[i] as number, false);
     targets.length = 0;
-    for (const target of [...this._open]) target.discard();
-    this._open.clear();
+    // Every descriptor this poller's loop has open is in the reactor's table under this
+    // poller (no set of them is kept: each entry would be paid by every connection).
+    const table = (this._reactor as Reactor).targets;
+    for (let fd = 0; fd < table.length; fd++) {
+      const target = table[fd];
+      if (target !== undefined && target.owner === this) target.discard();
+    }
     this._watchers.clear();
   }
 
@@ -233,7 +236,6 @@ export class SelectorPoller implements Poller {
     if (!this._watchers.has(fd)) {
       this._watchers.set(fd, watcher);
       reactor.targets[fd] = watcher;
-      this._open.add(watcher);
     }
   }
 
@@ -256,7 +258,6 @@ export class SelectorPoller implements Poller {
     if (this._watchers.get(watcher.fd) !== watcher) return;
     (this._reactor as Reactor).native.watch(watcher.fd, 0);
     this._watchers.delete(watcher.fd);
-    this._open.delete(watcher);
     const reactor = (this._reactor as Reactor);
     if (reactor.targets[watcher.fd] === watcher) reactor.targets[watcher.fd] = undefined;
   }

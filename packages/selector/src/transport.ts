@@ -98,7 +98,6 @@ export class SelectorTransport implements Transport {
     this._listener = opts.owner ?? null;
     if (opts.unixPath !== undefined) this._ensureExtra().unixPath = opts.unixPath;
     reactor.targets[fd] = this;
-    poller._open.add(this);
     loop.refExternal();
   }
 
@@ -470,7 +469,6 @@ export class SelectorTransport implements Transport {
     this._held = null;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, reset);
-    this.owner._open.delete(this);
   }
 
   private _loseSoon(error: Error | null): void {

@@ -164,4 +164,28 @@ describe.skipIf(!available)("the selector transport", () => {
     );
     await expectNoOpenDescriptors();
   });
+
+  it("closing the poller releases the descriptors its loop left open: listener, connections, both ends", async () => {
+    const poller = new SelectorPoller();
+    await run(
+      function* () {
+        const served: Recorder[] = [];
+        const server = yield* createServer(
+          () => {
+            const r = new Recorder(false);
+            served.push(r);
+            return r;
+          },
+          "127.0.0.1",
+          0,
+        );
+        const port = (server.address() as { port: number }).port;
+        for (let i = 0; i < 3; i++) yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        while (served.length < 3) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        // Nothing closed: the loop's end closes the poller, which must let them all go.
+      },
+      { poller },
+    );
+    await expectNoOpenDescriptors();
+  });
 });
