@@ -142,7 +142,7 @@ class ConnectAttempt implements FdTarget {
     this._finished = true;
     const fd = this._fd;
     // The transport takes the descriptor and holds its own external ref from here on.
-    const transport = new SelectorTransport(this.owner, this._reactor, this._loop, fd, { unixPath: this._target.path });
+    const transport = new SelectorTransport(this.owner, this._loop, fd, { unixPath: this._target.path });
     this._loop.unrefExternal();
     try {
       transport.start(this._protocolFactory());
@@ -238,7 +238,7 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
         this._reactor.native.close(a, false);
         return;
       }
-      const transport = new SelectorTransport(this.owner, this._reactor, this._loop, a, { unixPath: this._options.path === undefined ? undefined : "", owner: this });
+      const transport = new SelectorTransport(this.owner, this._loop, a, { unixPath: this._options.path === undefined ? undefined : "", owner: this });
       this.transports.add(transport);
       try {
         transport.start(this._protocolFactory());

@@ -46,7 +46,8 @@ export class SelectorPoller implements Poller {
   readonly name: string;
   /** Null when the addon is available; else the poller everything is forwarded to. */
   private readonly _fallback: DefaultPoller | null;
-  private readonly _reactor: Reactor | null;
+  /** @internal The thread's native selector; null where the addon is not available. */
+  readonly _reactor: Reactor | null;
   private readonly _net: SelectorNetDriver | null;
   private _driver: LoopDriver | null = null;
   private _closed = false;

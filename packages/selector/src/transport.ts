@@ -29,6 +29,7 @@ const READING_PAUSED = 16;
 const EOF_SEEN = 32;
 const HELD_EOF = 64;
 const PROTOCOL_PAUSED = 128;
+const UNNAMED_UNIX = 256;
 
 /** The state of a transport that most connections never need, made on first use. */
 interface TransportExtra {
@@ -37,6 +38,8 @@ interface TransportExtra {
   held: Buffer[] | null;
   high: number;
   low: number;
+  /** What a full socket left buffered at the last flush (the addon's EV_BACKLOG). */
+  backlog: number;
 }
 
 /** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
@@ -73,7 +76,6 @@ export class SelectorTransport implements Transport {
   /** The poller whose selector watches this socket. */
   readonly owner: SelectorPoller;
   private _fd: number;
-  private readonly _reactor: Reactor;
   private readonly _loop: EventLoop;
   private _listener: TransportOwner | null;
   private _protocol: Protocol = NO_PROTOCOL;
@@ -82,21 +84,22 @@ export class SelectorTransport implements Transport {
    * transport is paid by every idle connection.
    */
   private _flags = 0;
-  /** What few transports need (a Unix path, the `"socket"` extra info, reads held while paused, own buffer limits). */
+  /** What few transports need (a Unix path, the `"socket"` extra info, reads held while paused, own buffer limits, a backlog). */
   private _extra: TransportExtra | null = null;
   /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
   private _staged = 0;
   private _flushes = -1;
-  /** What a full socket left buffered at the last flush (the addon's EV_BACKLOG). */
-  private _backlog = 0;
 
-  constructor(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, opts: { unixPath?: string; owner?: TransportOwner }) {
+  /** @internal Made by the poller's network driver for a connected or accepted socket. */
+  constructor(poller: SelectorPoller, loop: EventLoop, fd: number, opts: { unixPath?: string; owner?: TransportOwner }) {
+    const reactor = poller._reactor as Reactor;
     this.owner = poller;
-    this._reactor = reactor;
     this._loop = loop;
     this._fd = fd;
     this._listener = opts.owner ?? null;
-    if (opts.unixPath !== undefined) this._ensureExtra().unixPath = opts.unixPath;
+    // An accepted Unix connection's peer has no name (""): a bit, not an extra object.
+    if (opts.unixPath === "") this._flags = UNNAMED_UNIX;
+    else if (opts.unixPath !== undefined) this._ensureExtra().unixPath = opts.unixPath;
     reactor.targets[fd] = this;
     loop.refExternal();
   }
@@ -174,7 +177,12 @@ export class SelectorTransport implements Transport {
   }
 
   private _ensureExtra(): TransportExtra {
-    return (this._extra ??= { unixPath: undefined, socket: null, held: null, high: DEFAULT_HIGH_WATER, low: DEFAULT_LOW_WATER });
+    return (this._extra ??= { unixPath: undefined, socket: null, held: null, high: DEFAULT_HIGH_WATER, low: DEFAULT_LOW_WATER, backlog: 0 });
+  }
+
+  /** The poller's reactor (not a field: each one is paid by every idle connection). */
+  private get _reactor(): Reactor {
+    return this.owner._reactor as Reactor;
   }
 
   /** Attaches the protocol and starts reading. */
@@ -209,7 +217,7 @@ export class SelectorTransport implements Transport {
           else this._maybeResumeProtocol(a);
           break;
         case BACKLOG:
-          this._backlog = a;
+          if (a !== 0 || this._extra !== null) this._ensureExtra().backlog = a;
           break;
       }
     } catch (error) {
@@ -259,7 +267,7 @@ export class SelectorTransport implements Transport {
     switch (name) {
       case "peername":
       case "sockname": {
-        const unixPath = this._extra?.unixPath;
+        const unixPath = (this._flags & UNNAMED_UNIX) !== 0 ? "" : this._extra?.unixPath;
         if (unixPath !== undefined) value = unixPath;
         else if (fd >= 0) value = addressInfo(name === "peername" ? this._reactor.native.peername(fd) : this._reactor.native.sockname(fd));
         break;
@@ -330,7 +338,7 @@ export class SelectorTransport implements Transport {
         this._staged = 0;
       }
       this._staged += length;
-      buffered = this._staged + this._backlog;
+      buffered = this._extra === null ? this._staged : this._staged + this._extra.backlog;
     } else {
       buffered = reactor.native.write(this._fd, data);
     }
