@@ -7,7 +7,7 @@ import { systemError, withTarget } from "./errors.js";
 import { ACCEPT, CONNECTED, ERROR } from "./native.js";
 import type { FdTarget, Reactor } from "./reactor.js";
 import type { SelectorPoller } from "./selector-poller.js";
-import { SelectorTransport, addressInfo, type TransportOwner } from "./transport.js";
+import { SelectorTransport, addressInfo } from "./transport.js";
 
 /** Listen options this driver understands beyond `@loop/net`'s. */
 export interface SelectorListenOptions extends ListenOptions {
@@ -173,8 +173,9 @@ class ConnectAttempt implements FdTarget {
 }
 
 /** A listening socket: accepted descriptors become transports, each with a fresh protocol. */
-class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
-  readonly transports = new Set<Transport>();
+class SelectorListener implements ServerHandle, FdTarget {
+  /** Read from the reactor's table on each use: no Set entry per connection. */
+  readonly transports: ReadonlySet<Transport> = new AcceptedTransports(this);
   private _fd = -1;
   private _closed = false;
   private readonly _target: Target;
@@ -239,7 +240,6 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
         return;
       }
       const transport = new SelectorTransport(this.owner, this._loop, a, { unixPath: this._options.path === undefined ? undefined : "", owner: this });
-      this.transports.add(transport);
       try {
         transport.start(this._protocolFactory());
       } catch (error) {
@@ -257,6 +257,11 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
 
   discard(): void {
     this.close();
+  }
+
+  /** @internal The reactor's descriptor table, where this listener's transports are found. */
+  _reactorTargets(): readonly (FdTarget | undefined)[] {
+    return this._reactor.targets;
   }
 
   address(): { address: string; family: string; port: number } | string | null {
@@ -284,8 +289,51 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
       }
     }
   }
+}
 
-  transportClosed(transport: SelectorTransport): void {
-    this.transports.delete(transport);
+/**
+ * `ServerHandle.transports` of a listener: the open transports it accepted, found in the
+ * reactor's descriptor table (each names the listener that accepted it) whenever the set
+ * is read, so that a connection costs no Set entry. A live view, as a Set kept up to date
+ * would be: what it holds changes as connections open and close.
+ */
+class AcceptedTransports implements ReadonlySet<Transport> {
+  constructor(private readonly _listener: SelectorListener) {}
+
+  get size(): number {
+    let n = 0;
+    for (const target of this._listener._reactorTargets()) if (target instanceof SelectorTransport && target._acceptedBy(this._listener)) n++;
+    return n;
+  }
+
+  has(value: Transport): boolean {
+    return value instanceof SelectorTransport && value._acceptedBy(this._listener);
+  }
+
+  forEach(callback: (value: Transport, key: Transport, set: ReadonlySet<Transport>) => void, thisArg?: unknown): void {
+    for (const transport of this._list()) callback.call(thisArg, transport, transport, this);
+  }
+
+  values(): SetIterator<Transport> {
+    return this._list().values();
+  }
+
+  keys(): SetIterator<Transport> {
+    return this._list().values();
+  }
+
+  entries(): SetIterator<[Transport, Transport]> {
+    return new Set(this._list()).entries();
+  }
+
+  [Symbol.iterator](): SetIterator<Transport> {
+    return this._list().values();
+  }
+
+  /** A snapshot, so that closing transports while iterating is safe. */
+  private _list(): Set<Transport> {
+    const found = new Set<Transport>();
+    for (const target of this._listener._reactorTargets()) if (target instanceof SelectorTransport && target._acceptedBy(this._listener)) found.add(target);
+    return found;
   }
 }

@@ -42,10 +42,8 @@ interface TransportExtra {
   backlog: number;
 }
 
-/** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
-export interface TransportOwner {
-  transportClosed(transport: SelectorTransport): void;
-}
+/** The listener that accepted a transport: its `ServerHandle.transports` lists the transport while it is open. */
+export type TransportOwner = object;
 
 /**
  * What `getExtraInfo("socket")` gives: the descriptor (asyncio's `TransportSocket.fileno()`)
@@ -223,6 +221,11 @@ export class SelectorTransport implements Transport {
     } catch (error) {
       this._fatalError(error, kind === DATA ? "Fatal error: protocol.dataReceived() call failed." : "Fatal error on transport");
     }
+  }
+
+  /** @internal True while the descriptor is open, for the listener that accepted it. */
+  _acceptedBy(listener: TransportOwner): boolean {
+    return this._fd >= 0 && this._listener === listener;
   }
 
   /** @internal The poller closes: the descriptor is closed without telling the protocol. */
@@ -487,7 +490,6 @@ export class SelectorTransport implements Transport {
     if (this._lost) return;
     this._lost = true;
     this._loop.unrefExternal();
-    this._listener?.transportClosed(this);
     this._listener = null;
     if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);
   }

@@ -188,4 +188,47 @@ describe.skipIf(!available)("the selector transport", () => {
     );
     await expectNoOpenDescriptors();
   });
+
+  it("a listener's transports are the open connections it accepted, and only those", async () => {
+    const poller = new SelectorPoller();
+    await run(
+      function* () {
+        const loop = getRunningLoop();
+        const served: Recorder[] = [];
+        const factory = (): Recorder => {
+          const r = new Recorder(false);
+          served.push(r);
+          return r;
+        };
+        const handle = yield* poller.net!.listen(loop, factory, { host: "127.0.0.1", port: 0 });
+        const other = yield* poller.net!.listen(loop, () => new Recorder(false), { host: "127.0.0.1", port: 0 });
+        const port = (handle.address() as { port: number }).port;
+        expect(handle.transports.size).toBe(0);
+        const [client] = yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        while (served.length < 2) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        const accepted = served.map((r) => r.transport!);
+        expect(handle.transports.size).toBe(2);
+        expect(new Set(handle.transports)).toEqual(new Set(accepted));
+        expect([...handle.transports.keys()].length).toBe(2);
+        expect(handle.transports.has(accepted[0]!)).toBe(true);
+        expect(handle.transports.has(client)).toBe(false); // the connecting end is not the listener's
+        const seen: Transport[] = [];
+        handle.transports.forEach((t) => seen.push(t));
+        expect(seen.length).toBe(2);
+        // Closing one while iterating is safe, and it leaves the set.
+        for (const t of handle.transports) if (t === accepted[0]) t.abort();
+        expect(handle.transports.has(accepted[0]!)).toBe(false);
+        expect([...handle.transports]).toEqual([accepted[1]]);
+        expect(other.transports.size).toBe(0);
+        handle.close();
+        other.close();
+        for (const t of handle.transports) t.abort();
+        client.abort();
+        while (!served.every((r) => r.log.at(-1)?.startsWith("lost") === true)) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+      },
+      { poller },
+    );
+    await expectNoOpenDescriptors();
+  });
 });
