@@ -28,6 +28,13 @@ const OVER_TLS = 1;
 const CONNECTION_LOST = 2;
 const PAUSED = 4;
 
+/** What few connections of a StreamReaderProtocol need, kept apart: every field is paid by each idle one. */
+interface ProtocolRare {
+  lostError: Error | null;
+  drainWaiters: Future<void>[] | null;
+  closeWaiters: Future<void>[] | null;
+}
+
 /** The per-connection coroutine of `startServer`: it gets the connection's reader and writer. */
 export type ClientConnected = (reader: StreamReader, writer: StreamWriter) => Coroutine<void>;
 
@@ -48,9 +55,8 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   // write buffer is above its high-water mark; drain() waiters queue until it falls
   // below the low one), in one field: every field is paid by each idle connection.
   private _flags = 0;
-  private _lostError: Error | null = null;
-  private _drainWaiters: Future<void>[] | null = null;
-  private _closeWaiters: Future<void>[] | null = null;
+  /** The error the connection was lost to and the waiters of drain() and waitClosed(): made on first use. */
+  private _rare: ProtocolRare | null = null;
 
   /**
    * `reader` is null for a stream that is only written to (a child process's stdin), as
@@ -80,6 +86,28 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   }
   private set _paused(on: boolean) {
     this._flags = on ? this._flags | PAUSED : this._flags & ~PAUSED;
+  }
+
+  private get _lostError(): Error | null {
+    return this._rare === null ? null : this._rare.lostError;
+  }
+  private set _lostError(error: Error | null) {
+    if (error !== null || this._rare !== null) this._ensureRare().lostError = error;
+  }
+  private get _drainWaiters(): Future<void>[] | null {
+    return this._rare === null ? null : this._rare.drainWaiters;
+  }
+  private set _drainWaiters(waiters: Future<void>[] | null) {
+    if (waiters !== null || this._rare !== null) this._ensureRare().drainWaiters = waiters;
+  }
+  private get _closeWaiters(): Future<void>[] | null {
+    return this._rare === null ? null : this._rare.closeWaiters;
+  }
+  private set _closeWaiters(waiters: Future<void>[] | null) {
+    if (waiters !== null || this._rare !== null) this._ensureRare().closeWaiters = waiters;
+  }
+  private _ensureRare(): ProtocolRare {
+    return (this._rare ??= { lostError: null, drainWaiters: null, closeWaiters: null });
   }
 
   /** The transport is connected: the stream pair can read and write. */

@@ -425,16 +425,31 @@ const WAIT_NAMES = ["read", "readexactly", "readuntil", "readline"];
  * take no bytes, so a cancelled read loses nothing.
  */
 class ReadOperation {
-  _state = FRESH;
   _future: Future<void> | null = null;
+  /** The kind (READ, EXACTLY, UNTIL, LINE) in the low two bits, the state above them: one field less per idle reader. */
+  private _mode: number;
 
   constructor(
     readonly _reader: StreamReader,
-    readonly _kind: number,
+    kind: number,
     /** READ, EXACTLY: how many bytes; UNTIL, LINE: where the next separator search starts. */
     public _n: number,
     readonly _sep: Buffer | null,
-  ) {}
+  ) {
+    this._mode = kind | (FRESH << 2);
+  }
+
+  get _kind(): number {
+    return this._mode & 3;
+  }
+
+  get _state(): number {
+    return this._mode >> 2;
+  }
+
+  set _state(state: number) {
+    this._mode = (this._mode & 3) | (state << 2);
+  }
 
   next(): IteratorResult<Future<unknown> | undefined, Uint8Array> {
     const reader = this._reader;
