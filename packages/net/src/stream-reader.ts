@@ -156,7 +156,7 @@ export class StreamReader {
   read(n = -1): Coroutine<Uint8Array> {
     checkInteger("StreamReader.read(n)", n);
     if (n < 0) return this._readAll();
-    return new ReadOperation(this, READ, n, null) as unknown as Coroutine<Uint8Array>;
+    return new ReadOperation(this, READ, n) as unknown as Coroutine<Uint8Array>;
   }
 
   /**
@@ -165,14 +165,14 @@ export class StreamReader {
    * `LimitOverrunError` after dropping it (asyncio raises ValueError there).
    */
   readline(): Coroutine<Uint8Array> {
-    return new ReadOperation(this, LINE, 0, NEWLINE) as unknown as Coroutine<Uint8Array>;
+    return new ReadOperation(this, LINE, 0) as unknown as Coroutine<Uint8Array>;
   }
 
   /** Reads exactly `n` bytes; `IncompleteReadError` (with the bytes read) if the stream ends first. */
   readexactly(n: number): Coroutine<Uint8Array> {
     checkInteger("StreamReader.readexactly(n)", n);
     if (n < 0) throw new RangeError(`StreamReader.readexactly(n): n must be 0 or more, got ${n}`);
-    return new ReadOperation(this, EXACTLY, n, null) as unknown as Coroutine<Uint8Array>;
+    return new ReadOperation(this, EXACTLY, n) as unknown as Coroutine<Uint8Array>;
   }
 
   /**
@@ -186,7 +186,7 @@ export class StreamReader {
     else if (separator instanceof Uint8Array) sep = asBuffer(separator);
     else throw new TypeError(`StreamReader.readuntil(separator): separator must be a string or a Uint8Array, got ${typeof separator}`);
     if (sep.length === 0) throw new RangeError("StreamReader.readuntil(separator): the separator must be at least one byte long");
-    return new ReadOperation(this, UNTIL, 0, sep) as unknown as Coroutine<Uint8Array>;
+    return new ReadUntilOperation(this, sep) as unknown as Coroutine<Uint8Array>;
   }
 
   /** `read(n)` with n < 0: asyncio reads limit-sized blocks until EOF and joins them. */
@@ -243,7 +243,7 @@ export class StreamReader {
 
   /** `readuntil`, and `readline` when the kind says so (asyncio's error handling folded in). */
   private _attemptUntil(op: ReadOperation): Uint8Array | null {
-    const sep = op._sep as Buffer;
+    const sep = op._separator();
     const line = op._kind === LINE;
     const seplen = sep.length;
     // `_n` is where the next search starts: the separator may begin in the last seplen-1
@@ -434,9 +434,13 @@ class ReadOperation {
     kind: number,
     /** READ, EXACTLY: how many bytes; UNTIL, LINE: where the next separator search starts. */
     public _n: number,
-    readonly _sep: Buffer | null,
   ) {
     this._mode = kind | (FRESH << 2);
+  }
+
+  /** What UNTIL and LINE look for: "\n" here, the separator given in `ReadUntilOperation`. */
+  _separator(): Buffer {
+    return NEWLINE;
   }
 
   get _kind(): number {
@@ -511,6 +515,20 @@ class ReadOperation {
     if (reader._waiter === this._future) reader._waiter = null;
     this._future = null;
     this._state = FINISHED;
+  }
+}
+
+/** `readuntil(separator)`: the one kind of read that carries a separator of its own. */
+class ReadUntilOperation extends ReadOperation {
+  constructor(
+    reader: StreamReader,
+    private readonly _sep: Buffer,
+  ) {
+    super(reader, UNTIL, 0);
+  }
+
+  override _separator(): Buffer {
+    return this._sep;
   }
 }
 
