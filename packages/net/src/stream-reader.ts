@@ -59,13 +59,17 @@ export class StreamReader {
   private _head = 0;
   private _offset = 0;
   private _size = 0;
-  /** EOF, FAILED and PAUSED, one bit each: every field is paid by each idle connection. */
+  /** EOF, FAILED and PAUSED, one bit each, and the kind of the cached label: every field is paid by each idle connection. */
   private _flags = 0;
   /** @internal */ _waiter: Future<void> | null = null;
   /** @internal */ _exception: unknown = null;
   private _transport: ReadTransport | null = null;
-  // The label of the last wait, kept for the next one (nearly always the same method).
+  // The label of the last wait, kept for the next one (nearly always the same method), and
+  // the source it was made with; which method it names is in `_flags`. Checked without
+  // reading the label's text, which would flatten it: a rope sharing `source` is 32 bytes,
+  // its flat copy 56 more.
   private _labelText = "";
+  private _labelSource = "";
 
   constructor(opts?: StreamReaderOptions) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
@@ -196,7 +200,7 @@ export class StreamReader {
     let total = 0;
     for (;;) {
       if (this._size === 0 && !this._eof) {
-        const waiter = this._newWaiter("read");
+        const waiter = this._newWaiter(READ);
         try {
           yield* waiter;
         } finally {
@@ -286,26 +290,28 @@ export class StreamReader {
    * One waiter at a time, and a paused transport is resumed first, or a reader waiting
    * for a separator beyond 2 × limit would wait forever.
    */
-  _newWaiter(funcName: string): Future<void> {
+  _newWaiter(kind: number): Future<void> {
     if (this._waiter !== null) {
-      throw new Error(`StreamReader.${funcName}() called while another coroutine is already waiting for incoming data`);
+      throw new Error(`StreamReader.${WAIT_NAMES[kind] as string}() called while another coroutine is already waiting for incoming data`);
     }
     if (this._paused) {
       this._paused = false;
       this._transport?.resumeReading();
     }
     const waiter = this._loop.createFuture<void>();
-    waiter.label = this._label(funcName);
+    waiter.label = this._label(kind);
     this._waiter = waiter;
     return waiter;
   }
 
-  private _label(funcName: string): string {
-    const text = this._labelText;
+  private _label(kind: number): string {
     const source = this.source;
-    const length = 13 + funcName.length + (source === "" ? 0 : 6 + source.length); // "StreamReader." and " from "
-    if (text.length !== length || !text.startsWith(funcName, 13) || !text.endsWith(source)) {
-      this._labelText = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
+    const labelled = (this._flags >> LABEL_SHIFT) - 1;
+    if (labelled !== kind || this._labelSource !== source) {
+      // One concatenation of a shared prefix: a single rope node over `source`.
+      this._labelText = source === "" ? (BARE_LABELS[kind] as string) : (LABEL_PREFIXES[kind] as string) + source;
+      this._labelSource = source;
+      this._flags = (this._flags & ((1 << LABEL_SHIFT) - 1)) | ((kind + 1) << LABEL_SHIFT);
     }
     return this._labelText;
   }
@@ -402,6 +408,8 @@ export class StreamReader {
 const EOF = 1;
 const FAILED = 2;
 const PAUSED = 4;
+/** The bits from here up: 1 + the kind of read the cached wait label names (0: none yet). */
+const LABEL_SHIFT = 3;
 
 const READ = 0;
 const EXACTLY = 1;
@@ -413,6 +421,8 @@ const WAITING = 1;
 const FINISHED = 2;
 
 const WAIT_NAMES = ["read", "readexactly", "readuntil", "readline"];
+const BARE_LABELS = WAIT_NAMES.map((name) => `StreamReader.${name}`);
+const LABEL_PREFIXES = WAIT_NAMES.map((name) => `StreamReader.${name} from `);
 
 /**
  * `read(n)`, `readexactly(n)`, `readuntil(sep)` and `readline()` written out as a small
@@ -480,7 +490,7 @@ class ReadOperation {
     }
     const data = reader._attempt(this);
     if (data !== null) return { done: true, value: data };
-    const future = reader._newWaiter(WAIT_NAMES[this._kind] as string);
+    const future = reader._newWaiter(this._kind);
     this._future = future;
     this._state = WAITING;
     try {

@@ -210,6 +210,37 @@ describe("StreamReader", () => {
     });
   });
 
+  it("a wait's label follows the method and the source, each time", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const labels: (string | undefined)[] = [];
+      const waitOnce = function* (read: Coroutine<Uint8Array>) {
+        const task = createTask(read);
+        yield;
+        labels.push(task.waitingOn()!.label);
+        reader.feedData(Buffer.from("x\n"));
+        yield* task;
+      };
+      yield* waitOnce(reader.read(10));
+      reader.source = "127.0.0.1:1";
+      yield* waitOnce(reader.read(10));
+      yield* waitOnce(reader.readline());
+      reader.source = "[::1]:2";
+      yield* waitOnce(reader.readline());
+      yield* waitOnce(reader.readuntil("\n"));
+      reader.source = "";
+      yield* waitOnce(reader.readexactly(2));
+      expect(labels).toEqual([
+        "StreamReader.read",
+        "StreamReader.read from 127.0.0.1:1",
+        "StreamReader.readline from 127.0.0.1:1",
+        "StreamReader.readline from [::1]:2",
+        "StreamReader.readuntil from [::1]:2",
+        "StreamReader.readexactly",
+      ]);
+    });
+  });
+
   it("every read method cancelled at its wait takes no bytes, even when the bytes had already woken it", async () => {
     const methods: [string, (reader: StreamReader) => Coroutine<Uint8Array>][] = [
       ["read(5)", (reader) => reader.read(5)],
