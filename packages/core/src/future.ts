@@ -72,9 +72,10 @@ export function forgetPending(future: Future<unknown>): void {
  * - `_state` leaves PENDING once, for RESOLVED, FAILED or CANCELLED, and never changes
  *   again. `_value` is the result when RESOLVED, the error when FAILED, undefined
  *   otherwise; `_cancelMessage` is the message of the cancellation when CANCELLED.
- * - The done callbacks, in registration order, are `_callback` (when not null) followed
- *   by `_callbacks`. They exist only while PENDING: the transition to done empties both
- *   and hands every entry over in order, a function through `callSoon`, a `DoneWaiter`
+ * - The done callbacks are `_callback`: null for none, the entry itself for one (most
+ *   futures have exactly one), an array of them in registration order for more. They
+ *   exist only while PENDING: the transition to done empties it and hands every entry
+ *   over in order, a function through `callSoon`, a `DoneWaiter`
  *   (a task, a Promise adapter) by calling its `_wake` at once. A done future holds no
  *   callbacks, and one added later is scheduled at once.
  * - `_logTraceback` is true only while FAILED with the error not yet retrieved and
@@ -93,8 +94,11 @@ export class Future<T> implements AbstractFuture<T> {
   /** @internal */ _state: number = PENDING;
   /** @internal */ _value: unknown = undefined;
   /** @internal */ _loop: AbstractEventLoop;
-  /** @internal The first done callback; most futures have exactly one, so no array. */ _callback: Entry | null = null;
-  /** @internal The rest, in order. */ _callbacks: Entry[] | null = null;
+  /**
+   * @internal The done callbacks: one entry, or an array of them when there are more (most
+   * futures have exactly one; one field rather than two, as each is paid by every pending future).
+   */
+  _callback: Entry | Entry[] | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
   /**
@@ -249,21 +253,21 @@ export class Future<T> implements AbstractFuture<T> {
 
   /** Removes every registration of `callback`; returns how many there were. */
   removeDoneCallback(callback: DoneCallback<T>): number {
-    let removed = 0;
-    const rest = this._callbacks;
-    if (rest !== null) {
-      let kept = 0;
-      for (let i = 0; i < rest.length; i++) {
-        const entry = rest[i] as Entry;
-        if (isEntryOf(entry, callback)) removed++;
-        else rest[kept++] = entry;
-      }
-      rest.length = kept;
+    const entries = this._callback;
+    if (entries === null) return 0;
+    if (!Array.isArray(entries)) {
+      if (!isEntryOf(entries, callback)) return 0;
+      this._callback = null;
+      return 1;
     }
-    if (this._callback !== null && isEntryOf(this._callback, callback)) {
-      removed++;
-      this._callback = rest !== null && rest.length > 0 ? (rest.shift() as Entry) : null;
+    let kept = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as Entry;
+      if (!isEntryOf(entry, callback)) entries[kept++] = entry;
     }
+    const removed = entries.length - kept;
+    entries.length = kept;
+    if (kept === 0) this._callback = null;
     return removed;
   }
 
@@ -377,20 +381,20 @@ export class Future<T> implements AbstractFuture<T> {
   }
 
   private _addEntry(entry: Entry): void {
-    if (this._callback === null && this._callbacks === null) this._callback = entry;
-    else if (this._callbacks === null) this._callbacks = [entry];
-    else this._callbacks.push(entry);
+    const entries = this._callback;
+    if (entries === null) this._callback = entry;
+    else if (Array.isArray(entries)) entries.push(entry);
+    else this._callback = [entries, entry];
   }
 
   /** @internal Runs at the transition to done: hands every callback to the loop, in registration order. */
   _scheduleCallbacks(): void {
     if (this._source !== undefined) droppedPending?.unregister(this);
-    const first = this._callback;
-    const rest = this._callbacks;
+    const entries = this._callback;
     this._callback = null;
-    this._callbacks = null;
-    if (first !== null) this._invoke(first);
-    if (rest !== null) for (let i = 0; i < rest.length; i++) this._invoke(rest[i] as Entry);
+    if (entries === null) return;
+    if (!Array.isArray(entries)) this._invoke(entries);
+    else for (let i = 0; i < entries.length; i++) this._invoke(entries[i] as Entry);
   }
 
   private _invoke(entry: Entry): void {

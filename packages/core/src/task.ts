@@ -38,12 +38,14 @@ let taskCounter = 0;
  */
 export class Task<T> extends Future<T> implements AbstractTask<T>, Runnable, DoneWaiter {
   /** @internal */ _coro: Coroutine<T>;
-  /** @internal */ _id: number;
-  /** @internal */ _name: string | null;
+  /**
+   * @internal The name given, or until one is, the task's number (`Task-<n>`): one field
+   * for both, as every field of a task is paid by each suspended task.
+   */
+  _name: string | number;
   /** @internal null: the empty context, materialized on the first ContextVar.set */ _context: Context | null;
   /** @internal The future this task waits on (asyncio's `_fut_waiter`). */ _waitingOn: Future<unknown> | null = null;
-  /** @internal A cancellation to throw in at the next step. */ _mustCancel = false;
-  /** @internal */ _cancelRequests = 0;
+  /** @internal `_cancelRequests` times two, plus one while `_mustCancel`: see their accessors. */ _cancelState = 0;
   /**
    * @internal What few tasks need (see `TaskExtras`), made on the first write: every field
    * of a task is paid by each of the (possibly hundreds of thousands of) suspended tasks.
@@ -56,8 +58,8 @@ export class Task<T> extends Future<T> implements AbstractTask<T>, Runnable, Don
   constructor(coro: Coroutine<T>, loop: AbstractEventLoop, opts?: TaskOptions) {
     super(loop);
     this._coro = coro;
-    this._id = ++taskCounter;
-    this._name = opts?.name === undefined ? null : String(opts.name);
+    const id = ++taskCounter;
+    this._name = opts?.name === undefined ? id : String(opts.name);
     this._context = opts?.context === undefined ? snapshotContext() : (opts.context as Context);
     // The loop holds every pending task strongly (asyncio holds them weakly, so that a
     // task nobody references can vanish mid-flight); the task leaves the set when done.
@@ -71,11 +73,30 @@ export class Task<T> extends Future<T> implements AbstractTask<T>, Runnable, Don
 
   /** The task's name: the one given to `createTask`, else `Task-<n>` as in asyncio. */
   get name(): string {
-    return this._name ?? `Task-${this._id}`;
+    const name = this._name;
+    return typeof name === "string" ? name : `Task-${name}`;
   }
 
   set name(value: string) {
     this._name = String(value);
+  }
+
+  /** @internal A cancellation to throw in at the next step. */
+  get _mustCancel(): boolean {
+    return (this._cancelState & 1) !== 0;
+  }
+
+  set _mustCancel(on: boolean) {
+    this._cancelState = on ? this._cancelState | 1 : this._cancelState & ~1;
+  }
+
+  /** @internal How many cancel() calls were not withdrawn by uncancel(). */
+  get _cancelRequests(): number {
+    return this._cancelState >> 1;
+  }
+
+  set _cancelRequests(count: number) {
+    this._cancelState = (count << 1) | (this._cancelState & 1);
   }
 
   /** The task's name (asyncio's `get_name`). */

@@ -151,6 +151,27 @@ describe("done callbacks", () => {
     expect(log).toEqual(["c", "a"]);
   });
 
+  test("callbacks removed down to none, then added again, run in their new order", async () => {
+    const { loop } = virtualLoop();
+    const f = loop.createFuture<number>();
+    const log: string[] = [];
+    const a = (): number => log.push("a");
+    const b = (): number => log.push("b");
+    f.addDoneCallback(a);
+    f.addDoneCallback(b);
+    expect(f.removeDoneCallback(b)).toBe(1);
+    expect(f.removeDoneCallback(a)).toBe(1);
+    expect(f.removeDoneCallback(a)).toBe(0);
+    f.addDoneCallback(b);
+    f.addDoneCallback(a);
+    f.addDoneCallback(b);
+    f.setResult(1);
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+    loop.close();
+    expect(log).toEqual(["b", "a", "b"]);
+  });
+
   test("removeDoneCallback of the only callback leaves none", async () => {
     const { loop } = virtualLoop();
     const f = loop.createFuture<number>();

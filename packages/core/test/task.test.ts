@@ -132,6 +132,44 @@ describe("task steps", () => {
 });
 
 describe("createTask arguments", () => {
+  test("tasks are numbered in creation order, named or not, and a rename replaces the number for good", async () => {
+    await runVirtual(function* () {
+      const first = createTask((function* () {})());
+      const n = Number(/^Task-(\d+)$/.exec(first.name)![1]);
+      const named = createTask((function* () {})(), { name: "worker" });
+      const third = createTask((function* () {})());
+      expect([named.name, third.name]).toEqual(["worker", `Task-${n + 2}`]);
+      third.setName("renamed");
+      expect(third.getName()).toBe("renamed");
+      named.name = "again";
+      expect(named.name).toBe("again");
+      expect(String(third)).toContain('name="renamed"');
+      yield* turns(1);
+    });
+  });
+
+  test("cancel and uncancel count requests apart from the cancellation still to deliver", async () => {
+    await runVirtual(function* () {
+      const task = createTask(forever());
+      yield* turns(1);
+      expect(task.cancel("one")).toBe(true);
+      expect(task.cancel("two")).toBe(true);
+      expect(task.cancelling()).toBe(2);
+      expect(task.uncancel()).toBe(1);
+      expect(task.state()).toBe("woken");
+      expect(String(task)).toContain("cancelling");
+      expect(yield* catching(task)).toBeInstanceOf(CancelledError);
+      expect(task.cancelling()).toBe(1);
+      // Not yet started: the cancellation has nowhere to go but the first step.
+      const fresh = createTask(forever());
+      fresh.cancel();
+      expect(fresh.uncancel()).toBe(0);
+      fresh.cancel("again");
+      expect((yield* catching(fresh)) as CancelledError).toBeInstanceOf(CancelledError);
+      expect(fresh.cancelled()).toBe(true);
+    });
+  });
+
   test("a Promise, an async function, a generator function or a number is a TypeError with a hint", async () => {
     await runVirtual(function* () {
       expect(() => createTask(Promise.resolve(1) as never)).toThrow(TypeError);

@@ -122,7 +122,7 @@ describe("wait", () => {
       } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the waiter was cancelled by this test, which expects exactly that error
         // cancelled
       }
-      return [a.cancelled(), a._callbacks === null && a._callback === null, getRunningLoop().timerCount];
+      return [a.cancelled(), a._callback === null, getRunningLoop().timerCount];
     });
     expect(out).toEqual([false, true, 1]);
   });

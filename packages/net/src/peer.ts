@@ -6,7 +6,9 @@ export function describePeer(transport: BaseTransport): string {
   if (typeof peer === "string") return peer;
   if (peer !== null && typeof peer === "object") {
     const { address, port } = peer as { address?: unknown; port?: unknown };
-    if (typeof address === "string") return address.includes(":") ? `[${address}]:${String(port)}` : `${address}:${String(port)}`;
+    // join() makes one flat string; a template would make a rope of three strings, and
+    // this one is kept (in labels and a task name) for as long as the connection lives.
+    if (typeof address === "string") return address.includes(":") ? ["[", address, "]:", String(port)].join("") : [address, String(port)].join(":");
   }
   return "";
 }

@@ -1,4 +1,4 @@
-import type { BaseTransport, Coroutine, EventLoop, Future, Protocol, Task, Transport } from "@loop/core";
+import type { BaseTransport, Coroutine, EventLoop, Future, Protocol, Transport } from "@loop/core";
 import { ConnectionResetError } from "./errors.js";
 import { describePeer } from "./peer.js";
 import type { StreamReader } from "./stream-reader.js";
@@ -23,6 +23,18 @@ export interface ConnectionTracker {
   transportReplaced(old: Transport, replacement: Transport): void;
 }
 
+// The bits of StreamReaderProtocol._flags.
+const OVER_TLS = 1;
+const CONNECTION_LOST = 2;
+const PAUSED = 4;
+
+/** What few connections of a StreamReaderProtocol need, kept apart: every field is paid by each idle one. */
+interface ProtocolRare {
+  lostError: Error | null;
+  drainWaiters: Future<void>[] | null;
+  closeWaiters: Future<void>[] | null;
+}
+
 /** The per-connection coroutine of `startServer`: it gets the connection's reader and writer. */
 export type ClientConnected = (reader: StreamReader, writer: StreamWriter) => Coroutine<void>;
 
@@ -39,15 +51,12 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   private _reader: StreamReader | null;
   private readonly _loop: EventLoop;
   private readonly _tracker: ConnectionTracker | null;
-  private _overTls = false;
-  private _connectionLost = false;
-  private _lostError: Error | null = null;
-  // Flow control (FlowControlMixin): `_paused` while the transport's write buffer is
-  // above its high-water mark; drain() waiters queue until it falls below the low one.
-  private _paused = false;
-  private _drainWaiters: Future<void>[] | null = null;
-  private _closeWaiters: Future<void>[] | null = null;
-  private _task: Task<void> | null = null;
+  // OVER_TLS, CONNECTION_LOST and PAUSED (FlowControlMixin: set while the transport's
+  // write buffer is above its high-water mark; drain() waiters queue until it falls
+  // below the low one), in one field: every field is paid by each idle connection.
+  private _flags = 0;
+  /** The error the connection was lost to and the waiters of drain() and waitClosed(): made on first use. */
+  private _rare: ProtocolRare | null = null;
 
   /**
    * `reader` is null for a stream that is only written to (a child process's stdin), as
@@ -58,6 +67,47 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     this._clientConnected = clientConnected;
     this._loop = loop;
     this._tracker = tracker;
+  }
+
+  private get _overTls(): boolean {
+    return (this._flags & OVER_TLS) !== 0;
+  }
+  private set _overTls(on: boolean) {
+    this._flags = on ? this._flags | OVER_TLS : this._flags & ~OVER_TLS;
+  }
+  private get _connectionLost(): boolean {
+    return (this._flags & CONNECTION_LOST) !== 0;
+  }
+  private set _connectionLost(on: boolean) {
+    this._flags = on ? this._flags | CONNECTION_LOST : this._flags & ~CONNECTION_LOST;
+  }
+  private get _paused(): boolean {
+    return (this._flags & PAUSED) !== 0;
+  }
+  private set _paused(on: boolean) {
+    this._flags = on ? this._flags | PAUSED : this._flags & ~PAUSED;
+  }
+
+  private get _lostError(): Error | null {
+    return this._rare === null ? null : this._rare.lostError;
+  }
+  private set _lostError(error: Error | null) {
+    if (error !== null || this._rare !== null) this._ensureRare().lostError = error;
+  }
+  private get _drainWaiters(): Future<void>[] | null {
+    return this._rare === null ? null : this._rare.drainWaiters;
+  }
+  private set _drainWaiters(waiters: Future<void>[] | null) {
+    if (waiters !== null || this._rare !== null) this._ensureRare().drainWaiters = waiters;
+  }
+  private get _closeWaiters(): Future<void>[] | null {
+    return this._rare === null ? null : this._rare.closeWaiters;
+  }
+  private set _closeWaiters(waiters: Future<void>[] | null) {
+    if (waiters !== null || this._rare !== null) this._ensureRare().closeWaiters = waiters;
+  }
+  private _ensureRare(): ProtocolRare {
+    return (this._rare ??= { lostError: null, drainWaiters: null, closeWaiters: null });
   }
 
   /** The transport is connected: the stream pair can read and write. */
@@ -79,21 +129,27 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     this._writer = writer;
     const coro = onClient(reader, writer);
     const task = this._loop.createTask(coro, { name: `client ${reader.source || "connection"}` });
-    this._task = task;
-    // asyncio's _on_client_connected callback: a failing handler is reported and its
-    // connection closed; the server goes on serving the others.
-    task.addDoneCallback((done) => {
-      if (!done.cancelled()) {
-        const error = done.exception();
-        if (error !== null) {
-          this._loop.callExceptionHandler({ message: "Unhandled exception in client_connected_cb", exception: error, transport: stream });
-        }
+    // A bound method rather than a closure over this call's variables: it is held for the
+    // whole life of the connection, and a bound function is the smaller of the two.
+    task.addDoneCallback(this._handlerDone.bind(this));
+  }
+
+  /**
+   * asyncio's _on_client_connected callback: a failing handler is reported and its
+   * connection closed; the server goes on serving the others.
+   */
+  private _handlerDone(done: Future<void>): void {
+    const writer = this._writer as StreamWriter;
+    if (!done.cancelled()) {
+      const error = done.exception();
+      if (error !== null) {
+        this._loop.callExceptionHandler({ message: "Unhandled exception in client_connected_cb", exception: error, transport: writer.transport });
       }
-      // No garbage-collected StreamWriter.__del__ here to close a forgotten connection:
-      // the handler returning is the end of the connection.
-      writer.close();
-      tracker?.handlerFinished();
-    });
+    }
+    // No garbage-collected StreamWriter.__del__ here to close a forgotten connection:
+    // the handler returning is the end of the connection.
+    writer.close();
+    this._tracker?.handlerFinished();
   }
 
   /** The connection is gone: the reader sees end of stream (or `error`), waiting writers wake. */
@@ -117,7 +173,6 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     this._wakeDrainWaiters(error);
     if (this._tracker !== null && this._transport !== null) this._tracker.connectionClosed(this._transport);
     this._reader = null;
-    this._task = null;
   }
 
   /** Feeds the bytes to the reader. */
@@ -141,11 +196,6 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   resumeWriting(): void {
     this._paused = false;
     this._wakeDrainWaiters(null);
-  }
-
-  /** @internal The handler task of a server connection. */
-  get _handlerTask(): Task<void> | null {
-    return this._task;
   }
 
   /** @internal True on a server's side of a connection (a handler was given). */

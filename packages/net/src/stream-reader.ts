@@ -50,21 +50,26 @@ export class StreamReader {
 
   private readonly _limit: number;
   private readonly _loop: EventLoop;
-  // Invariant: chunks[head..] are the unread bytes, the first starting at `offset`;
-  // `size` is their total length. Consumed slots before `head` are dropped in bulk.
-  private _chunks: Buffer[] = [];
+  // Invariant: the unread bytes are `_first` from `_offset` on, then `_rest[_head..]`;
+  // `size` is their total length. `_first` is null only when nothing is buffered, and
+  // `_rest` is null unless a chunk waits behind the first: a reader that keeps up (and
+  // every idle one) holds no array.
+  private _first: Buffer | null = null;
+  private _rest: Buffer[] | null = null;
   private _head = 0;
   private _offset = 0;
   private _size = 0;
-  private _eof = false;
-  private _waiter: Future<void> | null = null;
-  private _failed = false;
-  private _exception: unknown = null;
+  /** EOF, FAILED and PAUSED, one bit each, and the kind of the cached label: every field is paid by each idle connection. */
+  private _flags = 0;
+  /** @internal */ _waiter: Future<void> | null = null;
+  /** @internal */ _exception: unknown = null;
   private _transport: ReadTransport | null = null;
-  private _paused = false;
-  // The label of the last wait, kept for the next one (nearly always the same method).
-  private _labelName = "";
+  // The label of the last wait, kept for the next one (nearly always the same method), and
+  // the source it was made with; which method it names is in `_flags`. Checked without
+  // reading the label's text, which would flatten it: a rope sharing `source` is 32 bytes,
+  // its flat copy 56 more.
   private _labelText = "";
+  private _labelSource = "";
 
   constructor(opts?: StreamReaderOptions) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
@@ -72,6 +77,21 @@ export class StreamReader {
     }
     this._limit = checkLimit("new StreamReader({ limit })", opts?.limit);
     this._loop = opts?.loop ?? getRunningLoop();
+  }
+
+  private get _eof(): boolean {
+    return (this._flags & EOF) !== 0;
+  }
+  /** @internal setException was called: every read throws `_exception`. */
+  get _failed(): boolean {
+    return (this._flags & FAILED) !== 0;
+  }
+  /** The transport was paused by this reader (more than twice the limit buffered). */
+  private get _paused(): boolean {
+    return (this._flags & PAUSED) !== 0;
+  }
+  private set _paused(on: boolean) {
+    this._flags = on ? this._flags | PAUSED : this._flags & ~PAUSED;
   }
 
   /** The limit given at construction. */
@@ -91,7 +111,7 @@ export class StreamReader {
 
   /** Fails the pending and all later reads with `error`. */
   setException(error: unknown): void {
-    this._failed = true;
+    this._flags |= FAILED;
     this._exception = error;
     const waiter = this._waiter;
     if (waiter !== null) {
@@ -108,7 +128,7 @@ export class StreamReader {
 
   /** Marks the end of the stream: reads return what is left, then end. */
   feedEof(): void {
-    this._eof = true;
+    this._flags |= EOF;
     this._wakeupWaiter();
   }
 
@@ -122,7 +142,9 @@ export class StreamReader {
     if (this._eof) throw new Error("StreamReader.feedData: data fed after feedEof()");
     const length = data.byteLength;
     if (length === 0) return;
-    this._chunks.push(asBuffer(data));
+    const chunk = asBuffer(data);
+    if (this._first === null) this._first = chunk;
+    else (this._rest ??= []).push(chunk);
     this._size += length;
     this._wakeupWaiter();
     if (this._transport !== null && !this._paused && this._size > 2 * this._limit) {
@@ -137,7 +159,8 @@ export class StreamReader {
    */
   read(n = -1): Coroutine<Uint8Array> {
     checkInteger("StreamReader.read(n)", n);
-    return this._read(n);
+    if (n < 0) return this._readAll();
+    return new ReadOperation(this, READ, n) as unknown as Coroutine<Uint8Array>;
   }
 
   /**
@@ -146,14 +169,14 @@ export class StreamReader {
    * `LimitOverrunError` after dropping it (asyncio raises ValueError there).
    */
   readline(): Coroutine<Uint8Array> {
-    return this._readuntil(NEWLINE, true);
+    return new ReadOperation(this, LINE, 0) as unknown as Coroutine<Uint8Array>;
   }
 
   /** Reads exactly `n` bytes; `IncompleteReadError` (with the bytes read) if the stream ends first. */
   readexactly(n: number): Coroutine<Uint8Array> {
     checkInteger("StreamReader.readexactly(n)", n);
     if (n < 0) throw new RangeError(`StreamReader.readexactly(n): n must be 0 or more, got ${n}`);
-    return this._readexactly(n);
+    return new ReadOperation(this, EXACTLY, n) as unknown as Coroutine<Uint8Array>;
   }
 
   /**
@@ -167,106 +190,87 @@ export class StreamReader {
     else if (separator instanceof Uint8Array) sep = asBuffer(separator);
     else throw new TypeError(`StreamReader.readuntil(separator): separator must be a string or a Uint8Array, got ${typeof separator}`);
     if (sep.length === 0) throw new RangeError("StreamReader.readuntil(separator): the separator must be at least one byte long");
-    return this._readuntil(sep, false);
+    return new ReadUntilOperation(this, sep) as unknown as Coroutine<Uint8Array>;
   }
 
-  private *_read(n: number): Coroutine<Uint8Array> {
+  /** `read(n)` with n < 0: asyncio reads limit-sized blocks until EOF and joins them. */
+  private *_readAll(): Coroutine<Uint8Array> {
     if (this._failed) throw this._exception;
-    if (n === 0) return EMPTY;
-    if (n < 0) {
-      // asyncio reads limit-sized blocks until EOF and joins them.
-      const blocks: Buffer[] = [];
-      let total = 0;
-      for (;;) {
-        if (this._size === 0 && !this._eof) {
-          const waiter = this._newWaiter("read");
-          try {
-            yield* waiter;
-          } finally {
-            this._waiter = null;
-          }
-        }
-        if (this._size === 0) break;
-        const block = this._take(this._size);
-        blocks.push(block);
-        total += block.length;
-        this._maybeResumeTransport();
-      }
-      return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks, total);
-    }
-    if (this._size === 0 && !this._eof) {
-      const waiter = this._newWaiter("read");
-      try {
-        yield* waiter;
-      } finally {
-        this._waiter = null;
-      }
-    }
-    if (this._size === 0) return EMPTY;
-    const data = this._take(Math.min(n, this._size));
-    this._maybeResumeTransport();
-    return data;
-  }
-
-  private *_readexactly(n: number): Coroutine<Uint8Array> {
-    if (this._failed) throw this._exception;
-    if (n === 0) return EMPTY;
-    while (this._size < n) {
-      if (this._eof) {
-        const partial = this._take(this._size);
-        throw new IncompleteReadError(partial, n);
-      }
-      {
-        const waiter = this._newWaiter("readexactly");
-        try {
-          yield* waiter;
-        } finally {
-          this._waiter = null;
-        }
-      }
-    }
-    const data = this._take(n);
-    this._maybeResumeTransport();
-    return data;
-  }
-
-  /** asyncio's `readuntil`, and `readline` when `line` is set (its error handling folded in). */
-  private *_readuntil(sep: Buffer, line: boolean): Coroutine<Uint8Array> {
-    if (this._failed) throw this._exception;
-    const seplen = sep.length;
-    let offset = 0;
-    let found: number;
+    const blocks: Buffer[] = [];
+    let total = 0;
     for (;;) {
-      if (this._size - offset >= seplen) {
-        found = this._find(sep, offset);
-        if (found !== -1) break;
-        // The separator may start in the last seplen-1 bytes: search again from there.
-        offset = this._size + 1 - seplen;
-        if (offset > this._limit) {
-          return this._overrun(new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset), sep, line);
-        }
-      }
-      if (this._eof) {
-        const partial = this._take(this._size);
-        if (line) return partial;
-        throw new IncompleteReadError(partial, null);
-      }
-      {
-        const waiter = this._newWaiter(line ? "readline" : "readuntil");
+      if (this._size === 0 && !this._eof) {
+        const waiter = this._newWaiter(READ);
         try {
           yield* waiter;
         } finally {
-          this._waiter = null;
+          if (this._waiter === waiter) this._waiter = null;
         }
       }
-      if (this._failed) throw this._exception;
+      if (this._size === 0) break;
+      const block = this._take(this._size);
+      blocks.push(block);
+      total += block.length;
+      this._maybeResumeTransport();
     }
-    if (found > this._limit) {
-      return this._overrun(new LimitOverrunError("Separator is found, but chunk is longer than limit", found), sep, line);
+    return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks, total);
+  }
+
+  /**
+   * @internal One attempt of a `ReadOperation`: the bytes it returns, or null when it must
+   * wait for more (asyncio's `read`, `readexactly` and `readuntil` up to their
+   * `_wait_for_data`). Throws as they do.
+   */
+  _attempt(op: ReadOperation): Uint8Array | null {
+    switch (op._kind) {
+      case READ: {
+        if (this._size === 0) return this._eof ? EMPTY : null;
+        const data = this._take(Math.min(op._n, this._size));
+        this._maybeResumeTransport();
+        return data;
+      }
+      case EXACTLY: {
+        const n = op._n;
+        if (this._size < n) {
+          if (!this._eof) return null;
+          const partial = this._take(this._size);
+          throw new IncompleteReadError(partial, n);
+        }
+        const data = this._take(n);
+        this._maybeResumeTransport();
+        return data;
+      }
+      default:
+        return this._attemptUntil(op);
     }
-    const data = this._take(found + seplen);
-    this._maybeResumeTransport();
-    return data;
+  }
+
+  /** `readuntil`, and `readline` when the kind says so (asyncio's error handling folded in). */
+  private _attemptUntil(op: ReadOperation): Uint8Array | null {
+    const sep = op._separator();
+    const line = op._kind === LINE;
+    const seplen = sep.length;
+    // `_n` is where the next search starts: the separator may begin in the last seplen-1
+    // bytes already looked through.
+    if (this._size - op._n >= seplen) {
+      const found = this._find(sep, op._n);
+      if (found !== -1) {
+        if (found > this._limit) {
+          return this._overrun(new LimitOverrunError("Separator is found, but chunk is longer than limit", found), sep, line);
+        }
+        const data = this._take(found + seplen);
+        this._maybeResumeTransport();
+        return data;
+      }
+      op._n = this._size + 1 - seplen;
+      if (op._n > this._limit) {
+        return this._overrun(new LimitOverrunError("Separator is not found, and chunk exceed the limit", op._n), sep, line);
+      }
+    }
+    if (!this._eof) return null;
+    const partial = this._take(this._size);
+    if (line) return partial;
+    throw new IncompleteReadError(partial, null);
   }
 
   /** readuntil leaves the bytes for the caller; readline drops the overlong line, as asyncio does. */
@@ -281,29 +285,33 @@ export class StreamReader {
   }
 
   /**
-   * asyncio's `_wait_for_data`, minus the await: makes the waiter the caller yields on
-   * (one generator less per wait on the hot path); the caller clears `_waiter` after.
+   * @internal asyncio's `_wait_for_data`, minus the await: makes the waiter the caller
+   * yields on; the caller clears `_waiter` after, unless another waiter took its place.
    * One waiter at a time, and a paused transport is resumed first, or a reader waiting
    * for a separator beyond 2 × limit would wait forever.
    */
-  private _newWaiter(funcName: string): Future<void> {
+  _newWaiter(kind: number): Future<void> {
     if (this._waiter !== null) {
-      throw new Error(`StreamReader.${funcName}() called while another coroutine is already waiting for incoming data`);
+      throw new Error(`StreamReader.${WAIT_NAMES[kind] as string}() called while another coroutine is already waiting for incoming data`);
     }
     if (this._paused) {
       this._paused = false;
       this._transport?.resumeReading();
     }
     const waiter = this._loop.createFuture<void>();
-    waiter.label = this._label(funcName);
+    waiter.label = this._label(kind);
     this._waiter = waiter;
     return waiter;
   }
 
-  private _label(funcName: string): string {
-    if (this._labelName !== funcName || !this._labelText.endsWith(this.source)) {
-      this._labelName = funcName;
-      this._labelText = this.source === "" ? `StreamReader.${funcName}` : `StreamReader.${funcName} from ${this.source}`;
+  private _label(kind: number): string {
+    const source = this.source;
+    const labelled = (this._flags >> LABEL_SHIFT) - 1;
+    if (labelled !== kind || this._labelSource !== source) {
+      // One concatenation of a shared prefix: a single rope node over `source`.
+      this._labelText = source === "" ? (BARE_LABELS[kind] as string) : (LABEL_PREFIXES[kind] as string) + source;
+      this._labelSource = source;
+      this._flags = (this._flags & ((1 << LABEL_SHIFT) - 1)) | ((kind + 1) << LABEL_SHIFT);
     }
     return this._labelText;
   }
@@ -325,16 +333,17 @@ export class StreamReader {
 
   /** Joins the unread chunks into one (only when a search spans chunks) and returns it. */
   private _coalesce(): Buffer {
-    const chunks = this._chunks;
-    if (chunks.length - this._head > 1) {
-      const first = chunks[this._head] as Buffer;
-      const parts: Buffer[] = [this._offset === 0 ? first : first.subarray(this._offset)];
-      for (let i = this._head + 1; i < chunks.length; i++) parts.push(chunks[i] as Buffer);
-      this._chunks = [Buffer.concat(parts, this._size)];
-      this._head = 0;
-      this._offset = 0;
-    }
-    return this._chunks[this._head] as Buffer;
+    const first = this._first as Buffer;
+    const rest = this._rest;
+    if (rest === null) return first;
+    const parts: Buffer[] = [this._offset === 0 ? first : first.subarray(this._offset)];
+    for (let i = this._head; i < rest.length; i++) parts.push(rest[i] as Buffer);
+    const joined = Buffer.concat(parts, this._size);
+    this._first = joined;
+    this._rest = null;
+    this._head = 0;
+    this._offset = 0;
+    return joined;
   }
 
   /** The position of `sep` at or after `start` (relative to the unread bytes), or -1. */
@@ -347,45 +356,189 @@ export class StreamReader {
   /** Removes and returns the first `n` unread bytes (n <= size): a view when they lie in one chunk. */
   private _take(n: number): Buffer {
     if (n === 0) return EMPTY;
-    const chunks = this._chunks;
-    let first = chunks[this._head] as Buffer;
+    let first = this._first as Buffer;
     const available = first.length - this._offset;
     if (n <= available) {
       if (n === first.length) {
         // The whole chunk, untouched: hand it over as it is.
         this._size -= n;
-        this._dropHead();
+        this._dropFirst();
         return first;
       }
       const view = first.subarray(this._offset, this._offset + n);
       this._size -= n;
-      if (n === available) this._dropHead();
+      if (n === available) this._dropFirst();
       else this._offset += n;
       return view;
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      first = chunks[this._head] as Buffer;
+      first = this._first as Buffer;
       const part = Math.min(first.length - this._offset, n - filled);
       first.copy(out, filled, this._offset, this._offset + part);
       filled += part;
-      if (this._offset + part === first.length) this._dropHead();
+      if (this._offset + part === first.length) this._dropFirst();
       else this._offset += part;
     }
     this._size -= n;
     return out;
   }
 
-  private _dropHead(): void {
+  /** The first chunk is consumed: the next one takes its place (none: the reader holds nothing). */
+  private _dropFirst(): void {
     this._offset = 0;
-    if (++this._head === this._chunks.length) {
-      this._chunks.length = 0;
+    const rest = this._rest;
+    if (rest === null) {
+      this._first = null;
+      return;
+    }
+    this._first = rest[this._head] as Buffer;
+    if (++this._head === rest.length) {
+      this._rest = null;
       this._head = 0;
-    } else if (this._head >= 64 && this._head * 2 >= this._chunks.length) {
-      this._chunks = this._chunks.slice(this._head);
+    } else if (this._head >= 64 && this._head * 2 >= rest.length) {
+      this._rest = rest.slice(this._head);
       this._head = 0;
     }
+  }
+}
+
+// The bits of StreamReader._flags.
+const EOF = 1;
+const FAILED = 2;
+const PAUSED = 4;
+/** The bits from here up: 1 + the kind of read the cached wait label names (0: none yet). */
+const LABEL_SHIFT = 3;
+
+const READ = 0;
+const EXACTLY = 1;
+const UNTIL = 2;
+const LINE = 3;
+
+const FRESH = 0;
+const WAITING = 1;
+const FINISHED = 2;
+
+const WAIT_NAMES = ["read", "readexactly", "readuntil", "readline"];
+const BARE_LABELS = WAIT_NAMES.map((name) => `StreamReader.${name}`);
+const LABEL_PREFIXES = WAIT_NAMES.map((name) => `StreamReader.${name} from `);
+
+/**
+ * `read(n)`, `readexactly(n)`, `readuntil(sep)` and `readline()` written out as a small
+ * state machine instead of a `function*`: a reader that waits for data (every idle
+ * connection of a server) holds this object and the future it yields, where a generator
+ * would hold its frame and register file as well. It implements the generator protocol
+ * (`next`, `throw`, `return`, iterable), so it can be `yield*`ed or run as a task, and
+ * behaves as the generator it replaces: the first `next()` checks the reader's error and
+ * tries; each wait yields a fresh waiter; `throw`/`return` while waiting give it up and
+ * take no bytes, so a cancelled read loses nothing.
+ */
+class ReadOperation {
+  _future: Future<void> | null = null;
+  /** The kind (READ, EXACTLY, UNTIL, LINE) in the low two bits, the state above them: one field less per idle reader. */
+  private _mode: number;
+
+  constructor(
+    readonly _reader: StreamReader,
+    kind: number,
+    /** READ, EXACTLY: how many bytes; UNTIL, LINE: where the next separator search starts. */
+    public _n: number,
+  ) {
+    this._mode = kind | (FRESH << 2);
+  }
+
+  /** What UNTIL and LINE look for: "\n" here, the separator given in `ReadUntilOperation`. */
+  _separator(): Buffer {
+    return NEWLINE;
+  }
+
+  get _kind(): number {
+    return this._mode & 3;
+  }
+
+  get _state(): number {
+    return this._mode >> 2;
+  }
+
+  set _state(state: number) {
+    this._mode = (this._mode & 3) | (state << 2);
+  }
+
+  next(): IteratorResult<Future<unknown> | undefined, Uint8Array> {
+    const reader = this._reader;
+    if (this._state === WAITING) {
+      const future = this._future as Future<void>;
+      // The generator this replaces did `yield* waiter`: resumed early it waits again, and
+      // a failed or cancelled waiter throws (through the future's own iterator).
+      let step: IteratorResult<Future<unknown> | undefined, void>;
+      try {
+        step = future.next();
+      } catch (error) {
+        this._leave();
+        throw error;
+      }
+      if (step.done !== true) return step;
+      this._leave();
+      if (this._kind >= UNTIL && reader._failed) throw reader._exception;
+    } else if (this._state === FRESH) {
+      this._state = FINISHED; // until it waits: a throw ends the operation
+      if (reader._failed) throw reader._exception;
+      if (this._n === 0 && this._kind <= EXACTLY) return { done: true, value: EMPTY };
+    } else {
+      return { done: true, value: undefined as unknown as Uint8Array };
+    }
+    const data = reader._attempt(this);
+    if (data !== null) return { done: true, value: data };
+    const future = reader._newWaiter(this._kind);
+    this._future = future;
+    this._state = WAITING;
+    try {
+      // Yields the future through its own iterator, which refuses a wait outside a task
+      // and, in debug mode, records where the task is suspended.
+      return future.next() as IteratorYieldResult<Future<unknown> | undefined>;
+    } catch (error) {
+      this._leave();
+      throw error;
+    }
+  }
+
+  throw(error: unknown): never {
+    if (this._state === WAITING) this._leave();
+    this._state = FINISHED;
+    throw error;
+  }
+
+  return(value: Uint8Array): IteratorReturnResult<Uint8Array> {
+    if (this._state === WAITING) this._leave();
+    this._state = FINISHED;
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /** The generator's `finally`: the reader no longer points at this wait's future. */
+  private _leave(): void {
+    const reader = this._reader;
+    if (reader._waiter === this._future) reader._waiter = null;
+    this._future = null;
+    this._state = FINISHED;
+  }
+}
+
+/** `readuntil(separator)`: the one kind of read that carries a separator of its own. */
+class ReadUntilOperation extends ReadOperation {
+  constructor(
+    reader: StreamReader,
+    private readonly _sep: Buffer,
+  ) {
+    super(reader, UNTIL, 0);
+  }
+
+  override _separator(): Buffer {
+    return this._sep;
   }
 }
 

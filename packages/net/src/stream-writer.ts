@@ -36,7 +36,6 @@ export class StreamWriter {
   private readonly _protocol: WriterProtocol;
   private readonly _reader: StreamReader | null;
   private readonly _loop: EventLoop;
-  private _drainLabel = "";
 
   constructor(transport: Transport, protocol: WriterProtocol, reader: StreamReader | null, loop: EventLoop) {
     this._transport = transport;
@@ -45,13 +44,13 @@ export class StreamWriter {
     this._loop = loop;
   }
 
-  /** "StreamWriter.drain to 127.0.0.1:6379", made the first time a label is needed. */
-  private _label(): string {
-    if (this._drainLabel === "") {
-      const peer = describePeer(this._transport);
-      this._drainLabel = peer === "" ? "StreamWriter.drain" : `StreamWriter.drain to ${peer}`;
-    }
-    return this._drainLabel;
+  /**
+   * "StreamWriter.drain to 127.0.0.1:6379" (or another method's name), made only when a
+   * wait needs it: not kept, as every idle connection would pay for it.
+   */
+  private _label(method: string): string {
+    const peer = describePeer(this._transport);
+    return peer === "" ? `StreamWriter.${method}` : `StreamWriter.${method} to ${peer}`;
   }
 
   /** The transport underneath (replaced by `startTls`). */
@@ -99,7 +98,7 @@ export class StreamWriter {
    * to one (a reset).
    */
   waitClosed(): Coroutine<void> {
-    return this._protocol._waitClosed(this._label().replace("StreamWriter.drain", "StreamWriter.waitClosed"));
+    return this._protocol._waitClosed(this._label("waitClosed"));
   }
 
   /** Transport details: "peername", "sockname", "socket", "sslcontext", "peercert", "cipher". */
@@ -137,7 +136,7 @@ export class StreamWriter {
     if (this._transport.isClosing()) yield;
     const protocol = this._protocol;
     // The common case, not paused, costs no second generator.
-    if (protocol._mustWaitForDrain()) yield* protocol._drainHelper(this._label());
+    if (protocol._mustWaitForDrain()) yield* protocol._drainHelper(this._label("drain"));
   }
 
   private *_startTls(options: StartTlsOptions): Coroutine<void> {

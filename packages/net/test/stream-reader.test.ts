@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { CancelledError, createTask, run, type Awaitable, type Coroutine, type ReadTransport } from "@loop/core";
+import { CancelledError, createTask, getRunningLoop, run, type Awaitable, type Coroutine, type ReadTransport } from "@loop/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, StreamReader } from "../src/index.js";
@@ -210,6 +210,133 @@ describe("StreamReader", () => {
     });
   });
 
+  it("a wait's label follows the method and the source, each time", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const labels: (string | undefined)[] = [];
+      const waitOnce = function* (read: Coroutine<Uint8Array>) {
+        const task = createTask(read);
+        yield;
+        labels.push(task.waitingOn()!.label);
+        reader.feedData(Buffer.from("x\n"));
+        yield* task;
+      };
+      yield* waitOnce(reader.read(10));
+      reader.source = "127.0.0.1:1";
+      yield* waitOnce(reader.read(10));
+      yield* waitOnce(reader.readline());
+      reader.source = "[::1]:2";
+      yield* waitOnce(reader.readline());
+      yield* waitOnce(reader.readuntil("\n"));
+      reader.source = "";
+      yield* waitOnce(reader.readexactly(2));
+      expect(labels).toEqual([
+        "StreamReader.read",
+        "StreamReader.read from 127.0.0.1:1",
+        "StreamReader.readline from 127.0.0.1:1",
+        "StreamReader.readline from [::1]:2",
+        "StreamReader.readuntil from [::1]:2",
+        "StreamReader.readexactly",
+      ]);
+    });
+  });
+
+  it("every read method cancelled at its wait takes no bytes, even when the bytes had already woken it", async () => {
+    const methods: [string, (reader: StreamReader) => Coroutine<Uint8Array>][] = [
+      ["read(5)", (reader) => reader.read(5)],
+      ["readexactly(5)", (reader) => reader.readexactly(5)],
+      ["readuntil(';')", (reader) => reader.readuntil(";")],
+      ["readline()", (reader) => reader.readline()],
+    ];
+    for (const [name, call] of methods) {
+      await run(function* () {
+        const reader = new StreamReader();
+        // Cancelled while waiting, after a first chunk that was not enough (except for read).
+        const first = createTask(call(reader));
+        yield;
+        if (name !== "read(5)") {
+          reader.feedData(Buffer.from("ab"));
+          yield;
+          expect(first.done(), name).toBe(false);
+        }
+        first.cancel();
+        expect(yield* catching(first), name).toBeInstanceOf(CancelledError);
+        expect(reader.bufferedSize, name).toBe(name === "read(5)" ? 0 : 2);
+        // Woken by the bytes, cancelled before it ran: the bytes stay.
+        const second = createTask(call(reader));
+        yield;
+        reader.feedData(Buffer.from("cde;\n"));
+        second.cancel();
+        expect(yield* catching(second), name).toBeInstanceOf(CancelledError);
+        expect(text(yield* reader.read(100)), name).toBe(name === "read(5)" ? "cde;\n" : "abcde;\n");
+      });
+    }
+  });
+
+  it("a read is a coroutine by the generator protocol: return() or throw() at the wait give it up", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const op = reader.readexactly(2);
+      const step = op.next();
+      expect(step.done).toBe(false);
+      expect((step.value as { label?: string }).label).toBe("StreamReader.readexactly");
+      expect(op.return(Buffer.from("r"))).toEqual({ done: true, value: Buffer.from("r") });
+      expect(op.next()).toEqual({ done: true, value: undefined });
+      const thrown = reader.readline();
+      thrown.next();
+      const boom = new Error("boom");
+      expect(() => thrown.throw(boom)).toThrow(boom);
+      // Neither left a waiter behind: a new wait is allowed and sees the bytes.
+      const later = createTask(reader.readline());
+      yield;
+      reader.feedData(Buffer.from("xy\n"));
+      expect(text(yield* later)).toBe("xy\n");
+      // A fresh operation given throw() before it ran throws without touching the reader.
+      expect(() => reader.read(1).throw(boom)).toThrow(boom);
+    });
+  });
+
+  it("a read that cannot wait (outside a task) throws and leaves the reader usable", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      let caught: unknown = null;
+      // A loop callback runs outside any task: the wait is refused there.
+      getRunningLoop().callSoon(() => {
+        try {
+          reader.read(1).next();
+        } catch (error) {
+          caught = error;
+        }
+      });
+      yield;
+      expect(String(caught)).toMatch(/can only be waited on from a coroutine run by a task/);
+      const waiting = createTask(reader.read(1));
+      yield;
+      reader.feedData(Buffer.from("z"));
+      expect(text(yield* waiting)).toBe("z");
+    });
+  });
+
+  it("a reader woken and not yet resumed does not clear the wait of the one that followed it", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const log: string[] = [];
+      const first = createTask(
+        (function* () {
+          log.push(text(yield* reader.read(1)));
+        })(),
+      );
+      yield;
+      reader.feedData(Buffer.from("x"));
+      // `first` is woken but has not run: this coroutine now waits for 2 bytes; `first`
+      // then takes "x", and "yz" must still wake this wait.
+      getRunningLoop().callSoon(() => reader.feedData(Buffer.from("yz")));
+      log.push(text(yield* reader.readexactly(2)));
+      yield* first;
+      expect(log).toEqual(["x", "yz"]);
+    });
+  });
+
   it("pauses its transport past twice the limit and resumes it once reads bring it back to the limit", async () => {
     await run(function* () {
       const log: string[] = [];
@@ -290,6 +417,61 @@ describe("StreamReader", () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+
+  it("however the bytes are split and read, read(n) and readexactly(n) return them in order, whole (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 600 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 150 })), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (length, cuts, reads, feedsPerTurn) => {
+          // Distinct neighbours, so that a byte read twice or skipped shows.
+          const input = Buffer.from(Array.from({ length }, (_, i) => (i * 7) % 251));
+          const got = await run(function* () {
+            const reader = new StreamReader({ limit: 100_000 });
+            const out: Buffer[] = [];
+            const consumer = createTask(
+              (function* () {
+                for (let i = 0; ; i++) {
+                  const [exactly, n] = reads[i % reads.length]!;
+                  if (exactly) {
+                    try {
+                      out.push(Buffer.from(yield* reader.readexactly(n)));
+                    } catch (error) {
+                      if (!(error instanceof IncompleteReadError)) throw error;
+                      out.push(Buffer.from(error.partial));
+                      return;
+                    }
+                  } else {
+                    const data = yield* reader.read(n);
+                    if (data.length === 0) return;
+                    expect(data.length).toBeLessThanOrEqual(n);
+                    out.push(Buffer.from(data));
+                  }
+                }
+              })(),
+            );
+            let at = 0;
+            let i = 0;
+            // Many chunks can pile up behind the first (feedsPerTurn 0: all before any read).
+            while (at < input.length) {
+              const size = cuts[i++ % cuts.length]!;
+              reader.feedData(Buffer.from(input.subarray(at, at + size)));
+              at += size;
+              if (feedsPerTurn > 0 && i % feedsPerTurn === 0) yield;
+            }
+            reader.feedEof();
+            yield* consumer;
+            expect(reader.bufferedSize).toBe(0);
+            return Buffer.concat(out);
+          });
+          expect(got.equals(input)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

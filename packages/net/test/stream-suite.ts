@@ -436,6 +436,7 @@ export function streamSuite(backend: Backend): void {
       expect(reported).toHaveLength(1);
       expect(reported[0]!.message).toBe("Unhandled exception in client_connected_cb");
       expect((reported[0]!.exception as Error).message).toBe("handler failed");
+      expect(typeof (reported[0]!.transport as { getExtraInfo?: unknown } | undefined)?.getExtraInfo).toBe("function");
     });
 
     it("Server.close() stops accepting and waitClosed() waits for the handlers to return", async () => {

@@ -7,7 +7,7 @@ import { systemError, withTarget } from "./errors.js";
 import { ACCEPT, CONNECTED, ERROR } from "./native.js";
 import type { FdTarget, Reactor } from "./reactor.js";
 import type { SelectorPoller } from "./selector-poller.js";
-import { SelectorTransport, addressInfo, type TransportOwner } from "./transport.js";
+import { SelectorTransport, addressInfo } from "./transport.js";
 
 /** Listen options this driver understands beyond `@loop/net`'s. */
 export interface SelectorListenOptions extends ListenOptions {
@@ -131,7 +131,6 @@ class ConnectAttempt implements FdTarget {
     }
     this._fd = fd;
     this._reactor.targets[fd] = this;
-    this.owner._open.add(this);
   }
 
   handleEvent(kind: number, a: number): void {
@@ -142,9 +141,8 @@ class ConnectAttempt implements FdTarget {
     }
     this._finished = true;
     const fd = this._fd;
-    this.owner._open.delete(this);
     // The transport takes the descriptor and holds its own external ref from here on.
-    const transport = new SelectorTransport(this.owner, this._reactor, this._loop, fd, { unixPath: this._target.path });
+    const transport = new SelectorTransport(this.owner, this._loop, fd, { unixPath: this._target.path });
     this._loop.unrefExternal();
     try {
       transport.start(this._protocolFactory());
@@ -168,7 +166,6 @@ class ConnectAttempt implements FdTarget {
       this._fd = -1;
       if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
       this._reactor.native.close(fd, false);
-      this.owner._open.delete(this);
     }
     this._loop.unrefExternal();
     if (error !== null && !this._future.done()) this._future.setException(error);
@@ -176,8 +173,9 @@ class ConnectAttempt implements FdTarget {
 }
 
 /** A listening socket: accepted descriptors become transports, each with a fresh protocol. */
-class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
-  readonly transports = new Set<Transport>();
+class SelectorListener implements ServerHandle, FdTarget {
+  /** Read from the reactor's table on each use: no Set entry per connection. */
+  readonly transports: ReadonlySet<Transport> = new AcceptedTransports(this);
   private _fd = -1;
   private _closed = false;
   private readonly _target: Target;
@@ -226,7 +224,6 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
     }
     this._fd = fd;
     this._reactor.targets[fd] = this;
-    this.owner._open.add(this);
     this._reactor.native.reading(fd, true);
     if (!this._future.done()) this._future.setResult(this);
   }
@@ -242,8 +239,7 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
         this._reactor.native.close(a, false);
         return;
       }
-      const transport = new SelectorTransport(this.owner, this._reactor, this._loop, a, { unixPath: this._options.path === undefined ? undefined : "", owner: this });
-      this.transports.add(transport);
+      const transport = new SelectorTransport(this.owner, this._loop, a, { unixPath: this._options.path === undefined ? undefined : "", owner: this });
       try {
         transport.start(this._protocolFactory());
       } catch (error) {
@@ -263,6 +259,11 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
     this.close();
   }
 
+  /** @internal The reactor's descriptor table, where this listener's transports are found. */
+  _reactorTargets(): readonly (FdTarget | undefined)[] {
+    return this._reactor.targets;
+  }
+
   address(): { address: string; family: string; port: number } | string | null {
     if (this._options.path !== undefined) return this._options.path;
     if (this._fd < 0) return null;
@@ -278,7 +279,6 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
     this._fd = -1;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, false);
-    this.owner._open.delete(this);
     // asyncio 3.13 removes the socket file of a Unix server it created, on close.
     const path = this._options.path;
     if (path !== undefined) {
@@ -289,8 +289,51 @@ class SelectorListener implements ServerHandle, TransportOwner, FdTarget {
       }
     }
   }
+}
 
-  transportClosed(transport: SelectorTransport): void {
-    this.transports.delete(transport);
+/**
+ * `ServerHandle.transports` of a listener: the open transports it accepted, found in the
+ * reactor's descriptor table (each names the listener that accepted it) whenever the set
+ * is read, so that a connection costs no Set entry. A live view, as a Set kept up to date
+ * would be: what it holds changes as connections open and close.
+ */
+class AcceptedTransports implements ReadonlySet<Transport> {
+  constructor(private readonly _listener: SelectorListener) {}
+
+  get size(): number {
+    let n = 0;
+    for (const target of this._listener._reactorTargets()) if (target instanceof SelectorTransport && target._acceptedBy(this._listener)) n++;
+    return n;
+  }
+
+  has(value: Transport): boolean {
+    return value instanceof SelectorTransport && value._acceptedBy(this._listener);
+  }
+
+  forEach(callback: (value: Transport, key: Transport, set: ReadonlySet<Transport>) => void, thisArg?: unknown): void {
+    for (const transport of this._list()) callback.call(thisArg, transport, transport, this);
+  }
+
+  values(): SetIterator<Transport> {
+    return this._list().values();
+  }
+
+  keys(): SetIterator<Transport> {
+    return this._list().values();
+  }
+
+  entries(): SetIterator<[Transport, Transport]> {
+    return new Set(this._list()).entries();
+  }
+
+  [Symbol.iterator](): SetIterator<Transport> {
+    return this._list().values();
+  }
+
+  /** A snapshot, so that closing transports while iterating is safe. */
+  private _list(): Set<Transport> {
+    const found = new Set<Transport>();
+    for (const target of this._listener._reactorTargets()) if (target instanceof SelectorTransport && target._acceptedBy(this._listener)) found.add(target);
+    return found;
   }
 }

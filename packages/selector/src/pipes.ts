@@ -48,7 +48,6 @@ export class SelectorReadPipe implements ReadTransport {
     this._fd = fd;
     this._protocol = protocol;
     reactor.targets[fd] = this;
-    poller._open.add(this);
     loop.refExternal();
     // Before spawn's future resolves: the code that awaited the spawn finds its streams ready.
     protocol.connectionMade(this);
@@ -179,7 +178,6 @@ export class SelectorReadPipe implements ReadTransport {
     this._held = null;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, false);
-    this.owner._open.delete(this);
   }
 
   private _lose(error: Error | null): void {
@@ -228,7 +226,6 @@ export class SelectorWritePipe implements WriteTransport {
     this._fd = fd;
     this._protocol = protocol;
     reactor.targets[fd] = this;
-    poller._open.add(this);
     loop.refExternal();
     protocol.connectionMade(this);
   }
@@ -377,7 +374,6 @@ export class SelectorWritePipe implements WriteTransport {
     this._fd = -1;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, false);
-    this.owner._open.delete(this);
   }
 
   private _lose(error: Error | null): void {

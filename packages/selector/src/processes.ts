@@ -227,7 +227,6 @@ class SelectorChild implements ProcessHandle {
     live.add(this);
     loop.refExternal();
     reactor.targets[this._pidfd] = this;
-    poller._open.add(this);
     this.stdin = writePipe(poller, reactor, loop, stdin, protocols.stdin);
     this.stdout = readPipe(poller, reactor, loop, stdout, protocols.stdout);
     this.stderr = readPipe(poller, reactor, loop, stderr, protocols.stderr);
@@ -264,7 +263,6 @@ class SelectorChild implements ProcessHandle {
   discard(): void {
     if (this._pidfd < 0) return;
     this.owner = orphanage;
-    this._poller._open.delete(this);
     this._reap();
   }
 
@@ -283,7 +281,6 @@ class SelectorChild implements ProcessHandle {
     native.watch(pidfd, 0);
     if (this._reactor.targets[pidfd] === this) this._reactor.targets[pidfd] = undefined;
     native.closeFd(pidfd);
-    this._poller._open.delete(this);
     live.delete(this);
     if (live.size === 0 && settledWaiters.length > 0) {
       const waiters = settledWaiters;

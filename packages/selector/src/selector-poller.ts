@@ -55,7 +55,8 @@ export class SelectorPoller implements Poller {
   readonly name: string;
   /** Null when the addon is available; else the poller everything is forwarded to. */
   private readonly _fallback: DefaultPoller | null;
-  private readonly _reactor: Reactor | null;
+  /** @internal The thread's native selector; null where the addon is not available. */
+  readonly _reactor: Reactor | null;
   private readonly _net: SelectorNetDriver | null;
   private _driver: LoopDriver | null = null;
   private _closed = false;
@@ -71,8 +72,6 @@ export class SelectorPoller implements Poller {
   private _data: (Buffer | null)[] = [];
   private _spare: [FdTarget[], number[], number[], number[], (Buffer | null)[]] = [[], [], [], [], []];
   private _dispatchQueued = false;
-  /** @internal Every descriptor this poller's loop has open: released when the poller closes. */
-  readonly _open = new Set<FdTarget>();
   private readonly _watchers = new Map<number, Watcher>();
   /** Made on first use; null where the system cannot spawn natively. */
   private _processes: SelectorProcessDriver | null | undefined;
@@ -208,8 +207,13 @@ export class SelectorPoller implements Poller {
     // Accepted descriptors no transport took yet are ours to close.
     for (let i = 0; i < targets.length; i++) if (this._kinds[i] === ACCEPT) (this._reactor as Reactor).native.close(this._as[i] as number, false);
     targets.length = 0;
-    for (const target of [...this._open]) target.discard();
-    this._open.clear();
+    // Every descriptor this poller's loop has open is in the reactor's table under this
+    // poller (no set of them is kept: each entry would be paid by every connection).
+    const table = (this._reactor as Reactor).targets;
+    for (let fd = 0; fd < table.length; fd++) {
+      const target = table[fd];
+      if (target !== undefined && target.owner === this) target.discard();
+    }
     this._watchers.clear();
   }
 
@@ -268,7 +272,6 @@ export class SelectorPoller implements Poller {
     if (!this._watchers.has(fd)) {
       this._watchers.set(fd, watcher);
       reactor.targets[fd] = watcher;
-      this._open.add(watcher);
     }
   }
 
@@ -291,7 +294,6 @@ export class SelectorPoller implements Poller {
     if (this._watchers.get(watcher.fd) !== watcher) return;
     (this._reactor as Reactor).native.watch(watcher.fd, 0);
     this._watchers.delete(watcher.fd);
-    this._open.delete(watcher);
     const reactor = (this._reactor as Reactor);
     if (reactor.targets[watcher.fd] === watcher) reactor.targets[watcher.fd] = undefined;
   }

@@ -18,11 +18,32 @@ const NO_PROTOCOL: Protocol = {
 
 /** asyncio's default write-buffer limits (FlowControlMixin), the Node driver's too. */
 const DEFAULT_HIGH_WATER = 64 * 1024;
+const DEFAULT_LOW_WATER = DEFAULT_HIGH_WATER / 4;
 
-/** Who learns when a transport's connection ends (its listener, for `ServerHandle.transports`). */
-export interface TransportOwner {
-  transportClosed(transport: SelectorTransport): void;
+// The bits of SelectorTransport._flags.
+const CLOSING = 1;
+const CLOSE_WHEN_DRAINED = 2;
+const LOST = 4;
+const EOF_WRITTEN = 8;
+const READING_PAUSED = 16;
+const EOF_SEEN = 32;
+const HELD_EOF = 64;
+const PROTOCOL_PAUSED = 128;
+const UNNAMED_UNIX = 256;
+
+/** The state of a transport that most connections never need, made on first use. */
+interface TransportExtra {
+  unixPath: string | undefined;
+  socket: SelectorSocket | null;
+  held: Buffer[] | null;
+  high: number;
+  low: number;
+  /** What a full socket left buffered at the last flush (the addon's EV_BACKLOG). */
+  backlog: number;
 }
+
+/** The listener that accepted a transport: its `ServerHandle.transports` lists the transport while it is open. */
+export type TransportOwner = object;
 
 /**
  * What `getExtraInfo("socket")` gives: the descriptor (asyncio's `TransportSocket.fileno()`)
@@ -53,41 +74,113 @@ export class SelectorTransport implements Transport {
   /** The poller whose selector watches this socket. */
   readonly owner: SelectorPoller;
   private _fd: number;
-  private readonly _reactor: Reactor;
   private readonly _loop: EventLoop;
-  private readonly _unixPath: string | undefined;
   private _listener: TransportOwner | null;
   private _protocol: Protocol = NO_PROTOCOL;
-  private _closing = false;
-  /** close() waits for the buffer to drain before closing the descriptor. */
-  private _closeWhenDrained = false;
-  private _lost = false;
-  private _eofWritten = false;
-  private _readingPaused = false;
-  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
-  private _eof = false;
-  private _held: Buffer[] | null = null;
-  private _heldEof = false;
-  private _high = DEFAULT_HIGH_WATER;
-  private _low = DEFAULT_HIGH_WATER / 4;
-  private _protocolPaused = false;
-  private _socket: SelectorSocket | null = null;
+  /**
+   * The transport's booleans, one bit each (see the accessors below): each field of a
+   * transport is paid by every idle connection.
+   */
+  private _flags = 0;
+  /** What few transports need (a Unix path, the `"socket"` extra info, reads held while paused, own buffer limits, a backlog). */
+  private _extra: TransportExtra | null = null;
   /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
   private _staged = 0;
   private _flushes = -1;
-  /** What a full socket left buffered at the last flush (the addon's EV_BACKLOG). */
-  private _backlog = 0;
 
-  constructor(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, opts: { unixPath?: string; owner?: TransportOwner }) {
+  /** @internal Made by the poller's network driver for a connected or accepted socket. */
+  constructor(poller: SelectorPoller, loop: EventLoop, fd: number, opts: { unixPath?: string; owner?: TransportOwner }) {
+    const reactor = poller._reactor as Reactor;
     this.owner = poller;
-    this._reactor = reactor;
     this._loop = loop;
     this._fd = fd;
-    this._unixPath = opts.unixPath;
     this._listener = opts.owner ?? null;
+    // An accepted Unix connection's peer has no name (""): a bit, not an extra object.
+    if (opts.unixPath === "") this._flags = UNNAMED_UNIX;
+    else if (opts.unixPath !== undefined) this._ensureExtra().unixPath = opts.unixPath;
     reactor.targets[fd] = this;
-    poller._open.add(this);
     loop.refExternal();
+  }
+
+  // --- flags and rarely needed state ---------------------------------------------------
+
+  private get _closing(): boolean {
+    return (this._flags & CLOSING) !== 0;
+  }
+  private set _closing(on: boolean) {
+    this._setFlag(CLOSING, on);
+  }
+  /** close() waits for the buffer to drain before closing the descriptor. */
+  private get _closeWhenDrained(): boolean {
+    return (this._flags & CLOSE_WHEN_DRAINED) !== 0;
+  }
+  private set _closeWhenDrained(on: boolean) {
+    this._setFlag(CLOSE_WHEN_DRAINED, on);
+  }
+  private get _lost(): boolean {
+    return (this._flags & LOST) !== 0;
+  }
+  private set _lost(on: boolean) {
+    this._setFlag(LOST, on);
+  }
+  private get _eofWritten(): boolean {
+    return (this._flags & EOF_WRITTEN) !== 0;
+  }
+  private set _eofWritten(on: boolean) {
+    this._setFlag(EOF_WRITTEN, on);
+  }
+  private get _readingPaused(): boolean {
+    return (this._flags & READING_PAUSED) !== 0;
+  }
+  private set _readingPaused(on: boolean) {
+    this._setFlag(READING_PAUSED, on);
+  }
+  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
+  private get _eof(): boolean {
+    return (this._flags & EOF_SEEN) !== 0;
+  }
+  private set _eof(on: boolean) {
+    this._setFlag(EOF_SEEN, on);
+  }
+  /** The peer's EOF arrived while reading was paused: delivered on resume. */
+  private get _heldEof(): boolean {
+    return (this._flags & HELD_EOF) !== 0;
+  }
+  private set _heldEof(on: boolean) {
+    this._setFlag(HELD_EOF, on);
+  }
+  private get _protocolPaused(): boolean {
+    return (this._flags & PROTOCOL_PAUSED) !== 0;
+  }
+  private set _protocolPaused(on: boolean) {
+    this._setFlag(PROTOCOL_PAUSED, on);
+  }
+
+  private _setFlag(flag: number, on: boolean): void {
+    this._flags = on ? this._flags | flag : this._flags & ~flag;
+  }
+
+  /** Records that arrived while reading was paused, delivered on resume. */
+  private get _held(): Buffer[] | null {
+    return this._extra === null ? null : this._extra.held;
+  }
+  private set _held(held: Buffer[] | null) {
+    if (held !== null || this._extra !== null) this._ensureExtra().held = held;
+  }
+  private get _high(): number {
+    return this._extra === null ? DEFAULT_HIGH_WATER : this._extra.high;
+  }
+  private get _low(): number {
+    return this._extra === null ? DEFAULT_LOW_WATER : this._extra.low;
+  }
+
+  private _ensureExtra(): TransportExtra {
+    return (this._extra ??= { unixPath: undefined, socket: null, held: null, high: DEFAULT_HIGH_WATER, low: DEFAULT_LOW_WATER, backlog: 0 });
+  }
+
+  /** The poller's reactor (not a field: each one is paid by every idle connection). */
+  private get _reactor(): Reactor {
+    return this.owner._reactor as Reactor;
   }
 
   /** Attaches the protocol and starts reading. */
@@ -122,12 +215,17 @@ export class SelectorTransport implements Transport {
           else this._maybeResumeProtocol(a);
           break;
         case BACKLOG:
-          this._backlog = a;
+          if (a !== 0 || this._extra !== null) this._ensureExtra().backlog = a;
           break;
       }
     } catch (error) {
       this._fatalError(error, kind === DATA ? "Fatal error: protocol.dataReceived() call failed." : "Fatal error on transport");
     }
+  }
+
+  /** @internal True while the descriptor is open, for the listener that accepted it. */
+  _acceptedBy(listener: TransportOwner): boolean {
+    return this._fd >= 0 && this._listener === listener;
   }
 
   /** @internal The poller closes: the descriptor is closed without telling the protocol. */
@@ -172,14 +270,16 @@ export class SelectorTransport implements Transport {
     switch (name) {
       case "peername":
       case "sockname": {
-        if (this._unixPath !== undefined) value = this._unixPath;
+        const unixPath = (this._flags & UNNAMED_UNIX) !== 0 ? "" : this._extra?.unixPath;
+        if (unixPath !== undefined) value = unixPath;
         else if (fd >= 0) value = addressInfo(name === "peername" ? this._reactor.native.peername(fd) : this._reactor.native.sockname(fd));
         break;
       }
       case "socket":
         if (fd >= 0) {
-          this._socket ??= { fileno: () => this._fd, resetAndDestroy: () => this._reset() };
-          value = this._socket;
+          const extra = this._ensureExtra();
+          extra.socket ??= { fileno: () => this._fd, resetAndDestroy: () => this._reset() };
+          value = extra.socket;
         }
         break;
     }
@@ -241,7 +341,7 @@ export class SelectorTransport implements Transport {
         this._staged = 0;
       }
       this._staged += length;
-      buffered = this._staged + this._backlog;
+      buffered = this._extra === null ? this._staged : this._staged + this._extra.backlog;
     } else {
       buffered = reactor.native.write(this._fd, data);
     }
@@ -287,8 +387,9 @@ export class SelectorTransport implements Transport {
    */
   setWriteBufferLimits(high?: number, low?: number): void {
     const [h, l] = writeBufferLimits(high, low);
-    this._high = h;
-    this._low = l;
+    const extra = this._ensureExtra();
+    extra.high = h;
+    extra.low = l;
     const size = this.getWriteBufferSize();
     if (!this._protocolPaused && size > h) this._pauseProtocol();
     else this._maybeResumeProtocol(size);
@@ -379,7 +480,6 @@ export class SelectorTransport implements Transport {
     this._held = null;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, reset);
-    this.owner._open.delete(this);
   }
 
   private _loseSoon(error: Error | null): void {
@@ -390,7 +490,6 @@ export class SelectorTransport implements Transport {
     if (this._lost) return;
     this._lost = true;
     this._loop.unrefExternal();
-    this._listener?.transportClosed(this);
     this._listener = null;
     if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);
   }

@@ -73,12 +73,18 @@ describe.skipIf(!available)("the selector beside Node's own event loop", () => {
     try {
       await run(
         function* () {
-          const server = yield* startUnixServer(echo, path);
+          const serverSide: unknown[] = [];
+          const server = yield* startUnixServer(function* (reader, writer) {
+            // The connecting socket has no name: the accepted transport names both ends "".
+            serverSide.push(writer.getExtraInfo("peername"), writer.getExtraInfo("sockname"));
+            yield* echo(reader, writer);
+          }, path);
           expect(server.address()).toBe(path);
           const [reader, writer] = yield* openUnixConnection(path);
           expect(writer.getExtraInfo("peername")).toBe(path);
           writer.write("over a unix socket\n");
           expect(Buffer.from(yield* reader.readline()).toString()).toBe("over a unix socket\n");
+          expect(serverSide).toEqual(["", ""]);
           writer.close();
           yield* writer.waitClosed();
           server.close();

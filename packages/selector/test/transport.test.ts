@@ -112,4 +112,123 @@ describe.skipIf(!available)("the selector transport", () => {
     );
     await expectNoOpenDescriptors();
   });
+
+  it("keeps its rarely used state apart yet answers as before: limits, extra info, bytes held while paused", async () => {
+    await run(
+      function* () {
+        const served: Recorder[] = [];
+        const server = yield* createServer(
+          () => {
+            const r = new Recorder(false);
+            served.push(r);
+            return r;
+          },
+          "127.0.0.1",
+          0,
+        );
+        const port = (server.address() as { port: number }).port;
+        const [transport, client] = yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        expect(transport.getWriteBufferLimits()).toEqual({ low: 16 * 1024, high: 64 * 1024 });
+        transport.setWriteBufferLimits(1000);
+        expect(transport.getWriteBufferLimits()).toEqual({ low: 250, high: 1000 });
+        expect(transport.getExtraInfo("peername")).toEqual({ address: "127.0.0.1", family: "IPv4", port });
+        const socket = transport.getExtraInfo<{ fileno(): number }>("socket")!;
+        expect(transport.getExtraInfo("socket")).toBe(socket);
+        expect(socket.fileno()).toBeGreaterThanOrEqual(0);
+        expect(transport.getExtraInfo("nothing", "fallback")).toBe("fallback");
+        // Paused, the transport holds what arrives and delivers it in order on resume.
+        transport.pauseReading();
+        expect(transport.isReading()).toBe(false);
+        while (served.length === 0) yield;
+        served[0]!.transport!.write(Buffer.from("one"));
+        for (let i = 0; i < 5; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        served[0]!.transport!.write(Buffer.from("two"));
+        for (let i = 0; i < 5; i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(client.log).toEqual(["made"]);
+        transport.resumeReading();
+        const received = (): string =>
+          client.log
+            .filter((entry) => entry.startsWith("data "))
+            .map((entry) => entry.slice(5))
+            .join("");
+        while (received().length < 6) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(received()).toBe("onetwo");
+        transport.abort();
+        while (client.log.at(-1)?.startsWith("lost") !== true) yield;
+        expect(transport.getExtraInfo("socket")).toBeUndefined();
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      },
+      { poller: new SelectorPoller() },
+    );
+    await expectNoOpenDescriptors();
+  });
+
+  it("closing the poller releases the descriptors its loop left open: listener, connections, both ends", async () => {
+    const poller = new SelectorPoller();
+    await run(
+      function* () {
+        const served: Recorder[] = [];
+        const server = yield* createServer(
+          () => {
+            const r = new Recorder(false);
+            served.push(r);
+            return r;
+          },
+          "127.0.0.1",
+          0,
+        );
+        const port = (server.address() as { port: number }).port;
+        for (let i = 0; i < 3; i++) yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        while (served.length < 3) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        // Nothing closed: the loop's end closes the poller, which must let them all go.
+      },
+      { poller },
+    );
+    await expectNoOpenDescriptors();
+  });
+
+  it("a listener's transports are the open connections it accepted, and only those", async () => {
+    const poller = new SelectorPoller();
+    await run(
+      function* () {
+        const loop = getRunningLoop();
+        const served: Recorder[] = [];
+        const factory = (): Recorder => {
+          const r = new Recorder(false);
+          served.push(r);
+          return r;
+        };
+        const handle = yield* poller.net!.listen(loop, factory, { host: "127.0.0.1", port: 0 });
+        const other = yield* poller.net!.listen(loop, () => new Recorder(false), { host: "127.0.0.1", port: 0 });
+        const port = (handle.address() as { port: number }).port;
+        expect(handle.transports.size).toBe(0);
+        const [client] = yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        yield* createConnection(() => new Recorder(false), "127.0.0.1", port);
+        while (served.length < 2) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        const accepted = served.map((r) => r.transport!);
+        expect(handle.transports.size).toBe(2);
+        expect(new Set(handle.transports)).toEqual(new Set(accepted));
+        expect([...handle.transports.keys()].length).toBe(2);
+        expect(handle.transports.has(accepted[0]!)).toBe(true);
+        expect(handle.transports.has(client)).toBe(false); // the connecting end is not the listener's
+        const seen: Transport[] = [];
+        handle.transports.forEach((t) => seen.push(t));
+        expect(seen.length).toBe(2);
+        // Closing one while iterating is safe, and it leaves the set.
+        for (const t of handle.transports) if (t === accepted[0]) t.abort();
+        expect(handle.transports.has(accepted[0]!)).toBe(false);
+        expect([...handle.transports]).toEqual([accepted[1]]);
+        expect(other.transports.size).toBe(0);
+        handle.close();
+        other.close();
+        for (const t of handle.transports) t.abort();
+        client.abort();
+        while (!served.every((r) => r.log.at(-1)?.startsWith("lost") === true)) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+      },
+      { poller },
+    );
+    await expectNoOpenDescriptors();
+  });
 });
