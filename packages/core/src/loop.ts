@@ -33,13 +33,14 @@ const NO_ARGS: unknown[] = [];
 // The pump (see `_resume`). While callbacks keep being ready, the loop runs turns back to
 // back instead of going through the host for each: a host round trip costs more than a
 // turn. The budget caps how long the host's own I/O and timers wait behind a busy loop.
+// It covers everything the loop runs from one host callback: the turns of its batch and
+// those of the batches that settled Promises start before the host gets control back
+// (see `_promiseSettled`), so a chain of resolved Promises is bounded as a busy loop is.
 const BATCH_BUDGET_MS = 2;
 const BATCH_MAX_TURNS = 256;
-// A settled Promise resumes an idle loop from a microtask (see `_wakeFromPromise`); after
-// this many such resumptions without one from the host, or this long, the next goes
-// through the poller, so that a chain of resolved Promises cannot starve the host's I/O.
-const MICROTASK_RESUMES_MAX = 64;
-const MICROTASK_BUDGET_MS = 2;
+// A batch resumed by a Promise reads the clock only every this many turns: a Promise round
+// trip costs about as much as one reading, and the turn count bounds the chain anyway.
+const PROMISE_CLOCK_TURNS = 8;
 
 /**
  * The budgets are real time, whatever the poller's clock says: they bound how long the
@@ -48,9 +49,6 @@ const MICROTASK_BUDGET_MS = 2;
 function realTime(): number {
   return host.performance !== undefined ? host.performance.now() : Date.now();
 }
-
-const queueMicrotaskOnHost: (callback: () => void) => void =
-  typeof host.queueMicrotask === "function" ? host.queueMicrotask.bind(globalThis) : (callback) => void Promise.resolve().then(callback);
 
 /**
  * An event loop: asyncio's `BaseEventLoop`. It owns a ready queue of callbacks, a wheel of
@@ -62,8 +60,10 @@ const queueMicrotaskOnHost: (callback: () => void) => void =
  *   one of this loop's turns runs, and `runOnce` refuses to start inside it.
  * - While `_running`, either a batch is running (`_inBatch`), or the poller has a wait
  *   outstanding (`_waiting`) and will `resume()`. A callback queued from outside a turn
- *   then needs one `poller.wakeup()` per wait (`_wakeupSent`), none when a microtask that
- *   resumes is already queued (`_microtaskQueued`).
+ *   then needs one `poller.wakeup()` per wait (`_wakeupSent`).
+ * - `_batchTurns` counts the turns run since the host last resumed the loop, and
+ *   `_batchEnd` is that resume's real time plus the budget: batches resumed by settled
+ *   Promises in between (`_promiseSettled`) add to them, never reset them.
  * - A timer handle is in `_timers` iff its `_bucket` is set; `timerCount` is `_timers.size`,
  *   the live ones (a cancel takes a timer out at once).
  * - Not `_running` and `_stopping`: the next `runForever` runs one turn and stops
@@ -98,9 +98,9 @@ export class EventLoop {
   private _resumeDuringBatch = false;
   private _waiting = false;
   private _wakeupSent = false;
-  private _microtaskQueued = false;
-  private _microtaskResumes = 0;
-  private _microtaskBudgetEnd = 0;
+  private _batchTurns = 0;
+  private _batchEnd = 0;
+  private _nextClockTurn = 0;
   private _timerSequence = 0;
   private _turns = 0;
   private _running = false;
@@ -179,10 +179,10 @@ export class EventLoop {
   }
 
   /**
-   * The pump: the poller's wait is over (or a settled Promise resumed an idle loop from a
-   * microtask). Runs turns back to back while callbacks keep being ready, within the batch
-   * budget, then hands the poller the next wait — or, when the poller can wait at once
-   * (a virtual clock), goes on. libuv's `uv_run` loop, with the poll handed to the poller.
+   * The pump: the poller's wait is over (or a settled Promise resumed an idle loop, see
+   * `_promiseSettled`). Runs turns back to back while callbacks keep being ready, within the
+   * batch budget, then hands the poller the next wait — or, when the poller can wait at
+   * once (a virtual clock), goes on. libuv's `uv_run` loop, with the poll handed to the poller.
    */
   private _resume(fromHost: boolean): void {
     if (!this._running) return;
@@ -192,24 +192,31 @@ export class EventLoop {
       this._resumeDuringBatch = true;
       return;
     }
-    if (fromHost) this._microtaskResumes = 0;
+    if (fromHost) {
+      this._batchTurns = 0;
+      this._batchEnd = realTime() + BATCH_BUDGET_MS;
+      this._nextClockTurn = PROMISE_CLOCK_TURNS;
+    }
     this._waiting = false;
     this._wakeupSent = false;
     this._inBatch = true;
-    const budgetEnd = realTime() + BATCH_BUDGET_MS;
-    let turns = 0;
     let timeout: number | null;
     try {
       for (;;) {
         this._resumeDuringBatch = false;
         timeout = this.runOnce();
+        this._batchTurns++;
         if (this._stopping) break;
         if (this._resumeDuringBatch) timeout = 0;
         if (this._instrument !== null) this._instrument.beforePoll(timeout);
-        if (++turns >= BATCH_MAX_TURNS || realTime() >= budgetEnd) break;
+        // Going idle needs no look at the budget (nor at the clock): the host gets control back.
         if (timeout !== 0 && this._poller.wait(timeout) !== true) {
           this._waiting = true;
           return;
+        }
+        if (this._batchTurns >= BATCH_MAX_TURNS || realTime() >= this._batchEnd) {
+          this._batchTurns = BATCH_MAX_TURNS;
+          break;
         }
       }
     } finally {
@@ -219,9 +226,14 @@ export class EventLoop {
       this._finishRunning();
       return;
     }
-    // Out of budget: wait (for at most `timeout`) through the host, so that its own I/O runs.
+    // Out of budget: wait (for at most `timeout`) through the host, so that its own I/O
+    // runs. A poller that waited already (returned true) is asked to resume soon instead.
     this._waiting = true;
-    if (this._poller.wait(timeout) === true) this._wakeup();
+    if (timeout === 0) {
+      if (this._poller.wait(0) === true) this._wakeup();
+    } else {
+      this._wakeup();
+    }
   }
 
   /**
@@ -229,36 +241,44 @@ export class EventLoop {
    * (or get shorter). Once per wait; the poller coalesces nothing itself.
    */
   private _wakeup(): void {
-    if (!this._waiting || this._wakeupSent || this._microtaskQueued) return;
+    if (!this._waiting || this._wakeupSent) return;
     this._wakeupSent = true;
     this._poller.wakeup();
   }
 
   /**
-   * A Promise adopted with `ensureFuture` (or `call`) settled and queued its delivery.
-   * Resuming from a microtask saves the host round trip that a `wakeup()` costs, which is
-   * most of the price of awaiting a Promise from a coroutine; the caps send the wake-up
-   * through the poller instead once Promises have resumed the loop many times in a row.
-   * Socket and worker events do not come here: they arrive one per host callback, and
-   * batching them into one turn is worth more than starting each turn early.
+   * The reaction of a Promise adopted with `ensureFuture` (or `call`) ran: one outside
+   * operation fewer (`unrefExternal`), and, when `delivered`, its outcome was set on its
+   * Future, which queued the waiting task's step. An idle loop then resumes right here,
+   * inside the reaction, instead of through the poller: a host round trip is most of the
+   * price of awaiting a Promise from a coroutine. The budget of the batch the host last
+   * started still holds (`_batchTurns`, `_batchEnd`), so that a chain of resolved Promises
+   * goes through the poller once it is spent and the host's I/O runs. Socket and worker
+   * events do not come here: they arrive one per host callback, and batching them into one
+   * turn is worth more than starting each turn early.
    * @internal
    */
-  _wakeFromPromise(): void {
-    if (!this._waiting || this._microtaskQueued || current.loop === this) return;
-    if (this._microtaskResumes === 0) this._microtaskBudgetEnd = realTime() + MICROTASK_BUDGET_MS;
-    if (this._microtaskResumes >= MICROTASK_RESUMES_MAX || realTime() > this._microtaskBudgetEnd) {
+  _promiseSettled(delivered: boolean, inReaction: boolean): void {
+    if (this._externalRefs > 0) this._externalRefs--;
+    if (!this._waiting) return;
+    if (!delivered) {
+      // Nothing to run, but a virtual clock may have been held back by this operation.
+      if (this._externalRefs === 0) this._wakeup();
+      return;
+    }
+    // A thenable that called back synchronously, from inside whatever code adopted it
+    // (another loop's turn, a host callback): no batch runs inside someone else's code.
+    if (!inReaction || current.loop !== null) {
       this._wakeup();
       return;
     }
-    this._microtaskResumes++;
-    this._microtaskQueued = true;
-    queueMicrotaskOnHost(this._onMicrotask);
+    if (this._batchTurns < BATCH_MAX_TURNS && this._batchTurns >= this._nextClockTurn) {
+      this._nextClockTurn = this._batchTurns + PROMISE_CLOCK_TURNS;
+      if (realTime() >= this._batchEnd) this._batchTurns = BATCH_MAX_TURNS;
+    }
+    if (this._batchTurns >= BATCH_MAX_TURNS) this._wakeup();
+    else this._resume(false);
   }
-
-  private readonly _onMicrotask = (): void => {
-    this._microtaskQueued = false;
-    if (this._waiting) this._resume(false);
-  };
 
   /** Phase 2, second half: the wait is over. */
   private _pollDone(): void {
@@ -283,7 +303,8 @@ export class EventLoop {
 
   /** Phase 3. Equal deadlines leave the wheel in scheduling order. */
   private _moveDueTimers(): void {
-    this._timers.popDue(this.time(), this._ready);
+    // No timer, no clock: reading it costs about as much as a whole Promise round trip.
+    if (this._timers.size > 0) this._timers.popDue(this.time(), this._ready);
   }
 
   /** Phase 4. */
@@ -603,6 +624,8 @@ export class EventLoop {
       this._onStopped = resolve;
       this._waiting = true;
       this._wakeupSent = false;
+      // Until the host's first resume, a settled Promise wakes the loop through the poller.
+      this._batchTurns = BATCH_MAX_TURNS;
       try {
         if (this._poller.wait(0) === true) this._wakeup();
       } catch (error) {
