@@ -2,10 +2,12 @@ import type { Coroutine } from "./types.js";
 import { isPromiseLike } from "./coroutine.js";
 import { adoptPromise } from "./ensure-future.js";
 import { CancelledError } from "./errors.js";
-import type { Future } from "./future.js";
+import { FutureState, type Future } from "./future.js";
 import { hostGlobals as host, type AbortControllerLike } from "./host-globals.js";
 import type { TaskAbortSignal } from "./signal.js";
 import { current } from "./state.js";
+
+const { PENDING, RESOLVED } = FutureState;
 
 /**
  * Runs Promise-returning work from a coroutine, in one step: `fn` gets an `AbortSignal`
@@ -33,13 +35,17 @@ export function call<T>(fn: (signal: TaskAbortSignal) => PromiseLike<T>): Corout
 /**
  * What `call(fn)` returns: a coroutine written out by hand, one object and no generator
  * frame, as a Promise round trip costs little more than a generator resumption. The first
- * `next()` runs `fn` and waits on the adopted Future; later ones are the Future's own.
+ * `next()` runs `fn` and waits on the adopted Future. The object is also its own iterator
+ * result (`done`, `value`), so that a round trip allocates no result objects: whoever reads
+ * a result (`yield*`, a task's step) reads it before the next `next()`.
  */
 class CallOperation<T> {
+  /** The iterator result: false until fn's outcome is taken, or the coroutine closed. */
+  done = false;
+  /** The iterator result: the Future to wait on, then the outcome. */
+  value: unknown = undefined;
   private _future: Future<T> | null = null;
   private _controller: AbortControllerLike | null = null;
-  /** Ended by `throw` or `return`, as a generator is: `fn` never runs after that. */
-  private _ended = false;
 
   constructor(private readonly _fn: (signal: TaskAbortSignal) => PromiseLike<T>) {}
 
@@ -47,28 +53,45 @@ class CallOperation<T> {
     return this;
   }
 
-  next(): IteratorResult<Future<unknown> | undefined, T> {
-    if (this._ended) return { done: true, value: undefined as T };
+  next(): this {
+    if (this.done) {
+      // Returned, thrown or finished: as a generator, nothing more.
+      this.value = undefined;
+      return this;
+    }
     const future = this._future ?? this._start();
-    if (this._controller === null) return future.next();
+    if (future._state === PENDING) {
+      future._beforeWait();
+      this.value = future;
+      return this;
+    }
+    this.done = true;
+    if (future._state === RESOLVED) {
+      this.value = future._value;
+      return this;
+    }
     try {
-      return future.next();
+      this.value = future.result();
     } catch (error) {
       // The task's cancel() cancelled the Future it waits on: the error surfaces here.
+      this.value = undefined;
       this._abortOn(error);
       throw error;
     }
+    return this;
   }
 
   throw(error: unknown): never {
-    this._ended = true;
+    this.done = true;
+    this.value = undefined;
     this._abortOn(error);
     throw error;
   }
 
-  return(value: T): IteratorResult<Future<unknown> | undefined, T> {
-    this._ended = true;
-    return { done: true, value };
+  return(value: T): this {
+    this.done = true;
+    this.value = value;
+    return this;
   }
 
   /** Cancelled at the `yield*`: the signal tells fn, whose late outcome the Future drops. */

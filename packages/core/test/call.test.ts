@@ -80,14 +80,17 @@ describe("call", () => {
         calls.push("after return");
         return Promise.resolve(2);
       });
-      expect(returned.return(5)).toEqual({ done: true, value: 5 });
-      expect(returned.next()).toEqual({ done: true, value: undefined });
+      const r1 = returned.return(5);
+      expect([r1.done, r1.value]).toEqual([true, 5]);
+      const r2 = returned.next();
+      expect([r2.done, r2.value]).toEqual([true, undefined]);
       const thrown = call(() => {
         calls.push("after throw");
         return Promise.resolve(3);
       });
       expect(() => thrown.throw(new Error("closed"))).toThrow("closed");
-      expect(thrown.next()).toEqual({ done: true, value: undefined });
+      const r3 = thrown.next();
+      expect([r3.done, r3.value]).toEqual([true, undefined]);
     });
     expect(calls).toEqual(["ran"]);
   });
