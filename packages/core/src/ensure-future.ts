@@ -47,7 +47,7 @@ function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
  * work until it settles. The outcome is set on the Future in the Promise's reaction:
  * JavaScript has one thread, so this is as safe as asyncio's `call_soon_threadsafe` hop
  * and a turn cheaper; an idle loop then runs its next batch from that same reaction
- * (`EventLoop._promiseSettled`), within the budget of the batch the host last started.
+ * (`EventLoop._promiseResumes`), within the budget of the batch the host last started.
  * Cancelling the Future does not cancel the Promise (Promises cannot be); its outcome is
  * then dropped, and a rejection is marked handled.
  * @internal
@@ -103,10 +103,11 @@ class Reaction {
       if (free.length < FREE_MAX) free.push(this);
     }
     const wanted = !loop.isClosed() && !future.done();
+    const resume = wanted && loop._promiseResumes(inReaction);
     if (wanted) {
       if (ok) future.setResult(value);
       else future.setException(value);
     }
-    loop._promiseSettled(wanted, inReaction);
+    loop._promiseSettled(resume);
   }
 }

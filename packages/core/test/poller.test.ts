@@ -427,6 +427,7 @@ describe("Promises resume an idle loop from their reactions", () => {
   beforeEach(freezeRealTime);
   test("awaiting a settled Promise needs no host callback", async () => {
     const poller = new StepPoller();
+    const wakeups = vi.spyOn(poller, "wakeup");
     const loop = new EventLoop({ poller });
     const result = loop.runUntilComplete(
       (function* () {
@@ -436,7 +437,11 @@ describe("Promises resume an idle loop from their reactions", () => {
       })(),
     );
     expect(await result).toBe(45);
-    // One host callback started the loop; every Promise after that resumed it from its reaction.
+    // One host callback started the loop; every Promise after that resumed it from its
+    // reaction, and sent the poller no wake-up (the only one is the start's, wait(0)).
+    expect(poller.hostResumes).toBe(1);
+    expect(wakeups).toHaveBeenCalledTimes(1);
+    await macrotask();
     expect(poller.hostResumes).toBe(1);
     loop.close();
   });
@@ -489,6 +494,38 @@ describe("Promises resume an idle loop from their reactions", () => {
     // Promises (in the first 5 callbacks), and one between the last two turns, which ran
     // back to back (the task's last step queued the stop).
     expect(reads.mock.calls.length).toBe(6 + 5 + 1);
+    loop.close();
+  });
+
+  test("a Promise-resumed batch ending with the same earliest timer leaves the poller's wait as it stands", async () => {
+    const poller = new StepPoller();
+    const loop = new EventLoop({ poller });
+    const outside = loop.createFuture<void>();
+    const task = loop.createTask(
+      (function* () {
+        const far = loop.callLater(1000, () => {});
+        for (let i = 0; i < 5; i++) yield* ensureFuture(Promise.resolve(i));
+        const near = loop.callLater(10, () => {});
+        for (let i = 0; i < 3; i++) yield* ensureFuture(Promise.resolve(i));
+        near.cancel();
+        for (let i = 0; i < 2; i++) yield* ensureFuture(Promise.resolve(i));
+        yield* outside;
+        far.cancel();
+      })(),
+    );
+    task.addDoneCallback(() => loop.stop());
+    const stopped = loop.runForever();
+    await macrotask();
+    await macrotask();
+    // Start (0); the host's batch arms the far timer (1000); the four batches Promises
+    // resume after it end with the same timer and leave that wait; the near timer shortens
+    // it (10) and two batches leave it; back to the far one (1000), left once; then the task
+    // waits with no outside work pending, and the poller is asked again (a virtual clock
+    // jumps only when it is told so).
+    expect(poller.waits).toEqual([0, 1000, 10, 1000, 1000]);
+    loop.callSoonThreadsafe(() => outside.setResult());
+    await stopped;
+    expect(task.done()).toBe(true);
     loop.close();
   });
 
