@@ -8,6 +8,10 @@ export default defineConfig({
     passWithNoTests: true,
     projects: [
       "packages/*",
+      // @loop/selector's tests again on its per-descriptor uv_poll backend.
+      "packages/selector/vitest.uv-poll.config.ts",
+      // @loop/process's tests again, on SelectorPoller's native processes driver.
+      "packages/process/vitest.selector.config.ts",
       "apps/*",
       {
         // Packs every published package, installs the tarballs with plain npm into an

@@ -9,6 +9,11 @@
  * uvloop streams and protocols (Debian's python3-uvloop under /usr/bin/python3) and a C
  * epoll server. Then 1,000 mostly idle connections: memory per connection on the server.
  *
+ * The selector rows run twice: on its default readiness backend (epoll on Linux) and on the
+ * portable one, a libuv uv_poll_t per descriptor (LOOP_SELECTOR_BACKEND=uv_poll).
+ * NET_ECHO_ONLY=selector,uvloop (substrings of the row names) runs those rows only, beside
+ * the two node:net rows the ratios need.
+ *
  *   NET_ECHO_SECONDS=5 NET_ECHO_ROUNDS=3 node --import tsx suites/net-echo.bench.ts
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -28,6 +33,8 @@ const idleConnections = 1000;
 interface Variant {
   name: string;
   command: string[];
+  /** Added to the server's environment. */
+  env?: Record<string, string>;
 }
 
 const hasPython = spawnSync("python3", ["--version"]).status === 0;
@@ -53,6 +60,9 @@ const variants: Variant[] = [
 if (hasSelector) {
   variants.push({ name: "@loop/net streams on selector", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-selector"] });
   variants.push({ name: "@loop/net [protocol] on selector", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-selector-protocol"] });
+  const uvPoll = { LOOP_SELECTOR_BACKEND: "uv_poll" };
+  variants.push({ name: "@loop/net streams on selector (uv_poll)", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-selector"], env: uvPoll });
+  variants.push({ name: "@loop/net [protocol] on selector (uv_poll)", command: [process.execPath, "--expose-gc", "--import", "tsx", join(here, "server.ts"), "loop-selector-protocol"], env: uvPoll });
 }
 if (hasPython) variants.push({ name: "CPython asyncio streams", command: ["python3", join(here, "server.py")] });
 if (uvloopPython !== undefined) {
@@ -60,6 +70,12 @@ if (uvloopPython !== undefined) {
   variants.push({ name: "uvloop [protocol]", command: [uvloopPython, join(here, "server.py"), "uvloop", "protocol"] });
 }
 if (cServer !== null) variants.push({ name: "C epoll server", command: [cServer] });
+const only = process.env.NET_ECHO_ONLY?.split(",").filter((part) => part !== "");
+if (only !== undefined && only.length > 0) {
+  // The first two rows are the baselines of the ratios: always kept.
+  const kept = variants.filter((variant, i) => i < 2 || only.some((part) => variant.name.includes(part)));
+  variants.splice(0, variants.length, ...kept);
+}
 
 class Proc {
   readonly child: ChildProcessWithoutNullStreams;
@@ -67,9 +83,9 @@ class Proc {
   private readonly queue: string[] = [];
   private readonly waiting: ((line: string) => void)[] = [];
 
-  constructor(command: string[]) {
+  constructor(command: string[], env?: Record<string, string>) {
     const [file = "", ...args] = command;
-    this.child = spawn(file, args, { cwd: here });
+    this.child = spawn(file, args, { cwd: here, env: env === undefined ? process.env : { ...process.env, ...env } });
     this.child.stderr.pipe(process.stderr);
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on("line", (line) => {
@@ -151,7 +167,7 @@ async function idleMemory(running: Running): Promise<number> {
 // the load of a shared machine, which changes over time, falls on all of them alike.
 const runningServers: Running[] = [];
 for (const variant of variants) {
-  const server = new Proc(variant.command);
+  const server = new Proc(variant.command, variant.env);
   const port = (await server.line()).trim();
   runningServers.push({ variant, server, port, rps: [], cpu: [], user: [] });
 }

@@ -202,3 +202,33 @@ describe("globMatch (KEYS patterns, Redis stringmatchlen)", () => {
     );
   });
 });
+
+describe("latin1 (byte strings as strings)", () => {
+  const reference = (bytes: Uint8Array): string => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
+
+  it("is one char per byte for any bytes, short ones coming from the string table included", () => {
+    // Short inputs from a small alphabet collide in the table's slots and repeat, so hits,
+    // misses and replaced slots all happen; long ones take the chunked path.
+    const short = fc.uint8Array({ maxLength: 40 }).map((b) => b.map((x) => x % 4));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(short, fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 9000, maxLength: 20000 })), { maxLength: 60 }), (inputs) => {
+        for (const bytes of inputs) expect(latin1(bytes)).toBe(reference(bytes));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("hands back the same string for the same short bytes, and never a stale one after its slot is reused", () => {
+    const key = new TextEncoder().encode("key:__rand_int__");
+    const first = latin1(key);
+    expect(latin1(key.slice())).toBe(first);
+    // 20,000 keys of one length in 4,096 slots: slots are shared and reused, so reading
+    // them all again must compare each slot's string with the bytes, not trust the length.
+    const keys = Array.from({ length: 20000 }, (_, i) => new TextEncoder().encode(`key:${String(i).padStart(12, "0")}`));
+    for (const k of keys) latin1(k);
+    for (const k of keys) expect(latin1(k)).toBe(reference(k));
+    expect(latin1(key)).toBe("key:__rand_int__");
+    const views = new Uint8Array([0, 255, 128, 65]);
+    expect(latin1(views.subarray(1, 3))).toBe("\u00ff\u0080");
+  });
+});

@@ -1,4 +1,6 @@
+import { MISSING } from "./missing.js";
 import { current } from "./state.js";
+import type { AbstractContext, AbstractContextVar, AbstractToken } from "./types.js";
 
 /**
  * `contextvars` for @loop: a `Context` maps `ContextVar`s to values; each task runs in
@@ -8,7 +10,7 @@ import { current } from "./state.js";
  * Copies are copy-on-write: copying marks the map shared and the first `set` on either
  * side clones it, so creating a task costs one small object, not a map copy.
  */
-export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
+export class Context implements AbstractContext {
   /** @internal */ _vars: Map<ContextVar<unknown>, unknown>;
   /** @internal */ _shared: boolean;
   /** @internal True while `run` is inside this context. */ _entered: boolean;
@@ -103,7 +105,7 @@ const EMPTY_MAP: Map<ContextVar<unknown>, unknown> = new Map();
 
 /** Returns the current context, creating it if the running code has none yet. */
 function materializeCurrent(): Context {
-  let ctx = current.context;
+  let ctx = current.context as Context | null;
   if (ctx === null) {
     ctx = new Context();
     current.context = ctx;
@@ -122,20 +124,18 @@ function materializeCurrent(): Context {
  * ctx.run(() => user.get());
  */
 export function copyContext(): Context {
-  const ctx = current.context;
+  const ctx = current.context as Context | null;
   return ctx === null ? new Context() : ctx.copy();
 }
 
 /** @internal A copy of the current context, or null when the current one is still empty (tasks store that). */
 export function snapshotContext(): Context | null {
-  const ctx = current.context;
+  const ctx = current.context as Context | null;
   return ctx === null || ctx._vars.size === 0 ? null : ctx.copy();
 }
 
-const MISSING: unique symbol = Symbol("missing");
-
 /** Returned by `ContextVar.set`, taken by `ContextVar.reset` to restore the previous value. */
-export class Token<T> {
+export class Token<T> implements AbstractToken<T> {
   /** Marks a token that stood for "no value". */
   static readonly MISSING: typeof MISSING = MISSING;
   /** @internal */ _used = false;
@@ -160,7 +160,7 @@ export class Token<T> {
  *   log(requestId.get()); // still this task's id, whatever other tasks set meanwhile
  * }
  */
-export class ContextVar<T> {
+export class ContextVar<T> implements AbstractContextVar<T> {
   /** The name given to the constructor, for diagnostics. */
   readonly name: string;
   private readonly _default: T | typeof MISSING;
@@ -176,7 +176,7 @@ export class ContextVar<T> {
    * else throws an Error (Python's LookupError).
    */
   get(fallback?: T): T {
-    const ctx = current.context;
+    const ctx = current.context as Context | null;
     if (ctx !== null && ctx._vars.has(this as ContextVar<unknown>)) {
       return ctx._vars.get(this as ContextVar<unknown>) as T;
     }

@@ -1,8 +1,8 @@
 import { isCoroutine, isPromiseLike } from "./coroutine.js";
 import { Future } from "./future.js";
-import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
-import type { Awaitable, Coroutine } from "./types.js";
+import type { Task } from "./task.js";
+import type { AbstractEventLoop, Awaitable, Coroutine } from "./types.js";
 
 /**
  * Turns anything awaitable into a Future of `loop` (default: the running loop): a Future
@@ -13,7 +13,7 @@ import type { Awaitable, Coroutine } from "./types.js";
  *   return yield* ensureFuture(fs.promises.readFile("config.json", "utf8"));
  * }
  */
-export function ensureFuture<T>(value: Coroutine<T> | Awaitable<T> | PromiseLike<T>, loop?: EventLoop): Future<T> {
+export function ensureFuture<T>(value: Coroutine<T> | Awaitable<T> | PromiseLike<T>, loop?: AbstractEventLoop): Future<T> {
   if (value instanceof Future) {
     if (loop !== undefined && value._loop !== loop) {
       throw new RangeError("ensureFuture(future, loop): the future belongs to a different loop");
@@ -33,9 +33,9 @@ export function ensureFuture<T>(value: Coroutine<T> | Awaitable<T> | PromiseLike
   if (target === null) {
     throw new Error("no running event loop: ensureFuture() outside a coroutine needs the loop as its second argument");
   }
-  if (coroutine) return target.createTask(value as Coroutine<T>);
+  if (coroutine) return target.createTask(value as Coroutine<T>) as Task<T>;
   if (promise) return adoptPromise(value as PromiseLike<T>, target);
-  return target.createTask(awaitIterable(value as Awaitable<T>));
+  return target.createTask(awaitIterable(value as Awaitable<T>)) as Task<T>;
 }
 
 function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
@@ -52,7 +52,7 @@ function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
  * then dropped, and a rejection is marked handled.
  * @internal
  */
-export function adoptPromise<T>(promise: PromiseLike<T>, loop: EventLoop): Future<T> {
+export function adoptPromise<T>(promise: PromiseLike<T>, loop: AbstractEventLoop): Future<T> {
   const future = new Future<T>(loop);
   loop.refExternal();
   // A native Promise calls back once, never from inside `then`: its reaction can be one
@@ -83,7 +83,7 @@ const FREE_MAX = 64;
  */
 class Reaction {
   _future: Future<unknown> | null = null;
-  _loop: EventLoop | null = null;
+  _loop: AbstractEventLoop | null = null;
   /** True while `then` runs: a thenable that calls back at once is not a reaction. */
   _inThen = true;
   readonly _onFulfilled = (value: unknown): void => this._settle(true, value);

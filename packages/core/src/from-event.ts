@@ -76,7 +76,7 @@ class EventSubscription<T> implements Subscription<T> {
   readonly _listener = (event: T): void => this._push(event);
 
   constructor(target: EventSource, isTarget: boolean, type: string, limit: number, overflow: OverflowPolicy) {
-    const loop = current.loop;
+    const loop = current.loop as EventLoop | null;
     if (loop === null) throw new Error("a fromEvent() stream must be subscribed inside a coroutine running on a loop");
     this._loop = loop;
     this._target = target;

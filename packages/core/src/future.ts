@@ -1,10 +1,9 @@
 import { snapshotContext, type Context } from "./context.js";
 
 import { CancelledError, InvalidStateError, describeError } from "./errors.js";
-import type { EventLoop } from "./loop.js";
 import { captureError, firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
-import type { Awaitable, DoneWaiter } from "./types.js";
+import type { AbstractEventLoop, AbstractFuture, DoneWaiter } from "./types.js";
 
 // The four states. A future that failed keeps the error apart from a result, because
 // JavaScript can throw anything, undefined included.
@@ -17,7 +16,7 @@ type DoneCallback<T> = (future: Future<T>) => void;
 type Entry = DoneCallback<never> | DoneWaiter;
 
 interface UnretrievedReport {
-  loop: EventLoop;
+  loop: AbstractEventLoop;
   message: string;
   exception: unknown;
 }
@@ -36,7 +35,7 @@ const unretrieved: FinalizationRegistry<UnretrievedReport> | null =
 
 interface DroppedReport {
   /** Weak, so that a report never keeps a dropped loop (and its tasks) alive. */
-  loop: WeakRef<EventLoop> | null;
+  loop: WeakRef<AbstractEventLoop> | null;
   /** The future's class name. */
   kind: string;
   /** Where it was created, formatted only if the report is made. */
@@ -90,10 +89,10 @@ export function forgetPending(future: Future<unknown>): void {
  * loop.callLater(10, () => fut.setResult(42));
  * const answer = yield* fut; // 42
  */
-export class Future<T> implements Awaitable<T>, PromiseLike<T> {
+export class Future<T> implements AbstractFuture<T> {
   /** @internal */ _state: number = PENDING;
   /** @internal */ _value: unknown = undefined;
-  /** @internal */ _loop: EventLoop;
+  /** @internal */ _loop: AbstractEventLoop;
   /** @internal The first done callback; most futures have exactly one, so no array. */ _callback: Entry | null = null;
   /** @internal The rest, in order. */ _callbacks: Entry[] | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
@@ -109,7 +108,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
    */
   label: string | undefined = undefined;
 
-  constructor(loop?: EventLoop) {
+  constructor(loop?: AbstractEventLoop) {
     if (loop === undefined) {
       const running = current.loop;
       if (running === null) {
@@ -139,7 +138,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
     this._source = stack;
   }
 
-  private _trackPending(loop: EventLoop): void {
+  private _trackPending(loop: AbstractEventLoop): void {
     const source = captureError();
     // Read at once: until V8 formats it, the stack holds the frames' receivers, this
     // future among them, and the report below would keep the future alive for ever.
@@ -154,7 +153,7 @@ export class Future<T> implements Awaitable<T>, PromiseLike<T> {
   }
 
   /** The loop the future belongs to: its callbacks run there. */
-  getLoop(): EventLoop {
+  getLoop(): AbstractEventLoop {
     return this._loop;
   }
 

@@ -1,8 +1,7 @@
 import { ensureFuture } from "./ensure-future.js";
 import { Future, FutureState } from "./future.js";
-import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
-import type { AwaitableLike, AwaitedOf, DoneWaiter } from "./types.js";
+import type { AbstractEventLoop, AwaitableLike, AwaitedOf, DoneWaiter } from "./types.js";
 
 /** Options of `gather()`. */
 export interface GatherOptions {
@@ -25,7 +24,7 @@ export class GatheringFuture<T> extends Future<T> implements DoneWaiter {
   private readonly _returnExceptions: boolean;
 
   /** @internal */
-  constructor(loop: EventLoop, children: Future<unknown>[], unique: number, returnExceptions: boolean) {
+  constructor(loop: AbstractEventLoop, children: Future<unknown>[], unique: number, returnExceptions: boolean) {
     super(loop);
     this._children = children;
     this._unique = unique;
@@ -121,7 +120,7 @@ export function gather(aws: readonly AwaitableLike<unknown>[], opts?: GatherOpti
   }
 
   // Figure out the loop first, so that coroutines become tasks of the loop the futures use.
-  let loop: EventLoop | null = current.loop;
+  let loop: AbstractEventLoop | null = current.loop;
   for (const aw of list) if (aw instanceof Future) loop ??= aw._loop;
   if (loop === null) throw new Error("no running event loop: gather() of coroutines must be called inside the loop");
 

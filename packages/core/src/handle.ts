@@ -1,10 +1,8 @@
 import type { Context } from "./context.js";
 import { describeError } from "./errors.js";
-import type { EventLoop } from "./loop.js";
 import { firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
-import type { TimerBucket } from "./timer-wheel.js";
-import type { Callback, Runnable } from "./types.js";
+import type { AbstractEventLoop, AbstractHandle, AbstractTimerHandle, Callback, Runnable } from "./types.js";
 
 const NO_ARGS: unknown[] = [];
 
@@ -23,7 +21,7 @@ const sourceErrors = new WeakMap<Handle, Error>();
  * `CallbackHandle` waits in the ready queue (or the timer wheel) and runs from there; an
  * `InlineHandle` is only a receipt for a bare function that waits in the queue by itself.
  */
-export abstract class Handle {
+export abstract class Handle implements AbstractHandle {
   // Cancellation is the dropped callback, so that no handle pays a field for it.
   /** @internal null once cancelled. */ _callback: Callback | null;
 
@@ -112,7 +110,7 @@ export class CallbackHandle extends Handle implements Runnable {
   }
 
   /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
-  _run(loop: EventLoop): void {
+  _run(loop: AbstractEventLoop): void {
     const callback = this._callback;
     if (callback === null) return;
     const args = this._args;
@@ -133,7 +131,7 @@ export class CallbackHandle extends Handle implements Runnable {
 }
 
 /** Hands an error thrown by a callback to the loop's exception handler, with asyncio's keys. */
-export function reportCallbackError(loop: EventLoop, handle: Handle, error: unknown): void {
+export function reportCallbackError(loop: AbstractEventLoop, handle: Handle, error: unknown): void {
   loop.callExceptionHandler({
     message: `Exception in callback ${handle._describe()}: ${describeError(error)}`,
     exception: error,
@@ -161,11 +159,11 @@ export interface InlineHandle extends Handle {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class InlineHandle {
   /** @internal null once cancelled. */ _callback: Callback | null;
-  /** @internal */ readonly _loop: EventLoop;
+  /** @internal */ readonly _loop: AbstractEventLoop;
   /** @internal The callback's absolute position in the ready queue. */ readonly _position: number;
 
   /** @internal */
-  constructor(callback: Callback, loop: EventLoop, position: number) {
+  constructor(callback: Callback, loop: AbstractEventLoop, position: number) {
     this._callback = callback;
     this._loop = loop;
     this._position = position;
@@ -181,14 +179,22 @@ export class InlineHandle {
 Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 
 /**
+ * The wheel bucket a timer waits in (`TimerBucket`), as far as cancelling needs it. The
+ * timer wheel stores `TimerHandle`s, so it is the wheel that imports this module.
+ */
+interface TimerSlot {
+  readonly _wheel: { remove(handle: TimerHandle, bucket: TimerSlot): void };
+}
+
+/**
  * A callback scheduled for a time (asyncio.TimerHandle). Timer handles are ordered by
  * deadline, then by the order in which they were scheduled, so that equal deadlines
  * fire first-scheduled first.
  */
-export class TimerHandle extends CallbackHandle {
+export class TimerHandle extends CallbackHandle implements AbstractTimerHandle {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal deadlines. */ _sequence: number;
-  /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ _bucket: TimerBucket | null = null;
+  /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ _bucket: TimerSlot | null = null;
 
   /** @internal */
   constructor(when: number, sequence: number, callback: Callback, args: unknown[], context: Context | null) {

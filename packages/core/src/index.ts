@@ -24,7 +24,6 @@ export { taskGroup, TaskGroup } from "./task-group.js";
 export { Context, ContextVar, Token, copyContext } from "./context.js";
 export { CancelledError, InvalidStateError, TimeoutError, ExceptionGroup, KeyboardInterrupt } from "./errors.js";
 export { DefaultPoller } from "./poller.js";
-export type { LoopDriver, Poller } from "./poller.js";
 export { coroutineFrame, creationFrames, describeWait, stackFrames, suspensionFrames, userFrame } from "./diagnostics.js";
 export type { StackSource } from "./diagnostics.js";
 export { registerLibraryModule } from "./stack-frames.js";
@@ -33,6 +32,15 @@ export type { SignalDriver, SignalListener } from "./signal-driver.js";
 export { isCoroutine } from "./coroutine.js";
 // The contracts: what coroutines are, what the loop calls, what plugins implement.
 export type {
+  AbstractContext,
+  AbstractContextVar,
+  AbstractEventLoop,
+  AbstractFuture,
+  AbstractHandle,
+  AbstractTask,
+  AbstractTaskGroup,
+  AbstractTimerHandle,
+  AbstractToken,
   Awaitable,
   AwaitableLike,
   AwaitedOf,
@@ -50,10 +58,17 @@ export type {
   ExecutorSignal,
   Instrument,
   ListenOptions,
+  LoopDriver,
   NetDriver,
+  Poller,
+  ProcessDriver,
+  ProcessHandle,
+  ProcessProtocols,
+  ProcessStdio,
   Protocol,
   ReadTransport,
   ServerHandle,
+  SpawnOptions,
   StartTlsOptions,
   TaskFactory,
   TaskOptions,
@@ -78,4 +93,3 @@ export type { EventSource, FromEventOptions, OverflowPolicy } from "./from-event
 export { call } from "./call.js";
 export { exitStack, ExitStack, defer, resource, use } from "./resource.js";
 export type { Cleanup, Resource } from "./resource.js";
-export type { ProcessDriver, ProcessHandle, ProcessProtocols, ProcessStdio, SpawnOptions } from "./process-driver.js";

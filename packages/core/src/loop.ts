@@ -6,7 +6,7 @@ import { Future } from "./future.js";
 import { CallbackHandle, Handle, InlineHandle, TimerHandle, reportCallbackError } from "./handle.js";
 import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
 import { InstrumentSet, checkInstrument } from "./instrument.js";
-import { DefaultPoller, type LoopDriver, type Poller } from "./poller.js";
+import { DefaultPoller } from "./poller.js";
 import { RingQueue } from "./ring-queue.js";
 import { SignalHandlers } from "./signal-handlers.js";
 import { captureError, firstFrame } from "./stack-frames.js";
@@ -14,7 +14,7 @@ import { current } from "./state.js";
 import { TaskList } from "./task-list.js";
 import { Task } from "./task.js";
 import { TimerWheel } from "./timer-wheel.js";
-import type { Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
+import type { AbstractEventLoop, Awaitable, Callback, Coroutine, DebugLogger, ErrorContext, ExceptionHandler, Executor, ExecutorJobInfo, Instrument, LoopDriver, Poller, Runnable, TaskFactory, TaskOptions, TaskOrder } from "./types.js";
 
 /** Options of `new EventLoop(opts)`: the poller it waits with and its debug mode. */
 export interface EventLoopOptions {
@@ -80,7 +80,7 @@ function realTime(): number {
  * await loop.runForever();
  * loop.close();
  */
-export class EventLoop {
+export class EventLoop implements AbstractEventLoop {
   /** Callbacks and task steps slower than this (ms) are reported in debug mode. */
   slowCallbackDuration = 100;
   /** Receives debug-mode reports (slow callbacks); console by default. */
@@ -963,7 +963,7 @@ export class EventLoop {
  * @throws Error("no running event loop") outside the loop's callbacks.
  */
 export function getRunningLoop(): EventLoop {
-  const loop = current.loop;
+  const loop = current.loop as EventLoop | null;
   if (loop === null) throw new Error("no running event loop");
   return loop;
 }

@@ -74,7 +74,7 @@ class MapConcurrent<T, U> implements PollableSubscription<U> {
   _released = false;
 
   constructor(stream: Stream<T>, limit: number, fn: (value: T, index: number) => Coroutine<U>, ordered: boolean) {
-    const loop = current.loop;
+    const loop = current.loop as EventLoop | null;
     if (loop === null) throw new Error("a mapConcurrent() stream must be subscribed inside a coroutine running on a loop");
     this._loop = loop;
     this._stream = stream;

@@ -1,88 +1,9 @@
 import { hostGlobals as host, monotonicNow } from "./host-globals.js";
 import { hostSignalDriver } from "./host-signals.js";
-import type { EventLoop } from "./loop.js";
-import type { ProcessDriver } from "./process-driver.js";
 import type { SignalDriver } from "./signal-driver.js";
-import type { NetDriver } from "./types.js";
+import type { LoopDriver, Poller } from "./types.js";
 
-/**
- * What the loop gives its poller: the way back in. The loop owns the pump — running turns
- * in batches within a time budget, one more turn after a wake-up, never a nested turn —
- * so a poller only ever says "the wait you asked for is over".
- */
-export interface LoopDriver {
-  /** The loop this poller serves. */
-  readonly loop: EventLoop;
-  /**
-   * The wait asked for by the last `poller.wait()` is over: it expired, I/O arrived, or
-   * `wakeup()` was called. The loop runs a batch of turns and then calls `wait()` again
-   * (unless it stopped). Call it from a host callback, never synchronously inside `wait()`
-   * or `wakeup()`; a call the loop does not need (a stale timer, a second wake-up) is harmless.
-   */
-  resume(): void;
-  /**
-   * How many operations outside the loop (Promises adopted with `ensureFuture`, worker
-   * jobs, open sockets: anything counted with `loop.refExternal()`) may still wake it.
-   * A virtual-time poller only advances its clock when this is 0.
-   */
-  externalPending(): number;
-}
-
-/**
- * The plug-in through which the loop meets the outside world: its clock, its wait, its
- * wake-up and its optional capabilities (a network). See CONTRIBUTING.md ("Writing a
- * poller") for the contract in prose and `@loop/testing`'s conformance kit for the tests
- * a poller must pass.
- * @example
- * // A poller that waits with the host's timers, like the default one, minus the batching
- * // details: see CONTRIBUTING.md for the whole contract.
- * class TimeoutPoller implements Poller {
- *   readonly name = "timeout";
- *   private driver: LoopDriver | null = null;
- *   private timer: ReturnType<typeof setTimeout> | undefined;
- *   attach(driver: LoopDriver) { this.driver = driver; }
- *   time() { return performance.now(); }
- *   wait(ms: number | null) {
- *     clearTimeout(this.timer);
- *     if (ms !== null) this.timer = setTimeout(() => this.driver?.resume(), ms);
- *   }
- *   wakeup() { this.wait(0); }
- *   close() { clearTimeout(this.timer); }
- * }
- */
-export interface Poller {
-  /** A short name for diagnostics. */
-  readonly name: string;
-  /** Called once, when the loop first runs with this poller. */
-  attach(driver: LoopDriver): void;
-  /** The loop's clock in milliseconds: monotonic, never going back. */
-  time(): number;
-  /**
-   * Waits for at most `timeoutMs` ms of this poller's clock, then calls `driver.resume()`;
-   * sooner on I/O or `wakeup()`. `0` lets the host run its own callbacks once first;
-   * `null` waits for I/O or `wakeup()` only. A new call replaces the previous wait. The
-   * loop calls `wait(null)` once more when it stops, so that nothing is left armed.
-   *
-   * A poller whose wait can be over at once — a simulated clock that jumps to the timer —
-   * may return `true` instead of calling `resume()` later: the loop then goes on with its
-   * batch without a round trip through the host.
-   */
-  wait(timeoutMs: number | null): boolean | void;
-  /**
-   * Ends the pending wait soon: `driver.resume()` from a host callback. The loop calls it
-   * only between its turns, once per wait, when a callback was queued or a timer added
-   * from outside (a Promise reaction, a socket event, another thread's message).
-   */
-  wakeup(): void;
-  /** Releases the poller's resources: no `resume()` follows, no host timer is left. */
-  close(): void;
-  /** Transports for TCP/Unix/TLS, when this poller can carry them. */
-  readonly net?: NetDriver;
-  /** The process's signals, for `loop.addSignalHandler` and `run()`'s Ctrl-C handling, when this poller can deliver them. */
-  readonly signals?: SignalDriver;
-  /** Child processes for `@loop/process`, when this poller starts them itself (a fake, a sandbox). */
-  readonly processes?: ProcessDriver;
-}
+// The poller contract (`Poller`, `LoopDriver`) is in types.ts: the loop's interface names it.
 
 const MAX_HOST_TIMEOUT_MS = 2_147_483_647;
 

@@ -61,7 +61,7 @@ class Production<T> implements Subscription<T> {
   _task: Task<void>;
 
   constructor(body: (send: (value: T) => Coroutine<void>) => Coroutine<void>, buffer: number) {
-    const loop = current.loop;
+    const loop = current.loop as EventLoop | null;
     if (loop === null) throw new Error("a produce() stream must be subscribed inside a coroutine running on a loop");
     this._loop = loop;
     this._buffer = buffer;

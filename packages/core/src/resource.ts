@@ -1,4 +1,4 @@
-import type { Coroutine } from "./types.js";
+import type { AbstractEventLoop, Coroutine } from "./types.js";
 import { CancelledError, ExceptionGroup } from "./errors.js";
 import type { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
@@ -83,7 +83,7 @@ export function* leaveScope(stack: ExitStack): Coroutine<unknown[]> {
  * together. A cancellation is never lost to a failing cleanup: the cleanup errors are
  * reported to the loop's exception handler and the `CancelledError` goes on.
  */
-export function settleScope(loop: EventLoop | null, threw: boolean, bodyError: unknown, cleanupErrors: unknown[]): void {
+export function settleScope(loop: AbstractEventLoop | null, threw: boolean, bodyError: unknown, cleanupErrors: unknown[]): void {
   if (cleanupErrors.length === 0) {
     if (threw) throw bodyError;
     return;
@@ -212,7 +212,7 @@ function checkResource(where: string, res: unknown): void {
  * `release` settles when the scope ends, which lets `provide` return and the body finish.
  */
 function* useIn<T>(stack: ExitStack, res: Resource<T>): Coroutine<T> {
-  const loop = current.loop;
+  const loop = current.loop as EventLoop | null;
   if (loop === null) throw new Error("use(resource) must run inside a coroutine on a loop");
   const provided: Future<T> = loop.createFuture<T>();
   const release: Future<void> = loop.createFuture<void>();

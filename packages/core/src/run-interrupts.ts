@@ -10,7 +10,7 @@
 import { CancelledError, KeyboardInterrupt } from "./errors.js";
 import type { AbortSignalLike } from "./host-globals.js";
 import type { EventLoop } from "./loop.js";
-import type { Poller } from "./poller.js";
+import type { Poller } from "./types.js";
 import type { SignalDriver } from "./signal-driver.js";
 import { checkSignalName } from "./signal-handlers.js";
 import type { Task } from "./task.js";

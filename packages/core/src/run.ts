@@ -2,7 +2,7 @@ import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { gather } from "./gather.js";
 import { hostSignalDriver } from "./host-signals.js";
 import { EventLoop } from "./loop.js";
-import type { Poller } from "./poller.js";
+import type { Poller } from "./types.js";
 import { RunInterrupts, checkAbortSignal, signalsToHandle } from "./run-interrupts.js";
 import type { TaskAbortSignal } from "./signal.js";
 import { current } from "./state.js";

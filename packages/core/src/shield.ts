@@ -12,7 +12,7 @@ import type { AwaitableLike, AwaitedOf } from "./types.js";
 export function shield<A extends AwaitableLike<unknown>>(aw: A): Future<AwaitedOf<A>> {
   const inner = ensureFuture(aw) as Future<AwaitedOf<A>>;
   if (inner.done()) return inner;
-  const outer = inner._loop.createFuture<AwaitedOf<A>>();
+  const outer = inner._loop.createFuture<AwaitedOf<A>>() as Future<AwaitedOf<A>>;
   const onInnerDone = (f: Future<AwaitedOf<A>>): void => {
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // retrieved: the error has nobody else to go to

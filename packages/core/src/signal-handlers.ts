@@ -7,8 +7,7 @@ import type { Context } from "./context.js";
 import { snapshotContext } from "./context.js";
 import { isCoroutine } from "./coroutine.js";
 import { CallbackHandle } from "./handle.js";
-import type { Callback } from "./types.js";
-import type { EventLoop } from "./loop.js";
+import type { AbstractEventLoop, Callback } from "./types.js";
 import type { SignalDriver } from "./signal-driver.js";
 
 /** The POSIX signal names (and Windows' SIGBREAK); which of them a host delivers is its driver's business. */
@@ -33,7 +32,7 @@ export function checkSignalName(where: string, signal: unknown): string {
 }
 
 /** The signals capability of a loop's poller, or an Error saying it has none. */
-export function signalDriverOf(loop: EventLoop, where: string): SignalDriver {
+export function signalDriverOf(loop: AbstractEventLoop, where: string): SignalDriver {
   const driver = loop.poller.signals;
   if (driver === undefined) {
     throw new Error(`${where}: the loop's poller (${loop.poller.name}) has no signals capability; use a poller that has one (the default poller on Node, VirtualPoller for tests)`);
@@ -56,7 +55,7 @@ export class SignalHandlers {
   private readonly _handlers = new Map<string, Registration>();
   private _closeHookAdded = false;
 
-  constructor(private readonly _loop: EventLoop) {}
+  constructor(private readonly _loop: AbstractEventLoop) {}
 
   add(signal: unknown, callback: unknown, args: unknown[]): void {
     const where = "addSignalHandler(signal, callback)";

@@ -1,7 +1,5 @@
-import type { Context } from "./context.js";
-import type { EventLoop } from "./loop.js";
-import type { Task } from "./task.js";
 import { claimSingleCopy } from "./single-copy.js";
+import type { AbstractContext, AbstractEventLoop, AbstractTask } from "./types.js";
 
 // Before any state exists: a second copy of core must fail here, at load, not later with a
 // confusing "no running event loop" from the other copy (see single-copy.ts). Core is built
@@ -16,9 +14,13 @@ claimSingleCopy((import.meta as unknown as { url: string }).url);
  *
  * `context === null` stands for an empty context that nobody has written to yet: most
  * programs never use a ContextVar, and this lets them skip the per-task context copy.
+ *
+ * The fields hold an `EventLoop`, a `Task` and a `Context`, but are typed by their
+ * interfaces: every module reads this record, so it sits below the classes (see
+ * docs/design.md, "Module layering"). A module above a class narrows with `as`.
  */
 export const current: {
-  loop: EventLoop | null;
-  task: Task<unknown> | null;
-  context: Context | null;
+  loop: AbstractEventLoop | null;
+  task: AbstractTask<unknown> | null;
+  context: AbstractContext | null;
 } = { loop: null, task: null, context: null };

@@ -250,7 +250,7 @@ export function each<T>(stream: Stream<T>): Coroutine<Iterable<T>> {
 }
 
 function* startEach<T>(stream: Stream<T>): Coroutine<Iterable<T>> {
-  const task = current.task;
+  const task = current.task as Task<unknown> | null;
   const key = task ?? OUTSIDE_TASKS;
   const loop = new EachLoop<T>(stream.subscribe(), task, innermostLoop(key));
   setInnermost(key, loop as EachLoop<unknown>);

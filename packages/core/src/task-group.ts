@@ -3,7 +3,7 @@ import { Future, FutureState } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
 import type { Task } from "./task.js";
-import type { Coroutine, TaskOptions } from "./types.js";
+import type { AbstractTaskGroup, Coroutine, TaskOptions } from "./types.js";
 import { enterScope, ExitStack, leaveScope, settleScope } from "./resource.js";
 
 /**
@@ -14,7 +14,7 @@ import { enterScope, ExitStack, leaveScope, settleScope } from "./resource.js";
  *   tg.createTask(download("b"));
  * }); // both done here, or both cancelled and the errors raised together
  */
-export class TaskGroup {
+export class TaskGroup implements AbstractTaskGroup {
   /** @internal */ _loop: EventLoop;
   /** @internal */ _parent: Task<unknown>;
   /** @internal */ readonly _tasks = new Set<Task<unknown>>();
@@ -156,8 +156,8 @@ export function taskGroup<T>(body: (tg: TaskGroup) => Coroutine<T>): Coroutine<T
 }
 
 function* runGroup<T>(body: (tg: TaskGroup) => Coroutine<T>): Coroutine<T> {
-  const parent = current.task;
-  const loop = current.loop;
+  const parent = current.task as Task<unknown> | null;
+  const loop = current.loop as EventLoop | null;
   if (parent === null || loop === null) throw new Error("taskGroup() must run inside a task: yield* it from a coroutine");
   const group = new TaskGroup(loop, parent);
   // The group is a scope for defer() and use(): its cleanups run once every child is done.

@@ -6,11 +6,9 @@ import { CancelledError } from "./errors.js";
 import { Future, FutureState, forgetPending } from "./future.js";
 
 import { hostGlobals, type AbortControllerLike } from "./host-globals.js";
-import type { EventLoop } from "./loop.js";
 import { firstFrame, stackReader, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
-import type { TaskGroup } from "./task-group.js";
-import type { Coroutine, DoneWaiter, Runnable, TaskOptions, TaskState } from "./types.js";
+import type { AbstractEventLoop, AbstractFuture, AbstractTask, AbstractTaskGroup, Coroutine, DoneWaiter, Runnable, TaskOptions, TaskState } from "./types.js";
 
 const { PENDING, CANCELLED } = FutureState;
 
@@ -38,7 +36,7 @@ let taskCounter = 0;
  *   back to 0 through `uncancel()`, and when it does `_mustCancel` is cleared.
  * - A done task never runs again: `_run` returns at once when the state is not PENDING.
  */
-export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
+export class Task<T> extends Future<T> implements AbstractTask<T>, Runnable, DoneWaiter {
   /** @internal */ _coro: Coroutine<T>;
   /** @internal */ _id: number;
   /** @internal */ _name: string | null;
@@ -55,12 +53,12 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   /** @internal */ _nextTask: Task<unknown> | null = null;
 
   /** @internal Use `createTask` or `loop.createTask`. */
-  constructor(coro: Coroutine<T>, loop: EventLoop, opts?: TaskOptions) {
+  constructor(coro: Coroutine<T>, loop: AbstractEventLoop, opts?: TaskOptions) {
     super(loop);
     this._coro = coro;
     this._id = ++taskCounter;
     this._name = opts?.name === undefined ? null : String(opts.name);
-    this._context = opts?.context === undefined ? snapshotContext() : opts.context;
+    this._context = opts?.context === undefined ? snapshotContext() : (opts.context as Context);
     // The loop holds every pending task strongly (asyncio holds them weakly, so that a
     // task nobody references can vanish mid-flight); the task leaves the set when done.
     loop._tasks.add(this as Task<unknown>);
@@ -144,11 +142,11 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   }
 
   /** @internal The group that started this task (set by TaskGroup.createTask). */
-  get _group(): TaskGroup | null {
+  get _group(): AbstractTaskGroup | null {
     return this._extras?.group ?? null;
   }
 
-  set _group(group: TaskGroup | null) {
+  set _group(group: AbstractTaskGroup | null) {
     this._ensureExtras().group = group;
   }
 
@@ -159,7 +157,7 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
   }
 
   /** The task group this task was started in (`tg.createTask`), or null. */
-  parentGroup(): TaskGroup | null {
+  parentGroup(): AbstractTaskGroup | null {
     return this._group;
   }
 
@@ -296,11 +294,11 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     const savedContext = current.context;
     current.task = this as Task<unknown>;
     current.context = this._context;
-    let step: IteratorResult<Future<unknown> | undefined, T>;
+    let step: IteratorResult<AbstractFuture<unknown> | undefined, T>;
     try {
       step = throwing ? this._coro.throw(error) : this._coro.next(undefined);
     } catch (thrown) {
-      if (current.context !== null) this._context = current.context;
+      if (current.context !== null) this._context = current.context as Context;
       current.task = savedTask;
       current.context = savedContext;
       this._finishWithError(thrown);
@@ -309,7 +307,7 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     }
     // The step may have made the context current (the first ContextVar.set of a task with
     // none): keep it. It never goes back to none, and getContext() may have made one meanwhile.
-    if (current.context !== null) this._context = current.context;
+    if (current.context !== null) this._context = current.context as Context;
     current.task = savedTask;
     current.context = savedContext;
     if (step.done === true) this._finishWithResult(step.value);
@@ -359,7 +357,7 @@ export class Task<T> extends Future<T> implements Runnable, DoneWaiter {
     return extras.abort;
   }
 
-  private _suspend(yielded: Future<unknown> | undefined): void {
+  private _suspend(yielded: AbstractFuture<unknown> | undefined): void {
     const loop = this._loop;
     if (yielded === undefined) {
       // A bare `yield`: give the other ready callbacks this turn, run again next turn.
@@ -441,7 +439,7 @@ class TaskExtras {
   abort: AbortControllerLike | null = null;
   suspendError: Error | undefined = undefined;
   debugSteps = 0;
-  group: TaskGroup | null = null;
+  group: AbstractTaskGroup | null = null;
 }
 
 function badYieldMessage(name: string, value: unknown): string {
@@ -461,12 +459,12 @@ function badYieldMessage(name: string, value: unknown): string {
  * function* work(): Coroutine<void> { console.log(currentTask()?.name); }
  */
 export function currentTask(): Task<unknown> | null {
-  return current.task;
+  return current.task as Task<unknown> | null;
 }
 
 /** @internal Used by `taskSignal`. */
 export function requireCurrentTask(where: string): Task<unknown> {
-  const task = current.task;
+  const task = current.task as Task<unknown> | null;
   if (task === null) throw new Error(`${where} must be called from inside a task (a coroutine run by the loop)`);
   return task;
 }

@@ -21,7 +21,7 @@ import type { Task } from "./task.js";
  */
 export function toAsyncIterable<T>(stream: Stream<T>, loop?: EventLoop): AsyncIterableIterator<T> {
   checkStream("toAsyncIterable(stream)", stream);
-  const target = loop ?? current.loop;
+  const target = loop ?? (current.loop as EventLoop | null);
   if (target === null) throw new Error("toAsyncIterable(stream) outside a coroutine needs the loop as its second argument");
   return new LoopAsyncIterator(stream, target);
 }

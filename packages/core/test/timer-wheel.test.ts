@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { TimerHandle } from "../src/index.js";
-import { TimerWheel } from "../src/timer-wheel.js";
+import { TimerWheel, type TimerBucket } from "../src/timer-wheel.js";
 
 function timer(when: number, sequence: number): TimerHandle {
   return new TimerHandle(when, sequence, () => {}, [], null);
@@ -191,7 +191,7 @@ describe("TimerWheel", () => {
     for (let i = hs.length - 1; i >= 0; i--) wheel.push(hs[i]!);
     for (let i = 0; i < hs.length; i += 3) hs[i]!.cancel();
     expect(wheel.nextDeadline()).toBe(Infinity);
-    const front = hs[1]!._bucket!;
+    const front = hs[1]!._bucket as TimerBucket;
     expect(front._items.slice(front._head).filter((h) => h._bucket === front)).toEqual(hs.filter((_, i) => i % 3 !== 0));
   });
 
@@ -251,7 +251,7 @@ describe("TimerWheel", () => {
         cancels.forEach((c, i) => c && hs[i]!.cancel());
         const live = hs.filter((h) => h._bucket !== null);
         expect(wheel.size).toBe(live.length);
-        for (const bucket of new Set(live.map((h) => h._bucket!))) {
+        for (const bucket of new Set(live.map((h) => h._bucket as TimerBucket))) {
           const held = bucket._items.length - bucket._head;
           expect(held).toBeLessThanOrEqual(2 * live.filter((h) => h._bucket === bucket).length);
         }

@@ -1,4 +1,4 @@
-import { getRunningLoop, type EventLoop, type ExecutorJobInfo, type Handle, type Instrument, type Task } from "@loop/core";
+import { getRunningLoop, type AbstractHandle, type AbstractTask, type EventLoop, type ExecutorJobInfo, type Instrument } from "@loop/core";
 import { formatPrometheus } from "./prometheus.js";
 
 /** Options of `LoopMonitor`. */
@@ -182,14 +182,14 @@ export class LoopMonitor {
     this._iterations++;
   }
 
-  private _callbackEnd(handle: Handle): void {
+  private _callbackEnd(handle: AbstractHandle): void {
     const t = this._clock();
     this._count(t);
     const took = t - this._callbackStart;
     if (this._isSlowest(took)) this._keepSlow({ kind: "callback", name: handleName(handle), durationMs: took, at: t });
   }
 
-  private _taskStepEnd(task: Task<unknown>): void {
+  private _taskStepEnd(task: AbstractTask<unknown>): void {
     const t = this._clock();
     this._count(t);
     const took = t - this._stepStart;
@@ -240,7 +240,7 @@ function percentile(sorted: readonly number[], q: number): number {
 }
 
 /** "name()" for a callback handle, without the "created at" that debug mode adds. */
-export function handleName(handle: Handle): string {
+export function handleName(handle: AbstractHandle): string {
   const text = String(handle);
   const match = /^<\w+ (.*?)(?: created at .*?)?(?: cancelled)?>$/s.exec(text);
   return match === null ? text : (match[1] as string);

@@ -7,6 +7,7 @@ import {
   getRunningLoop,
   suspensionFrames,
   userFrame,
+  type AbstractTask,
   type EventLoop,
   type Future,
   type TaskState,
@@ -63,11 +64,11 @@ export interface TaskDump {
   debug: boolean;
 }
 
-const ids = new WeakMap<Task<unknown>, number>();
+const ids = new WeakMap<AbstractTask<unknown>, number>();
 let nextId = 1;
 
 /** A stable small number for a task, for dumps and traces. */
-export function taskId(task: Task<unknown>): number {
+export function taskId(task: AbstractTask<unknown>): number {
   let id = ids.get(task);
   if (id === undefined) {
     id = nextId++;
@@ -121,7 +122,7 @@ export function dumpTasks(loop?: EventLoop): TaskDump {
     if (waitingOn !== null) addWaitEdges(task, waitingOn, addEdge, new Set());
     const group = task.parentGroup();
     if (group !== null) {
-      const parent = group.parentTask();
+      const parent = group.parentTask() as Task<unknown>;
       // The parent really waits for its children only at the group's exit.
       addEdge(parent, task, "taskGroup", parent.waitingOn()?.label === "TaskGroup exit");
     }

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { getRunningLoop, type EventLoop, type Handle, type Instrument, type Task } from "@loop/core";
+import { getRunningLoop, type AbstractHandle, type AbstractTask, type EventLoop, type Instrument } from "@loop/core";
 import { handleName } from "./monitor.js";
 import { taskId } from "./task-tree.js";
 
@@ -52,7 +52,7 @@ export class TraceRecorder {
   /** The loop it records. */
   readonly loop: EventLoop;
   private readonly _events: TraceEvent[] = [];
-  private readonly _open = new Map<Task<unknown>, number>();
+  private readonly _open = new Map<AbstractTask<unknown>, number>();
   private readonly _pid: number;
   private _started = false;
   private _sliceStart = 0;
@@ -121,20 +121,20 @@ export class TraceRecorder {
     writeFileSync(path, JSON.stringify(this.toJSON()));
   }
 
-  private _slice(name: string, cat: string, task: Task<unknown> | undefined, _handle: Handle | undefined): void {
+  private _slice(name: string, cat: string, task: AbstractTask<unknown> | undefined, _handle: AbstractHandle | undefined): void {
     const t = micros();
     const event: TraceEvent = { name, cat, ph: "X", ts: this._sliceStart, dur: t - this._sliceStart, pid: this._pid, tid: LOOP_TID };
     if (task !== undefined) event.args = { task: taskId(task) };
     this._events.push(event);
   }
 
-  private _begin(task: Task<unknown>, t: number): void {
+  private _begin(task: AbstractTask<unknown>, t: number): void {
     if (this._open.has(task)) return;
     this._open.set(task, t);
     this._events.push({ name: task.name, cat: "task", ph: "b", ts: t, id: `0x${taskId(task).toString(16)}`, pid: this._pid, tid: LOOP_TID });
   }
 
-  private _end(task: Task<unknown>, t: number): void {
+  private _end(task: AbstractTask<unknown>, t: number): void {
     if (!this._open.delete(task)) return;
     this._events.push({ name: task.name, cat: "task", ph: "e", ts: t, id: `0x${taskId(task).toString(16)}`, pid: this._pid, tid: LOOP_TID });
   }

@@ -1,4 +1,4 @@
-import { CancelledError, TimeoutError, getRunningLoop, type Coroutine, type Future, type Protocol, type Transport } from "@loop/core";
+import { CancelledError, TimeoutError, getRunningLoop, type AbstractFuture, type Coroutine, type Protocol, type Transport } from "@loop/core";
 import { getNetDriver } from "./driver.js";
 import { withAddress } from "./errors.js";
 import type { TlsOptions } from "./streams.js";
@@ -37,7 +37,7 @@ function* connect<P extends Protocol>(protocolFactory: () => P, host: string, po
   const loop = getRunningLoop();
   let protocol: P | null = null;
   const factory = (): P => (protocol = protocolFactory());
-  const pending: Future<Transport> = getNetDriver(loop).connect(loop, factory, { host, port, tls: opts?.tls, serverHostname: opts?.serverHostname });
+  const pending: AbstractFuture<Transport> = getNetDriver(loop).connect(loop, factory, { host, port, tls: opts?.tls, serverHostname: opts?.serverHostname });
   pending.label = `createConnection to ${host}:${port}`;
   const timeout = opts?.timeout;
   let timedOut = false;

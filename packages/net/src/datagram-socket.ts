@@ -1,4 +1,4 @@
-import { getRunningLoop, type Coroutine, type DatagramAddress, type DatagramProtocol, type DatagramTransport, type EventLoop, type Future } from "@loop/core";
+import { getRunningLoop, type AbstractFuture, type Coroutine, type DatagramAddress, type DatagramProtocol, type DatagramTransport, type EventLoop, type Future } from "@loop/core";
 import { checkDatagramOptions, type DatagramEndpointOptions } from "./datagram.js";
 import { getNetDriver } from "./driver.js";
 
@@ -47,7 +47,7 @@ export function openDatagramSocket(opts?: DatagramSocketOptions): Coroutine<Data
     const driver = getNetDriver(loop);
     if (typeof driver.datagram !== "function") throw new Error("openDatagramSocket: the loop's network driver carries no datagrams (its NetDriver has no datagram method)");
     const socket = new DatagramSocket(loop, limit);
-    const pending: Future<DatagramTransport> = driver.datagram(loop, () => socket._protocol, options);
+    const pending: AbstractFuture<DatagramTransport> = driver.datagram(loop, () => socket._protocol, options);
     pending.label = "openDatagramSocket";
     socket._transport = yield* pending;
     return socket;

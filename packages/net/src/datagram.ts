@@ -1,4 +1,4 @@
-import { getRunningLoop, type Coroutine, type DatagramAddress, type DatagramOptions, type DatagramProtocol, type DatagramTransport, type Future } from "@loop/core";
+import { getRunningLoop, type AbstractFuture, type Coroutine, type DatagramAddress, type DatagramOptions, type DatagramProtocol, type DatagramTransport } from "@loop/core";
 import { getNetDriver } from "./driver.js";
 
 /** Options of `createDatagramEndpoint` (asyncio's `create_datagram_endpoint` keywords). */
@@ -30,7 +30,7 @@ function* openEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, opt
     throw new Error("createDatagramEndpoint: the loop's network driver carries no datagrams (its NetDriver has no datagram method)");
   }
   let protocol: P | null = null;
-  const pending: Future<DatagramTransport> = driver.datagram(loop, () => (protocol = protocolFactory()), options);
+  const pending: AbstractFuture<DatagramTransport> = driver.datagram(loop, () => (protocol = protocolFactory()), options);
   pending.label = `createDatagramEndpoint ${describeAddress(options)}`;
   const transport = yield* pending;
   return [transport, protocol as unknown as P];

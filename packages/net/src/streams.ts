@@ -1,4 +1,4 @@
-import { CancelledError, TimeoutError, getRunningLoop, type Coroutine, type EventLoop, type Future, type Transport } from "@loop/core";
+import { CancelledError, TimeoutError, getRunningLoop, type AbstractFuture, type Coroutine, type EventLoop, type Transport } from "@loop/core";
 import { getNetDriver } from "./driver.js";
 import { withAddress } from "./errors.js";
 import { Server } from "./server.js";
@@ -120,7 +120,7 @@ function* connect(
   if (signal?.aborted) throw signal.reason;
   const reader = new StreamReader({ limit: options.limit, loop });
   const protocol = new StreamReaderProtocol(reader, null, loop);
-  const pending: Future<Transport> = getNetDriver(loop).connect(loop, () => protocol, target);
+  const pending: AbstractFuture<Transport> = getNetDriver(loop).connect(loop, () => protocol, target);
   pending.label = `openConnection to ${name}`;
   let timedOut = false;
   const timer =

@@ -1,8 +1,18 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { DefaultPoller, type EventLoop, type Future, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
+import { DefaultPoller, type AbstractEventLoop, type AbstractFuture, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { SelectorPoller, SelectorProcessDriver } from "@loop/selector";
 import { nodeProcessDriver } from "../src/index.js";
+
+/** True in the "process-selector" project (vitest.selector.config.ts): `run()` uses SelectorPoller's driver. */
+export const onSelector = process.env.LOOP_PROCESS_DRIVER === "selector";
+
+/** Resolves once every child of either driver has exited and been reaped. */
+export async function childrenSettled(): Promise<void> {
+  await nodeProcessDriver.settled();
+  await SelectorProcessDriver.settled();
+}
 
 /** How many file descriptors this process has open. */
 export function openFds(): number {
@@ -47,10 +57,12 @@ export function checkNoLeaks(): void {
     // The first child of a process makes libuv open its SIGCHLD pipe for good: start one
     // before counting, so that the count compares like with like.
     await new Promise((resolve) => spawn("/bin/true", [], { stdio: "ignore" }).once("close", resolve));
+    // Likewise the thread's selector opens its epoll descriptor for good with the first SelectorPoller.
+    new SelectorPoller().close();
     fdsBefore = openFds();
   });
   afterEach(async () => {
-    await nodeProcessDriver.settled();
+    await childrenSettled();
     expect(zombies()).toEqual([]);
   });
   afterAll(() => {
@@ -66,8 +78,8 @@ export interface SpawnRecord {
   /** The exit the driver reported, once it did. */
   returncode: number | null;
   /** The first bytes the child wrote to stdout. */
-  firstOutput: Future<Uint8Array>;
-  exited: Future<number>;
+  firstOutput: AbstractFuture<Uint8Array>;
+  exited: AbstractFuture<number>;
 }
 
 /**
@@ -77,7 +89,7 @@ export interface SpawnRecord {
 export class RecordingDriver implements ProcessDriver {
   readonly spawns: SpawnRecord[] = [];
 
-  spawn(loop: EventLoop, options: SpawnOptions, protocols: ProcessProtocols): Future<ProcessHandle> {
+  spawn(loop: AbstractEventLoop, options: SpawnOptions, protocols: ProcessProtocols): AbstractFuture<ProcessHandle> {
     const record: SpawnRecord = { options, handle: null, signals: [], returncode: null, firstOutput: loop.createFuture(), exited: loop.createFuture() };
     this.spawns.push(record);
     const watched: ProcessProtocols = {
@@ -103,7 +115,8 @@ export class RecordingDriver implements ProcessDriver {
         },
       };
     }
-    const pending = nodeProcessDriver.spawn(loop, options, watched);
+    const base = loop.poller instanceof SelectorPollerWith ? loop.poller.base : nodeProcessDriver;
+    const pending = base.spawn(loop, options, watched);
     pending.addDoneCallback(() => {
       if (pending.cancelled() || pending.exception() !== null) return;
       const handle = pending.result();
@@ -119,10 +132,29 @@ export class RecordingDriver implements ProcessDriver {
 }
 
 /** The default poller, carrying `processes`. */
-export class PollerWith extends DefaultPoller {
+class DefaultPollerWith extends DefaultPoller {
   constructor(readonly processes: ProcessDriver) {
     super();
   }
 }
+
+/** A SelectorPoller whose `processes` is `recording`, which spawns through the poller's own driver (`base`). */
+class SelectorPollerWith extends SelectorPoller {
+  readonly base: ProcessDriver;
+
+  constructor(private readonly _recording: ProcessDriver) {
+    super();
+    const base = super.processes;
+    if (base === undefined) throw new Error("SelectorPoller offers no processes here");
+    this.base = base;
+  }
+
+  override get processes(): ProcessDriver {
+    return this._recording;
+  }
+}
+
+/** A poller carrying `processes`: the selector's in the "process-selector" project, else the default poller. */
+export const PollerWith: new (processes: ProcessDriver) => DefaultPoller | SelectorPoller = onSelector ? SelectorPollerWith : DefaultPollerWith;
 
 export const text = (bytes: Uint8Array | null): string => (bytes === null ? "<null>" : Buffer.from(bytes).toString("utf8"));

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { CancelledError, createTask, getRunningLoop, run, type Coroutine, type Task } from "@loop/core";
 import { LimitOverrunError } from "@loop/net";
 import { describe, expect, test } from "vitest";
-import { DEVNULL, PIPE, createSubprocessExec, createSubprocessShell, nodeProcessDriver, type Process } from "../src/index.js";
-import { checkNoLeaks, gone, text } from "./helpers.js";
+import { DEVNULL, PIPE, createSubprocessExec, createSubprocessShell, type Process } from "../src/index.js";
+import { checkNoLeaks, childrenSettled, gone, text } from "./helpers.js";
 
 checkNoLeaks();
 
@@ -204,7 +204,7 @@ test("a child still running when run() ends is killed and reaped, and debug mode
     },
     { debug: true },
   );
-  await nodeProcessDriver.settled();
+  await childrenSettled();
   expect(gone(pid)).toBe(true);
   expect(warnings).toHaveLength(1);
   expect(warnings[0]).toContain(`Child process ${pid} (sleep 100) was still running when the loop closed`);
@@ -218,11 +218,12 @@ test("without debug mode the leftover child is killed all the same, silently", a
   await run(
     function* () {
       getRunningLoop().debugLogger = { warn: (message) => warnings.push(message) };
-      pid = (yield* createSubprocessShell("sleep 100")).pid;
+      // exec: dash would fork sleep as a grandchild, which the SIGKILL to the shell leaves behind.
+      pid = (yield* createSubprocessShell("exec sleep 100")).pid;
     },
     { debug: false },
   );
-  await nodeProcessDriver.settled();
+  await childrenSettled();
   expect(gone(pid)).toBe(true);
   expect(warnings).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ACCEPT, CTL_QUEUED, CTL_STAGED, CTL_TIMER, DATA, native, type NativeSelector } from "./native.js";
+import { ACCEPT, CTL_QUEUED, CTL_STAGED, CTL_TIMER, DATA, chooseBackend, native, type NativeSelector, type SelectorBackend } from "./native.js";
 
 /** Whatever a descriptor's records go to: a transport, a listener, a connect attempt, a watcher. */
 export interface FdTarget {
@@ -42,6 +42,10 @@ const MAX_STAGED_WRITE = 64 * 1024;
  */
 export class Reactor {
   readonly native: NativeSelector;
+  /** How readiness is learnt in this thread (fixed when the reactor is made). */
+  readonly backend: SelectorBackend;
+  /** @internal Native batches delivered so far (tests check that ready descriptors share one). */
+  batches = 0;
   readonly targets: (FdTarget | undefined)[] = [];
   private readonly _clients: ReactorClient[] = [];
   private readonly _events: Int32Array;
@@ -54,8 +58,9 @@ export class Reactor {
   private _wakeQueued = false;
   private _armedDeadline = Infinity;
 
-  constructor(addon: NativeSelector) {
+  constructor(addon: NativeSelector, backend: SelectorBackend) {
     this.native = addon;
+    this.backend = backend;
     const events = new ArrayBuffer(EVENT_RECORDS * 16);
     const slab = new ArrayBuffer(SLAB_BYTES);
     const staging = new ArrayBuffer(STAGING_BYTES);
@@ -66,7 +71,7 @@ export class Reactor {
     this._staging = new Uint8Array(staging);
     this._queue = new Int32Array(queue);
     this.ctl = new Int32Array(ctl);
-    addon.init(this._onBatch, this, events, slab, staging, queue, ctl);
+    addon.init(this._onBatch, this, events, slab, staging, queue, ctl, backend);
   }
 
   /**
@@ -139,6 +144,7 @@ export class Reactor {
   private readonly _onBatch = (count: number): void => {
     this._inBatch = true;
     this._wakeQueued = false;
+    this.batches++;
     let wake = false;
     try {
       const events = this._events;
@@ -177,8 +183,12 @@ export class Reactor {
 
 let reactor: Reactor | null = null;
 
-/** This thread's reactor, made on first use; null when the addon is not available. */
+/**
+ * This thread's reactor, made on first use; null when the addon is not available. Its
+ * backend is `LOOP_SELECTOR_BACKEND`'s, read then, once per thread (a RangeError names the
+ * choices when the variable names none of them).
+ */
 export function getReactor(): Reactor | null {
-  if (reactor === null && native !== null) reactor = new Reactor(native);
+  if (reactor === null && native !== null) reactor = new Reactor(native, chooseBackend(native.backends, process.env.LOOP_SELECTOR_BACKEND));
   return reactor;
 }

@@ -1,10 +1,11 @@
 import type { Buffer } from "node:buffer";
-import { DefaultPoller, type EventLoop, type LoopDriver, type NetDriver, type Poller } from "@loop/core";
+import { DefaultPoller, type AbstractEventLoop, type LoopDriver, type NetDriver, type Poller, type ProcessDriver } from "@loop/core";
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
-import { ACCEPT, READABLE, WRITABLE, nativeLoadError } from "./native.js";
+import { ACCEPT, READABLE, WRITABLE, nativeLoadError, type SelectorBackend } from "./native.js";
 import { getReactor, type FdTarget, type Reactor } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
+import { SelectorProcessDriver, spawnUnsupportedReason } from "./processes.js";
 
 /** The fd-watching capability of a poller (asyncio's add_reader family). */
 export interface FdWatching {
@@ -20,15 +21,23 @@ export interface FdWatching {
 
 let warned = false;
 
+/** The system call that refuses a descriptor on each backend, for the error's `syscall`. */
+const WATCH_CALL: Record<SelectorBackend, string> = { epoll: "epoll_ctl", kqueue: "kevent", uv_poll: "uv_poll_init" };
+
 /**
  * asyncio's selector event loop for Node: a `Poller` whose waits, wake-ups and I/O go
- * through a native epoll set nested in Node's own libuv loop (see the README). Node's
+ * through a native readiness set nested in Node's own libuv loop (epoll on Linux; see the
+ * README for kqueue and the per-descriptor `uv_poll` backend). Node's
  * timers, `fetch`, worker messages and other I/O keep running beside it. Its `net` driver
  * carries `@loop/net`'s TCP and Unix streams on raw non-blocking sockets (TLS stays on
  * Node's driver), and `addReader`/`addWriter` watch any file descriptor.
  *
  * Where the addon could not be built or loaded, the poller says so once (a process
  * warning naming the reason) and behaves as `DefaultPoller` with Node's socket driver.
+ *
+ * The environment variable `LOOP_SELECTOR_BACKEND` (`epoll`, `kqueue` or `uv_poll`) picks
+ * the readiness backend when the first `SelectorPoller` of a thread is made; the
+ * constructor throws a `RangeError` when it names none this platform has.
  *
  * Invariants: `_deadline` is the end of the current timed wait (Infinity for none);
  * `_wakeRequested` means a batch must resume the loop whatever the time; both are reset
@@ -65,6 +74,8 @@ export class SelectorPoller implements Poller {
   /** @internal Every descriptor this poller's loop has open: released when the poller closes. */
   readonly _open = new Set<FdTarget>();
   private readonly _watchers = new Map<number, Watcher>();
+  /** Made on first use; null where the system cannot spawn natively. */
+  private _processes: SelectorProcessDriver | null | undefined;
 
   constructor() {
     const reactor = getReactor();
@@ -93,11 +104,35 @@ export class SelectorPoller implements Poller {
   }
 
   /**
+   * How the native selector learns readiness in this thread: `"epoll"` (Linux's default),
+   * `"kqueue"` (macOS and BSD's) or `"uv_poll"` (a libuv `uv_poll_t` per descriptor, chosen
+   * with `LOOP_SELECTOR_BACKEND=uv_poll`); null on the fallback.
+   */
+  get backend(): SelectorBackend | null {
+    return this._reactor?.backend ?? null;
+  }
+
+  /**
    * The network driver `@loop/net` picks up by itself: `SelectorNetDriver`, or undefined
    * on the fallback (then `@loop/net` uses Node's driver).
    */
   get net(): NetDriver | undefined {
     return this._net ?? undefined;
+  }
+
+  /**
+   * The child-process driver `@loop/process` picks up by itself: `posix_spawn` from the
+   * addon, pipes and exits watched by this selector (see the README). Undefined where the
+   * system lacks what it needs (not Linux 5.4+, a C library without
+   * `posix_spawn_file_actions_addchdir_np`) and on the fallback: `@loop/process` then uses
+   * `node:child_process`.
+   */
+  get processes(): ProcessDriver | undefined {
+    if (this._processes === undefined) {
+      const reactor = this._reactor;
+      this._processes = reactor !== null && spawnUnsupportedReason(reactor.native) === null ? new SelectorProcessDriver(this, reactor) : null;
+    }
+    return this._processes ?? undefined;
   }
 
   /**
@@ -227,7 +262,7 @@ export class SelectorPoller implements Poller {
       if (rc < 0) {
         if (bit === 1) watcher.reader = null;
         else watcher.writer = null;
-        throw systemError(-rc, "epoll_ctl");
+        throw systemError(-rc, WATCH_CALL[reactor.backend]);
       }
     }
     if (!this._watchers.has(fd)) {
@@ -269,7 +304,7 @@ export class SelectorPoller implements Poller {
   // --- the reactor's side -----------------------------------------------------------------
 
   /** @internal The loop this poller serves (once attached). */
-  get _loop(): EventLoop | null {
+  get _loop(): AbstractEventLoop | null {
     return this._driver?.loop ?? null;
   }
 

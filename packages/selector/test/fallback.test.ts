@@ -29,6 +29,7 @@ describe("without the native addon", () => {
       expect(poller.native).toBe(false);
       expect(poller.net).toBeUndefined();
       expect(poller.fds).toBeUndefined();
+      expect(poller.processes).toBeUndefined();
       const line = await run(
         function* () {
           const server = yield* startServer(echo, "127.0.0.1", 0);
@@ -52,11 +53,11 @@ describe("without the native addon", () => {
 });
 
 describe("the addon check", () => {
-  it("refuses a binary of another interface version (a stale prebuild) and one without epoll, saying why", async () => {
+  it("refuses a binary of another interface version (a stale prebuild) and one without a selector, saying why", async () => {
     const { checkAddon } = await vi.importActual<typeof import("../src/native.js")>("../src/native.js");
-    expect(() => checkAddon({ arm() {}, abi: 1 })).toThrow(/interface 1, this @loop\/selector needs 2 .*rebuild/);
-    expect(() => checkAddon({ init() {} }, "darwin")).toThrow(/no epoll on darwin/);
-    const good = { arm() {}, abi: 2 };
+    expect(() => checkAddon({ arm() {}, abi: 2 })).toThrow(/interface 2, this @loop\/selector needs 4 .*rebuild/);
+    expect(() => checkAddon({ init() {} }, "win32")).toThrow(/no native selector on win32/);
+    const good = { arm() {}, abi: 4 };
     expect(checkAddon(good)).toBe(good);
   });
 });

@@ -8,6 +8,9 @@ import { SelectorPoller, addReader, addWriter, removeReader, removeWriter } from
 import { expectNoOpenDescriptors, nativeStats } from "./helpers.js";
 import { available, openFds } from "./native-available.js";
 
+/** The readiness backend of this process's selector (the selector-uv_poll project sets it). */
+const backend = process.env.LOOP_SELECTOR_BACKEND || "epoll";
+
 /** A FIFO opened read-write and non-blocking: a pipe whose both ends are one descriptor. */
 function fifo(dir: string): number {
   const path = join(dir, `fifo-${Math.random().toString(36).slice(2)}`);
@@ -121,7 +124,9 @@ describe.skipIf(!available)("addReader / addWriter (asyncio's fd callbacks)", ()
     }
   });
 
-  it("a pipe closed before removeReader while a child process holds a copy is shed from the epoll set, not reported forever (libuv#1148, uvloop#61)", async () => {
+  // The epoll backend's own trap. kqueue drops a filter when its descriptor number is
+  // closed, and the uv_poll backend lives in libuv's set, which has this trap itself.
+  it.skipIf(backend !== "epoll")("a pipe closed before removeReader while a child process holds a copy is shed from the epoll set, not reported forever (libuv#1148, uvloop#61)", async () => {
     const fd = fifo(dir);
     const rebuildsBefore = nativeStats()[4]!;
     let calls = 0;

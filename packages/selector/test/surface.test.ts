@@ -7,9 +7,11 @@ describe("the public surface of @loop/selector", () => {
       [
         "SelectorNetDriver",
         "SelectorPoller",
+        "SelectorProcessDriver",
         "SelectorTransport",
         "addReader",
         "addWriter",
+        "processesUnavailableReason",
         "removeReader",
         "removeWriter",
         "selectorAvailable",

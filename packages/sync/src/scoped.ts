@@ -1,4 +1,4 @@
-import type { Coroutine, Future } from "@loop/core";
+import type { AbstractFuture, Coroutine } from "@loop/core";
 import { startBody } from "./checks.js";
 
 /** Anything with a `release()`: a Lock, a Semaphore, a Condition. */
@@ -47,7 +47,7 @@ interface Lockable extends Releasable {
   acquire(): Coroutine<true>;
 }
 
-type Step = IteratorResult<Future<unknown> | undefined, unknown>;
+type Step = IteratorResult<AbstractFuture<unknown> | undefined, unknown>;
 
 const ACQUIRING = 0;
 const RUNNING = 1;
@@ -66,7 +66,7 @@ const ENDED = 2;
  */
 export class WithLock<R> {
   private _phase = ACQUIRING;
-  private _inner: Iterator<Future<unknown> | undefined, unknown, unknown>;
+  private _inner: Iterator<AbstractFuture<unknown> | undefined, unknown, unknown>;
 
   constructor(
     private readonly _owner: Lockable,
@@ -76,15 +76,15 @@ export class WithLock<R> {
     this._inner = _owner.acquire();
   }
 
-  next(value?: unknown): IteratorResult<Future<unknown> | undefined, R> {
+  next(value?: unknown): IteratorResult<AbstractFuture<unknown> | undefined, R> {
     return this._advance(NEXT, value);
   }
 
-  throw(error: unknown): IteratorResult<Future<unknown> | undefined, R> {
+  throw(error: unknown): IteratorResult<AbstractFuture<unknown> | undefined, R> {
     return this._advance(THROW, error);
   }
 
-  return(value?: R): IteratorResult<Future<unknown> | undefined, R> {
+  return(value?: R): IteratorResult<AbstractFuture<unknown> | undefined, R> {
     return this._advance(RETURN, value);
   }
 
@@ -92,7 +92,7 @@ export class WithLock<R> {
     return this;
   }
 
-  private _advance(mode: number, arg: unknown): IteratorResult<Future<unknown> | undefined, R> {
+  private _advance(mode: number, arg: unknown): IteratorResult<AbstractFuture<unknown> | undefined, R> {
     if (this._phase === ENDED) {
       if (mode === THROW) throw arg;
       return { done: true, value: (mode === RETURN ? arg : undefined) as R };

@@ -1,4 +1,4 @@
-import type { Task, TaskOrder } from "@loop/core";
+import type { AbstractTask, TaskOrder } from "@loop/core";
 
 /**
  * A task-order hook (see `EventLoop.setTaskOrder`) that shuffles the task steps of each
@@ -12,11 +12,11 @@ export function seededShuffle(seed: number): TaskOrder {
     throw new RangeError(`seededShuffle(seed): seed must be a finite number, got ${String(seed)}`);
   }
   const random = mulberry32(seed);
-  return (tasks: Task<unknown>[]): void => {
+  return (tasks: AbstractTask<unknown>[]): void => {
     for (let i = tasks.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
-      const t = tasks[i] as Task<unknown>;
-      tasks[i] = tasks[j] as Task<unknown>;
+      const t = tasks[i] as AbstractTask<unknown>;
+      tasks[i] = tasks[j] as AbstractTask<unknown>;
       tasks[j] = t;
     }
   };

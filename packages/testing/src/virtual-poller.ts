@@ -154,7 +154,7 @@ export class VirtualPoller implements Poller {
     const action = this._decide(driver);
     if (action === WAIT) return;
     if (action === DEADLOCK) {
-      this._declareDeadlock(driver.loop);
+      this._declareDeadlock(driver.loop as EventLoop);
       return;
     }
     this._request = undefined;

@@ -1,4 +1,4 @@
-import { getRunningLoop, type Coroutine, type Future, type TimerHandle } from "@loop/core";
+import { getRunningLoop, type AbstractTimerHandle, type Coroutine, type Future } from "@loop/core";
 import { checkDelay, checkTime } from "./check.js";
 
 /**
@@ -49,7 +49,7 @@ function* sleepAt(whenMs: number): Coroutine<void> {
 
 /** @internal Waits on `future`, which a timer at `when` resolves with `value`; the timer goes with the wait. */
 export function* waitTimer<T>(future: Future<T>, when: number, value: T): Coroutine<T> {
-  const handle: TimerHandle = future.getLoop().callAt(when, resolveUnlessDone, future, value);
+  const handle: AbstractTimerHandle = future.getLoop().callAt(when, resolveUnlessDone, future, value);
   try {
     return yield* future;
   } finally {

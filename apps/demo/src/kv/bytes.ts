@@ -7,9 +7,39 @@
 
 const CHUNK = 8192;
 
+/** Inputs up to this many bytes go through the string table below. */
+const SHORT = 32;
+/** Slots of the string table (a power of two). */
+const SLOTS = 4096;
+
+/**
+ * The last short string made for each hash slot: command names and hot keys repeat on
+ * every request, and handing back the same string saves building it again, the garbage
+ * it becomes a request later, and rehashing it in the command table and the keyspace
+ * (a string caches its hash). It is what JSON parsers do for field names (Jackson's
+ * symbol table). Direct-mapped and bounded: at most SLOTS strings of at most SHORT chars;
+ * a miss replaces the slot's string.
+ */
+const recent: string[] = new Array<string>(SLOTS).fill("");
+
 /** The Latin-1 string of `bytes`: one char per byte. */
 export function latin1(bytes: Uint8Array): string {
   const n = bytes.length;
+  if (n <= SHORT) {
+    // FNV-1a over the bytes, then compare with the slot's string before trusting it.
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < n; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    const slot = (hash ^ (hash >>> 16)) & (SLOTS - 1);
+    const seen = recent[slot];
+    if (seen.length === n) {
+      let i = 0;
+      while (i < n && seen.charCodeAt(i) === bytes[i]) i++;
+      if (i === n) return seen;
+    }
+    const text = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    recent[slot] = text;
+    return text;
+  }
   if (n <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let text = "";
   for (let i = 0; i < n; i += CHUNK) {

@@ -110,8 +110,11 @@ export class CommandParser {
     if (length === 0) return;
     const buffered = this.end - this.pos;
     if (buffered === 0) {
-      // The common case (a whole command per read): parse straight from the chunk.
-      this.buf = chunk;
+      // The common case (a whole command per read): parse straight from the chunk, seen as
+      // a plain Uint8Array. Sockets deliver Node Buffers, whose subarray() is a JS wrapper
+      // building a Buffer per call; the typed array's own is a V8 builtin, about twice as
+      // fast, and every argument of every command is one subarray.
+      this.buf = chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, length);
       this.pos = 0;
       this.end = length;
       this.owned = false;
