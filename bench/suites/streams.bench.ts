@@ -14,9 +14,12 @@
  *     Target: at least 0.9x the throughput.
  * (c) `yield* call(() => Promise.resolve(1))` round trip against a bare
  *     `await Promise.resolve(1)` in an async function (and `yield* ensureFuture(...)`, the
- *     path `call` takes). Target: at most 4x.
+ *     path `call` takes). Target: at most 4x. Its rounds are interleaved (every variant
+ *     once per round, 9 rounds after 2 warm-up ones; STREAMS_BENCH_ROUNDS=n for more),
+ *     except `call((signal) => …)`, measured apart afterwards.
  *
  *   pnpm --filter @loop/bench bench -- streams
+ *   cd bench && STREAMS_BENCH=c node --expose-gc --import tsx suites/streams.bench.ts   (one part: a, b or c)
  *
  * Costs are CPU time (user + system) per operation, medians of several rounds.
  */
@@ -262,11 +265,31 @@ if (only.includes("b")) {
   }
 }
 if (only.includes("c")) {
-  const samples: Sample[] = [
-    await measure("@loop yield* call(() => Promise.resolve(1))", loopCall, rounds),
-    await measure("@loop yield* call((signal) => …), a signal made", loopCallWithSignal, rounds),
-    await measure("@loop yield* ensureFuture(Promise.resolve(1))", loopEnsureFuture, rounds),
-    await measure("async/await: await Promise.resolve(1)", bareAwait, rounds),
+  // Round by round, each variant once per round, so that a change in the machine's load
+  // hits every row alike; besides the medians, the ratio to the bare await is taken within
+  // each round. The variant that makes an AbortController runs apart, afterwards: its
+  // garbage (an AbortSignal is an EventTarget with a Map) slows whatever runs next.
+  const variants: [string, () => Promise<number>][] = [
+    ["@loop yield* call(() => Promise.resolve(1))", loopCall],
+    ["@loop yield* ensureFuture(Promise.resolve(1))", loopEnsureFuture],
+    ["async/await: await Promise.resolve(1)", bareAwait],
   ];
-  printTable(`(c) ${CALLS.toLocaleString("en")} Promise round trips`, "CPU ns per round trip", samples, "async/await: await Promise.resolve(1)");
+  const reference = "async/await: await Promise.resolve(1)";
+  const samples: Sample[] = variants.map(([name]) => ({ name, values: [] }));
+  const roundsC = Number(process.env.STREAMS_BENCH_ROUNDS ?? 9);
+  for (let round = -2; round < roundsC; round++) {
+    for (let v = 0; v < variants.length; v++) {
+      const cost = await (variants[v] as [string, () => Promise<number>])[1]();
+      if (round >= 0) (samples[v] as Sample).values.push(cost);
+    }
+  }
+  samples.push(await measure("@loop yield* call((signal) => …), a signal made", loopCallWithSignal, rounds));
+  printTable(`(c) ${CALLS.toLocaleString("en")} Promise round trips`, "CPU ns per round trip", samples, reference);
+  const ref = samples.find((s) => s.name === reference) as Sample;
+  console.log("\n(c) same-round ratio to the bare await: median of the rounds (min–max)");
+  for (const s of samples.slice(0, variants.length)) {
+    if (s === ref) continue;
+    const ratios = s.values.map((v, i) => v / (ref.values[i] as number)).sort((a, b) => a - b);
+    console.log(`  ${s.name.padEnd(48)} ${summarize(ratios).median.toFixed(2)}x (${(ratios[0] as number).toFixed(2)}–${(ratios[ratios.length - 1] as number).toFixed(2)})`);
+  }
 }

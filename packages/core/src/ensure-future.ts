@@ -46,37 +46,68 @@ function* awaitIterable<T>(awaitable: Awaitable<T>): Coroutine<T> {
  * A Future that takes the outcome of a Promise, and the loop counts the Promise as outside
  * work until it settles. The outcome is set on the Future in the Promise's reaction:
  * JavaScript has one thread, so this is as safe as asyncio's `call_soon_threadsafe` hop
- * and a turn cheaper; the Future's done callbacks still run in the loop, and an idle loop
- * is resumed from a microtask (`EventLoop._wakeFromPromise`). Cancelling the Future does
- * not cancel the Promise (Promises cannot be); its outcome is then dropped, and a
- * rejection is marked handled.
+ * and a turn cheaper; an idle loop then runs its next batch from that same reaction
+ * (`EventLoop._promiseResumes`), within the budget of the batch the host last started.
+ * Cancelling the Future does not cancel the Promise (Promises cannot be); its outcome is
+ * then dropped, and a rejection is marked handled.
+ * @internal
  */
-function adoptPromise<T>(promise: PromiseLike<T>, loop: AbstractEventLoop): Future<T> {
+export function adoptPromise<T>(promise: PromiseLike<T>, loop: AbstractEventLoop): Future<T> {
   const future = new Future<T>(loop);
   loop.refExternal();
-  let settled = false;
-  const settle = (ok: boolean, value: unknown): void => {
-    if (settled) return;
-    settled = true;
-    const wanted = !loop.isClosed() && !future.done();
-    // First the microtask resume, so that the wake-ups below need no host round trip.
-    if (wanted) loop._wakeFromPromise();
-    loop.unrefExternal();
-    if (wanted) deliver(future, ok, value);
-  };
+  // A native Promise calls back once, never from inside `then`: its reaction can be one
+  // from the pool. Another thenable gets one of its own, which ignores a second call.
+  const native = promise instanceof NativePromise && promise.then === nativeThen;
+  const reaction = native && free.length > 0 ? (free.pop() as Reaction) : new Reaction(native);
+  reaction._future = future as Future<unknown>;
+  reaction._loop = loop;
   try {
-    promise.then(
-      (value) => settle(true, value),
-      (error: unknown) => settle(false, error),
-    );
+    promise.then(reaction._onFulfilled, reaction._onRejected);
   } catch (error) {
-    settle(false, error);
+    reaction._settle(false, error);
   }
+  reaction._inThen = false;
   return future;
 }
 
-function deliver<T>(future: Future<T>, ok: boolean, value: unknown): void {
-  if (future.done()) return;
-  if (ok) future.setResult(value as T);
-  else future.setException(value);
+const NativePromise = Promise;
+const nativeThen = Promise.prototype.then;
+
+/** Reactions of settled native Promises, ready for the next adoption: no closures per Promise. */
+const free: Reaction[] = [];
+const FREE_MAX = 64;
+
+/**
+ * The two callbacks given to a Promise's `then`, made once per Reaction: a pooled one
+ * serves one Promise after another (see `adoptPromise`).
+ */
+class Reaction {
+  _future: Future<unknown> | null = null;
+  _loop: AbstractEventLoop | null = null;
+  /** True while `then` runs: a thenable that calls back at once is not a reaction. */
+  _inThen = true;
+  readonly _onFulfilled = (value: unknown): void => this._settle(true, value);
+  readonly _onRejected = (error: unknown): void => this._settle(false, error);
+
+  constructor(readonly _pooled: boolean) {}
+
+  _settle(ok: boolean, value: unknown): void {
+    const future = this._future;
+    const loop = this._loop;
+    if (future === null || loop === null) return;
+    this._future = null;
+    this._loop = null;
+    const inReaction = !this._inThen;
+    if (this._pooled) {
+      this._inThen = true;
+      if (free.length < FREE_MAX) free.push(this);
+    }
+    const wanted = !loop.isClosed() && !future.done();
+    const resume = wanted && loop._promiseResumes(inReaction);
+    if (wanted) {
+      if (ok) future.setResult(value);
+      else future.setException(value);
+    }
+    loop._promiseSettled(resume);
+  }
 }

@@ -293,6 +293,12 @@ export class Future<T> implements AbstractFuture<T> {
   /** @internal The iterator protocol behind `yield*`; not for direct use. */
   next(): IteratorResult<Future<unknown> | undefined, T> {
     if (this._state !== PENDING) return { done: true, value: this.result() };
+    this._beforeWait();
+    return { done: false, value: this as Future<unknown> };
+  }
+
+  /** @internal A task is about to wait on this pending future: refused outside a task; where, in debug mode. */
+  _beforeWait(): void {
     if (current.task === null) {
       // Only a task can wait: outside one (a for-of loop, a deep-equality helper walking
       // into the future) nothing would ever resume the wait, so say so instead of looping.
@@ -303,7 +309,6 @@ export class Future<T> implements AbstractFuture<T> {
     // Debug mode: the coroutine's frames are on the stack only now, while it yields, so
     // this is where "where is the task suspended" can be captured.
     if (this._loop._debug) current.task._suspendError = captureError(48);
-    return { done: false, value: this as Future<unknown> };
   }
 
   /** @internal A cancellation thrown into the waiting coroutine surfaces at its `yield*`. */

@@ -33,24 +33,25 @@ const NO_ARGS: unknown[] = [];
 // The pump (see `_resume`). While callbacks keep being ready, the loop runs turns back to
 // back instead of going through the host for each: a host round trip costs more than a
 // turn. The budget caps how long the host's own I/O and timers wait behind a busy loop.
+// It covers everything the loop runs from one host callback: the turns of its batch and
+// those of the batches that settled Promises start before the host gets control back
+// (see `_promiseResumes`), so a chain of resolved Promises is bounded as a busy loop is.
 const BATCH_BUDGET_MS = 2;
 const BATCH_MAX_TURNS = 256;
-// A settled Promise resumes an idle loop from a microtask (see `_wakeFromPromise`); after
-// this many such resumptions without one from the host, or this long, the next goes
-// through the poller, so that a chain of resolved Promises cannot starve the host's I/O.
-const MICROTASK_RESUMES_MAX = 64;
-const MICROTASK_BUDGET_MS = 2;
+// A batch resumed by a Promise reads the clock only every this many turns: a Promise round
+// trip costs about as much as one reading, and the turn count bounds the chain anyway.
+const PROMISE_CLOCK_TURNS = 8;
+
+// Read once: Node's `globalThis.performance` is a getter, which costs half a reading more.
+const hostPerformance = host.performance;
 
 /**
  * The budgets are real time, whatever the poller's clock says: they bound how long the
  * host waits behind the loop, and a virtual clock jumps.
  */
 function realTime(): number {
-  return host.performance !== undefined ? host.performance.now() : Date.now();
+  return hostPerformance !== undefined ? hostPerformance.now() : Date.now();
 }
-
-const queueMicrotaskOnHost: (callback: () => void) => void =
-  typeof host.queueMicrotask === "function" ? host.queueMicrotask.bind(globalThis) : (callback) => void Promise.resolve().then(callback);
 
 /**
  * An event loop: asyncio's `BaseEventLoop`. It owns a ready queue of callbacks, a wheel of
@@ -62,8 +63,13 @@ const queueMicrotaskOnHost: (callback: () => void) => void =
  *   one of this loop's turns runs, and `runOnce` refuses to start inside it.
  * - While `_running`, either a batch is running (`_inBatch`), or the poller has a wait
  *   outstanding (`_waiting`) and will `resume()`. A callback queued from outside a turn
- *   then needs one `poller.wakeup()` per wait (`_wakeupSent`), none when a microtask that
- *   resumes is already queued (`_microtaskQueued`).
+ *   then needs one `poller.wakeup()` per wait (`_wakeupSent`), none while a Promise's
+ *   reaction is about to resume the loop itself (`_promiseResume`).
+ * - `_armedWhen` is the earliest timer's deadline when the pump last handed the poller a
+ *   wait that is still outstanding (the poller has not resumed the loop since), NaN otherwise.
+ * - `_batchTurns` counts the turns run since the host last resumed the loop, and
+ *   `_batchEnd` is that resume's real time plus the budget: batches resumed by settled
+ *   Promises in between (`_promiseResumes`) add to them, never reset them.
  * - A timer handle is in `_timers` iff its `_bucket` is set; `timerCount` is `_timers.size`,
  *   the live ones (a cancel takes a timer out at once).
  * - Not `_running` and `_stopping`: the next `runForever` runs one turn and stops
@@ -98,9 +104,13 @@ export class EventLoop implements AbstractEventLoop {
   private _resumeDuringBatch = false;
   private _waiting = false;
   private _wakeupSent = false;
-  private _microtaskQueued = false;
-  private _microtaskResumes = 0;
-  private _microtaskBudgetEnd = 0;
+  private _batchTurns = 0;
+  private _batchEnd = 0;
+  private _nextClockTurn = 0;
+  /** A Promise's reaction is delivering its outcome and resumes the loop next (`_promiseResumes`). */
+  private _promiseResume = false;
+  /** The deadline of the poller's outstanding wait (Infinity: `wait(null)`); NaN when none or unknown. */
+  private _armedWhen = NaN;
   private _turns = 0;
   private _running = false;
   private _stopping = false;
@@ -178,12 +188,14 @@ export class EventLoop implements AbstractEventLoop {
   }
 
   /**
-   * The pump: the poller's wait is over (or a settled Promise resumed an idle loop from a
-   * microtask). Runs turns back to back while callbacks keep being ready, within the batch
-   * budget, then hands the poller the next wait — or, when the poller can wait at once
-   * (a virtual clock), goes on. libuv's `uv_run` loop, with the poll handed to the poller.
+   * The pump: the poller's wait is over (or a settled Promise resumed an idle loop, see
+   * `_promiseResumes`). Runs turns back to back while callbacks keep being ready, within the
+   * batch budget, then hands the poller the next wait — or, when the poller can wait at
+   * once (a virtual clock), goes on. libuv's `uv_run` loop, with the poll handed to the poller.
    */
   private _resume(fromHost: boolean): void {
+    // The poller's wait is over, whatever happens next.
+    if (fromHost) this._armedWhen = NaN;
     if (!this._running) return;
     if (this._inBatch) {
       // A resume while a batch runs (a poller resuming from inside a turn's callback):
@@ -191,24 +203,45 @@ export class EventLoop implements AbstractEventLoop {
       this._resumeDuringBatch = true;
       return;
     }
-    if (fromHost) this._microtaskResumes = 0;
+    if (fromHost) {
+      this._batchTurns = 0;
+      this._batchEnd = realTime() + BATCH_BUDGET_MS;
+      this._nextClockTurn = PROMISE_CLOCK_TURNS;
+    }
     this._waiting = false;
     this._wakeupSent = false;
     this._inBatch = true;
-    const budgetEnd = realTime() + BATCH_BUDGET_MS;
-    let turns = 0;
     let timeout: number | null;
     try {
       for (;;) {
         this._resumeDuringBatch = false;
         timeout = this.runOnce();
+        this._batchTurns++;
         if (this._stopping) break;
         if (this._resumeDuringBatch) timeout = 0;
         if (this._instrument !== null) this._instrument.beforePoll(timeout);
-        if (++turns >= BATCH_MAX_TURNS || realTime() >= budgetEnd) break;
-        if (timeout !== 0 && this._poller.wait(timeout) !== true) {
-          this._waiting = true;
-          return;
+        // Going idle needs no look at the budget (nor at the clock): the host gets control back.
+        if (timeout !== 0) {
+          // A batch that a Promise started, ending with the same earliest timer as the one
+          // before it and outside work still pending: the poller's wait for that deadline
+          // stands, so it is not asked again (which would cost it a clock reading to find
+          // the same deadline). With no outside work left it is asked: a virtual clock
+          // waits for that before it jumps.
+          const when = timeout === null ? Infinity : this._timers.nextDeadline();
+          if (when === this._armedWhen && this._externalRefs > 0) {
+            this._waiting = true;
+            return;
+          }
+          this._armedWhen = NaN;
+          if (this._poller.wait(timeout) !== true) {
+            this._armedWhen = when;
+            this._waiting = true;
+            return;
+          }
+        }
+        if (this._batchTurns >= BATCH_MAX_TURNS || realTime() >= this._batchEnd) {
+          this._batchTurns = BATCH_MAX_TURNS;
+          break;
         }
       }
     } finally {
@@ -218,9 +251,15 @@ export class EventLoop implements AbstractEventLoop {
       this._finishRunning();
       return;
     }
-    // Out of budget: wait (for at most `timeout`) through the host, so that its own I/O runs.
+    // Out of budget: wait (for at most `timeout`) through the host, so that its own I/O
+    // runs. A poller that waited already (returned true) is asked to resume soon instead.
     this._waiting = true;
-    if (this._poller.wait(timeout) === true) this._wakeup();
+    this._armedWhen = NaN;
+    if (timeout === 0) {
+      if (this._poller.wait(0) === true) this._wakeup();
+    } else {
+      this._wakeup();
+    }
   }
 
   /**
@@ -228,36 +267,51 @@ export class EventLoop implements AbstractEventLoop {
    * (or get shorter). Once per wait; the poller coalesces nothing itself.
    */
   private _wakeup(): void {
-    if (!this._waiting || this._wakeupSent || this._microtaskQueued) return;
+    if (!this._waiting || this._wakeupSent || this._promiseResume) return;
     this._wakeupSent = true;
     this._poller.wakeup();
   }
 
   /**
-   * A Promise adopted with `ensureFuture` (or `call`) settled and queued its delivery.
-   * Resuming from a microtask saves the host round trip that a `wakeup()` costs, which is
-   * most of the price of awaiting a Promise from a coroutine; the caps send the wake-up
-   * through the poller instead once Promises have resumed the loop many times in a row.
-   * Socket and worker events do not come here: they arrive one per host callback, and
-   * batching them into one turn is worth more than starting each turn early.
+   * The reaction of a Promise adopted with `ensureFuture` (or `call`) is about to set its
+   * Future's outcome, which queues the waiting task's step. Returns true when the idle loop
+   * is to resume right there, inside the reaction, instead of through the poller (a host
+   * round trip is most of the price of awaiting a Promise from a coroutine); the wake-up
+   * that the delivery would send the poller is then held back until `_promiseSettled`.
+   * The budget of the batch the host last started still holds (`_batchTurns`, `_batchEnd`),
+   * so that a chain of resolved Promises goes through the poller once it is spent and the
+   * host's I/O runs. A thenable that calls back from inside `then` is not a reaction: no
+   * batch runs inside someone else's code. Socket and worker events do not come here: they
+   * arrive one per host callback, and batching them into one turn is worth more than
+   * starting each turn early.
    * @internal
    */
-  _wakeFromPromise(): void {
-    if (!this._waiting || this._microtaskQueued || current.loop === this) return;
-    if (this._microtaskResumes === 0) this._microtaskBudgetEnd = realTime() + MICROTASK_BUDGET_MS;
-    if (this._microtaskResumes >= MICROTASK_RESUMES_MAX || realTime() > this._microtaskBudgetEnd) {
-      this._wakeup();
-      return;
+  _promiseResumes(inReaction: boolean): boolean {
+    if (!inReaction || !this._waiting || current.loop !== null) return false;
+    if (this._batchTurns < BATCH_MAX_TURNS && this._batchTurns >= this._nextClockTurn) {
+      this._nextClockTurn = this._batchTurns + PROMISE_CLOCK_TURNS;
+      if (realTime() >= this._batchEnd) this._batchTurns = BATCH_MAX_TURNS;
     }
-    this._microtaskResumes++;
-    this._microtaskQueued = true;
-    queueMicrotaskOnHost(this._onMicrotask);
+    if (this._batchTurns >= BATCH_MAX_TURNS) return false;
+    this._promiseResume = true;
+    return true;
   }
 
-  private readonly _onMicrotask = (): void => {
-    this._microtaskQueued = false;
-    if (this._waiting) this._resume(false);
-  };
+  /**
+   * The Promise's outcome was delivered (or dropped): one outside operation fewer (as
+   * `unrefExternal`), and the batch `_promiseResumes` promised runs now.
+   * @internal
+   */
+  _promiseSettled(resume: boolean): void {
+    if (this._externalRefs > 0) this._externalRefs--;
+    if (resume) {
+      this._promiseResume = false;
+      if (this._waiting) this._resume(false);
+      return;
+    }
+    // Nothing runs here; a virtual clock may have been held back by this operation.
+    if (this._externalRefs === 0) this._wakeup();
+  }
 
   /** Phase 2, second half: the wait is over. */
   private _pollDone(): void {
@@ -282,7 +336,8 @@ export class EventLoop implements AbstractEventLoop {
 
   /** Phase 3. Equal deadlines leave the wheel in scheduling order. */
   private _moveDueTimers(): void {
-    this._timers.popDue(this.time(), this._ready);
+    // No timer, no clock: reading it costs about as much as a whole Promise round trip.
+    if (this._timers.size > 0) this._timers.popDue(this.time(), this._ready);
   }
 
   /** Phase 4. */
@@ -602,6 +657,9 @@ export class EventLoop implements AbstractEventLoop {
       this._onStopped = resolve;
       this._waiting = true;
       this._wakeupSent = false;
+      this._armedWhen = NaN;
+      // Until the host's first resume, a settled Promise wakes the loop through the poller.
+      this._batchTurns = BATCH_MAX_TURNS;
       try {
         if (this._poller.wait(0) === true) this._wakeup();
       } catch (error) {
@@ -710,6 +768,7 @@ export class EventLoop implements AbstractEventLoop {
     this._running = false;
     this._waiting = false;
     // Nothing is left armed: a stopped loop holds no host timer (it may run again later).
+    this._armedWhen = NaN;
     this._poller.wait(null);
     const resolve = this._onStopped;
     this._onStopped = null;

@@ -169,8 +169,10 @@ export interface AbstractEventLoop {
   _enqueue(runnable: Runnable | Callback): void;
   /** @internal Cancels the bare callback queued at `position`, if it is still queued. */
   _cancelInline(position: number, callback: Callback): void;
-  /** @internal A settled Promise resumes the loop. */
-  _wakeFromPromise(): void;
+  /** @internal A Promise's reaction is about to deliver its outcome: true if it resumes the idle loop itself. */
+  _promiseResumes(inReaction: boolean): boolean;
+  /** @internal The Promise's outcome was delivered or dropped: one outside operation fewer; the promised resume runs. */
+  _promiseSettled(resume: boolean): void;
 }
 
 /**

@@ -35,6 +35,66 @@ describe("call", () => {
     });
   });
 
+  test("a cancellation thrown in at the yield* (the task was woken already) aborts the signal too", async () => {
+    let signal: AbortSignal | undefined;
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      // A thenable settled from inside this task's step: the waiting task is woken, not run.
+      let fulfil: (() => void) | undefined;
+      const task = createTask(
+        (function* (): Coroutine<void> {
+          try {
+            yield* call((s) => {
+              signal = s;
+              return { then: ((onFulfilled: () => void) => void (fulfil = onFulfilled)) as never } as PromiseLike<void>;
+            });
+            log.push("returned");
+          } catch (error) {
+            log.push(error instanceof CancelledError ? "cancelled" : "other");
+          }
+        })(),
+      );
+      yield* turns(1);
+      fulfil?.();
+      expect(task.state()).toBe("woken");
+      task.cancel("late");
+      yield* task; // it caught the CancelledError
+      return log;
+    });
+    expect(log).toEqual(["cancelled"]);
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as CancelledError).message).toBe("late");
+  });
+
+  test("like a generator, fn runs when the coroutine is first resumed, and never once it was closed", async () => {
+    const calls: string[] = [];
+    await runVirtual(function* () {
+      const op = call(() => {
+        calls.push("ran");
+        return Promise.resolve(1);
+      });
+      expect(calls).toEqual([]);
+      expect(yield* op).toBe(1);
+      expect(calls).toEqual(["ran"]);
+      const returned = call(() => {
+        calls.push("after return");
+        return Promise.resolve(2);
+      });
+      const r1 = returned.return(5);
+      expect([r1.done, r1.value]).toEqual([true, 5]);
+      const r2 = returned.next();
+      expect([r2.done, r2.value]).toEqual([true, undefined]);
+      const thrown = call(() => {
+        calls.push("after throw");
+        return Promise.resolve(3);
+      });
+      expect(() => thrown.throw(new Error("closed"))).toThrow("closed");
+      const r3 = thrown.next();
+      expect([r3.done, r3.value]).toEqual([true, undefined]);
+    });
+    expect(calls).toEqual(["ran"]);
+  });
+
   test("a fn that ignores its signal: the task ends at once; the late value is dropped, a late rejection handled", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => void unhandled.push(e);

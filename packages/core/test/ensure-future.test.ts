@@ -36,6 +36,42 @@ describe("ensureFuture", () => {
     expect(e).toBe(boom);
   });
 
+  test("a thenable that calls back twice settles its own future once, and no other", async () => {
+    const out = await runVirtual(function* () {
+      let callBack!: (v: number) => void;
+      const thenable: PromiseLike<number> = {
+        then: ((onFulfilled: (v: number) => void) => void (callBack = onFulfilled)) as never,
+      };
+      const first = ensureFuture(thenable);
+      callBack(1);
+      const v1 = yield* first;
+      // Promises adopted since then must not take what the thenable calls back with later.
+      let resolve!: (v: number) => void;
+      const pending = [ensureFuture(new Promise<number>((r) => (resolve = r))), ensureFuture(Promise.resolve(3))];
+      callBack(2);
+      const v3 = yield* pending[1] as Future<number>;
+      const stillPending = !(pending[0] as Future<number>).done();
+      resolve(4);
+      const v4 = yield* pending[0] as Future<number>;
+      return [v1, first.result(), v3, stillPending, v4];
+    });
+    expect(out).toEqual([1, 1, 3, true, 4]);
+  });
+
+  test("many Promises settling at once each deliver their own outcome, in order", async () => {
+    const out = await runVirtual(function* () {
+      const resolvers: ((v: number) => void)[] = [];
+      const futures = Array.from({ length: 100 }, () => ensureFuture(new Promise<number>((r) => resolvers.push(r))));
+      // Settled in reverse, so that reactions taken from the pool serve other Promises than at first.
+      for (let i = resolvers.length - 1; i >= 0; i--) (resolvers[i] as (v: number) => void)(i);
+      const values: number[] = [];
+      for (const f of futures) values.push(yield* f);
+      for (let i = 0; i < 100; i++) values.push(yield* ensureFuture(Promise.resolve(100 + i)));
+      return values;
+    });
+    expect(out).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
   test("the loop counts an adopted Promise as outside work until it settles", async () => {
     const out = await runVirtual(function* () {
       let resolve!: (v: number) => void;

@@ -234,7 +234,7 @@ describe("DefaultPoller", () => {
 });
 
 describe("DefaultPoller turns and the host", () => {
-  test("a loop that keeps waking itself from settled Promises still lets the host's macrotasks run, every 64 Promises at least", async () => {
+  test("a loop that keeps waking itself from settled Promises still lets the host's macrotasks run, every 256 turns at least", async () => {
     let immediates = 0;
     let finished = false;
     const counter = (): void => {
@@ -243,13 +243,14 @@ describe("DefaultPoller turns and the host", () => {
     };
     await run(function* () {
       setImmediate(counter);
-      for (let i = 0; i < 500; i++) yield* ensureFuture(Promise.resolve(i));
+      for (let i = 0; i < 2000; i++) yield* ensureFuture(Promise.resolve(i));
       finished = true;
     });
-    // Settled Promises resume the loop from microtasks, but at most 64 times in a row:
-    // then the wake-up goes through the host's check phase, and the host's own
-    // setImmediate queue runs alongside, at least once per 65 Promises.
-    expect(immediates).toBeGreaterThanOrEqual(Math.floor(500 / 65));
+    // Settled Promises resume the loop from their reactions, within the budget of the host
+    // callback that started the batch: at most 256 turns (one per Promise here). Then the
+    // wake-up goes through the host's check phase, and the host's own setImmediate queue
+    // runs alongside, at least once per 257 Promises.
+    expect(immediates).toBeGreaterThanOrEqual(Math.floor(2000 / 257));
   });
 });
 
@@ -422,10 +423,11 @@ describe("the pump (core's driver)", () => {
   });
 });
 
-describe("Promises resume an idle loop from a microtask", () => {
+describe("Promises resume an idle loop from their reactions", () => {
   beforeEach(freezeRealTime);
   test("awaiting a settled Promise needs no host callback", async () => {
     const poller = new StepPoller();
+    const wakeups = vi.spyOn(poller, "wakeup");
     const loop = new EventLoop({ poller });
     const result = loop.runUntilComplete(
       (function* () {
@@ -435,23 +437,113 @@ describe("Promises resume an idle loop from a microtask", () => {
       })(),
     );
     expect(await result).toBe(45);
-    // One host callback started the loop; every Promise after that resumed it from a microtask.
+    // One host callback started the loop; every Promise after that resumed it from its
+    // reaction, and sent the poller no wake-up (the only one is the start's, wait(0)).
+    expect(poller.hostResumes).toBe(1);
+    expect(wakeups).toHaveBeenCalledTimes(1);
+    await macrotask();
     expect(poller.hostResumes).toBe(1);
     loop.close();
   });
 
-  test("a long chain of resolved Promises goes through the host every 64 resumptions", async () => {
+  test("the batch budget covers them: a chain of resolved Promises goes through the host every 256 turns", async () => {
     const poller = new StepPoller();
     const loop = new EventLoop({ poller });
+    const stepsOf: number[] = [];
     const result = loop.runUntilComplete(
       (function* () {
-        for (let i = 0; i < 200; i++) yield* ensureFuture(Promise.resolve(i));
+        for (let i = 0; i < 600; i++) {
+          yield* ensureFuture(Promise.resolve(i));
+          stepsOf.push(poller.hostResumes);
+        }
         return "done";
       })(),
     );
     expect(await result).toBe("done");
-    // 200 resumptions, at most 64 in a row from microtasks: 3 from the host after the first.
-    expect(poller.hostResumes).toBe(4);
+    // 602 turns: the task's 601 steps (one per Promise, one per step), then the stop.
+    // Each host callback runs 256 of them, Promise reactions resuming the loop in between.
+    expect(loop.turnCount).toBe(602);
+    expect(poller.hostResumes).toBe(3);
+    // The push after Promise k runs in turn k + 2: the host took over after turns 256 and 512.
+    expect(stepsOf.indexOf(2)).toBe(255);
+    expect(stepsOf.indexOf(3)).toBe(511);
+    loop.close();
+  });
+
+  test("the 2 ms budget too, its clock read every 8 turns: a chain of slow steps goes through the host sooner", async () => {
+    const poller = new StepPoller();
+    const loop = new EventLoop({ poller });
+    // Each step "takes" 0.5 ms of real time on a fake clock, so the 2 ms are spent after 4
+    // turns; a Promise resume looks at the clock only at the 8th.
+    let realNow = 0;
+    const reads = vi.spyOn(performance, "now").mockImplementation(() => realNow);
+    const result = loop.runUntilComplete(
+      (function* () {
+        for (let i = 0; i < 40; i++) {
+          yield* ensureFuture(Promise.resolve(i));
+          realNow += 0.5;
+        }
+        return "done";
+      })(),
+    );
+    expect(await result).toBe("done");
+    // 42 turns, 8 per host callback: 6 host callbacks.
+    expect(loop.turnCount).toBe(42);
+    expect(poller.hostResumes).toBe(6);
+    // One reading when each host callback starts its batch, one per 8 turns resumed by
+    // Promises (in the first 5 callbacks), and one between the last two turns, which ran
+    // back to back (the task's last step queued the stop).
+    expect(reads.mock.calls.length).toBe(6 + 5 + 1);
+    loop.close();
+  });
+
+  test("a Promise-resumed batch ending with the same earliest timer leaves the poller's wait as it stands", async () => {
+    const poller = new StepPoller();
+    const loop = new EventLoop({ poller });
+    const outside = loop.createFuture<void>();
+    const task = loop.createTask(
+      (function* () {
+        const far = loop.callLater(1000, () => {});
+        for (let i = 0; i < 5; i++) yield* ensureFuture(Promise.resolve(i));
+        const near = loop.callLater(10, () => {});
+        for (let i = 0; i < 3; i++) yield* ensureFuture(Promise.resolve(i));
+        near.cancel();
+        for (let i = 0; i < 2; i++) yield* ensureFuture(Promise.resolve(i));
+        yield* outside;
+        far.cancel();
+      })(),
+    );
+    task.addDoneCallback(() => loop.stop());
+    const stopped = loop.runForever();
+    await macrotask();
+    await macrotask();
+    // Start (0); the host's batch arms the far timer (1000); the four batches Promises
+    // resume after it end with the same timer and leave that wait; the near timer shortens
+    // it (10) and two batches leave it; back to the far one (1000), left once; then the task
+    // waits with no outside work pending, and the poller is asked again (a virtual clock
+    // jumps only when it is told so).
+    expect(poller.waits).toEqual([0, 1000, 10, 1000, 1000]);
+    loop.callSoonThreadsafe(() => outside.setResult());
+    await stopped;
+    expect(task.done()).toBe(true);
+    loop.close();
+  });
+
+  test("a thenable that calls back from inside then() does not run the loop inside the caller", async () => {
+    const poller = new StepPoller();
+    const loop = new EventLoop({ poller });
+    const stopped = loop.runForever();
+    await macrotask();
+    const turnsBefore = loop.turnCount;
+    const future = ensureFuture<number>({ then: (resolve: (v: number) => void) => resolve(3) } as PromiseLike<number>, loop);
+    // Delivered, but the loop resumes later, from the host: no turn ran inside ensureFuture.
+    expect(future.result()).toBe(3);
+    expect(loop.turnCount).toBe(turnsBefore);
+    const hostResumes = poller.hostResumes;
+    await macrotask();
+    expect(poller.hostResumes).toBe(hostResumes + 1);
+    loop.callSoonThreadsafe(() => loop.stop());
+    await stopped;
     loop.close();
   });
 });
