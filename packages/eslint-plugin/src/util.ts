@@ -1,5 +1,6 @@
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from "@typescript-eslint/utils";
 import ts from "typescript";
+import { declarationsMayGive, type Result } from "./declarations.js";
 
 /** The docs page of each rule, shipped in the package and kept in the repository. */
 export const createRule = ESLintUtils.RuleCreator(
@@ -115,6 +116,17 @@ function classify(fn: FunctionNode, services: ParserServicesWithTypeInformation 
   });
 }
 
+/**
+ * The innermost function around `node`, when syntax alone leaves it possibly a coroutine:
+ * a non-async generator declared to return `Coroutine<…>` or nothing. What the type-aware
+ * rules ask first, before any type.
+ */
+export function enclosingGenerator(node: TSESTree.Node): FunctionNode | null {
+  const fn = enclosingFunction(node);
+  if (fn === null || !fn.generator || fn.async) return null;
+  return fn.returnType === undefined || declaresCoroutine(fn) ? fn : null;
+}
+
 /** The innermost function around `node`, when it is a coroutine. */
 export function enclosingCoroutine(node: TSESTree.Node, services: ParserServicesWithTypeInformation | null): FunctionNode | null {
   const fn = enclosingFunction(node);
@@ -155,13 +167,16 @@ export function declaresCoroutine(fn: FunctionNode): boolean {
 }
 
 /**
- * Whether a call may give a value of interest, from its callee's declared signatures
- * alone — cheap, where typing the call itself infers its arguments (a whole function body
- * for `run(function* () { … })`). `interesting` is asked of each declared return type; a
- * type parameter, `any` or `unknown` may be anything.
+ * Whether a call may give a value of the `result` kind (a generator, or a Promise that is
+ * not a Future), cheapest evidence first: the declarations its callee's name can reach
+ * (no typing at all, see declarations.ts), then the callee's declared signatures — cheap
+ * next to typing the call itself, which infers its arguments (a whole function body for
+ * `run(function* () { … })`). A type parameter, `any` or `unknown` may be anything.
  */
-export function callMayReturn(services: ParserServicesWithTypeInformation, node: TSESTree.CallExpression | TSESTree.NewExpression, interesting: (type: ts.Type) => boolean): boolean {
+export function callMayReturn(services: ParserServicesWithTypeInformation, node: TSESTree.CallExpression | TSESTree.NewExpression, result: Result): boolean {
   const checker = services.program.getTypeChecker();
+  const interesting = result === "generator" ? isGeneratorType : (type: ts.Type) => isPromiseType(checker, type);
+  if (!declarationsMayGive(services, node, result, interesting)) return false;
   const calleeType = services.getTypeAtLocation(node.callee);
   const signatures = node.type === AST_NODE_TYPES.NewExpression ? calleeType.getConstructSignatures() : calleeType.getCallSignatures();
   if (signatures.length === 0) return true;

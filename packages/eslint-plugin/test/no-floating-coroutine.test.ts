@@ -30,6 +30,31 @@ typedTester().run("no-floating-coroutine", noFloatingCoroutine, {
   ],
 });
 
+// A call is typed only when a declaration its callee can reach may give a coroutine: these
+// pin that every kind of declaration is read, so that nothing is skipped that is one.
+typedTester().run("no-floating-coroutine (callees read from their declarations)", noFloatingCoroutine, {
+  valid: [
+    { code: `${coro}const log: string[] = [];\nfunction* main(): Coroutine<void> { log.push("x"); new Map<string, number>().set("a", 1); yield; }` },
+    { code: `${coro}class Emitter { on(_event: string): this { return this; } }\nnew Emitter().on("x").on("y");` },
+  ],
+  invalid: [
+    // The same member name declared elsewhere as something else.
+    {
+      code: `${coro}class Plain { run(): number { return 1; } }\nclass Job { *run(): Coroutine<void> { yield; } }\ndeclare const job: Job;\nnew Plain().run();\njob.run();`,
+      errors: [{ messageId: "floating", line: 7 }],
+    },
+    // A property whose type is an alias of a coroutine function.
+    { code: `${coro}type Step = () => Coroutine<void>;\ninterface Plan { step: Step }\ndeclare const plan: Plan;\nplan.step();`, errors: [{ messageId: "floating" }] },
+    // A method without a declared return type, returning a coroutine.
+    { code: `${coro}const api = { load() { return fetchOne(); } };\napi.load();`, errors: [{ messageId: "floating" }] },
+    // An expando member and a function-typed variable.
+    { code: `${coro}function tools(): void {}\ntools.go = function* () { yield; };\ntools.go();`, errors: [{ messageId: "floating" }] },
+    { code: `${coro}const make: () => ReturnType<typeof fetchOne> = fetchOne;\nmake();`, errors: [{ messageId: "floating" }] },
+    // Reached only through an index signature: no declaration named \`save\`.
+    { code: `${coro}declare const steps: Record<string, () => Coroutine<void>>;\nsteps.save();`, errors: [{ messageId: "floating" }] },
+  ],
+});
+
 typedTester().run("no-floating-coroutine (allowForKnownSafeCalls)", noFloatingCoroutine, {
   valid: [
     // Assertion chains are skipped without typing them.

@@ -16,5 +16,9 @@ typedTester().run("no-promise-in-coroutine", noPromiseInCoroutine, {
     { code: `${imports}function* main(): Coroutine<void> { fetch("http://127.0.0.1/"); yield; }`, errors: [{ messageId: "floating" }] },
     { code: `${imports}function* main(): Coroutine<void> { void Promise.resolve(1); yield; }`, errors: [{ messageId: "floating" }] },
     { code: `${imports}function* main() { yield; return fetch("http://127.0.0.1/"); }`, errors: [{ messageId: "returned" }] },
+    // Promises from declarations that say so only through inference or an alias.
+    { code: `${imports}const api = { load() { return fetch("http://127.0.0.1/"); } };\nfunction* main(): Coroutine<void> { api.load(); yield; }`, errors: [{ messageId: "floating" }] },
+    { code: `${imports}type Load = () => Promise<void>;\ndeclare const store: { load: Load };\nfunction* main(): Coroutine<void> { store.load(); yield; }`, errors: [{ messageId: "floating" }] },
+    { code: `${imports}class Client { async close(): Promise<void> {} }\nfunction* main(): Coroutine<void> { new Client().close(); yield; }`, errors: [{ messageId: "floating" }] },
   ],
 });

@@ -65,7 +65,7 @@ export const noFloatingCoroutine = createRule<Options, MessageId>({
      * `await run(function* () { … })` that means checking the whole body.
      */
     function isCoroutineValue(node: TSESTree.Expression): boolean {
-      if ((node.type === AST_NODE_TYPES.CallExpression || node.type === AST_NODE_TYPES.NewExpression) && !callMayReturn(services, node, isGeneratorType)) {
+      if ((node.type === AST_NODE_TYPES.CallExpression || node.type === AST_NODE_TYPES.NewExpression) && !callMayReturn(services, node, "generator")) {
         return false;
       }
       return isGeneratorType(typeOf(services, node));
@@ -120,10 +120,11 @@ export const noFloatingCoroutine = createRule<Options, MessageId>({
         if (node.init === null || node.id.type !== AST_NODE_TYPES.Identifier) return;
         const init = unwrap(node.init);
         if (init.type !== AST_NODE_TYPES.CallExpression && init.type !== AST_NODE_TYPES.NewExpression) return;
-        if (!isCoroutineValue(init)) return;
+        // Whether the variable is ever read is known from scopes alone: ask it before the types.
         const [variable] = context.sourceCode.getDeclaredVariables(node);
         if (variable === undefined) return;
         if (variable.references.some((ref) => ref.isRead())) return;
+        if (!isCoroutineValue(init)) return;
         context.report({ node, messageId: "neverUsed", data: { name: node.id.name } });
       },
     };

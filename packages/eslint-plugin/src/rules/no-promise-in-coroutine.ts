@@ -1,5 +1,5 @@
 import { AST_NODE_TYPES, ESLintUtils, type TSESTree } from "@typescript-eslint/utils";
-import { callMayReturn, createRule, enclosingCoroutine, isPromiseType, typeOf, unwrap } from "../util.js";
+import { callMayReturn, createRule, enclosingCoroutine, enclosingGenerator, isPromiseType, typeOf, unwrap } from "../util.js";
 
 type MessageId = "floating" | "returned";
 
@@ -29,19 +29,24 @@ export const noPromiseInCoroutine = createRule<[], MessageId>({
       return isPromiseType(checker, typeOf(services, node));
     }
 
+    // Each check below is a conjunction, asked cheapest first: the syntax of the enclosing
+    // function, then the type of the expression, and last whether that generator is a
+    // coroutine (which, for one without a declared return type, infers it from its body).
     return {
       ExpressionStatement(node) {
         let expression = unwrap(node.expression);
         if (expression.type === AST_NODE_TYPES.UnaryExpression && expression.operator === "void") expression = unwrap(expression.argument);
         if (expression.type !== AST_NODE_TYPES.CallExpression && expression.type !== AST_NODE_TYPES.NewExpression) return;
-        if (enclosingCoroutine(node, services) === null) return;
-        if (!callMayReturn(services, expression, (type) => isPromiseType(checker, type))) return;
-        if (isPromise(expression)) context.report({ node, messageId: "floating" });
+        if (enclosingGenerator(node) === null) return;
+        if (!callMayReturn(services, expression, "promise")) return;
+        if (!isPromise(expression)) return;
+        if (enclosingCoroutine(node, services) !== null) context.report({ node, messageId: "floating" });
       },
       ReturnStatement(node: TSESTree.ReturnStatement) {
         if (node.argument === null || node.argument === undefined) return;
-        if (enclosingCoroutine(node, services) === null) return;
-        if (isPromise(node.argument)) context.report({ node, messageId: "returned" });
+        if (enclosingGenerator(node) === null) return;
+        if (!isPromise(node.argument)) return;
+        if (enclosingCoroutine(node, services) !== null) context.report({ node, messageId: "returned" });
       },
     };
   },
