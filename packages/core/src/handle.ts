@@ -191,6 +191,8 @@ interface TimerCall {
 /**
  * The wheel bucket a timer waits in (`TimerBucket`), as far as cancelling needs it. The
  * timer wheel stores `TimerHandle`s, so it is the wheel that imports this module.
+ *
+ * @internal
  */
 interface TimerSlot {
   readonly _wheel: { remove(handle: TimerHandle, bucket: TimerSlot): void };

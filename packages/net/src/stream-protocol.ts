@@ -69,40 +69,52 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     this._tracker = tracker;
   }
 
+  /** @internal */
   private get _overTls(): boolean {
     return (this._flags & OVER_TLS) !== 0;
   }
+  /** @internal */
   private set _overTls(on: boolean) {
     this._flags = on ? this._flags | OVER_TLS : this._flags & ~OVER_TLS;
   }
+  /** @internal */
   private get _connectionLost(): boolean {
     return (this._flags & CONNECTION_LOST) !== 0;
   }
+  /** @internal */
   private set _connectionLost(on: boolean) {
     this._flags = on ? this._flags | CONNECTION_LOST : this._flags & ~CONNECTION_LOST;
   }
+  /** @internal */
   private get _paused(): boolean {
     return (this._flags & PAUSED) !== 0;
   }
+  /** @internal */
   private set _paused(on: boolean) {
     this._flags = on ? this._flags | PAUSED : this._flags & ~PAUSED;
   }
 
+  /** @internal */
   private get _lostError(): Error | null {
     return this._rare === null ? null : this._rare.lostError;
   }
+  /** @internal */
   private set _lostError(error: Error | null) {
     if (error !== null || this._rare !== null) this._ensureRare().lostError = error;
   }
+  /** @internal */
   private get _drainWaiters(): Future<void>[] | null {
     return this._rare === null ? null : this._rare.drainWaiters;
   }
+  /** @internal */
   private set _drainWaiters(waiters: Future<void>[] | null) {
     if (waiters !== null || this._rare !== null) this._ensureRare().drainWaiters = waiters;
   }
+  /** @internal */
   private get _closeWaiters(): Future<void>[] | null {
     return this._rare === null ? null : this._rare.closeWaiters;
   }
+  /** @internal */
   private set _closeWaiters(waiters: Future<void>[] | null) {
     if (waiters !== null || this._rare !== null) this._ensureRare().closeWaiters = waiters;
   }

@@ -79,6 +79,7 @@ export class StreamReader {
     this._loop = opts?.loop ?? getRunningLoop();
   }
 
+  /** @internal */
   private get _eof(): boolean {
     return (this._flags & EOF) !== 0;
   }
@@ -86,10 +87,11 @@ export class StreamReader {
   get _failed(): boolean {
     return (this._flags & FAILED) !== 0;
   }
-  /** The transport was paused by this reader (more than twice the limit buffered). */
+  /** @internal The transport was paused by this reader (more than twice the limit buffered). */
   private get _paused(): boolean {
     return (this._flags & PAUSED) !== 0;
   }
+  /** @internal */
   private set _paused(on: boolean) {
     this._flags = on ? this._flags | PAUSED : this._flags & ~PAUSED;
   }
@@ -433,6 +435,8 @@ const LABEL_PREFIXES = WAIT_NAMES.map((name) => `StreamReader.${name} from `);
  * behaves as the generator it replaces: the first `next()` checks the reader's error and
  * tries; each wait yields a fresh waiter; `throw`/`return` while waiting give it up and
  * take no bytes, so a cancelled read loses nothing.
+ *
+ * @internal
  */
 class ReadOperation {
   _future: Future<void> | null = null;
@@ -453,14 +457,17 @@ class ReadOperation {
     return NEWLINE;
   }
 
+  /** @internal */
   get _kind(): number {
     return this._mode & 3;
   }
 
+  /** @internal */
   get _state(): number {
     return this._mode >> 2;
   }
 
+  /** @internal */
   set _state(state: number) {
     this._mode = (this._mode & 3) | (state << 2);
   }
@@ -528,7 +535,7 @@ class ReadOperation {
   }
 }
 
-/** `readuntil(separator)`: the one kind of read that carries a separator of its own. */
+/** @internal `readuntil(separator)`: the one kind of read that carries a separator of its own. */
 class ReadUntilOperation extends ReadOperation {
   constructor(
     reader: StreamReader,

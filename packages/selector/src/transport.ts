@@ -104,54 +104,67 @@ export class SelectorTransport implements Transport {
 
   // --- flags and rarely needed state ---------------------------------------------------
 
+  /** @internal */
   private get _closing(): boolean {
     return (this._flags & CLOSING) !== 0;
   }
+  /** @internal */
   private set _closing(on: boolean) {
     this._setFlag(CLOSING, on);
   }
-  /** close() waits for the buffer to drain before closing the descriptor. */
+  /** @internal close() waits for the buffer to drain before closing the descriptor. */
   private get _closeWhenDrained(): boolean {
     return (this._flags & CLOSE_WHEN_DRAINED) !== 0;
   }
+  /** @internal */
   private set _closeWhenDrained(on: boolean) {
     this._setFlag(CLOSE_WHEN_DRAINED, on);
   }
+  /** @internal */
   private get _lost(): boolean {
     return (this._flags & LOST) !== 0;
   }
+  /** @internal */
   private set _lost(on: boolean) {
     this._setFlag(LOST, on);
   }
+  /** @internal */
   private get _eofWritten(): boolean {
     return (this._flags & EOF_WRITTEN) !== 0;
   }
+  /** @internal */
   private set _eofWritten(on: boolean) {
     this._setFlag(EOF_WRITTEN, on);
   }
+  /** @internal */
   private get _readingPaused(): boolean {
     return (this._flags & READING_PAUSED) !== 0;
   }
+  /** @internal */
   private set _readingPaused(on: boolean) {
     this._setFlag(READING_PAUSED, on);
   }
-  /** The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
+  /** @internal The peer's EOF was seen: the addon stopped reading, and nothing restarts it. */
   private get _eof(): boolean {
     return (this._flags & EOF_SEEN) !== 0;
   }
+  /** @internal */
   private set _eof(on: boolean) {
     this._setFlag(EOF_SEEN, on);
   }
-  /** The peer's EOF arrived while reading was paused: delivered on resume. */
+  /** @internal The peer's EOF arrived while reading was paused: delivered on resume. */
   private get _heldEof(): boolean {
     return (this._flags & HELD_EOF) !== 0;
   }
+  /** @internal */
   private set _heldEof(on: boolean) {
     this._setFlag(HELD_EOF, on);
   }
+  /** @internal */
   private get _protocolPaused(): boolean {
     return (this._flags & PROTOCOL_PAUSED) !== 0;
   }
+  /** @internal */
   private set _protocolPaused(on: boolean) {
     this._setFlag(PROTOCOL_PAUSED, on);
   }
@@ -160,16 +173,19 @@ export class SelectorTransport implements Transport {
     this._flags = on ? this._flags | flag : this._flags & ~flag;
   }
 
-  /** Records that arrived while reading was paused, delivered on resume. */
+  /** @internal Records that arrived while reading was paused, delivered on resume. */
   private get _held(): Buffer[] | null {
     return this._extra === null ? null : this._extra.held;
   }
+  /** @internal */
   private set _held(held: Buffer[] | null) {
     if (held !== null || this._extra !== null) this._ensureExtra().held = held;
   }
+  /** @internal */
   private get _high(): number {
     return this._extra === null ? DEFAULT_HIGH_WATER : this._extra.high;
   }
+  /** @internal */
   private get _low(): number {
     return this._extra === null ? DEFAULT_LOW_WATER : this._extra.low;
   }
@@ -178,7 +194,7 @@ export class SelectorTransport implements Transport {
     return (this._extra ??= { unixPath: undefined, socket: null, held: null, high: DEFAULT_HIGH_WATER, low: DEFAULT_LOW_WATER, backlog: 0 });
   }
 
-  /** The poller's reactor (not a field: each one is paid by every idle connection). */
+  /** @internal The poller's reactor (not a field: each one is paid by every idle connection). */
   private get _reactor(): Reactor {
     return this.owner._reactor as Reactor;
   }
