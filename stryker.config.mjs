@@ -60,6 +60,7 @@ export default {
   clearTextReporter: {
     allowColor: false,
     logTests: false,
+    reportTests: false,
     reportMutants: false,
     reportScoreTable: true,
   },
