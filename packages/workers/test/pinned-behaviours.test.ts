@@ -7,6 +7,7 @@ import { describe, expect, test } from "vitest";
 import { EventLoop, ensureFuture, run, type ExecutorJob } from "@loop/core";
 import { WorkerPoolExecutor, moduleFunction, runInExecutor, runInWorker } from "../src/index.js";
 import { JobFuture } from "../src/job-future.js";
+import { rebuildThrown } from "../src/remote-error.js";
 import { NO_ID, registryBuffer, sourceId } from "../src/job-registry.js";
 import { jobs } from "./helpers.js";
 
@@ -171,5 +172,79 @@ describe("argument errors name what was passed", () => {
   test("a module function's name is the file's base name and the export, whatever the query or hash", () => {
     expect(moduleFunction(`${jobs.href}?v=2#top`, "add").name).toBe("jobs.mjs#add");
     expect(moduleFunction("file:///srv/jobs/", "add").name).toBe("file:///srv/jobs/#add");
+  });
+});
+
+describe("new WorkerPoolExecutor(opts) names the option, the rule and the value", () => {
+  test("each bad option is refused with its own error; the bounds themselves are accepted", async () => {
+    expect(() => new WorkerPoolExecutor(null as never)).toThrow(new TypeError("new WorkerPoolExecutor(opts): opts must be an object like { maxThreads }"));
+    expect(() => new WorkerPoolExecutor({ minThreads: "1" as never })).toThrow(new TypeError("new WorkerPoolExecutor({ minThreads }): minThreads must be a number, got string"));
+    for (const idleTimeoutMs of [-1, Number.NaN, "5"]) {
+      expect(() => new WorkerPoolExecutor({ idleTimeoutMs: idleTimeoutMs as number })).toThrow(
+        new RangeError(`new WorkerPoolExecutor({ idleTimeoutMs }): idleTimeoutMs must be a number of milliseconds >= 0, got ${String(idleTimeoutMs)}`),
+      );
+    }
+    for (const niceIncrement of [-1, 20, 1.5, "3"]) {
+      expect(() => new WorkerPoolExecutor({ niceIncrement: niceIncrement as number })).toThrow(
+        new RangeError(`new WorkerPoolExecutor({ niceIncrement }): niceIncrement must be an integer from 0 to 19, got ${String(niceIncrement)}`),
+      );
+    }
+    // No thread starts (minThreads 0), so these cost nothing to make and shut down.
+    for (const opts of [{ niceIncrement: 0 }, { niceIncrement: 19 }, { idleTimeoutMs: 0 }]) {
+      const pool = new WorkerPoolExecutor({ ...opts, minThreads: 0, maxThreads: 1 });
+      expect(pool.threads).toHaveLength(0);
+      await pool.shutdown();
+    }
+  });
+});
+
+describe("an error thrown on a worker thread, rebuilt here", () => {
+  test("a user class that kept the name Error is named after its class, in name and stack; its fields are its only enumerable keys", () => {
+    const error = rebuildThrown({
+      kind: "error",
+      className: "ValidationError",
+      builtin: false,
+      name: "Error",
+      message: "bad input",
+      stack: "Error: bad input\n    at check (jobs.mjs:1:1)",
+      fields: { code: "E_BAD" },
+      cause: { kind: "value", value: 5 },
+    }) as Error & { code: string };
+    expect(error.constructor.name).toBe("ValidationError");
+    expect(error.name).toBe("ValidationError");
+    expect(error.stack).toBe("ValidationError: bad input\n    at check (jobs.mjs:1:1)");
+    expect(error.cause).toBe(5);
+    expect(error.code).toBe("E_BAD");
+    expect(Object.keys(error)).toEqual(["code"]);
+    for (const key of ["name", "stack", "cause"]) {
+      expect(Object.getOwnPropertyDescriptor(error, key)).toMatchObject({ writable: true, configurable: true, enumerable: false });
+    }
+    // One stand-in class per class name.
+    const again = rebuildThrown({ kind: "error", className: "ValidationError", builtin: false, name: "Error", message: "", stack: undefined, fields: {} });
+    expect((again as Error).constructor).toBe(error.constructor);
+  });
+
+  test("a name the worker set itself is kept, and a stack that does not start with it is left alone", () => {
+    const error = rebuildThrown({
+      kind: "error",
+      className: "HttpError",
+      builtin: false,
+      name: "NotFound",
+      message: "no",
+      stack: "at somewhere",
+      fields: {},
+    }) as Error;
+    expect(error.name).toBe("NotFound");
+    expect(error.stack).toBe("at somewhere");
+    const builtin = rebuildThrown({ kind: "error", className: "TypeError", builtin: true, name: "TypeError", message: "t", stack: "TypeError: t", fields: {} }) as Error;
+    expect(builtin).toBeInstanceOf(TypeError);
+    expect(Object.getOwnPropertyNames(builtin)).not.toContain("name");
+    expect(builtin.stack).toBe("TypeError: t");
+  });
+
+  test("an AggregateError with no errors listed arrives with none", () => {
+    const error = rebuildThrown({ kind: "error", className: "AggregateError", builtin: true, name: "AggregateError", message: "all failed", stack: undefined, fields: {} });
+    expect(error).toBeInstanceOf(AggregateError);
+    expect((error as AggregateError).errors).toEqual([]);
   });
 });
