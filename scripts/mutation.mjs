@@ -12,7 +12,7 @@
  * check on for a package.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -123,6 +123,8 @@ for (const name of packages) {
   const before = existsSync(incrementalFile(name))
     ? readFileSync(incrementalFile(name), "utf8")
     : null;
+  // A run that fails before reporting must not be scored from the last run's report.
+  rmSync(join(root, "reports", "mutation", name, "mutation.json"), { force: true });
   console.log(`\n==== mutation testing @loop/${name} ====`);
   const args = [stryker, "run", "stryker.config.mjs"];
   if (force) args.push("--force");
