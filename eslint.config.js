@@ -24,6 +24,9 @@ export default defineConfig(
     // Generated: the API reference site (pnpm docs:build) and the Node.js binaries CI caches.
     "docs-site/**",
     ".cache/**",
+    // Mutation testing (pnpm test:mutation): its reports and Stryker's copy of the repository.
+    "reports/**",
+    ".stryker-tmp/**",
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -5,16 +5,22 @@
  * code or covering tests changed since the checked-in `packages/<pkg>/stryker-incremental.json`
  * are tested again (`--force` re-tests everything). Reports go to reports/mutation/<pkg>/.
  * Prints each package's score beside its floor and exits non-zero if any is under it.
+ *
+ * `--baselined` (what CI runs, .ci/run) checks only the packages whose incremental file is
+ * checked in and names every other one as having NO BASELINE: a full first run of a
+ * package can take an hour, too long for CI, so committing that file is what turns the
+ * check on for a package.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const rawArgs = process.argv.slice(2).filter((a) => a !== "--");
 const force = rawArgs.includes("--force");
-const asked = rawArgs.filter((a) => a !== "--force");
+const baselinedOnly = rawArgs.includes("--baselined");
+const asked = rawArgs.filter((a) => a !== "--force" && a !== "--baselined");
 
 // The floors live in the config; LOOP_MUTATE_PACKAGE only has to name a known package to load it.
 process.env.LOOP_MUTATE_PACKAGE = "core";
@@ -22,11 +28,25 @@ const { floors } = await import("../stryker.config.mjs");
 const all = Object.keys(floors);
 for (const name of asked) {
   if (!all.includes(name)) {
-    console.error(`test:mutation: unknown package ${JSON.stringify(name)}; one of ${all.join(", ")}`);
+    console.error(
+      `test:mutation: unknown package ${JSON.stringify(name)}; one of ${all.join(", ")}`,
+    );
     process.exit(2);
   }
 }
-const packages = asked.length > 0 ? asked : all;
+/** @param {string} name */
+const incrementalFile = (name) => join(root, "packages", name, "stryker-incremental.json");
+const chosen = asked.length > 0 ? asked : all;
+const unbaselined = baselinedOnly
+  ? chosen.filter((name) => !existsSync(incrementalFile(name)))
+  : [];
+const packages = chosen.filter((name) => !unbaselined.includes(name));
+const noBaseline = unbaselined.map(
+  (name) =>
+    `${name}: NO BASELINE, not mutation-tested: run \`pnpm test:mutation ${name}\`, raise it to its floor and commit packages/${name}/stryker-incremental.json`,
+);
+if (noBaseline.length > 0)
+  console.log(`\n==== NO BASELINE: not checked ====\n${noBaseline.join("\n")}`);
 const stryker = join(root, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
 
 /**
@@ -40,31 +60,99 @@ function score(name) {
   /** @type {{ files: Record<string, { mutants: { status: string }[] }> }} */
   const report = JSON.parse(readFileSync(file, "utf8"));
   const counts = /** @type {Record<string, number>} */ ({});
-  for (const { mutants } of Object.values(report.files)) for (const m of mutants) counts[m.status] = (counts[m.status] ?? 0) + 1;
+  for (const { mutants } of Object.values(report.files))
+    for (const m of mutants) counts[m.status] = (counts[m.status] ?? 0) + 1;
   const detected = (counts.Killed ?? 0) + (counts.Timeout ?? 0);
   const undetected = (counts.Survived ?? 0) + (counts.NoCoverage ?? 0);
-  return { score: (100 * detected) / Math.max(1, detected + undetected), detected, survived: counts.Survived ?? 0, noCoverage: counts.NoCoverage ?? 0 };
+  return {
+    score: (100 * detected) / Math.max(1, detected + undetected),
+    detected,
+    survived: counts.Survived ?? 0,
+    noCoverage: counts.NoCoverage ?? 0,
+  };
+}
+
+/**
+ * Stryker writes the absolute path of the checkout into the incremental file (projectRoot,
+ * and the sandbox's paths in stack traces); the checked-in file names paths relative to
+ * the repository instead, so that it is the same on every machine. Returns the new text.
+ * @param {string} file
+ */
+function dropMachinePaths(file) {
+  if (!existsSync(file)) return null;
+  const text = readFileSync(file, "utf8");
+  const relative = text.split(JSON.stringify(root).slice(1, -1)).join(".");
+  if (relative !== text) writeFileSync(file, relative);
+  return relative;
+}
+
+/**
+ * What an incremental file says, without what changes from run to run (Stryker numbers
+ * the tests afresh each time): each file's source, each mutant's place and status, each
+ * test file's source and test names. Two runs with no change give the same string.
+ * @param {string | null} text
+ */
+function meaning(text) {
+  if (text === null) return null;
+  /** @typedef {{ line: number, column: number }} Position */
+  /** @type {{ files: Record<string, { source: string, mutants: { mutatorName: string, replacement?: string, status: string, location: { start: Position, end: Position } }[] }>, testFiles?: Record<string, { source?: string, tests: { name: string }[] }> }} */
+  const report = JSON.parse(text);
+  const where = (/** @type {Position} */ p) => `${p.line}:${p.column}`;
+  const files = Object.entries(report.files)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, { source, mutants }]) => [
+      name,
+      source,
+      mutants
+        .map(
+          (m) =>
+            `${m.mutatorName} ${where(m.location.start)}-${where(m.location.end)} ${m.replacement ?? ""} ${m.status}`,
+        )
+        .sort(),
+    ]);
+  const tests = Object.entries(report.testFiles ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, { source, tests }]) => [name, source ?? "", tests.map((t) => t.name).sort()]);
+  return JSON.stringify([files, tests]);
 }
 
 const lines = [];
 let failed = false;
 for (const name of packages) {
   const started = Date.now();
+  const before = existsSync(incrementalFile(name))
+    ? readFileSync(incrementalFile(name), "utf8")
+    : null;
+  // A run that fails before reporting must not be scored from the last run's report.
+  rmSync(join(root, "reports", "mutation", name, "mutation.json"), { force: true });
   console.log(`\n==== mutation testing @loop/${name} ====`);
   const args = [stryker, "run", "stryker.config.mjs"];
   if (force) args.push("--force");
-  const result = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, LOOP_MUTATE_PACKAGE: name } });
+  const result = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, LOOP_MUTATE_PACKAGE: name },
+  });
   const seconds = Math.round((Date.now() - started) / 1000);
+  const after = dropMachinePaths(incrementalFile(name));
   const floor = floors[/** @type {keyof typeof floors} */ (name)];
   const s = result.status === 0 || result.status === 1 ? score(name) : null;
   if (s === null) {
     failed = true;
-    lines.push(`${name}: no score (stryker exited with ${result.status ?? result.signal}) in ${seconds}s`);
+    lines.push(
+      `${name}: no score (stryker exited with ${result.status ?? result.signal}) in ${seconds}s`,
+    );
     continue;
   }
   const ok = s.score >= floor && result.status === 0;
   if (!ok) failed = true;
-  lines.push(`${name}: ${s.score.toFixed(2)}% (floor ${floor}%) ${ok ? "ok" : "UNDER THE FLOOR"}: ${s.detected} detected, ${s.survived} survived, ${s.noCoverage} not covered; ${seconds}s`);
+  const stale =
+    before !== null && meaning(after) !== meaning(before)
+      ? "; results changed: commit its stryker-incremental.json with your change"
+      : "";
+  lines.push(
+    `${name}: ${s.score.toFixed(2)}% (floor ${floor}%) ${ok ? "ok" : "UNDER THE FLOOR"}: ${s.detected} detected, ${s.survived} survived, ${s.noCoverage} not covered; ${seconds}s${stale}`,
+  );
 }
-console.log(`\n==== mutation scores ====\n${lines.join("\n")}`);
+console.log(`\n==== mutation scores ====\n${[...lines, ...noBaseline].join("\n")}`);
 process.exit(failed ? 1 : 0);
