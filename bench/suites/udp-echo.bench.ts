@@ -8,10 +8,10 @@
  *
  *   UDP_ECHO_SECONDS=5 UDP_ECHO_ROUNDS=3 node --import tsx suites/udp-echo.bench.ts
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
-import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { LineProcess } from "../lib/line-process.ts";
 
 const here = join(dirname(fileURLToPath(import.meta.url)), "..", "udp-echo");
 const seconds = Number(process.env.UDP_ECHO_SECONDS ?? 5);
@@ -37,38 +37,10 @@ const variants: Variant[] = [
 if (hasPython) variants.push({ name: "CPython asyncio DatagramProtocol", command: [python, join(here, "server.py")] });
 if (hasUvloop) variants.push({ name: "uvloop DatagramProtocol", command: [python, join(here, "server.py"), "uvloop"] });
 
-class Proc {
-  readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: Interface;
-  private readonly queue: string[] = [];
-  private readonly waiting: ((line: string) => void)[] = [];
-
+/** A server or load process of this suite, started in its folder. */
+class Proc extends LineProcess {
   constructor(command: string[]) {
-    const [file = "", ...args] = command;
-    this.child = spawn(file, args, { cwd: here });
-    this.child.stderr.pipe(process.stderr);
-    this.lines = createInterface({ input: this.child.stdout });
-    this.lines.on("line", (line) => {
-      const next = this.waiting.shift();
-      if (next) next(line);
-      else this.queue.push(line);
-    });
-  }
-
-  line(): Promise<string> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  send(command: string): void {
-    this.child.stdin.write(`${command}\n`);
-  }
-
-  async end(): Promise<void> {
-    const exited = new Promise((resolve) => this.child.once("exit", resolve));
-    this.child.stdin.end();
-    await exited;
+    super(command, here);
   }
 }
 
