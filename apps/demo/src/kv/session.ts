@@ -12,7 +12,8 @@
 import { CancelledError, getRunningLoop, type Coroutine, type Task } from "@loop/core";
 import type { StreamReader, StreamWriter } from "@loop/net";
 import { QueueShutDown } from "@loop/sync";
-import { execute } from "./commands/index.js";
+import type { CommandArgs } from "./args.js";
+import { runCommand } from "./commands/index.js";
 import type { CommandContext, ServerFacts } from "./commands/context.js";
 import type { Keyspace } from "./keyspace.js";
 import { OutputLimitCheck, type OutputBufferLimit } from "./output-limit.js";
@@ -56,7 +57,7 @@ export class Session implements CommandContext {
   readonly keyspace: Keyspace;
   readonly pubsub: PubSub;
   clientName: string | null = null;
-  transaction: Uint8Array[][] | null = null;
+  transaction: CommandArgs[] | null = null;
   transactionFailed = false;
   subscriber: Subscriber | null = null;
   /** True while waiting for the client's next request: shutdown may cancel the session there. */
@@ -136,9 +137,9 @@ export class Session implements CommandContext {
     const { parser, out, host } = this;
     if (this.subscriber !== null) this.takeQueuedMessages(this.subscriber);
     for (;;) {
-      let args: Uint8Array[] | null;
+      let args: CommandArgs | null;
       try {
-        args = parser.next();
+        args = parser.nextArgs();
       } catch (error) {
         if (!(error instanceof RespProtocolError)) throw error;
         host.stats.protocolErrors++;
@@ -148,7 +149,7 @@ export class Session implements CommandContext {
       if (args === null) return Batch.NeedInput;
       host.stats.commandsProcessed++;
       try {
-        execute(this, args);
+        runCommand(this, args);
       } catch (error) {
         // A bug in a command must cost its client one error reply, not the connection.
         out.error(`ERR internal error: ${error instanceof Error ? error.message : String(error)}`);
