@@ -226,6 +226,14 @@ export class CommandParser {
   }
 
   private readArrayHeader(): boolean {
+    const start = this.pos;
+    const quick = this.quickHeader(STAR, this.limits.maxArrayLength);
+    if (quick > 0) {
+      this.commandStart = start;
+      this.args.reset();
+      this.remaining = quick;
+      return true;
+    }
     const cr = this.findLineEnd("too big mbulk count string");
     if (cr < 0) return false;
     const count = parseHeaderInteger(this.buf, this.pos + 1, cr);
@@ -240,8 +248,35 @@ export class CommandParser {
     return true;
   }
 
+  /**
+   * Consumes a `*<n>\r\n` or `$<n>\r\n` header at `pos` (`type` is `*` or `$`) when it is
+   * whole and plain, 1 to 9 digits, at most `max` (what clients send), and returns n; -1
+   * for anything else, which the general path then reads and reports. One pass over the
+   * header instead of a line scan and then a number parse: a header per argument is most
+   * of what the parser reads.
+   */
+  private quickHeader(type: number, max: number): number {
+    const buf = this.buf;
+    const end = this.end;
+    const at = this.pos;
+    if (this.scanned !== 0 || at + 3 >= end || buf[at] !== type) return -1;
+    let c = buf[at + 1];
+    if (c <= ZERO || c > NINE) return -1;
+    let n = c - ZERO;
+    let i = at + 2;
+    for (; i < end; i++) {
+      c = buf[i];
+      if (c < ZERO || c > NINE) break;
+      n = n * 10 + (c - ZERO);
+    }
+    if (i + 1 >= end || c !== CR || buf[i + 1] !== LF || i - at > 10 || n > max) return -1;
+    this.pos = i + 2;
+    return n;
+  }
+
   private readBulk(): boolean {
     const buf = this.buf;
+    if (this.bulkLength < 0) this.bulkLength = this.quickHeader(DOLLAR, this.limits.maxBulkLength);
     if (this.bulkLength < 0) {
       if (this.pos === this.end) return false;
       const first = buf[this.pos];

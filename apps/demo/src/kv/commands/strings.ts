@@ -62,7 +62,8 @@ export const set: Command = {
       expiresAt = ctx.keyspace.clock() + ms;
     }
     const key = args.latin1(1);
-    const old = ctx.keyspace.get(key);
+    // A plain SET has no use for the old value: one lookup fewer.
+    const old = nx || xx || returnOld ? ctx.keyspace.get(key) : undefined;
     if ((nx && old !== undefined) || (xx && old === undefined)) {
       if (returnOld) ctx.out.bulk(old ?? null);
       else ctx.out.nullBulk();
