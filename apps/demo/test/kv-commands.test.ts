@@ -262,6 +262,27 @@ describe("GET / SET", () => {
     expect(latin1(ks.get("q")!)).toBe("xyz");
   });
 
+  it("keeps a large value where the parser assembled it instead of copying it; a small one is copied", () => {
+    const { c, ks } = setup();
+    const parser = new CommandParser();
+    const size = 256 * 1024;
+    // Fed and run read by read, as the server does.
+    const receive = (chunk: Uint8Array): void => {
+      parser.feed(chunk);
+      for (let args = parser.nextArgs(); args !== null; args = parser.nextArgs()) runCommand(c, args);
+    };
+    receive(utf8Bytes(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${size}\r\n`));
+    for (let sent = 0; sent < size; sent += 4096) receive(new Uint8Array(4096).fill(120));
+    receive(utf8Bytes("\r\n*3\r\n$3\r\nSET\r\n$5\r\nsmall\r\n$1\r\ny\r\n"));
+    const big = ks.get("big")!;
+    expect(big.length).toBe(size);
+    expect(big.every((b) => b === 120)).toBe(true);
+    // A view into the parser's buffer (after the command's header), which holds little else.
+    expect(big.byteOffset).toBeGreaterThan(0);
+    expect(big.buffer.byteLength).toBeLessThan(2 * size);
+    expect(ks.get("small")!.buffer.byteLength).toBe(1);
+  });
+
   it("NX sets only a missing key, XX only an existing one (nil otherwise)", () => {
     const { c } = setup();
     expect(c.run("SET", "k", "1", "XX")).toBeNull();

@@ -15,6 +15,8 @@ import { latin1Range, parseInt64, rangeEqualsIgnoreCase } from "./bytes.js";
 /** Argument slots a `CommandArgs` keeps between commands; a longer command's table is dropped after it. */
 const KEPT_SLOTS = 256;
 const EMPTY = new Uint8Array(0);
+/** From this many bytes, `value` may keep a view instead of copying. */
+const LARGE_VALUE = 64 * 1024;
 /** Up to this many bytes, `copy` copies byte by byte rather than through `slice`. */
 const SHORT_COPY = 32;
 
@@ -71,6 +73,18 @@ export class CommandArgs {
     const out = new Uint8Array(n);
     for (let k = 0; k < n; k++) out[k] = buf[start + k];
     return out;
+  }
+
+  /**
+   * Argument `i` as a value to store: a view when it takes at least half the memory it
+   * arrived in (a large value, which the parser assembles in a buffer of its own), sparing
+   * a copy of megabytes at the cost of at most as much again; a copy otherwise, so that a
+   * short value does not keep a whole chunk alive.
+   */
+  value(i: number): Uint8Array {
+    const n = this.size(i);
+    if (n >= LARGE_VALUE && 2 * n >= this.buf.buffer.byteLength) return this.bytes(i);
+    return this.copy(i);
   }
 
   /** Argument `i` as a Latin-1 byte string (keys, channel names: see `bytes.ts`). */

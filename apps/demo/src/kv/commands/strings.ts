@@ -69,8 +69,8 @@ export const set: Command = {
       else ctx.out.nullBulk();
       return;
     }
-    // A copy: the argument is a range of the chunk it arrived in.
-    ctx.keyspace.set(key, args.copy(2), expiresAt, keepTtl);
+    // Not a view of the whole chunk the argument arrived in (see CommandArgs.value).
+    ctx.keyspace.set(key, args.value(2), expiresAt, keepTtl);
     if (returnOld) ctx.out.bulk(old ?? null);
     else ctx.out.simple(OK);
   },
@@ -153,7 +153,7 @@ export const mset: Command = {
       return;
     }
     for (let i = 1; i < args.length; i += 2) {
-      ctx.keyspace.set(args.latin1(i), args.copy(i + 1));
+      ctx.keyspace.set(args.latin1(i), args.value(i + 1));
     }
     ctx.out.simple(OK);
   },
