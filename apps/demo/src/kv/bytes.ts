@@ -49,10 +49,14 @@ export function latin1Range(buf: Uint8Array, start: number, end: number): string
     recent[slot] = text;
     return text;
   }
-  if (n <= CHUNK) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  if (n <= CHUNK)
+    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
   let text = "";
   for (let i = start; i < end; i += CHUNK) {
-    text += String.fromCharCode.apply(null, buf.subarray(i, Math.min(i + CHUNK, end)) as unknown as number[]);
+    text += String.fromCharCode.apply(
+      null,
+      buf.subarray(i, Math.min(i + CHUNK, end)) as unknown as number[],
+    );
   }
   return text;
 }
@@ -92,7 +96,12 @@ export function equalsIgnoreCase(bytes: Uint8Array, word: string): boolean {
 }
 
 /** `equalsIgnoreCase` on `buf[start, end)`. */
-export function rangeEqualsIgnoreCase(buf: Uint8Array, start: number, end: number, word: string): boolean {
+export function rangeEqualsIgnoreCase(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  word: string,
+): boolean {
   if (end - start !== word.length) return false;
   for (let i = start; i < end; i++) {
     let c = buf[i];
