@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { latin1, utf8Bytes } from "../src/kv/bytes.js";
-import { execute, findCommand, commands } from "../src/kv/commands/index.js";
+import { execute, findCommand, commands, runCommand } from "../src/kv/commands/index.js";
 import type { CommandContext } from "../src/kv/commands/context.js";
 import { Keyspace } from "../src/kv/keyspace.js";
 import { PubSub, Subscriber } from "../src/kv/pubsub.js";
 import { ReplyError, parseReplies, type RespValue } from "../src/kv/reply-parser.js";
+import { CommandParser } from "../src/kv/resp-parser.js";
 import { ReplyBuffer, concat } from "../src/kv/resp-writer.js";
 
 /** A connection without a socket: commands run against it, replies are decoded. */
@@ -243,6 +244,43 @@ describe("GET / SET", () => {
     expect(latin1(ks.get("m")!)).toBe("xyz");
     // Exactly sized arrays of their own: the 20-byte chunk is not kept alive by them.
     expect(ks.get("k")!.buffer.byteLength).toBe(3);
+  });
+
+  it("stores a copy of the value when run from the parser's ranges of a received chunk", () => {
+    const { c, ks } = setup();
+    const parser = new CommandParser();
+    const chunk = Buffer.from("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nabc\r\n*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$3\r\nxyz\r\n");
+    parser.feed(chunk);
+    for (let args = parser.nextArgs(); args !== null; args = parser.nextArgs()) runCommand(c, args);
+    // The chunk's memory is reused by whoever owns it: neither the stored value nor the
+    // command MULTI queued may still point into it.
+    chunk.fill(0);
+    expect(latin1(ks.get("k")!)).toBe("abc");
+    expect(ks.get("k")!.buffer.byteLength).toBe(3);
+    c.out.take();
+    expect(c.run("EXEC")).toEqual(["OK"]);
+    expect(latin1(ks.get("q")!)).toBe("xyz");
+  });
+
+  it("keeps a large value where the parser assembled it instead of copying it; a small one is copied", () => {
+    const { c, ks } = setup();
+    const parser = new CommandParser();
+    const size = 256 * 1024;
+    // Fed and run read by read, as the server does.
+    const receive = (chunk: Uint8Array): void => {
+      parser.feed(chunk);
+      for (let args = parser.nextArgs(); args !== null; args = parser.nextArgs()) runCommand(c, args);
+    };
+    receive(utf8Bytes(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${size}\r\n`));
+    for (let sent = 0; sent < size; sent += 4096) receive(new Uint8Array(4096).fill(120));
+    receive(utf8Bytes("\r\n*3\r\n$3\r\nSET\r\n$5\r\nsmall\r\n$1\r\ny\r\n"));
+    const big = ks.get("big")!;
+    expect(big.length).toBe(size);
+    expect(big.every((b) => b === 120)).toBe(true);
+    // A view into the parser's buffer (after the command's header), which holds little else.
+    expect(big.byteOffset).toBeGreaterThan(0);
+    expect(big.buffer.byteLength).toBeLessThan(2 * size);
+    expect(ks.get("small")!.buffer.byteLength).toBe(1);
   });
 
   it("NX sets only a missing key, XX only an existing one (nil otherwise)", () => {

@@ -115,6 +115,36 @@ describe("CommandParser: multibulk requests", () => {
     );
   });
 
+  it("nextArgs refills one CommandArgs with ranges, also for a multibulk cut across chunks", () => {
+    const parser = new CommandParser();
+    // The second command is cut inside its second argument, so its first one (already
+    // parsed) must move with it to the parser's new buffer.
+    parser.feed(Buffer.from("*2\r\n$3\r\nGET\r\n$3\r\nabc\r\n*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$5\r\nhe"));
+    const first = parser.nextArgs()!;
+    expect([first.length, first.latin1(0), first.latin1(1), first.size(1)]).toEqual([2, "GET", "abc", 3]);
+    expect(first.is(0, "get")).toBe(true);
+    expect(parser.nextArgs()).toBeNull();
+    parser.feed(bytes("llo\r\nPING x\r\n"));
+    const second = parser.nextArgs()!;
+    expect(second).toBe(first); // the same object, refilled
+    expect([second.length, second.latin1(0), second.latin1(1), latin1(second.copy(2))]).toEqual([3, "SET", "k1", "hello"]);
+    const inline = parser.nextArgs()!;
+    expect(inline.toArray().map(latin1)).toEqual(["PING", "x"]);
+    expect(parser.nextArgs()).toBeNull();
+    expect(parser.idle()).toBe(true);
+  });
+
+  it("CommandArgs.detach copies the arguments out of the chunk", () => {
+    const parser = new CommandParser();
+    const chunk = Buffer.from("*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n");
+    parser.feed(chunk);
+    const kept = parser.nextArgs()!.detach();
+    chunk.fill(0);
+    expect(kept.toArray().map(latin1)).toEqual(["ECHO", "hi"]);
+    // One array from the first argument to the end of the last ("ECHO\r\n$2\r\nhi"), not the chunk.
+    expect(kept.bytes(1).buffer.byteLength).toBe(12);
+  });
+
   it("never throws anything but RespProtocolError, whatever the bytes (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (chunks) => {

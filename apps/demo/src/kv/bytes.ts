@@ -24,26 +24,39 @@ const recent: string[] = new Array<string>(SLOTS).fill("");
 
 /** The Latin-1 string of `bytes`: one char per byte. */
 export function latin1(bytes: Uint8Array): string {
-  const n = bytes.length;
+  return latin1Range(bytes, 0, bytes.length);
+}
+
+/**
+ * The Latin-1 string of `buf[start, end)`, read in place: a command's arguments are
+ * ranges of the chunk they arrived in (see `CommandArgs`), and a hit in the string table
+ * costs no view and no string.
+ */
+export function latin1Range(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
   if (n <= SHORT) {
     // FNV-1a over the bytes, then compare with the slot's string before trusting it.
     let hash = 0x811c9dc5;
-    for (let i = 0; i < n; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
     const slot = (hash ^ (hash >>> 16)) & (SLOTS - 1);
     const seen = recent[slot];
     if (seen.length === n) {
       let i = 0;
-      while (i < n && seen.charCodeAt(i) === bytes[i]) i++;
+      while (i < n && seen.charCodeAt(i) === buf[start + i]) i++;
       if (i === n) return seen;
     }
-    const text = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    const text = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
     recent[slot] = text;
     return text;
   }
-  if (n <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  if (n <= CHUNK)
+    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
   let text = "";
-  for (let i = 0; i < n; i += CHUNK) {
-    text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
+  for (let i = start; i < end; i += CHUNK) {
+    text += String.fromCharCode.apply(
+      null,
+      buf.subarray(i, Math.min(i + CHUNK, end)) as unknown as number[],
+    );
   }
   return text;
 }
@@ -79,11 +92,21 @@ export function utf8Bytes(text: string): Uint8Array {
 
 /** True when `bytes` spells `word` in ASCII, ignoring case; `word` must be lower case. */
 export function equalsIgnoreCase(bytes: Uint8Array, word: string): boolean {
-  if (bytes.length !== word.length) return false;
-  for (let i = 0; i < bytes.length; i++) {
-    let c = bytes[i];
+  return rangeEqualsIgnoreCase(bytes, 0, bytes.length, word);
+}
+
+/** `equalsIgnoreCase` on `buf[start, end)`. */
+export function rangeEqualsIgnoreCase(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  word: string,
+): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = start; i < end; i++) {
+    let c = buf[i];
     if (c >= 65 && c <= 90) c += 32;
-    if (c !== word.charCodeAt(i)) return false;
+    if (c !== word.charCodeAt(i - start)) return false;
   }
   return true;
 }

@@ -14,5 +14,6 @@ export type { RespValue } from "./reply-parser.js";
 export { Keyspace } from "./keyspace.js";
 export { PubSub, Subscriber } from "./pubsub.js";
 export { globMatch } from "./glob.js";
-export { execute, commands } from "./commands/index.js";
+export { execute, runCommand, commands } from "./commands/index.js";
+export { CommandArgs } from "./args.js";
 export type { Command, CommandContext } from "./commands/index.js";

@@ -2,8 +2,8 @@
  * PUBLISH/SUBSCRIBE with bounded memory.
  *
  * Each subscriber has a queue of encoded messages, emptied onto its socket by a pump task
- * that waits on `drain()`: a subscriber that reads slowly makes its socket's buffer fill,
- * then its queue. Its pending output — the queued bytes plus the socket's write buffer —
+ * that waits while the socket is behind (`pauseWriting`): a subscriber that reads slowly
+ * makes its socket's buffer fill, then its queue. Its pending output — the queued bytes plus the socket's write buffer —
  * is bounded in bytes as Redis's `client-output-buffer-limit pubsub` bounds it (32 MiB hard,
  * 8 MiB for 60 s soft, by default): the publish that breaks the limit drops the subscriber
  * (the server then closes its connection) instead of letting memory grow. A count of

@@ -8,17 +8,20 @@
  * - inline: one line of space-separated words, with Redis's quoting rules (what `telnet`
  *   users type; see `splitInlineArgs`).
  *
- * Zero copy: an argument is a `subarray` view of the chunk it arrived in. The parser never
- * writes into a byte it has handed out (when it must merge a partial frame with the next
- * chunk it moves to a new buffer), so views stay valid for as long as the caller keeps
- * them; a caller that stores an argument for long should copy it (a 3-byte view keeps its
- * whole 64 KiB chunk alive).
+ * Zero copy: an argument is a range of the chunk it arrived in (`CommandArgs`; `next()`
+ * makes `subarray` views of them for callers that want arrays). The parser never writes
+ * into a byte it has handed out (when it must merge a partial frame with the next chunk
+ * it moves to a new buffer), so views stay valid for as long as the caller keeps them; a
+ * caller that stores an argument for long should copy it (a 3-byte view keeps its whole
+ * 64 KiB chunk alive).
  *
  * Limits (`RespLimits`) bound what a client can make the server buffer; breaking one, or
  * any malformed frame, raises `RespProtocolError` with the message Redis itself uses
  * (`Protocol error: invalid bulk length`, …). After an error the stream is out of sync and
  * the parser refuses to go on, as Redis closes such a connection.
  */
+
+import { CommandArgs } from "./args.js";
 
 /** What a client may make the server buffer. Defaults are Redis's. */
 export interface RespLimits {
@@ -56,10 +59,12 @@ const BETWEEN = -1;
 /**
  * An incremental command parser for one connection.
  *
- * `feed(chunk)` appends bytes; `next()` returns the next complete command (its arguments,
- * the command name first) or `null` when the buffered bytes do not hold one yet. A server
- * feeds what it read, then calls `next()` until it returns `null`, so that every command
- * of a pipelined batch is executed before the replies are written in one go.
+ * `feed(chunk)` appends bytes; `nextArgs()` returns the next complete command (its
+ * arguments, the command name first, in a `CommandArgs` the parser refills for every
+ * command) or `null` when the buffered bytes do not hold one yet; `next()` is the same as
+ * an array of views. A server feeds what it read, then calls `nextArgs()` until it returns
+ * `null`, so that every command of a pipelined batch is executed before the replies are
+ * written in one go.
  *
  * Work is linear in the input whatever the chunking: a multibulk in progress keeps the
  * arguments already parsed (Redis's `multibulklen`/`bulklen` state), a header line is not
@@ -87,7 +92,9 @@ export class CommandParser {
   private remaining = BETWEEN;
   /** Length of the bulk string whose `$` header was consumed, or -1. */
   private bulkLength = -1;
-  private args: Uint8Array[] = [];
+  /** Where the multibulk in progress starts in `buf`: its arguments are ranges of `buf` after it. */
+  private commandStart = 0;
+  private readonly args = new CommandArgs();
   private error: RespProtocolError | null = null;
 
   constructor(limits?: Partial<RespLimits>) {
@@ -108,15 +115,18 @@ export class CommandParser {
   feed(chunk: Uint8Array): void {
     const length = chunk.length;
     if (length === 0) return;
-    const buffered = this.end - this.pos;
-    if (buffered === 0) {
+    // What must be kept: the unparsed bytes, and the arguments already parsed of a
+    // multibulk in progress (ranges of `buf` from `commandStart`).
+    const keepFrom = this.remaining === BETWEEN ? this.pos : this.commandStart;
+    const kept = this.end - keepFrom;
+    if (kept === 0) {
       // The common case (a whole command per read): parse straight from the chunk, seen as
-      // a plain Uint8Array. Sockets deliver Node Buffers, whose subarray() is a JS wrapper
-      // building a Buffer per call; the typed array's own is a V8 builtin, about twice as
-      // fast, and every argument of every command is one subarray.
+      // a plain Uint8Array. Sockets deliver Node Buffers, whose subarray() and slice() are
+      // JS wrappers (and slice() makes no copy); the typed array's own are V8 builtins.
       this.buf = chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, length);
       this.pos = 0;
       this.end = length;
+      this.commandStart = 0;
       this.owned = false;
       return;
     }
@@ -125,22 +135,24 @@ export class CommandParser {
       this.end += length;
       return;
     }
-    // A new buffer rather than compacting in place: views handed out (and the arguments
-    // of the multibulk in progress) may point into the old one. It doubles, but never past
-    // the end of a bulk string in progress, and goes straight to that end once it is half
-    // way there: a 40 MiB value ends in a 40 MiB buffer, not a 64 MiB one, after fewer
-    // copies; what a header declares is never allocated before a quarter of it arrived.
-    let capacity = Math.max(buffered + length, buffered * 2, 4096);
+    // A new buffer rather than compacting in place: views handed out may point into the
+    // old one. It doubles, but never past the end of a bulk string in progress, and goes
+    // straight to that end once it is half way there: a 40 MiB value ends in a 40 MiB
+    // buffer, not a 64 MiB one, after fewer copies; what a header declares is never
+    // allocated before a quarter of it arrived.
+    let capacity = Math.max(kept + length, kept * 2, 4096);
     if (this.bulkLength >= 0) {
-      const whole = this.bulkLength + 2;
-      if (capacity * 2 >= whole) capacity = Math.max(buffered + length, whole);
+      const whole = this.pos - keepFrom + this.bulkLength + 2;
+      if (capacity * 2 >= whole) capacity = Math.max(kept + length, whole);
     }
     const grown = new Uint8Array(capacity);
-    grown.set(this.buf.subarray(this.pos, this.end), 0);
-    grown.set(chunk, buffered);
+    grown.set(this.buf.subarray(keepFrom, this.end), 0);
+    grown.set(chunk, kept);
     this.buf = grown;
-    this.pos = 0;
-    this.end = buffered + length;
+    this.pos -= keepFrom;
+    if (this.remaining !== BETWEEN) this.args.shift(keepFrom);
+    this.commandStart -= keepFrom;
+    this.end = kept + length;
     this.owned = true;
   }
 
@@ -150,6 +162,17 @@ export class CommandParser {
    * @throws RespProtocolError on malformed input, and again on every later call.
    */
   next(): Uint8Array[] | null {
+    const args = this.nextArgs();
+    return args === null ? null : args.toArray();
+  }
+
+  /**
+   * The next complete command as ranges of the received bytes, or `null` when more bytes
+   * are needed: `next()` without a view or an array per command. The same `CommandArgs`
+   * is refilled by the next call, so its caller reads it and lets it go.
+   * @throws RespProtocolError on malformed input, and again on every later call.
+   */
+  nextArgs(): CommandArgs | null {
     if (this.error !== null) throw this.error;
     try {
       for (;;) {
@@ -159,19 +182,19 @@ export class CommandParser {
             if (!this.readArrayHeader()) return null;
             if (this.remaining === BETWEEN) continue; // *0 or *-1: nothing to run
           } else {
-            const command = this.readInline();
-            if (command === null) return null;
-            if (command.length === 0) continue;
-            return command;
+            const words = this.readInline();
+            if (words === null) return null;
+            if (words.length === 0) continue;
+            this.args.fill(words);
+            return this.args;
           }
         }
         while (this.remaining > 0) {
           if (!this.readBulk()) return null;
         }
-        const command = this.args;
-        this.args = [];
         this.remaining = BETWEEN;
-        return command;
+        this.args.buf = this.buf;
+        return this.args;
       }
     } catch (error) {
       if (error instanceof RespProtocolError) this.error = error;
@@ -203,20 +226,57 @@ export class CommandParser {
   }
 
   private readArrayHeader(): boolean {
+    const start = this.pos;
+    const quick = this.quickHeader(STAR, this.limits.maxArrayLength);
+    if (quick > 0) {
+      this.commandStart = start;
+      this.args.reset();
+      this.remaining = quick;
+      return true;
+    }
     const cr = this.findLineEnd("too big mbulk count string");
     if (cr < 0) return false;
     const count = parseHeaderInteger(this.buf, this.pos + 1, cr);
     if (count === null || count > this.limits.maxArrayLength) {
       throw new RespProtocolError("Protocol error: invalid multibulk length");
     }
+    this.commandStart = this.pos;
+    this.args.reset();
     this.pos = cr + 2;
     // Redis runs nothing for `*0` and `*-1`.
     this.remaining = count <= 0 ? BETWEEN : count;
     return true;
   }
 
+  /**
+   * Consumes a `*<n>\r\n` or `$<n>\r\n` header at `pos` (`type` is `*` or `$`) when it is
+   * whole and plain, 1 to 9 digits, at most `max` (what clients send), and returns n; -1
+   * for anything else, which the general path then reads and reports. One pass over the
+   * header instead of a line scan and then a number parse: a header per argument is most
+   * of what the parser reads.
+   */
+  private quickHeader(type: number, max: number): number {
+    const buf = this.buf;
+    const end = this.end;
+    const at = this.pos;
+    if (this.scanned !== 0 || at + 3 >= end || buf[at] !== type) return -1;
+    let c = buf[at + 1];
+    if (c <= ZERO || c > NINE) return -1;
+    let n = c - ZERO;
+    let i = at + 2;
+    for (; i < end; i++) {
+      c = buf[i];
+      if (c < ZERO || c > NINE) break;
+      n = n * 10 + (c - ZERO);
+    }
+    if (i + 1 >= end || c !== CR || buf[i + 1] !== LF || i - at > 10 || n > max) return -1;
+    this.pos = i + 2;
+    return n;
+  }
+
   private readBulk(): boolean {
     const buf = this.buf;
+    if (this.bulkLength < 0) this.bulkLength = this.quickHeader(DOLLAR, this.limits.maxBulkLength);
     if (this.bulkLength < 0) {
       if (this.pos === this.end) return false;
       const first = buf[this.pos];
@@ -238,7 +298,7 @@ export class CommandParser {
     if (buf[stop] !== CR || buf[stop + 1] !== LF) {
       throw new RespProtocolError("Protocol error: expected CRLF after a bulk string");
     }
-    this.args.push(buf.subarray(start, stop));
+    this.args.push(start, stop);
     this.pos = stop + 2;
     this.bulkLength = -1;
     this.remaining--;

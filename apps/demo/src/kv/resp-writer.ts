@@ -13,6 +13,8 @@ const LF = 10;
 
 /** Bulk payloads at least this long are passed on by reference instead of being copied. */
 const LARGE_BULK = 8 * 1024;
+/** Bulk payloads up to this long are copied byte by byte: quicker than `set` for short ones. */
+const SHORT_BULK = 32;
 
 /**
  * Replies of one batch, encoded as they are produced.
@@ -112,7 +114,12 @@ export class ReplyBuffer {
     this.buf[this.length++] = 36; // $
     this.decimal(n);
     this.crlf();
-    if (n < LARGE_BULK) {
+    if (n <= SHORT_BULK) {
+      const buf = this.buf;
+      let at = this.length;
+      for (let i = 0; i < n; i++) buf[at++] = value[i];
+      this.length = at;
+    } else if (n < LARGE_BULK) {
       this.buf.set(value, this.length);
       this.length += n;
     } else {

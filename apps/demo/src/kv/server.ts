@@ -1,6 +1,7 @@
 /**
- * The key-value server: a `@loop/net` server whose connections are `Session`s over one
- * shared `Keyspace` and `PubSub`, plus the task that sweeps expired keys.
+ * The key-value server: a `@loop/net` protocol server (`createServer`, asyncio's
+ * `loop.create_server`) whose connections are `Session`s over one shared `Keyspace` and
+ * `PubSub`, plus the task that sweeps expired keys.
  *
  * Shutdown is graceful, in asyncio's order for `Server.close()` + `wait_closed()`: stop
  * accepting; let every connection finish the batch it is running (its replies are
@@ -9,8 +10,8 @@
  * until every connection is closed.
  */
 
-import { currentTask, getRunningLoop, wait, type Coroutine, type Task } from "@loop/core";
-import { startServer, type Server, type StreamReader, type StreamWriter } from "@loop/net";
+import { getRunningLoop, wait, type Coroutine, type Task } from "@loop/core";
+import { createServer, type Server } from "@loop/net";
 import { sleep } from "@loop/timers";
 import type { ServerFacts } from "./commands/context.js";
 import { Keyspace } from "./keyspace.js";
@@ -157,7 +158,7 @@ export class KvServer implements SessionHost {
   /** @internal */
   *_listen(): Coroutine<void> {
     const { host, port } = this.settings;
-    this.server = yield* startServer((reader, writer) => this.onClient(reader, writer), host, port);
+    this.server = yield* createServer(() => this.newSession(), host, port);
     this.sweeper = getRunningLoop().createTask(this.sweepExpired(), { name: "kv expiry sweep" });
   }
 
@@ -209,30 +210,30 @@ export class KvServer implements SessionHost {
     this._draining = true;
     server.close();
     this.sweeper?.cancel();
-    // A session waiting for a request has nothing in flight; a busy one stops by itself
-    // after its batch, because `draining` is set.
-    for (const session of this.sessions) if (session.idle) session.task?.cancel("kv-server shutting down");
-    const handlers = [...this.sessions].map((s) => s.task).filter((t): t is Task<unknown> => t !== null);
-    if (handlers.length > 0) {
-      const { pending } = yield* wait(handlers, { timeout: this.settings.shutdownGraceMs });
+    // A session waiting for a request has nothing in flight and closes now; a busy one
+    // closes by itself after its batch, because `draining` is set.
+    for (const session of this.sessions) session.shutdown();
+    const open = [...this.sessions].map((s) => s.closed);
+    if (open.length > 0) {
+      const { pending } = yield* wait(open, { timeout: this.settings.shutdownGraceMs });
       if (pending.size > 0) {
         this.log(`kv-server: ${pending.size} connection(s) did not finish within ${this.settings.shutdownGraceMs} ms: aborting them`);
         server.abortClients();
-        for (const task of pending) task.cancel("kv-server shutdown grace period over");
       }
     }
     yield* server.waitClosed();
   }
 
-  private *onClient(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
+  private newSession(): Session {
     this.stats.connectionsAccepted++;
-    const session = new Session(this, this.nextClientId++, reader, writer, currentTask());
+    const session = new Session(this, this.nextClientId++);
     this.sessions.add(session);
-    try {
-      yield* session.serve();
-    } finally {
-      this.sessions.delete(session);
-    }
+    return session;
+  }
+
+  /** @internal A session's connection closed. */
+  sessionClosed(session: Session): void {
+    this.sessions.delete(session);
   }
 
   /** Active expiry: one `Keyspace.sweep()` per period, for as long as the server runs. */

@@ -4,7 +4,7 @@
  * `redis-benchmark`, client libraries) make before and around the data commands.
  */
 
-import { equalsIgnoreCase, latin1, parseInt64, utf8 } from "../bytes.js";
+import { equalsIgnoreCase, utf8 } from "../bytes.js";
 import { globMatch } from "../glob.js";
 import { NOT_AN_INTEGER, SYNTAX_ERROR, type Command, type CommandContext } from "./context.js";
 import { REDIS_VERSION } from "./info.js";
@@ -20,9 +20,9 @@ export const ping: Command = {
     } else if (ctx.subscriber !== null && ctx.subscriber.channels.size > 0 && !ctx.out.resp3) {
       ctx.out.arrayHeader(2);
       ctx.out.bulkLatin1("pong");
-      ctx.out.bulk(args.length === 2 ? args[1] : EMPTY);
+      ctx.out.bulk(args.length === 2 ? args.bytes(1) : EMPTY);
     } else if (args.length === 2) {
-      ctx.out.bulk(args[1]);
+      ctx.out.bulk(args.bytes(1));
     } else {
       ctx.out.simple("PONG");
     }
@@ -35,7 +35,7 @@ export const echo: Command = {
   name: "echo",
   arity: 2,
   run(ctx, args) {
-    ctx.out.bulk(args[1]);
+    ctx.out.bulk(args.bytes(1));
   },
 };
 
@@ -54,7 +54,7 @@ export const select: Command = {
   name: "select",
   arity: 2,
   run(ctx, args) {
-    const index = parseInt64(args[1]);
+    const index = args.int64(1);
     if (index === null) ctx.out.error(NOT_AN_INTEGER);
     else if (index !== 0) ctx.out.error("ERR DB index is out of range");
     else ctx.out.simple("OK");
@@ -74,7 +74,7 @@ export const hello: Command = {
     let resp3 = ctx.out.resp3;
     let name: string | null | undefined;
     if (args.length > 1) {
-      const version = parseInt64(args[1]);
+      const version = args.int64(1);
       if (version === null) {
         ctx.out.error("ERR Protocol version is not an integer or out of range");
         return;
@@ -85,17 +85,17 @@ export const hello: Command = {
       }
       resp3 = version === 3;
       for (let i = 2; i < args.length; i++) {
-        if (equalsIgnoreCase(args[i], "setname") && i + 1 < args.length) {
-          name = latin1(args[++i]);
+        if (args.is(i, "setname") && i + 1 < args.length) {
+          name = args.latin1(++i);
           if (!validClientName(name)) {
             ctx.out.error(BAD_CLIENT_NAME);
             return;
           }
-        } else if (equalsIgnoreCase(args[i], "auth")) {
+        } else if (args.is(i, "auth")) {
           ctx.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
           return;
         } else {
-          ctx.out.error(`ERR Syntax error in HELLO option '${utf8(args[i]).slice(0, 128)}'`);
+          ctx.out.error(`ERR Syntax error in HELLO option '${utf8(args.bytes(i)).slice(0, 128)}'`);
           return;
         }
       }
@@ -127,13 +127,13 @@ export const client: Command = {
   name: "client",
   arity: -2,
   run(ctx, args) {
-    const sub = args[1];
+    const sub = args.bytes(1);
     if (equalsIgnoreCase(sub, "id") && args.length === 2) ctx.out.integer(ctx.clientId);
     else if (equalsIgnoreCase(sub, "getname") && args.length === 2) {
       if (ctx.clientName === null) ctx.out.nullBulk();
       else ctx.out.bulkLatin1(ctx.clientName);
     } else if (equalsIgnoreCase(sub, "setname") && args.length === 3) {
-      const name = latin1(args[2]);
+      const name = args.latin1(2);
       if (!validClientName(name)) {
         ctx.out.error(BAD_CLIENT_NAME);
         return;
@@ -171,14 +171,14 @@ export const configCommand: Command = {
   name: "config",
   arity: -2,
   run(ctx, args) {
-    const sub = args[1];
+    const sub = args.bytes(1);
     if (!equalsIgnoreCase(sub, "get") || args.length < 3) {
       unknownSubcommand(ctx, "CONFIG", sub);
       return;
     }
     const found: string[] = [];
     for (let i = 2; i < args.length; i++) {
-      const pattern = latin1(args[i]).toLowerCase();
+      const pattern = args.latin1(i).toLowerCase();
       for (const [name, value] of config) {
         if (globMatch(pattern, name) && !found.includes(name)) found.push(name, value);
       }
@@ -202,7 +202,7 @@ function flush(name: string): Command {
     name,
     arity: -1,
     run(ctx, args) {
-      if (args.length > 2 || (args.length === 2 && !equalsIgnoreCase(args[1], "async") && !equalsIgnoreCase(args[1], "sync"))) {
+      if (args.length > 2 || (args.length === 2 && !args.is(1, "async") && !args.is(1, "sync"))) {
         ctx.out.error(SYNTAX_ERROR);
         return;
       }

@@ -1,3 +1,4 @@
+import type { CommandArgs } from "../args.js";
 import type { Keyspace } from "../keyspace.js";
 import type { PubSub, Subscriber } from "../pubsub.js";
 import type { ReplyBuffer } from "../resp-writer.js";
@@ -26,7 +27,7 @@ export interface CommandContext {
    * The commands queued since MULTI, or null outside a transaction; `transactionFailed`
    * once a queued command was refused (EXEC then aborts, as Redis's EXECABORT).
    */
-  transaction?: Uint8Array[][] | null;
+  transaction?: CommandArgs[] | null;
   transactionFailed?: boolean;
   /** What INFO reports about the server; absent for a connection without one (tests). */
   readonly server?: ServerFacts;
@@ -53,7 +54,7 @@ export interface Command {
   readonly inSubscribedMode?: boolean;
   /** Runs at once inside MULTI instead of being queued (MULTI, EXEC, DISCARD). */
   readonly inTransaction?: boolean;
-  run(ctx: CommandContext, args: Uint8Array[]): void;
+  run(ctx: CommandContext, args: CommandArgs): void;
 }
 
 export const NOT_AN_INTEGER = "ERR value is not an integer or out of range";

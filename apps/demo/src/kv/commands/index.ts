@@ -4,7 +4,8 @@
  * clients and tools that match on them behave as they do against Redis.
  */
 
-import { equalsIgnoreCase, latin1 } from "../bytes.js";
+import { CommandArgs } from "../args.js";
+import { latin1 } from "../bytes.js";
 import { connectionCommands } from "./connection.js";
 import type { Command, CommandContext } from "./context.js";
 import { info } from "./info.js";
@@ -23,7 +24,7 @@ const commandCommand: Command = {
   name: "command",
   arity: -1,
   run(ctx, args) {
-    if (args.length >= 2 && equalsIgnoreCase(args[1], "count")) ctx.out.integer(commands.length);
+    if (args.length >= 2 && args.is(1, "count")) ctx.out.integer(commands.length);
     else ctx.out.arrayHeader(0);
   },
 };
@@ -56,12 +57,22 @@ export function findCommand(name: string): Command | undefined {
 }
 
 /**
- * Runs one command (`args[0]` is its name) and appends its reply to `ctx.out`. Never
- * throws for bad input: unknown commands, wrong arities and commands not allowed in
+ * Runs one command given as byte arrays (`args[0]` is its name) and appends its reply to
+ * `ctx.out`: `runCommand` for tests and tools, at the cost of a copy of the arguments.
+ * @example
+ * execute(ctx, [utf8Bytes("SET"), utf8Bytes("k"), utf8Bytes("v")]);
+ */
+export function execute(ctx: CommandContext, args: readonly Uint8Array[]): void {
+  runCommand(ctx, CommandArgs.of(args));
+}
+
+/**
+ * Runs one command (`args.latin1(0)` is its name) and appends its reply to `ctx.out`.
+ * Never throws for bad input: unknown commands, wrong arities and commands not allowed in
  * subscribed mode get error replies, as in Redis's `processCommand`.
  */
-export function execute(ctx: CommandContext, args: Uint8Array[]): void {
-  const name = latin1(args[0]);
+export function runCommand(ctx: CommandContext, args: CommandArgs): void {
+  const name = args.latin1(0);
   const command = findCommand(name);
   if (command === undefined) {
     if (ctx.transaction != null) ctx.transactionFailed = true;
@@ -75,8 +86,9 @@ export function execute(ctx: CommandContext, args: Uint8Array[]): void {
     return;
   }
   if (ctx.transaction != null && !command.inTransaction) {
-    // Queued as they are now: the arguments are views of the read buffer.
-    ctx.transaction.push(args.map((a) => a.slice()));
+    // Queued as they are now: the arguments are ranges of the read buffer, and `args` is
+    // refilled by the next command.
+    ctx.transaction.push(args.detach());
     ctx.out.simple("QUEUED");
     return;
   }
@@ -92,10 +104,10 @@ export function execute(ctx: CommandContext, args: Uint8Array[]): void {
 }
 
 /** Redis 7.0's `ERR unknown command 'x', with args beginning with: 'a' 'b' `, cut as Redis cuts it. */
-function unknownCommandMessage(name: string, args: Uint8Array[]): string {
+function unknownCommandMessage(name: string, args: CommandArgs): string {
   let quoted = "";
   for (let i = 1; i < args.length && quoted.length < 128; i++) {
-    quoted += `'${latin1(args[i].subarray(0, 128 - quoted.length))}' `;
+    quoted += `'${latin1(args.bytes(i).subarray(0, 128 - quoted.length))}' `;
   }
   return `ERR unknown command '${name.slice(0, 128)}', with args beginning with: ${quoted}`;
 }

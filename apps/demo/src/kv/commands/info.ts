@@ -5,7 +5,6 @@
  * here, with the values this server really has; the rest of Redis's long list is not.
  */
 
-import { latin1 } from "../bytes.js";
 import type { Command, CommandContext, ServerFacts } from "./context.js";
 
 /** The version this server answers to (HELLO says the same). */
@@ -96,7 +95,7 @@ export const info: Command = {
     let names: string[] = [];
     if (args.length === 1) names = DEFAULT;
     for (let i = 1; i < args.length; i++) {
-      const name = latin1(args[i]).toLowerCase();
+      const name = args.latin1(i).toLowerCase();
       if (name === "default" || name === "all" || name === "everything") names = names.concat(DEFAULT);
       else if (sections.has(name)) names.push(name);
       // An unknown section prints nothing, as in Redis.

@@ -1,6 +1,6 @@
 /** Keyspace commands: DEL, EXISTS, EXPIRE, TTL, PTTL, KEYS (Redis `db.c`, `expire.c`). */
 
-import { equalsIgnoreCase, latin1, parseInt64, utf8 } from "../bytes.js";
+import { equalsIgnoreCase, utf8 } from "../bytes.js";
 import { globMatch } from "../glob.js";
 import { NOT_AN_INTEGER, type Command } from "./context.js";
 
@@ -9,7 +9,7 @@ export const del: Command = {
   arity: -2,
   run(ctx, args) {
     let deleted = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.keyspace.delete(latin1(args[i]))) deleted++;
+    for (let i = 1; i < args.length; i++) if (ctx.keyspace.delete(args.latin1(i))) deleted++;
     ctx.out.integer(deleted);
   },
 };
@@ -20,7 +20,7 @@ export const exists: Command = {
   arity: -2,
   run(ctx, args) {
     let found = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.keyspace.has(latin1(args[i]))) found++;
+    for (let i = 1; i < args.length; i++) if (ctx.keyspace.has(args.latin1(i))) found++;
     ctx.out.integer(found);
   },
 };
@@ -41,7 +41,7 @@ export const expire: Command = {
     let gt = false;
     let lt = false;
     for (let i = 3; i < args.length; i++) {
-      const option = args[i];
+      const option = args.bytes(i);
       if (equalsIgnoreCase(option, "nx")) nx = true;
       else if (equalsIgnoreCase(option, "xx")) xx = true;
       else if (equalsIgnoreCase(option, "gt")) gt = true;
@@ -59,7 +59,7 @@ export const expire: Command = {
       ctx.out.error("ERR GT and LT options at the same time are not compatible");
       return;
     }
-    const seconds = parseInt64(args[2]);
+    const seconds = args.int64(2);
     if (seconds === null) {
       ctx.out.error(NOT_AN_INTEGER);
       return;
@@ -71,7 +71,7 @@ export const expire: Command = {
       ctx.out.error("ERR invalid expire time in 'expire' command");
       return;
     }
-    const key = latin1(args[1]);
+    const key = args.latin1(1);
     const current = ctx.keyspace.deadline(key);
     if (current === undefined) {
       ctx.out.integer(0);
@@ -101,7 +101,7 @@ export const ttl: Command = {
   name: "ttl",
   arity: 2,
   run(ctx, args) {
-    const deadline = ctx.keyspace.deadline(latin1(args[1]));
+    const deadline = ctx.keyspace.deadline(args.latin1(1));
     if (deadline === undefined) ctx.out.integer(-2);
     else if (deadline === Infinity) ctx.out.integer(-1);
     else ctx.out.integer(Math.floor((remainingMs(deadline, ctx.keyspace.clock()) + 500) / 1000));
@@ -113,7 +113,7 @@ export const pttl: Command = {
   name: "pttl",
   arity: 2,
   run(ctx, args) {
-    const deadline = ctx.keyspace.deadline(latin1(args[1]));
+    const deadline = ctx.keyspace.deadline(args.latin1(1));
     if (deadline === undefined) ctx.out.integer(-2);
     else if (deadline === Infinity) ctx.out.integer(-1);
     else ctx.out.integer(Math.round(remainingMs(deadline, ctx.keyspace.clock())));
@@ -125,7 +125,7 @@ export const keys: Command = {
   name: "keys",
   arity: 2,
   run(ctx, args) {
-    const pattern = latin1(args[1]);
+    const pattern = args.latin1(1);
     const all = pattern === "*";
     const matched: string[] = [];
     for (const key of ctx.keyspace.keys()) if (all || globMatch(pattern, key)) matched.push(key);

@@ -1,6 +1,5 @@
 /** Pub/sub commands: PUBLISH, SUBSCRIBE, UNSUBSCRIBE (Redis `pubsub.c`; RESP3 connections get pushes). */
 
-import { latin1 } from "../bytes.js";
 import type { Command, CommandContext } from "./context.js";
 
 /** `PUBLISH channel message`: how many subscribers got the message. */
@@ -8,7 +7,7 @@ export const publish: Command = {
   name: "publish",
   arity: 3,
   run(ctx, args) {
-    ctx.out.integer(ctx.pubsub.publish(latin1(args[1]), args[2]));
+    ctx.out.integer(ctx.pubsub.publish(args.latin1(1), args.bytes(2)));
   },
 };
 
@@ -25,7 +24,7 @@ export const subscribe: Command = {
     const subscriber = ctx.subscriber ?? ctx.startSubscriber();
     subscriber.resp3 = ctx.out.resp3;
     for (let i = 1; i < args.length; i++) {
-      const channel = latin1(args[i]);
+      const channel = args.latin1(i);
       ctx.pubsub.subscribe(subscriber, channel);
       confirm(ctx, "subscribe", channel, subscriber.channels.size);
     }
@@ -42,7 +41,7 @@ export const unsubscribe: Command = {
   inSubscribedMode: true,
   run(ctx, args) {
     const subscriber = ctx.subscriber;
-    const channels = args.length > 1 ? args.slice(1).map(latin1) : [...(subscriber?.channels ?? [])];
+    const channels = args.length > 1 ? Array.from({ length: args.length - 1 }, (_, i) => args.latin1(i + 1)) : [...(subscriber?.channels ?? [])];
     if (channels.length === 0) {
       confirm(ctx, "unsubscribe", null, 0);
       return;

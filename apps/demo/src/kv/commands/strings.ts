@@ -1,6 +1,6 @@
 /** String commands: GET, SET, INCR/INCRBY/DECR/DECRBY, MGET, MSET (Redis `t_string.c`). */
 
-import { INT64_MAX, copyBytes, equalsIgnoreCase, latin1, latin1Bytes, parseInt64 } from "../bytes.js";
+import { INT64_MAX, latin1Bytes, parseInt64 } from "../bytes.js";
 import { NOT_AN_INTEGER, SYNTAX_ERROR, type Command, type CommandContext } from "./context.js";
 
 const OK = "OK";
@@ -9,7 +9,7 @@ export const get: Command = {
   name: "get",
   arity: 2,
   run(ctx, args) {
-    const value = ctx.keyspace.get(latin1(args[1]));
+    const value = ctx.keyspace.get(args.latin1(1));
     if (value === undefined) ctx.out.nullBulk();
     else ctx.out.bulk(value);
   },
@@ -29,25 +29,25 @@ export const set: Command = {
     let xx = false;
     let returnOld = false;
     let keepTtl = false;
-    let expiry: Uint8Array | null = null;
+    /** Index of the EX/PX amount, or 0. */
+    let expiry = 0;
     let unitMs = 0;
     for (let i = 3; i < args.length; i++) {
-      const option = args[i];
-      if (equalsIgnoreCase(option, "nx") && !xx) nx = true;
-      else if (equalsIgnoreCase(option, "xx") && !nx) xx = true;
-      else if (equalsIgnoreCase(option, "get")) returnOld = true;
-      else if (equalsIgnoreCase(option, "keepttl") && expiry === null) keepTtl = true;
-      else if (expiry === null && !keepTtl && i + 1 < args.length && (equalsIgnoreCase(option, "ex") || equalsIgnoreCase(option, "px"))) {
-        unitMs = option[0] === 101 || option[0] === 69 ? 1000 : 1;
-        expiry = args[++i];
+      if (args.is(i, "nx") && !xx) nx = true;
+      else if (args.is(i, "xx") && !nx) xx = true;
+      else if (args.is(i, "get")) returnOld = true;
+      else if (args.is(i, "keepttl") && expiry === 0) keepTtl = true;
+      else if (expiry === 0 && !keepTtl && i + 1 < args.length && (args.is(i, "ex") || args.is(i, "px"))) {
+        unitMs = args.is(i, "ex") ? 1000 : 1;
+        expiry = ++i;
       } else {
         ctx.out.error(SYNTAX_ERROR);
         return;
       }
     }
     let expiresAt = Infinity;
-    if (expiry !== null) {
-      const amount = parseInt64(expiry);
+    if (expiry !== 0) {
+      const amount = args.int64(expiry);
       if (amount === null) {
         ctx.out.error(NOT_AN_INTEGER);
         return;
@@ -61,15 +61,16 @@ export const set: Command = {
       }
       expiresAt = ctx.keyspace.clock() + ms;
     }
-    const key = latin1(args[1]);
-    const old = ctx.keyspace.get(key);
+    const key = args.latin1(1);
+    // A plain SET has no use for the old value: one lookup fewer.
+    const old = nx || xx || returnOld ? ctx.keyspace.get(key) : undefined;
     if ((nx && old !== undefined) || (xx && old === undefined)) {
       if (returnOld) ctx.out.bulk(old ?? null);
       else ctx.out.nullBulk();
       return;
     }
-    // A copy: the argument is a view of the chunk it arrived in.
-    ctx.keyspace.set(key, copyBytes(args[2]), expiresAt, keepTtl);
+    // Not a view of the whole chunk the argument arrived in (see CommandArgs.value).
+    ctx.keyspace.set(key, args.value(2), expiresAt, keepTtl);
     if (returnOld) ctx.out.bulk(old ?? null);
     else ctx.out.simple(OK);
   },
@@ -80,7 +81,7 @@ export const incr: Command = {
   name: "incr",
   arity: 2,
   run(ctx, args) {
-    incrementBy(ctx, latin1(args[1]), 1);
+    incrementBy(ctx, args.latin1(1), 1);
   },
 };
 
@@ -92,14 +93,14 @@ function stepCommand(name: string, arity: number, sign: 1 | -1): Command {
     run(ctx, args) {
       let delta: number | bigint = 1;
       if (arity === 3) {
-        const parsed = parseInt64(args[2]);
+        const parsed = args.int64(2);
         if (parsed === null) {
           ctx.out.error(NOT_AN_INTEGER);
           return;
         }
         delta = parsed;
       }
-      incrementBy(ctx, latin1(args[1]), sign === 1 ? delta : -delta);
+      incrementBy(ctx, args.latin1(1), sign === 1 ? delta : -delta);
     },
   };
 }
@@ -135,7 +136,7 @@ export const mget: Command = {
   run(ctx, args) {
     ctx.out.arrayHeader(args.length - 1);
     for (let i = 1; i < args.length; i++) {
-      const value = ctx.keyspace.get(latin1(args[i]));
+      const value = ctx.keyspace.get(args.latin1(i));
       if (value === undefined) ctx.out.nullBulk();
       else ctx.out.bulk(value);
     }
@@ -152,7 +153,7 @@ export const mset: Command = {
       return;
     }
     for (let i = 1; i < args.length; i += 2) {
-      ctx.keyspace.set(latin1(args[i]), copyBytes(args[i + 1]));
+      ctx.keyspace.set(args.latin1(i), args.value(i + 1));
     }
     ctx.out.simple(OK);
   },

@@ -6,7 +6,7 @@
  * arity) makes EXEC abort. redis-py's `pipeline()` uses a transaction by default.
  */
 
-import { execute } from "./index.js";
+import { runCommand } from "./index.js";
 import type { Command } from "./context.js";
 
 export const multi: Command = {
@@ -41,7 +41,7 @@ export const exec: Command = {
       return;
     }
     ctx.out.arrayHeader(queued.length);
-    for (const args of queued) execute(ctx, args);
+    for (const args of queued) runCommand(ctx, args);
   },
 };
 
