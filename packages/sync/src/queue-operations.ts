@@ -78,6 +78,12 @@ export class QueuePut<T> extends OperationBase<void> {
     super();
   }
 
+  /** Makes a put that finished on the fast path (the queue's spare) a fresh put of `item`. */
+  _rearm(item: T): void {
+    this._item = item;
+    this._state = FRESH;
+  }
+
   next(): IteratorResult<Future<unknown> | undefined, void> {
     const queue = this._queue;
     // Pending putters only exist while every free place is promised, so this check is enough for FCFS.
@@ -86,6 +92,9 @@ export class QueuePut<T> extends OperationBase<void> {
       this._state = FINISHED;
       queue._put(this._item as T);
       this._item = undefined;
+      // Finished without a future or a place in a line, so there is nothing to clear:
+      // the next put() may hand it out again (see Queue.put).
+      queue._sparePut = this;
       return DONE_VOID;
     }
     return stepOperation(this, "Queue.put");

@@ -37,6 +37,7 @@ export class Queue<T> {
   /** @internal */ readonly _finished = new Event();
   /** @internal */ _isShutdown = false;
   /** @internal `shutdown(true)` threw the items away, promised ones included. */ _discarded = false;
+  /** @internal A put that finished without waiting, handed out again by the next `put()` (see `QueuePut`). */ _sparePut: QueuePut<T> | null = null;
 
   constructor(maxsize = 0) {
     checkCount(`new ${new.target.name}(maxsize)`, "maxsize", maxsize, 0);
@@ -68,9 +69,18 @@ export class Queue<T> {
   /**
    * Puts `item` in the queue, waiting for room if it is full. Throws `QueueShutDown` if
    * the queue is (or gets) shut down first. Cancelled while waiting, the item is not put.
+   *
+   * Nothing happens until the coroutine is run (`yield*`), as with asyncio's `put`. A put
+   * that found room at once is reused by the queue's next `put()`, so that a producer
+   * allocates nothing per item: like any finished coroutine, it must not be resumed again.
    */
   put(item: T): Coroutine<void> {
-    return new QueuePut<T>(this, item) as unknown as Coroutine<void>;
+    const spare = this._sparePut;
+    if (spare === null) return new QueuePut<T>(this, item) as unknown as Coroutine<void>;
+    // Taken out first: a put handed out and not yet finished is never handed out twice.
+    this._sparePut = null;
+    spare._rearm(item);
+    return spare as unknown as Coroutine<void>;
   }
 
   /**
