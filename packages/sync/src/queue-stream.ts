@@ -51,12 +51,16 @@ class QueueSubscription<T> implements Subscription<T> {
 
   /** The fast path of `each`: an item already queued (and not promised to a waiting getter). */
   _poll(): IteratorResult<T, undefined> | undefined {
-    this._finishHeld();
-    if (this._released) return DONE;
     const queue = this._queue;
-    if (queue.empty()) return undefined;
+    if (this._holding) {
+      this._holding = false;
+      queue.taskDone();
+    }
+    if (this._released) return DONE;
+    // Queue.empty(): every item is promised to a woken getter, or there is none.
+    if (queue._items.size <= queue._promisedItems) return undefined;
     const result = this._ready;
-    result.value = queue.getNowait();
+    result.value = queue._take();
     this._holding = true;
     return result;
   }

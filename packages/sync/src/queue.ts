@@ -3,7 +3,7 @@ import { checkCount, startBody } from "./checks.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { Event } from "./event.js";
 import { Heap, RingBuffer, Stack, naturalOrder, type ItemStore } from "./item-stores.js";
-import { QueueGet, QueuePut } from "./queue-operations.js";
+import { QueueGet, QueuePut, SPARE } from "./queue-operations.js";
 import { fromQueue } from "./queue-stream.js";
 import { GRANTED, SHUT_DOWN, WaiterList } from "./waiters.js";
 
@@ -37,7 +37,7 @@ export class Queue<T> {
   /** @internal */ readonly _finished = new Event();
   /** @internal */ _isShutdown = false;
   /** @internal `shutdown(true)` threw the items away, promised ones included. */ _discarded = false;
-  /** @internal A put that finished without waiting, handed out again by the next `put()` (see `QueuePut`). */ _sparePut: QueuePut<T> | null = null;
+  /** @internal The put made last: `put()` hands it out again once it finished without waiting (see `QueuePut`). */ _lastPut: QueuePut<T> | null = null;
 
   constructor(maxsize = 0) {
     checkCount(`new ${new.target.name}(maxsize)`, "maxsize", maxsize, 0);
@@ -75,12 +75,16 @@ export class Queue<T> {
    * allocates nothing per item: like any finished coroutine, it must not be resumed again.
    */
   put(item: T): Coroutine<void> {
-    const spare = this._sparePut;
-    if (spare === null) return new QueuePut<T>(this, item) as unknown as Coroutine<void>;
-    // Taken out first: a put handed out and not yet finished is never handed out twice.
-    this._sparePut = null;
-    spare._rearm(item);
-    return spare as unknown as Coroutine<void>;
+    const last = this._lastPut;
+    // Only a put that finished on its fast path is SPARE: one handed out and not yet
+    // finished, or one that waited, never is, so no put is ever handed out twice.
+    if (last !== null && last._state === SPARE) {
+      last._rearm(item);
+      return last as unknown as Coroutine<void>;
+    }
+    const put = new QueuePut<T>(this, item);
+    this._lastPut = put;
+    return put as unknown as Coroutine<void>;
   }
 
   /**
