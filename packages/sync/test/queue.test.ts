@@ -289,6 +289,25 @@ describe("Queue put without allocation", () => {
     });
   });
 
+  test("a put whose compare throws ends with that error and is finished: resumed, it puts nothing", async () => {
+    await run(function* () {
+      let compares = 0;
+      const q = new PriorityQueue<number>(0, (a, b) => {
+        compares++;
+        if (a === 13 || b === 13) throw new Error("unlucky");
+        return a - b;
+      });
+      yield* q.put(1);
+      const bad = q.put(13); // the spare, re-armed
+      expect(((yield* thrown(bad)) as Error).message).toBe("unlucky");
+      const seen = compares;
+      expect(bad.next()).toEqual({ done: true, value: undefined }); // as a generator that threw
+      expect(compares).toBe(seen);
+      expect(q.qsize()).toBe(1);
+      expect(q.put(2) === bad).toBe(false); // ended with an error: not reused
+    });
+  });
+
   test("a reused put cancelled while it waits loses nothing and is not reused again", async () => {
     await run(function* () {
       const q = new Queue<number>(1);
