@@ -51,13 +51,11 @@ class QueueSubscription<T> implements Subscription<T> {
 
   /** The fast path of `each`: an item already queued (and not promised to a waiting getter). */
   _poll(): IteratorResult<T, undefined> | undefined {
-    const queue = this._queue;
-    if (this._holding) {
-      this._holding = false;
-      queue.taskDone();
-    }
+    this._finishHeld();
     if (this._released) return DONE;
+    const queue = this._queue;
     // Queue.empty(): every item is promised to a woken getter, or there is none.
+    // Stryker disable next-line ConditionalExpression: without the fast path every pull goes through next(), which takes the same item
     if (queue._items.size <= queue._promisedItems) return undefined;
     const result = this._ready;
     result.value = queue._take();
