@@ -69,6 +69,12 @@ export class QueueGet<T> extends OperationBase<T> {
   }
 }
 
+/**
+ * The state of a put that finished on its fast path: finished (the operation helpers treat
+ * any state but FRESH and WAITING so), and free for `Queue.put` to re-arm.
+ */
+export const SPARE = 3;
+
 /** `queue.put(item)`: see `Operation`. */
 export class QueuePut<T> extends OperationBase<void> {
   constructor(
@@ -76,6 +82,12 @@ export class QueuePut<T> extends OperationBase<void> {
     private _item: T | undefined,
   ) {
     super();
+  }
+
+  /** Makes a put that finished on the fast path (the queue's spare) a fresh put of `item`. */
+  _rearm(item: T): void {
+    this._item = item;
+    this._state = FRESH;
   }
 
   next(): IteratorResult<Future<unknown> | undefined, void> {
@@ -86,6 +98,9 @@ export class QueuePut<T> extends OperationBase<void> {
       this._state = FINISHED;
       queue._put(this._item as T);
       this._item = undefined;
+      // Finished without a future or a place in a line, so there is nothing to clear: the
+      // queue's next put() may hand it out again (see Queue.put). Not before _put returned.
+      this._state = SPARE;
       return DONE_VOID;
     }
     return stepOperation(this, "Queue.put");

@@ -3,7 +3,7 @@ import { checkCount, startBody } from "./checks.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { Event } from "./event.js";
 import { Heap, RingBuffer, Stack, naturalOrder, type ItemStore } from "./item-stores.js";
-import { QueueGet, QueuePut } from "./queue-operations.js";
+import { QueueGet, QueuePut, SPARE } from "./queue-operations.js";
 import { fromQueue } from "./queue-stream.js";
 import { GRANTED, SHUT_DOWN, WaiterList } from "./waiters.js";
 
@@ -37,6 +37,7 @@ export class Queue<T> {
   /** @internal */ readonly _finished = new Event();
   /** @internal */ _isShutdown = false;
   /** @internal `shutdown(true)` threw the items away, promised ones included. */ _discarded = false;
+  /** @internal The put made last: `put()` hands it out again once it finished without waiting (see `QueuePut`). */ _lastPut: QueuePut<T> | null = null;
 
   constructor(maxsize = 0) {
     checkCount(`new ${new.target.name}(maxsize)`, "maxsize", maxsize, 0);
@@ -68,9 +69,22 @@ export class Queue<T> {
   /**
    * Puts `item` in the queue, waiting for room if it is full. Throws `QueueShutDown` if
    * the queue is (or gets) shut down first. Cancelled while waiting, the item is not put.
+   *
+   * Nothing happens until the coroutine is run (`yield*`), as with asyncio's `put`. A put
+   * that found room at once is reused by the queue's next `put()`, so that a producer
+   * allocates nothing per item: like any finished coroutine, it must not be resumed again.
    */
   put(item: T): Coroutine<void> {
-    return new QueuePut<T>(this, item) as unknown as Coroutine<void>;
+    const last = this._lastPut;
+    // Only a put that finished on its fast path is SPARE: one handed out and not yet
+    // finished, or one that waited, never is, so no put is ever handed out twice.
+    if (last !== null && last._state === SPARE) {
+      last._rearm(item);
+      return last as unknown as Coroutine<void>;
+    }
+    const put = new QueuePut<T>(this, item);
+    this._lastPut = put;
+    return put as unknown as Coroutine<void>;
   }
 
   /**

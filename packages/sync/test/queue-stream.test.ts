@@ -119,6 +119,73 @@ describe("Queue as a stream", () => {
     expect(out).toEqual([0, 2, 4]);
   });
 
+  test("a producer and an each() consumer take turns in the same order, item by item (event log)", async () => {
+    const log = await run(function* () {
+      const queue = new Queue<number>(2);
+      const log: string[] = [];
+      createTask(
+        (function* (): Coroutine<void> {
+          for (let i = 0; i < 5; i++) {
+            log.push(`put ${i}`);
+            yield* queue.put(i);
+          }
+          log.push("shutdown");
+          queue.shutdown();
+        })(),
+      );
+      for (const n of yield* each(queue.stream())) {
+        log.push(`got ${n}`);
+        yield* each.next();
+      }
+      log.push("end");
+      return log;
+    });
+    // The producer fills the queue and waits; the consumer drains what is queued without
+    // waiting (the slot it frees is promised to the producer, who runs only when the
+    // consumer waits), and so on. The order main had before puts were reused.
+    expect(log).toEqual([
+      "put 0", "put 1", "put 2",
+      "got 0", "got 1",
+      "put 3", "put 4",
+      "got 2", "got 3",
+      "shutdown",
+      "got 4",
+      "end",
+    ]);
+  });
+
+  test("a consumer cancelled in its loop body between items loses nothing: the rest go to the next consumer", async () => {
+    await run(function* () {
+      const queue = new Queue<number>(3);
+      const seen: number[] = [];
+      const producer = createTask(
+        (function* (): Coroutine<void> {
+          for (let i = 0; i < 8; i++) yield* queue.put(i);
+          queue.shutdown();
+        })(),
+      );
+      const first = createTask(
+        (function* (): Coroutine<void> {
+          for (const n of yield* each(queue.stream())) {
+            seen.push(n);
+            if (n === 2) yield* turns(100); // cancelled here, holding item 2
+            yield* each.next();
+          }
+        })(),
+      );
+      while (!seen.includes(2)) yield* turns(1);
+      first.cancel();
+      expect(yield* thrown(first)).toBeInstanceOf(CancelledError);
+      for (const n of yield* each(queue.stream())) {
+        seen.push(n);
+        yield* each.next();
+      }
+      yield* producer;
+      expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      yield* queue.join(); // item 2 was marked done when the cancelled loop was left
+    });
+  });
+
   test("fromQueue of something else is a TypeError", () => {
     expect(() => fromQueue({} as never)).toThrow(TypeError);
   });

@@ -247,6 +247,89 @@ describe("Queue blocking", () => {
   });
 });
 
+describe("Queue put without allocation", () => {
+  // Identity is compared with ===: expect() walks an iterable it is given, which would run the put.
+  test("a put that found room is reused by the next put(); one handed out and not finished never is", async () => {
+    await run(function* () {
+      const q = new Queue<number>();
+      const first = q.put(1);
+      yield* first;
+      const second = q.put(2);
+      expect(second === first).toBe(true); // the spare, made a put of 2
+      const third = q.put(3); // the spare is out (second has not run): a new one
+      expect(third === second).toBe(false);
+      yield* third;
+      yield* second;
+      expect([q.getNowait(), q.getNowait(), q.getNowait()]).toEqual([1, 3, 2]);
+    });
+  });
+
+  test("a put that had to wait is not reused, and a reused put waits and is woken like a new one", async () => {
+    await run(function* () {
+      const q = new Queue<string>(1);
+      const log: string[] = [];
+      const a = q.put("a");
+      yield* a; // found room: reusable now
+      const b = q.put("b"); // the queue is full, so this one will wait
+      expect(b === a).toBe(true);
+      const blocked = spawn(function* () {
+        yield* b;
+        log.push("b put");
+      });
+      yield* turns(2);
+      expect(log).toEqual([]);
+      expect(yield* q.get()).toBe("a");
+      yield* blocked;
+      expect(log).toEqual(["b put"]);
+      const c = q.put("c");
+      expect(c === b).toBe(false); // finished after waiting: not reused either
+      expect(q.getNowait()).toBe("b");
+      yield* c;
+      expect(q.getNowait()).toBe("c");
+    });
+  });
+
+  test("a put whose compare throws ends with that error and is finished: resumed, it puts nothing", async () => {
+    await run(function* () {
+      let compares = 0;
+      const q = new PriorityQueue<number>(0, (a, b) => {
+        compares++;
+        if (a === 13 || b === 13) throw new Error("unlucky");
+        return a - b;
+      });
+      yield* q.put(1);
+      const bad = q.put(13); // the spare, re-armed
+      expect(((yield* thrown(bad)) as Error).message).toBe("unlucky");
+      const seen = compares;
+      expect(bad.next()).toEqual({ done: true, value: undefined }); // as a generator that threw
+      expect(compares).toBe(seen);
+      expect(q.qsize()).toBe(1);
+      expect(q.put(2) === bad).toBe(false); // ended with an error: not reused
+    });
+  });
+
+  test("a reused put cancelled while it waits loses nothing and is not reused again", async () => {
+    await run(function* () {
+      const q = new Queue<number>(1);
+      const zero = q.put(0);
+      yield* zero;
+      const one = q.put(1);
+      expect(one === zero).toBe(true);
+      const p = spawn(() => one); // waits for room
+      yield* turns(1);
+      p.cancel();
+      yield* turns(1);
+      expect(p.cancelled()).toBe(true);
+      expect(q.getNowait()).toBe(0);
+      expect(q.qsize()).toBe(0);
+      const two = q.put(2);
+      expect(two === one).toBe(false);
+      yield* two;
+      expect(q.getNowait()).toBe(2);
+    });
+  });
+});
+
 describe("Queue cancellation", () => {
   test("a getter cancelled before an item arrives takes none, and the item goes to the next getter (test_get_cancelled_race)", async () => {
     await run(function* () {
