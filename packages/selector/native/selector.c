@@ -98,7 +98,7 @@
 enum {
   REC_READABLE = 1,  /* watch mode: the fd is readable (addReader) */
   REC_WRITABLE = 2,  /* watch mode: the fd is writable (addWriter) */
-  REC_DATA = 3,      /* stream: a = slab offset, b = length */
+  REC_DATA = 3,      /* stream: a = offset in the current slab, b = length */
   REC_EOF = 4,       /* stream: the peer ended its side */
   REC_ERROR = 5,     /* stream/listener: a = errno, b = 1 read, 2 write, 3 accept */
   REC_ACCEPT = 6,    /* listener: a = the new connection's fd */
@@ -113,11 +113,12 @@ enum {
   CTL_STAGED = 1,  /* bytes used in the staging area */
   CTL_FLUSHES = 2, /* incremented by every flush: staged bytes of an older count are sent */
   CTL_TIMER = 3,   /* 1 while the loop timer is armed */
-  CTL_WORDS = 4,
+  CTL_SLAB = 4,    /* bytes of the current slab read into (never reused: JS hands out views) */
+  CTL_WORDS = 5,
 };
 
 /* Bump with every change to the functions, record kinds or shared arrays. */
-#define SELECTOR_ABI 4
+#define SELECTOR_ABI 5
 
 enum { MODE_NONE = 0, MODE_WATCH = 1, MODE_STREAM = 2, MODE_LISTEN = 3, MODE_CONNECT = 4 };
 
@@ -208,6 +209,9 @@ typedef struct state {
   int32_t *events;
   size_t events_cap; /* in records */
   size_t nev;
+  /* Reads land in the slab at increasing offsets and are never overwritten: JS hands the
+   * protocol views of them, so a full slab is replaced (js_slab) rather than reused, and
+   * the garbage collector frees the old one with its last view. */
   char *slab;
   size_t slab_len, slab_used;
 
@@ -905,6 +909,7 @@ static void on_stream_ready(state_t *s, int fd, fd_state *f, unsigned ev) {
       if (n > 0) {
         emit(s, fd, REC_DATA, (int)s->slab_used, (int)n);
         s->slab_used += (size_t)n;
+        s->ctl[CTL_SLAB] = (int32_t)s->slab_used;
       } else if (n == 0) {
         /* Stop reading at EOF: a half-closed socket stays readable forever. */
         f->flags &= ~FL_READING;
@@ -916,7 +921,8 @@ static void on_stream_ready(state_t *s, int fd, fd_state *f, unsigned ev) {
         sync_interest(s, fd, f);
       }
     }
-    /* No room: the record stays ready (level-triggered) for the next iteration. */
+    /* No room: the record stays ready (level-triggered) for the next iteration, after JS
+     * has replaced the slab. */
   }
   if ((ev & (IO_WRITE | IO_ERR | IO_HUP)) && f->out_len > f->out_off) flush_fd(s, fd, f);
   if ((ev & IO_ERR) && !(f->flags & FL_READING) && f->registered != 0 && f->out_len == f->out_off) {
@@ -999,14 +1005,30 @@ static void harvest(state_t *s) {
   }
 }
 
+/* The slab's memory is V8's: should JS code detach its ArrayBuffer (a transfer), stop
+ * reading into it; the JS side sees a full slab and replaces it. Reads happen only in
+ * harvest(), right after this, with no JS in between. */
+static void check_slab(state_t *s) {
+  if (!s->slab) return;
+  napi_value ab;
+  bool detached = true;
+  if (napi_get_reference_value(s->env, s->slab_ref, &ab) == napi_ok && ab != NULL) napi_is_detached_arraybuffer(s->env, ab, &detached);
+  if (detached) {
+    s->slab = NULL;
+    s->slab_len = s->slab_used = 0;
+    s->ctl[CTL_SLAB] = INT32_MAX;
+  }
+}
+
 /* One batch: harvest, one call into JS, then flush what it wrote. */
 static void deliver(state_t *s) {
   if (!s->initialised) return;
   napi_env env = s->env;
-  harvest(s);
-  s->wake_pending = 0;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  check_slab(s);
+  harvest(s);
+  s->wake_pending = 0;
   napi_value fn, recv, argv[1], result;
   s->in_batch = 1;
   if (napi_get_reference_value(env, s->callback, &fn) == napi_ok && napi_get_reference_value(env, s->receiver, &recv) == napi_ok) {
@@ -1023,7 +1045,6 @@ static void deliver(state_t *s) {
   }
   s->in_batch = 0;
   s->nev = 0;
-  s->slab_used = 0;
   flush_dirty(s);
   napi_close_handle_scope(env, scope);
   /* Records emitted by the flush (an error, a drained buffer) go out in the check phase. */
@@ -1136,6 +1157,7 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   CHECK(napi_get_arraybuffer_info(env, argv[3], &data, &len));
   s->slab = (char *)data;
   s->slab_len = len;
+  s->slab_used = 0;
   CHECK(napi_get_arraybuffer_info(env, argv[4], &data, &len));
   s->staging = (char *)data;
   s->staging_cap = len;
@@ -1197,6 +1219,28 @@ static napi_value js_arm(napi_env env, napi_callback_info info) {
     s->timer_armed = 1;
   }
   if (s->ctl) s->ctl[CTL_TIMER] = s->timer_armed;
+  return NULL;
+}
+
+/* slab(arrayBuffer): the next reads land here, from offset 0. The old slab is released
+ * to the garbage collector, which frees it once no view of it is left. */
+static napi_value js_slab(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *data;
+  size_t len;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &len));
+  if (len > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "@loop/selector: slab(): too large");
+    return NULL;
+  }
+  napi_ref ref;
+  CHECK(napi_create_reference(env, argv[0], 1, &ref));
+  if (s->slab_ref) napi_delete_reference(env, s->slab_ref);
+  s->slab_ref = ref;
+  s->slab = (char *)data;
+  s->slab_len = len;
+  s->slab_used = 0;
+  s->ctl[CTL_SLAB] = 0;
   return NULL;
 }
 
@@ -1607,6 +1651,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"arm", NULL, js_arm, NULL, NULL, NULL, napi_default, NULL},
       {"wake", NULL, js_wake, NULL, NULL, NULL, napi_default, NULL},
       {"flushSoon", NULL, js_flush_soon, NULL, NULL, NULL, napi_default, NULL},
+      {"slab", NULL, js_slab, NULL, NULL, NULL, napi_default, NULL},
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
       {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
       {"watch", NULL, js_watch, NULL, NULL, NULL, napi_default, NULL},

@@ -12,14 +12,15 @@ export const CONNECTED = 7;
 export const DRAINED = 8;
 export const BACKLOG = 9;
 
-/** The shared control words: writes queued, bytes staged, flushes so far, loop timer armed. */
+/** The shared control words: writes queued, bytes staged, flushes so far, loop timer armed, slab bytes used. */
 export const CTL_QUEUED = 0;
 export const CTL_STAGED = 1;
 export const CTL_FLUSHES = 2;
 export const CTL_TIMER = 3;
+export const CTL_SLAB = 4;
 
 /** The version of the addon's interface this code speaks (SELECTOR_ABI in native/selector.c). */
-const NATIVE_ABI = 4;
+const NATIVE_ABI = 5;
 
 /**
  * How the native selector learns which descriptors are ready: a private epoll set (Linux)
@@ -49,6 +50,8 @@ export interface NativeSelector {
   arm(ms: number): void;
   wake(): void;
   flushSoon(): void;
+  /** The slab the next reads land in, from offset 0 (the old one is left to the garbage collector). */
+  slab(slab: ArrayBuffer): void;
   listen(family: number, address: string, port: number, backlog: number, reusePort: boolean, dualStack: boolean): number;
   connect(family: number, address: string, port: number): number;
   watch(fd: number, events: number): number;

@@ -1,11 +1,12 @@
 import { Buffer } from "node:buffer";
-import { ACCEPT, CTL_QUEUED, CTL_STAGED, CTL_TIMER, DATA, chooseBackend, native, type NativeSelector, type SelectorBackend } from "./native.js";
+import { markAsUntransferable } from "node:worker_threads";
+import { ACCEPT, CTL_QUEUED, CTL_SLAB, CTL_STAGED, CTL_TIMER, DATA, chooseBackend, native, type NativeSelector, type SelectorBackend } from "./native.js";
 
 /** Whatever a descriptor's records go to: a transport, a listener, a connect attempt, a watcher. */
 export interface FdTarget {
   /** The poller whose loop handles this descriptor's records. */
   readonly owner: ReactorClient;
-  /** Runs inside a loop callback. `data` is a copy of the bytes of a DATA record. */
+  /** Runs inside a loop callback. `data` is the bytes of a DATA record, the target's to keep. */
   handleEvent(kind: number, a: number, b: number, data: Buffer | null): void;
   /** The loop closed: release the descriptor without calling into a protocol. */
   discard(): void;
@@ -24,7 +25,16 @@ export interface ReactorClient {
 }
 
 const EVENT_RECORDS = 1 << 16; // 16 bytes each: 1 MiB
-const SLAB_BYTES = 1 << 20;
+/**
+ * Reads land in a slab at increasing offsets and reach their targets as views, so a slab
+ * is never reused: a new one replaces it once less than a full read's room is left, and the
+ * garbage collector frees the old one with its last view. The size bounds what a kept view
+ * can hold alive (as Node's 8 KiB pool does for `Buffer.allocUnsafe`), and sets how often
+ * a slab is made (once per ~200 reads of 1 KiB).
+ */
+const SLAB_BYTES = 256 * 1024;
+/** The addon reads up to 64 KiB at a time (READ_CHUNK in native/selector.c). */
+const SLAB_RESERVE = 64 * 1024;
 const STAGING_BYTES = 1 << 20;
 const QUEUE_RECORDS = 1 << 14; // [fd, offset, length]
 /** Bigger writes go to the addon directly: copying them twice would cost more than the call. */
@@ -49,8 +59,9 @@ export class Reactor {
   readonly targets: (FdTarget | undefined)[] = [];
   private readonly _clients: ReactorClient[] = [];
   private readonly _events: Int32Array;
-  private readonly _slab: Buffer;
-  /** Shared with C: [writes queued, bytes staged, flushes so far, loop timer armed]. */
+  /** The slab C reads into now; DATA records are offsets in it. */
+  private _slab: ArrayBuffer;
+  /** Shared with C: [writes queued, bytes staged, flushes so far, loop timer armed, slab bytes used]. */
   readonly ctl: Int32Array;
   private readonly _staging: Uint8Array;
   private readonly _queue: Int32Array;
@@ -62,12 +73,12 @@ export class Reactor {
     this.native = addon;
     this.backend = backend;
     const events = new ArrayBuffer(EVENT_RECORDS * 16);
-    const slab = new ArrayBuffer(SLAB_BYTES);
+    const slab = newSlab();
     const staging = new ArrayBuffer(STAGING_BYTES);
     const queue = new ArrayBuffer(QUEUE_RECORDS * 12);
-    const ctl = new ArrayBuffer(16);
+    const ctl = new ArrayBuffer(32);
     this._events = new Int32Array(events);
-    this._slab = Buffer.from(slab);
+    this._slab = slab;
     this._staging = new Uint8Array(staging);
     this._queue = new Int32Array(queue);
     this.ctl = new Int32Array(ctl);
@@ -140,6 +151,12 @@ export class Reactor {
     this.native.arm(Math.max(0, Math.ceil(earliest - performance.now())));
   }
 
+  private _replaceSlab(): void {
+    const slab = newSlab();
+    this.native.slab(slab);
+    this._slab = slab;
+  }
+
   /** The one call from C per batch: `count` records wait in the shared array. */
   private readonly _onBatch = (count: number): void => {
     this._inBatch = true;
@@ -161,24 +178,30 @@ export class Reactor {
           if (kind === ACCEPT) this.native.close(a, false);
           continue;
         }
-        let data: Buffer | null = null;
-        if (kind === DATA) {
-          // The slab is reused by the next batch: the protocol gets its own copy.
-          data = Buffer.allocUnsafe(b);
-          this._slab.copy(data, 0, a, a + b);
-        }
+        // A view, no copy: this region of the slab is never written again.
+        const data = kind === DATA ? Buffer.from(this._slab, a, b) : null;
         target.owner._queue(target, kind, a, b, data);
       }
       const now = performance.now();
       const clients = this._clients;
       for (let i = 0; i < clients.length; i++) (clients[i] as ReactorClient)._maybeResume(now);
     } finally {
+      // Before the next harvest, which reads into the slab; also when JS code detached it
+      // (the addon then reports it full).
+      if ((this.ctl[CTL_SLAB] as number) > SLAB_BYTES - SLAB_RESERVE) this._replaceSlab();
       this._inBatch = false;
       for (let i = 0; i < this._clients.length; i++) if ((this._clients[i] as ReactorClient)._wakeRequested) wake = true;
       if (wake) this.requestWake();
       this.rearm();
     }
   };
+}
+
+/** A fresh slab: not zeroed (every byte handed out was read into first), and never transferable to a worker, as Node's own Buffer pool. */
+function newSlab(): ArrayBuffer {
+  const slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
+  markAsUntransferable(slab);
+  return slab;
 }
 
 let reactor: Reactor | null = null;

@@ -65,12 +65,17 @@ export class SelectorPoller implements Poller {
   /** @internal A batch must resume the loop whatever the time (read by the reactor). */
   _wakeRequested = false;
   /** Records queued for the loop: parallel arrays, swapped with spares while delivering. */
-  private _targets: FdTarget[] = [];
-  private _kinds: number[] = [];
-  private _as: number[] = [];
-  private _bs: number[] = [];
-  private _data: (Buffer | null)[] = [];
-  private _spare: [FdTarget[], number[], number[], number[], (Buffer | null)[]] = [[], [], [], [], []];
+  /**
+   * The records queued for the next dispatch, `_queued` of them: `[target, data]` pairs in
+   * `_objects`, `[kind, a, b]` triples in `_numbers`. The arrays keep their length from
+   * batch to batch (emptied slots are nulled): truncating them would make every batch grow
+   * them again. Two sets, swapped at each dispatch.
+   */
+  private _objects: (FdTarget | Buffer | null)[] = [];
+  private _numbers: number[] = [];
+  private _queued = 0;
+  private _spareObjects: (FdTarget | Buffer | null)[] = [];
+  private _spareNumbers: number[] = [];
   private _dispatchQueued = false;
   private readonly _watchers = new Map<number, Watcher>();
   /** Made on first use; null where the system cannot spawn natively. */
@@ -203,10 +208,11 @@ export class SelectorPoller implements Poller {
     this._deadline = Infinity;
     this._wakeRequested = false;
     (this._reactor as Reactor).remove(this);
-    const targets = this._targets;
     // Accepted descriptors no transport took yet are ours to close.
-    for (let i = 0; i < targets.length; i++) if (this._kinds[i] === ACCEPT) (this._reactor as Reactor).native.close(this._as[i] as number, false);
-    targets.length = 0;
+    const numbers = this._numbers;
+    for (let i = 0; i < this._queued; i++) if (numbers[3 * i] === ACCEPT) (this._reactor as Reactor).native.close(numbers[3 * i + 1] as number, false);
+    this._queued = 0;
+    this._objects.fill(null);
     // Every descriptor this poller's loop has open is in the reactor's table under this
     // poller (no set of them is kept: each entry would be paid by every connection).
     const table = (this._reactor as Reactor).targets;
@@ -312,11 +318,14 @@ export class SelectorPoller implements Poller {
 
   /** @internal */
   _queue(target: FdTarget, kind: number, a: number, b: number, data: Buffer | null): void {
-    this._targets.push(target);
-    this._kinds.push(kind);
-    this._as.push(a);
-    this._bs.push(b);
-    this._data.push(data);
+    const n = this._queued++;
+    const objects = this._objects;
+    const numbers = this._numbers;
+    objects[2 * n] = target;
+    objects[2 * n + 1] = data;
+    numbers[3 * n] = kind;
+    numbers[3 * n + 1] = a;
+    numbers[3 * n + 2] = b;
     if (!this._dispatchQueued && this._driver !== null) {
       this._dispatchQueued = true;
       // From outside a turn this also wakes the poller: the batch resumes the loop.
@@ -336,26 +345,21 @@ export class SelectorPoller implements Poller {
   /** Delivers the queued records, in order, inside one loop callback. */
   private readonly _dispatch = (): void => {
     this._dispatchQueued = false;
-    const targets = this._targets;
-    const kinds = this._kinds;
-    const as = this._as;
-    const bs = this._bs;
-    const data = this._data;
-    const [t2, k2, a2, b2, d2] = this._spare;
-    this._targets = t2;
-    this._kinds = k2;
-    this._as = a2;
-    this._bs = b2;
-    this._data = d2;
+    const n = this._queued;
+    const objects = this._objects;
+    const numbers = this._numbers;
+    this._objects = this._spareObjects;
+    this._numbers = this._spareNumbers;
+    this._spareObjects = objects;
+    this._spareNumbers = numbers;
+    this._queued = 0;
     try {
-      for (let i = 0; i < targets.length; i++) (targets[i] as FdTarget).handleEvent(kinds[i] as number, as[i] as number, bs[i] as number, data[i] as Buffer | null);
+      for (let i = 0; i < n; i++) {
+        (objects[2 * i] as FdTarget).handleEvent(numbers[3 * i] as number, numbers[3 * i + 1] as number, numbers[3 * i + 2] as number, objects[2 * i + 1] as Buffer | null);
+      }
     } finally {
-      targets.length = 0;
-      kinds.length = 0;
-      as.length = 0;
-      bs.length = 0;
-      data.length = 0;
-      this._spare = [targets, kinds, as, bs, data];
+      // Neither a transport nor a slab is kept alive by a delivered record.
+      for (let i = 0; i < 2 * n; i++) objects[i] = null;
     }
   };
 }

@@ -58,7 +58,8 @@ export interface SelectorSocket {
 
 /**
  * A stream transport over a raw non-blocking socket: asyncio's `_SelectorSocketTransport`.
- * Reads land in the native slab and reach the protocol as copies, one per read; writes
+ * Reads land in the native slab and reach the protocol as Buffers viewing it, one per read
+ * (a slab region is never written twice, so the protocol may keep them); writes
  * are copied into the descriptor's native buffer and sent once per batch (a socket that
  * takes them all is never registered for writability; one that says EAGAIN is, until the
  * buffer is empty).

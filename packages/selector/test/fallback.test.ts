@@ -55,9 +55,9 @@ describe("without the native addon", () => {
 describe("the addon check", () => {
   it("refuses a binary of another interface version (a stale prebuild) and one without a selector, saying why", async () => {
     const { checkAddon } = await vi.importActual<typeof import("../src/native.js")>("../src/native.js");
-    expect(() => checkAddon({ arm() {}, abi: 2 })).toThrow(/interface 2, this @loop\/selector needs 4 .*rebuild/);
+    expect(() => checkAddon({ arm() {}, abi: 2 })).toThrow(/interface 2, this @loop\/selector needs 5 .*rebuild/);
     expect(() => checkAddon({ init() {} }, "win32")).toThrow(/no native selector on win32/);
-    const good = { arm() {}, abi: 4 };
+    const good = { arm() {}, abi: 5 };
     expect(checkAddon(good)).toBe(good);
   });
 });

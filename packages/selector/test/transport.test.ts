@@ -1,5 +1,6 @@
 import { ensureFuture, getRunningLoop, run, type BaseTransport, type Protocol, type Transport } from "@loop/core";
 import { createConnection, createServer } from "@loop/net";
+import { MessageChannel } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { SelectorPoller, SelectorTransport } from "../src/index.js";
 import { expectNoOpenDescriptors } from "./helpers.js";
@@ -164,6 +165,122 @@ describe.skipIf(!available)("the selector transport", () => {
         transport.abort();
         while (client.log.at(-1)?.startsWith("lost") !== true) yield;
         expect(transport.getExtraInfo("socket")).toBeUndefined();
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      },
+      { poller: new SelectorPoller() },
+    );
+    await expectNoOpenDescriptors();
+  });
+
+  it("hands each read over as a view of a slab region never written again: chunks kept across several slabs stay intact", async () => {
+    await run(
+      function* () {
+        const kept: Buffer[] = [];
+        let eof = false;
+        const server = yield* createServer(
+          (): Protocol => ({
+            connectionMade() {},
+            connectionLost() {},
+            pauseWriting() {},
+            resumeWriting() {},
+            dataReceived(data: Uint8Array) {
+              kept.push(data as Buffer); // kept as given: no copy
+            },
+            eofReceived() {
+              eof = true;
+              return false;
+            },
+          }),
+          "127.0.0.1",
+          0,
+        );
+        const [transport] = yield* createConnection(() => new Recorder(false), "127.0.0.1", (server.address() as { port: number }).port);
+        // 2 MiB, several slabs' worth, in writes of 1 KiB as the echo benchmark's; every
+        // byte's value depends on its position, so an overwritten region shows.
+        const sent = Buffer.alloc(2 * 1024 * 1024);
+        for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 10)) & 255;
+        for (let off = 0; off < sent.length; off += 1024) {
+          transport.write(sent.subarray(off, off + 1024));
+          if (transport.getWriteBufferSize() > 64 * 1024) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        }
+        transport.writeEof();
+        while (!eof) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(Buffer.concat(kept).equals(sent)).toBe(true);
+        // Views, not copies: more reads than slabs, and no two views of one slab overlap.
+        const slabs = new Map<ArrayBuffer, Buffer[]>();
+        for (const chunk of kept) {
+          const views = slabs.get(chunk.buffer as ArrayBuffer) ?? [];
+          views.push(chunk);
+          slabs.set(chunk.buffer as ArrayBuffer, views);
+        }
+        expect(slabs.size).toBeGreaterThan(1);
+        expect(slabs.size).toBeLessThan(kept.length);
+        for (const views of slabs.values()) {
+          const sorted = [...views].sort((x, y) => x.byteOffset - y.byteOffset);
+          for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.byteOffset).toBeGreaterThanOrEqual(sorted[i - 1]!.byteOffset + sorted[i - 1]!.length);
+        }
+        // A slab is never moved to another thread: postMessage clones it instead (Node's pool does the same).
+        const { port1, port2 } = new MessageChannel();
+        port1.postMessage(kept[0]!.buffer, [kept[0]!.buffer as ArrayBuffer]);
+        expect(kept[0]!.length).toBeGreaterThan(0);
+        port1.close();
+        port2.close();
+        transport.close();
+        server.close();
+        server.abortClients();
+        yield* server.waitClosed();
+      },
+      { poller: new SelectorPoller() },
+    );
+    await expectNoOpenDescriptors();
+  });
+
+  it.runIf(typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === "function")("a slab that user code detaches (ArrayBuffer.prototype.transfer) is replaced, and later reads arrive intact", async () => {
+    await run(
+      function* () {
+        const received: Buffer[] = [];
+        let first: Transport | null = null;
+        let eof = false;
+        const server = yield* createServer(
+          (): Protocol => ({
+            connectionMade(transport: BaseTransport) {
+              first = transport as Transport;
+            },
+            connectionLost() {},
+            pauseWriting() {},
+            resumeWriting() {},
+            dataReceived(data: Uint8Array) {
+              if (received.length === 0) {
+                received.push(Buffer.from(data));
+                try {
+                  (data.buffer as ArrayBuffer & { transfer(): ArrayBuffer }).transfer();
+                } catch {
+                  // A Node that refuses to detach an untransferable buffer: nothing to replace.
+                }
+                first!.write(Buffer.from("go"));
+              } else received.push(Buffer.from(data));
+            },
+            eofReceived() {
+              eof = true;
+              return false;
+            },
+          }),
+          "127.0.0.1",
+          0,
+        );
+        const [transport, client] = yield* createConnection(() => new Recorder(false), "127.0.0.1", (server.address() as { port: number }).port);
+        transport.write(Buffer.from("a"));
+        while (!client.log.includes("data go")) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        const sent = Buffer.alloc(512 * 1024);
+        for (let i = 0; i < sent.length; i++) sent[i] = (i * 13 + (i >> 9)) & 255;
+        transport.write(sent);
+        transport.writeEof();
+        while (!eof) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        expect(received[0]!.toString()).toBe("a");
+        expect(Buffer.concat(received.slice(1)).equals(sent)).toBe(true);
+        transport.close();
         server.close();
         server.abortClients();
         yield* server.waitClosed();
