@@ -28,6 +28,22 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** A view of a store at most this big is kept as it is: the granularity of Node's own `Buffer` pool. */
+const POOL_SIZE = 8192;
+
+/**
+ * What the reader keeps of a chunk. A small view of a much larger store is copied first:
+ * the selector driver hands reads over as views of a 256 KiB slab, and a few unread bytes
+ * (a slow reader, a client that sends half a line and waits) must not keep that slab
+ * alive. The reader's limit counts bytes, so what it holds may cost at most about 4× what
+ * it counts. Stores from Node's driver are the size of their read, and pass as they are.
+ */
+function ownedChunk(data: Uint8Array): Buffer {
+  const store = data.buffer.byteLength;
+  if (store > POOL_SIZE && store > 4 * data.byteLength) return Buffer.from(data);
+  return asBuffer(data);
+}
+
 /**
  * The reading end of a stream (asyncio.StreamReader). The protocol feeds it bytes with
  * `feedData`/`feedEof`; coroutines take them with `read`, `readline`, `readexactly` and
@@ -36,7 +52,9 @@ function asBuffer(data: Uint8Array): Buffer {
  * The buffer is a list of the chunks that arrived, not a copy of them: a read that falls
  * inside one chunk returns a view of it, so the common case (a whole request in one
  * chunk) copies nothing. Chunks are only joined when a read or a separator spans them.
- * `feedData` therefore takes ownership of the bytes it is given.
+ * `feedData` therefore takes ownership of the bytes it is given; a small view of a much
+ * larger buffer (a read slab) is copied instead, so that memory stays bounded by the bytes
+ * the reader counts.
  *
  * Flow control as asyncio's: past twice the limit of unread bytes the reader pauses its
  * transport, and resumes it once reads bring the buffer back to the limit.
@@ -144,7 +162,7 @@ export class StreamReader {
     if (this._eof) throw new Error("StreamReader.feedData: data fed after feedEof()");
     const length = data.byteLength;
     if (length === 0) return;
-    const chunk = asBuffer(data);
+    const chunk = ownedChunk(data);
     if (this._first === null) this._first = chunk;
     else (this._rest ??= []).push(chunk);
     this._size += length;

@@ -82,6 +82,31 @@ describe("StreamReader", () => {
     });
   });
 
+  it("keeps a small view of a large store as a copy, so a few unread bytes do not pin a read slab; a view that fills its store is kept as it is", async () => {
+    await run(function* () {
+      const reader = new StreamReader();
+      const slab = new ArrayBuffer(256 * 1024);
+      const small = new Uint8Array(slab, 1000, 10);
+      small.set(Buffer.from("half a lin"));
+      reader.feedData(small);
+      small.fill(0); // the slab's region is the driver's again: the reader's copy is unaffected
+      const kept = yield* reader.read(10);
+      expect(text(kept)).toBe("half a lin");
+      expect(kept.buffer).not.toBe(slab);
+      expect(kept.buffer.byteLength).toBeLessThanOrEqual(8192);
+
+      const large = new Uint8Array(slab, 0, 200 * 1024);
+      reader.feedData(large);
+      const whole = yield* reader.read(200 * 1024);
+      expect(whole.buffer).toBe(slab);
+      expect(whole.byteLength).toBe(200 * 1024);
+
+      const pooled = Buffer.from("small, from Node's pool");
+      reader.feedData(pooled);
+      expect((yield* reader.read(100)).buffer).toBe(pooled.buffer);
+    });
+  });
+
   it("read() with no argument reads until the end of the stream", async () => {
     await run(function* () {
       const reader = new StreamReader({ limit: 4 });
