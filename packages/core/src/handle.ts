@@ -189,13 +189,16 @@ interface TimerCall {
 }
 
 /**
- * The wheel bucket a timer waits in (`TimerBucket`), as far as cancelling needs it. The
- * timer wheel stores `TimerHandle`s, so it is the wheel that imports this module.
+ * The block of the timer wheel that holds a timer's deadline (`TimerBlock`), as far as a
+ * handle needs it. The timer wheel stores `TimerHandle`s, so it is the wheel that imports
+ * this module.
  *
  * @internal
  */
-interface TimerSlot {
-  readonly _wheel: { remove(handle: TimerHandle, bucket: TimerSlot): void };
+interface TimerBlockSlot {
+  readonly _whens: number[];
+  /** Set while the block holds scheduled timers. */
+  readonly _bucket: { readonly _wheel: { remove(handle: TimerHandle): void } } | null;
 }
 
 /**
@@ -203,10 +206,11 @@ interface TimerSlot {
  * deadline, then by the order in which they were scheduled, so that equal deadlines
  * fire first-scheduled first.
  *
- * Four fields and no more: a program with many timers pending keeps every handle alive,
- * and the garbage collector's cost follows their bytes (at 100,000 pending timers, each
- * 8 bytes less per handle took about 4% off the CPU time of scheduling, cancelling and
- * firing them).
+ * Four fields and no more, and none a fraction: a program with many timers pending keeps
+ * every handle alive, and the garbage collector's cost follows their bytes. The deadline
+ * is not a field: V8 keeps a number that is not a small integer in a box of its own (16
+ * bytes more per timer), so it stays in the wheel's block beside the timer, as a double
+ * (see `TimerBlock`), and the handle keeps the block and its position there.
  */
 export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle {
   // Declared, not initialised: the constructor sets all four in one order, so that every
@@ -216,15 +220,19 @@ export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle
    * the empty context (most timers), the arguments in the empty context, or a `TimerCall`.
    */
   declare _extra: unknown[] | TimerCall | null;
-  /** @internal */ declare _when: number;
-  /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ declare _bucket: TimerSlot | null;
+  /** @internal The wheel's block that holds the deadline; null until scheduled. */ declare _block: TimerBlockSlot | null;
+  /**
+   * @internal The position in `_block`: itself while the timer is scheduled, its complement
+   * (`~position`, negative) once it is due, cancelled or dropped.
+   */
+  declare _pos: number;
 
-  /** @internal */
-  constructor(when: number, callback: Callback, args: unknown[], context: Context | null) {
+  /** @internal Scheduled by `TimerWheel.push`, which gives it its deadline. */
+  constructor(callback: Callback, args: unknown[], context: Context | null) {
     super(callback);
     this._extra = timerExtra(args, context);
-    this._when = when;
-    this._bucket = null;
+    this._block = null;
+    this._pos = -1;
   }
 
   /** @internal Drops the callback and its arguments, as asyncio does, so a cancelled timer frees them at once. */
@@ -245,13 +253,15 @@ export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle
 
   /** The loop time (ms) at which the callback is due. */
   when(): number {
-    return this._when;
+    const block = this._block;
+    const pos = this._pos;
+    return block === null ? NaN : (block._whens[pos < 0 ? ~pos : pos] as number);
   }
 
   /** Cancels the callback and takes the timer out of the loop's timers at once. */
   override cancel(): void {
-    const bucket = this._bucket;
-    if (bucket !== null) bucket._wheel.remove(this, bucket);
+    // A scheduled timer's block is in its bucket, in the wheel.
+    if (this._pos >= 0) ((this._block as TimerBlockSlot)._bucket as { readonly _wheel: { remove(handle: TimerHandle): void } })._wheel.remove(this);
     super.cancel();
   }
 }

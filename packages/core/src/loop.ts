@@ -70,7 +70,7 @@ function realTime(): number {
  * - `_batchTurns` counts the turns run since the host last resumed the loop, and
  *   `_batchEnd` is that resume's real time plus the budget: batches resumed by settled
  *   Promises in between (`_promiseResumes`) add to them, never reset them.
- * - A timer handle is in `_timers` iff its `_bucket` is set; `timerCount` is `_timers.size`,
+ * - A timer handle is in `_timers` iff its `_pos` is not negative; `timerCount` is `_timers.size`,
  *   the live ones (a cancel takes a timer out at once).
  * - Not `_running` and `_stopping`: the next `runForever` runs one turn and stops
  *   (asyncio's stop-before-run). `_closed` is final; a closed loop queues nothing.
@@ -530,9 +530,9 @@ export class EventLoop implements AbstractEventLoop {
   private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
     checkCallback(where, callback);
-    const handle = new TimerHandle(whenMs, callback, args, snapshotContext());
+    const handle = new TimerHandle(callback, args, snapshotContext());
     if (this._debug) handle._sourceError = captureError();
-    this._timers.push(handle);
+    this._timers.push(handle, whenMs);
     // A timer earlier than the poller's current wait must shorten it.
     if (current.loop !== this) this._wakeup();
     return handle;
