@@ -182,12 +182,6 @@ export class InlineHandle {
 }
 Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 
-/** The arguments and context of a timer scheduled in a non-empty context. */
-interface TimerCall {
-  readonly args: unknown[];
-  readonly context: Context;
-}
-
 /**
  * The block of the timer wheel that holds a timer's deadline (`TimerBlock`), as far as a
  * handle needs it. The timer wheel stores `TimerHandle`s, so it is the wheel that imports
@@ -206,20 +200,16 @@ interface TimerBlockSlot {
  * deadline, then by the order in which they were scheduled, so that equal deadlines
  * fire first-scheduled first.
  *
- * Four fields and no more, and none a fraction: a program with many timers pending keeps
+ * Three fields and no more, and none a fraction: a program with many timers pending keeps
  * every handle alive, and the garbage collector's cost follows their bytes. The deadline
  * is not a field: V8 keeps a number that is not a small integer in a box of its own (16
  * bytes more per timer), so it stays in the wheel's block beside the timer, as a double
- * (see `TimerBlock`), and the handle keeps the block and its position there.
+ * (see `TimerBlock`), and the handle keeps the block and its position there. A timer with
+ * arguments or a context is a `TimerCallHandle`, which adds the two.
  */
 export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle {
-  // Declared, not initialised: the constructor sets all four in one order, so that every
+  // Declared, not initialised: the constructor sets them in one order, so that every
   // timer shares one hidden class.
-  /**
-   * @internal What the callback is called with: null when it has no arguments and runs in
-   * the empty context (most timers), the arguments in the empty context, or a `TimerCall`.
-   */
-  declare _extra: unknown[] | TimerCall | null;
   /** @internal The wheel's block that holds the deadline; null until scheduled. */ declare _block: TimerBlockSlot | null;
   /**
    * @internal The position in `_block`: itself while the timer is scheduled, its complement
@@ -228,27 +218,16 @@ export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle
   declare _pos: number;
 
   /** @internal Scheduled by `TimerWheel.push`, which gives it its deadline. */
-  constructor(callback: Callback, args: unknown[], context: Context | null) {
+  constructor(callback: Callback) {
     super(callback);
-    this._extra = timerExtra(args, context);
     this._block = null;
     this._pos = -1;
   }
 
-  /** @internal Drops the callback and its arguments, as asyncio does, so a cancelled timer frees them at once. */
-  override _dropCallback(): void {
-    this._callback = null;
-    this._extra = null;
-  }
-
-  /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
+  /** @internal Runs the callback; an error goes to the loop's exception handler. */
   _run(loop: AbstractEventLoop): void {
     const callback = this._callback;
-    if (callback === null) return;
-    const extra = this._extra;
-    if (extra === null) invoke(loop, this, callback, NO_ARGS, null);
-    else if (Array.isArray(extra)) invoke(loop, this, callback, extra, null);
-    else invoke(loop, this, callback, extra.args, extra.context);
+    if (callback !== null) invoke(loop, this, callback, NO_ARGS, null);
   }
 
   /** The loop time (ms) at which the callback is due. */
@@ -266,7 +245,33 @@ export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle
   }
 }
 
-function timerExtra(args: unknown[], context: Context | null): unknown[] | TimerCall | null {
-  if (context !== null) return { args, context };
-  return args.length === 0 ? null : args;
+/**
+ * A timer with arguments, or scheduled in a non-empty context: most timers have neither,
+ * and do not pay two fields for them.
+ *
+ * @internal
+ */
+export class TimerCallHandle extends TimerHandle {
+  /** @internal */ _args: unknown[];
+  /** @internal */ _context: Context | null;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[], context: Context | null) {
+    super(callback);
+    this._args = args;
+    this._context = context;
+  }
+
+  /** @internal Drops the callback, its arguments and context, as asyncio does, so a cancelled timer frees them at once. */
+  override _dropCallback(): void {
+    this._callback = null;
+    this._args = NO_ARGS;
+    this._context = null;
+  }
+
+  /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
+  override _run(loop: AbstractEventLoop): void {
+    const callback = this._callback;
+    if (callback !== null) invoke(loop, this, callback, this._args, this._context);
+  }
 }

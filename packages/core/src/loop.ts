@@ -3,7 +3,7 @@ import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
 import { Future } from "./future.js";
-import { CallbackHandle, Handle, InlineHandle, TimerHandle, reportCallbackError } from "./handle.js";
+import { CallbackHandle, Handle, InlineHandle, TimerCallHandle, TimerHandle, reportCallbackError } from "./handle.js";
 import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
 import { InstrumentSet, checkInstrument } from "./instrument.js";
 import { DefaultPoller } from "./poller.js";
@@ -530,7 +530,8 @@ export class EventLoop implements AbstractEventLoop {
   private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
     checkCallback(where, callback);
-    const handle = new TimerHandle(callback, args, snapshotContext());
+    const context = snapshotContext();
+    const handle = args.length === 0 && context === null ? new TimerHandle(callback) : new TimerCallHandle(callback, args, context);
     if (this._debug) handle._sourceError = captureError();
     this._timers.push(handle, whenMs);
     // A timer earlier than the poller's current wait must shorten it.

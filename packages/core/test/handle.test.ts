@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { EventLoop, Handle, TimerHandle } from "../src/index.js";
-import type { CallbackHandle } from "../src/handle.js";
+import { TimerCallHandle, type CallbackHandle } from "../src/handle.js";
 import { VirtualPoller, virtualLoop } from "./helpers.js";
 
 describe("Handle and TimerHandle", () => {
@@ -72,12 +72,13 @@ describe("Handle and TimerHandle", () => {
     });
     const cancelled = [loop.callLater(3, record, { big: "payload" }), ctx.run(() => loop.callLater(3, record, "x"))];
     for (const t of cancelled) t.cancel();
-    for (const t of cancelled) expect(t._extra).toBe(null);
+    for (const t of cancelled) expect([(t as TimerCallHandle)._args, (t as TimerCallHandle)._context]).toEqual([[], null]);
     loop.callLater(10, () => loop.stop());
     await loop.runForever();
     loop.close();
     expect(log).toEqual(["empty:", "ctx:", "empty:a,1", "ctx:a,1"]);
-    expect(timers.map((t) => t._extra === null)).toEqual([true, false, false, false]);
+    // Only a timer with neither arguments nor a context is a plain three-field TimerHandle.
+    expect(timers.map((t) => t instanceof TimerCallHandle)).toEqual([false, true, true, true]);
   });
 
   test("toString names the callback", () => {

@@ -10,7 +10,7 @@ const sequences = new WeakMap<TimerHandle, number>();
 const deadlines = new WeakMap<TimerHandle, number>();
 
 function timer(when: number, sequence: number): TimerHandle {
-  const handle = new TimerHandle(() => {}, [], null);
+  const handle = new TimerHandle(() => {});
   sequences.set(handle, sequence);
   deadlines.set(handle, when);
   return handle;
