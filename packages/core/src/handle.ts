@@ -2,6 +2,7 @@ import type { Context } from "./context.js";
 import { describeError } from "./errors.js";
 import { firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
+import { locate, type TimerBlock } from "./timer-wheel.js";
 import type { AbstractEventLoop, AbstractHandle, AbstractTimerHandle, Callback, Runnable } from "./types.js";
 
 const NO_ARGS: unknown[] = [];
@@ -183,64 +184,44 @@ export class InlineHandle {
 Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 
 /**
- * The block of the timer wheel that holds a timer's deadline (`TimerBlock`), as far as a
- * handle needs it. The timer wheel stores `TimerHandle`s, so it is the wheel that imports
- * this module.
- *
- * @internal
- */
-interface TimerBlockSlot {
-  readonly _whens: number[];
-  /** Set while the block holds scheduled timers. */
-  readonly _bucket: { readonly _wheel: { remove(handle: TimerHandle): void } } | null;
-}
-
-/**
  * A callback scheduled for a time (asyncio.TimerHandle). Timer handles are ordered by
  * deadline, then by the order in which they were scheduled, so that equal deadlines
  * fire first-scheduled first.
  *
- * Three fields and no more, and none a fraction: a program with many timers pending keeps
- * every handle alive, and the garbage collector's cost follows their bytes. The deadline
- * is not a field: V8 keeps a number that is not a small integer in a box of its own (16
- * bytes more per timer), so it stays in the wheel's block beside the timer, as a double
- * (see `TimerBlock`), and the handle keeps the block and its position there. A timer with
- * arguments or a context is a `TimerCallHandle`, which adds the two.
+ * The handle is only a receipt: the loop's timer wheel keeps what the timer runs and its
+ * deadline (see `TimerBlock`), never the handle, so a handle the caller drops is garbage
+ * at once however long its timer waits, and firing a timer touches no handle. The handle
+ * knows its block and position there, which give its deadline (`when()`) and let
+ * `cancel()` take the timer out in O(1), before it is due or after it was moved to the
+ * ready queue. A timer with arguments or a context is a `TimerCallHandle`, which the wheel
+ * keeps and runs as itself.
  */
-export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle {
+export class TimerHandle extends Handle implements AbstractTimerHandle {
   // Declared, not initialised: the constructor sets them in one order, so that every
   // timer shares one hidden class.
-  /** @internal The wheel's block that holds the deadline; null until scheduled. */ declare _block: TimerBlockSlot | null;
-  /**
-   * @internal The position in `_block`: itself while the timer is scheduled, its complement
-   * (`~position`, negative) once it is due, cancelled or dropped.
-   */
-  declare _pos: number;
+  /** @internal The wheel's block that holds the timer; null until scheduled. */ declare _block: TimerBlock | null;
+  /** @internal The position in `_block` (see `locate` for blocks that compaction moved on). */ declare _pos: number;
 
-  /** @internal Scheduled by `TimerWheel.push`, which gives it its deadline. */
+  /** @internal Scheduled by `TimerWheel.push`, which tells it where. */
   constructor(callback: Callback) {
     super(callback);
     this._block = null;
-    this._pos = -1;
-  }
-
-  /** @internal Runs the callback; an error goes to the loop's exception handler. */
-  _run(loop: AbstractEventLoop): void {
-    const callback = this._callback;
-    if (callback !== null) invoke(loop, this, callback, NO_ARGS, null);
+    this._pos = 0;
   }
 
   /** The loop time (ms) at which the callback is due. */
   when(): number {
     const block = this._block;
-    const pos = this._pos;
-    return block === null ? NaN : (block._whens[pos < 0 ? ~pos : pos] as number);
+    return block === null ? NaN : (block._whens[this._pos] as number);
   }
 
-  /** Cancels the callback and takes the timer out of the loop's timers at once. */
+  /** Cancels the callback and takes the timer out of the loop's timers (or its ready queue) at once. */
   override cancel(): void {
-    // A scheduled timer's block is in its bucket, in the wheel.
-    if (this._pos >= 0) ((this._block as TimerBlockSlot)._bucket as { readonly _wheel: { remove(handle: TimerHandle): void } })._wheel.remove(this);
+    if (this._block !== null) {
+      const block = locate(this);
+      // Null for the blocks of no wheel (compaction moves a timer, never such a block).
+      if (block._wheel !== null) block._wheel.cancel(block, this._pos);
+    }
     super.cancel();
   }
 }
@@ -251,7 +232,7 @@ export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle
  *
  * @internal
  */
-export class TimerCallHandle extends TimerHandle {
+export class TimerCallHandle extends TimerHandle implements Runnable {
   /** @internal */ _args: unknown[];
   /** @internal */ _context: Context | null;
 
@@ -270,7 +251,7 @@ export class TimerCallHandle extends TimerHandle {
   }
 
   /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
-  override _run(loop: AbstractEventLoop): void {
+  _run(loop: AbstractEventLoop): void {
     const callback = this._callback;
     if (callback !== null) invoke(loop, this, callback, this._args, this._context);
   }

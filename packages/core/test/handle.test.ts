@@ -43,6 +43,39 @@ describe("Handle and TimerHandle", () => {
     loop.close();
   });
 
+  test("a timer cancelled after it is due but before it runs does not run; cancelled() is true only after cancel()", async () => {
+    // The wheel hands due timers to the ready queue as their bare callbacks: a cancel in
+    // between must still take them out, as asyncio skips a cancelled handle in _ready.
+    const { loop } = virtualLoop();
+    const log: string[] = [];
+    const timers: TimerHandle[] = [];
+    timers.push(
+      loop.callLater(5, () => {
+        log.push("a");
+        timers[1]!.cancel();
+        timers[3]!.cancel();
+      }),
+      loop.callLater(5, () => log.push("b")),
+      loop.callLater(5, () => log.push("c")),
+      loop.callLater(5, (x: string) => log.push(x), "d"),
+    );
+    const pending = loop.callLater(50, () => log.push("never"));
+    loop.callLater(10, () => loop.stop());
+    await loop.runForever();
+    expect(log).toEqual(["a", "c"]);
+    expect(timers.map((t) => t.cancelled())).toEqual([false, true, false, true]);
+    expect(timers.map((t) => t.when())).toEqual([5, 5, 5, 5]);
+    // Cancelling after it ran does nothing but say so, as asyncio's Handle.cancel.
+    timers[2]!.cancel();
+    expect(timers[2]!.cancelled()).toBe(true);
+    // Closing drops a pending timer: neither run nor cancelled, and cancelling it is harmless.
+    loop.close();
+    expect([pending.cancelled(), loop.timerCount]).toEqual([false, 0]);
+    pending.cancel();
+    expect(pending.cancelled()).toBe(true);
+    expect(pending.when()).toBe(50);
+  });
+
   test("cancelling a timer twice counts it once", () => {
     const loop = new EventLoop({ poller: new VirtualPoller() });
     const t = loop.callLater(5, () => {});

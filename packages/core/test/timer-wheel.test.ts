@@ -1,16 +1,30 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { TimerHandle } from "../src/index.js";
-import { TimerWheel, type TimerBlock, type TimerBucket } from "../src/timer-wheel.js";
+import { RingQueue } from "../src/ring-queue.js";
+import { TimerWheel, isScheduled, locate, type TimerBucket, type TimerItem } from "../src/timer-wheel.js";
+import type { Callback } from "../src/types.js";
 
 // The model's tie-break. The wheel keeps no sequence: its scheduling order is the order of
 // `push`, so every test pushes its timers in the order of the sequence it gives them here.
 const sequences = new WeakMap<TimerHandle, number>();
 // The model's deadlines: a handle learns its own from the wheel when it is pushed.
 const deadlines = new WeakMap<TimerHandle, number>();
+// The wheel keeps each timer's callback, not its handle: each test timer has its own.
+const owners = new Map<Callback, TimerHandle>();
+const readyQueues = new WeakMap<TimerWheel, RingQueue<TimerItem | null>>();
+
+function newWheel(): TimerWheel {
+  const ready = new RingQueue<TimerItem | null>();
+  const wheel = new TimerWheel(ready);
+  readyQueues.set(wheel, ready);
+  return wheel;
+}
 
 function timer(when: number, sequence: number): TimerHandle {
-  const handle = new TimerHandle(() => {});
+  const callback = (): void => {};
+  const handle = new TimerHandle(callback);
+  owners.set(callback, handle);
   sequences.set(handle, sequence);
   deadlines.set(handle, when);
   return handle;
@@ -19,19 +33,29 @@ function timer(when: number, sequence: number): TimerHandle {
 const whenOf = (handle: TimerHandle): number => deadlines.get(handle)!;
 
 function push(wheel: TimerWheel, handle: TimerHandle): void {
-  wheel.push(handle, whenOf(handle));
+  wheel.push(handle._callback!, whenOf(handle), handle);
   expect(handle.when()).toBe(whenOf(handle));
 }
 
-const scheduled = (handle: TimerHandle): boolean => handle._pos >= 0;
+const scheduled = (handle: TimerHandle): boolean => isScheduled(locate(handle)._items[handle._pos]!);
 
-/** The entries a bucket holds, live and cancelled. */
+/** The positions a bucket holds, live and cancelled. */
 function held(bucket: TimerBucket): number {
-  if (bucket._order !== null) return bucket._order.length - bucket._head;
+  if (bucket._sortedBlocks !== null) return bucket._sortedPos.length - bucket._head;
   return bucket._blocks.reduce((n, block) => n + block._length, 0);
 }
 
-const bucketOf = (handle: TimerHandle): TimerBucket => (handle._block as TimerBlock)._bucket!;
+/** The scheduled timers of a sorted bucket, in its order. */
+function sortedHandles(bucket: TimerBucket): TimerHandle[] {
+  const out: TimerHandle[] = [];
+  for (let i = bucket._head; i < bucket._sortedPos.length; i++) {
+    const item = bucket._sortedBlocks![i]!._items[bucket._sortedPos[i]!]!;
+    if (isScheduled(item)) out.push(owners.get(item as Callback)!);
+  }
+  return out;
+}
+
+const bucketOf = (handle: TimerHandle): TimerBucket => locate(handle)._bucket!;
 
 const byDeadlineThenSequence = (a: TimerHandle, b: TimerHandle): number =>
   whenOf(a) === whenOf(b) ? sequences.get(a)! - sequences.get(b)! : whenOf(a) < whenOf(b) ? -1 : 1;
@@ -45,8 +69,10 @@ function takeDue(model: TimerHandle[], now: number): TimerHandle[] {
 }
 
 function popDue(wheel: TimerWheel, now: number): TimerHandle[] {
+  const ready = readyQueues.get(wheel)!;
+  const count = wheel.popDue(now);
   const out: TimerHandle[] = [];
-  const count = wheel.popDue(now, out);
+  while (ready.length > 0) out.push(owners.get(ready.shift() as Callback)!);
   expect(count).toBe(out.length);
   return out;
 }
@@ -75,7 +101,7 @@ describe("TimerWheel", () => {
   test("hands out exactly what a sorted list would, under random push/cancel/advance", () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer({ min: -1000, max: 1e6 }), fc.double({ min: -1e6, max: 1e9, noNaN: true })), fc.array(op, { maxLength: 300 }), (start, ops) => {
-        const wheel = new TimerWheel();
+        const wheel = newWheel();
         const model: TimerHandle[] = [];
         let now = start;
         let sequence = 0;
@@ -90,13 +116,20 @@ describe("TimerWheel", () => {
             const [h] = model.splice(o.index % model.length, 1);
             h!.cancel();
             expect(scheduled(h!)).toBe(false);
+            expect(h!.cancelled()).toBe(true);
             expect(h!.when()).toBe(whenOf(h!));
+            // Cancels compact buckets, which moves timers: every handle still finds its own.
+            for (const m of model) {
+              expect(scheduled(m)).toBe(true);
+              expect(m.when()).toBe(whenOf(m));
+            }
           } else if (o.kind === "advance") {
             now += o.by;
             const due = takeDue(model, now);
             expect(popDue(wheel, now)).toEqual(due);
             for (const h of due) {
               expect(scheduled(h)).toBe(false);
+              expect(h.cancelled()).toBe(false);
               expect(h.when()).toBe(whenOf(h));
             }
           } else {
@@ -119,7 +152,7 @@ describe("TimerWheel", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 30 }), (eighths, cancels) => {
         // Every deadline inside one 1 ms bucket: it is sorted at the first popDue, then cancelled into.
-        const wheel = new TimerWheel();
+        const wheel = newWheel();
         const hs = eighths.map((e, i) => timer(10 + e / 8, i));
         for (const h of hs) push(wheel, h);
         const first = popDue(wheel, 10);
@@ -144,7 +177,7 @@ describe("TimerWheel", () => {
   });
 
   test("equal deadlines leave in scheduling order, also when added to the front bucket after it was sorted", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     const a = timer(100, 0);
     const c = timer(100.5, 1);
     push(wheel, a);
@@ -165,7 +198,7 @@ describe("TimerWheel", () => {
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 80 }), fc.array(fc.nat(), { maxLength: 20 }), (spec, cancels) => {
         // Deadlines 1024 ms apart land in the same slot; popping in between frees slots
         // while buckets of the same slot still wait in the overflow map.
-        const wheel = new TimerWheel();
+        const wheel = newWheel();
         const model: TimerHandle[] = [];
         let sequence = 0;
         let now = 0;
@@ -195,10 +228,10 @@ describe("TimerWheel", () => {
         fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ min: -1e4, max: 1e4, noNaN: true })),
         fc.array(fc.oneof(fc.integer({ min: 0, max: 40 }).map((k) => k / 64), fc.double({ min: 0, max: 0.999999, noNaN: true }), fc.constant(1 - 2 ** -40)), { minLength: 17, maxLength: 700 }),
         (base, fractions) => {
-          const wheel = new TimerWheel();
+          const wheel = newWheel();
           const floor = Math.floor(base);
           const hs = fractions.map((f, i) => timer(floor + f, i));
-          wheel.push(timer(floor - 1000, -1)); // the reference moves close, so they land in a 1 ms bucket
+          push(wheel, timer(floor - 1000, -1)); // the reference moves close, so they land in a 1 ms bucket
           popDue(wheel, floor - 1);
           for (const h of hs) push(wheel, h);
           expect(popDue(wheel, floor + 1)).toEqual([...hs].sort(byDeadlineThenSequence));
@@ -209,7 +242,7 @@ describe("TimerWheel", () => {
   });
 
   test("deadlines just below a bucket's end sort last in it, also where subtracting the start rounds", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     // In the bucket [-1, 0): -1e-20 minus -1 rounds to 1, the bucket's width.
     const hs = Array.from({ length: 40 }, (_, i) => timer(i % 2 === 0 ? -1e-20 * (i + 1) : -1 + i / 64, i));
     for (const h of hs) push(wheel, h);
@@ -217,17 +250,17 @@ describe("TimerWheel", () => {
   });
 
   test("many timers at Infinity keep their scheduling order", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     const hs = Array.from({ length: 40 }, (_, i) => timer(Infinity, i));
     for (const h of hs) push(wheel, h);
     for (let i = 0; i < hs.length; i += 3) hs[i]!.cancel();
     expect(wheel.nextDeadline()).toBe(Infinity);
     const front = bucketOf(hs[1]!);
-    expect(front._order!.slice(front._head).filter(scheduled)).toEqual(hs.filter((_, i) => i % 3 !== 0));
+    expect(sortedHandles(front)).toEqual(hs.filter((_, i) => i % 3 !== 0));
   });
 
   test("fractional deadlines are kept exact: nothing fires a fraction early", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     const hs = [timer(1.5, 0), timer(1.25, 1), timer(1.5, 2), timer(0.1, 3)];
     for (const h of hs) push(wheel, h);
     expect(wheel.nextDeadline()).toBe(0.1);
@@ -237,7 +270,7 @@ describe("TimerWheel", () => {
   });
 
   test("a clock jump of an hour is one step, to the exact deadline", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     const hour = timer(3_600_000, 0);
     const soon = timer(5, 1);
     push(wheel, hour);
@@ -249,7 +282,7 @@ describe("TimerWheel", () => {
   });
 
   test("a timer at Infinity is counted but never due", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     const never = timer(Infinity, 0);
     push(wheel, never);
     expect(wheel.nextDeadline()).toBe(Infinity);
@@ -260,7 +293,7 @@ describe("TimerWheel", () => {
   });
 
   test("clear unschedules every timer, and a cleared handle's cancel is harmless", () => {
-    const wheel = new TimerWheel();
+    const wheel = newWheel();
     const hs = [timer(1, 0), timer(1000, 1), timer(1e7, 2)];
     for (const h of hs) push(wheel, h);
     expect(wheel.nextDeadline()).toBe(1); // the front bucket is sorted now
@@ -275,7 +308,7 @@ describe("TimerWheel", () => {
   test("cancelled timers do not pile up: a bucket holds at most three times its live timers", () => {
     fc.assert(
       fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 400 }), fc.integer({ min: 0, max: 2 }), (cancels, far) => {
-        const wheel = new TimerWheel();
+        const wheel = newWheel();
         const hs = cancels.map((_, i) => timer([5, 100, 10_000][far]! + (i % 3) / 4, i));
         for (const h of hs) push(wheel, h);
         if (far === 0) wheel.nextDeadline(); // the bucket at the front is sorted: the same rule holds
