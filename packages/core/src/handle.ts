@@ -193,8 +193,8 @@ Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
  * at once however long its timer waits, and firing a timer touches no handle. The handle
  * knows its block and position there, which give its deadline (`when()`) and let
  * `cancel()` take the timer out in O(1), before it is due or after it was moved to the
- * ready queue. A timer with arguments or a context is a `TimerCallHandle`, which the wheel
- * keeps and runs as itself.
+ * ready queue. A timer with arguments or a context, or scheduled in debug mode or under an
+ * instrument, is a `TimerCallHandle`, which the wheel keeps and runs as itself.
  */
 export class TimerHandle extends Handle implements AbstractTimerHandle {
   // Declared, not initialised: the constructor sets them in one order, so that every
@@ -227,8 +227,11 @@ export class TimerHandle extends Handle implements AbstractTimerHandle {
 }
 
 /**
- * A timer with arguments, or scheduled in a non-empty context: most timers have neither,
- * and do not pay two fields for them.
+ * A timer with arguments, scheduled in a non-empty context, in debug mode or under an
+ * instrument: the wheel keeps this handle and the ready queue runs it, so that the
+ * callback runs with its arguments in its context, and the instrument, a debug report or
+ * the exception handler sees the handle `callLater` returned. Most timers are none of
+ * these, and do not pay its two fields.
  *
  * @internal
  */
