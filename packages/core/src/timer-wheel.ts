@@ -35,8 +35,8 @@ export interface TimerReadyQueue {
 
 /** What a `TimerHandle` holds: where its timer is. */
 export interface TimerPlace {
-  _block: TimerBlock | null;
-  _pos: number;
+  /** @internal */ _block: TimerBlock | null;
+  /** @internal */ _pos: number;
 }
 
 /**
