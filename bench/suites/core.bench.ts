@@ -128,11 +128,24 @@ async function callbacks(): Promise<Sample[]> {
 // (the 50,000 firings are part of the cost, not counted as operations).
 const OPS = TIMERS + TIMERS / 2;
 
+// The rounds of the two alternate (after a warm-up round of each): a round's cost depends
+// on the heap the rounds before it left (how much they promoted, how large the young
+// generation grew), so measuring all of one peer's rounds and then all of the other's gave
+// the second peer the first one's heap, and Node's figure moved by up to 40% with the
+// build of @loop that ran before it (bench/README.md). A full collection before each round
+// is no fix: it shrinks the young generation, and both peers' rounds then cost about twice
+// as much, mostly in collections.
 async function timers(): Promise<Sample[]> {
   const ds = timerDelays(TIMERS);
-  const rounds = { warmup: 1, rounds: 5 };
-  const ours = await measure("@loop callLater/cancel", async () => (await loopTimerRound(ds)) / OPS, rounds);
-  const node = await measure("setTimeout/clearTimeout", async () => (await nodeTimerRound(ds)) / OPS, rounds);
+  const ours: Sample = { name: "@loop callLater/cancel", values: [] };
+  const node: Sample = { name: "setTimeout/clearTimeout", values: [] };
+  for (let round = -1; round < 5; round++) {
+    const a = (await loopTimerRound(ds)) / OPS;
+    const b = (await nodeTimerRound(ds)) / OPS;
+    if (round < 0) continue;
+    ours.values.push(a);
+    node.values.push(b);
+  }
   return [ours, node];
 }
 

@@ -2,6 +2,7 @@ import type { Context } from "./context.js";
 import { describeError } from "./errors.js";
 import { firstFrame, stackText } from "./stack-frames.js";
 import { current } from "./state.js";
+import { locate, type TimerBlock } from "./timer-wheel.js";
 import type { AbstractEventLoop, AbstractHandle, AbstractTimerHandle, Callback, Runnable } from "./types.js";
 
 const NO_ARGS: unknown[] = [];
@@ -182,81 +183,79 @@ export class InlineHandle {
 }
 Object.setPrototypeOf(InlineHandle.prototype, Handle.prototype);
 
-/** The arguments and context of a timer scheduled in a non-empty context. */
-interface TimerCall {
-  readonly args: unknown[];
-  readonly context: Context;
-}
-
-/**
- * The wheel bucket a timer waits in (`TimerBucket`), as far as cancelling needs it. The
- * timer wheel stores `TimerHandle`s, so it is the wheel that imports this module.
- *
- * @internal
- */
-interface TimerSlot {
-  readonly _wheel: { remove(handle: TimerHandle, bucket: TimerSlot): void };
-}
-
 /**
  * A callback scheduled for a time (asyncio.TimerHandle). Timer handles are ordered by
  * deadline, then by the order in which they were scheduled, so that equal deadlines
  * fire first-scheduled first.
  *
- * Four fields and no more: a program with many timers pending keeps every handle alive,
- * and the garbage collector's cost follows their bytes (at 100,000 pending timers, each
- * 8 bytes less per handle took about 4% off the CPU time of scheduling, cancelling and
- * firing them).
+ * The handle is only a receipt: the loop's timer wheel keeps what the timer runs and its
+ * deadline (see `TimerBlock`), never the handle, so a handle the caller drops is garbage
+ * at once however long its timer waits, and firing a timer touches no handle. The handle
+ * knows its block and position there, which give its deadline (`when()`) and let
+ * `cancel()` take the timer out in O(1), before it is due or after it was moved to the
+ * ready queue. A timer with arguments or a context, or scheduled in debug mode or under an
+ * instrument, is a `TimerCallHandle`, which the wheel keeps and runs as itself.
  */
-export class TimerHandle extends Handle implements Runnable, AbstractTimerHandle {
-  // Declared, not initialised: the constructor sets all four in one order, so that every
+export class TimerHandle extends Handle implements AbstractTimerHandle {
+  // Declared, not initialised: the constructor sets them in one order, so that every
   // timer shares one hidden class.
-  /**
-   * @internal What the callback is called with: null when it has no arguments and runs in
-   * the empty context (most timers), the arguments in the empty context, or a `TimerCall`.
-   */
-  declare _extra: unknown[] | TimerCall | null;
-  /** @internal */ declare _when: number;
-  /** @internal The wheel bucket the timer waits in; null once it is due, cancelled or dropped. */ declare _bucket: TimerSlot | null;
+  /** @internal The wheel's block that holds the timer; null until scheduled. */ declare _block: TimerBlock | null;
+  /** @internal The position in `_block` (see `locate` for blocks that compaction moved on). */ declare _pos: number;
 
-  /** @internal */
-  constructor(when: number, callback: Callback, args: unknown[], context: Context | null) {
+  /** @internal Scheduled by `TimerWheel.push`, which tells it where. */
+  constructor(callback: Callback) {
     super(callback);
-    this._extra = timerExtra(args, context);
-    this._when = when;
-    this._bucket = null;
+    this._block = null;
+    this._pos = 0;
   }
 
-  /** @internal Drops the callback and its arguments, as asyncio does, so a cancelled timer frees them at once. */
+  /** The loop time (ms) at which the callback is due. */
+  when(): number {
+    const block = this._block;
+    return block === null ? NaN : (block._whens[this._pos] as number);
+  }
+
+  /** Cancels the callback and takes the timer out of the loop's timers (or its ready queue) at once. */
+  override cancel(): void {
+    if (this._block !== null) {
+      const block = locate(this);
+      // Null for the blocks of no wheel (compaction moves a timer, never such a block).
+      if (block._wheel !== null) block._wheel.cancel(block, this._pos);
+    }
+    super.cancel();
+  }
+}
+
+/**
+ * A timer with arguments, scheduled in a non-empty context, in debug mode or under an
+ * instrument: the wheel keeps this handle and the ready queue runs it, so that the
+ * callback runs with its arguments in its context, and the instrument, a debug report or
+ * the exception handler sees the handle `callLater` returned. Most timers are none of
+ * these, and do not pay its two fields.
+ *
+ * @internal
+ */
+export class TimerCallHandle extends TimerHandle implements Runnable {
+  /** @internal */ _args: unknown[];
+  /** @internal */ _context: Context | null;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[], context: Context | null) {
+    super(callback);
+    this._args = args;
+    this._context = context;
+  }
+
+  /** @internal Drops the callback, its arguments and context, as asyncio does, so a cancelled timer frees them at once. */
   override _dropCallback(): void {
     this._callback = null;
-    this._extra = null;
+    this._args = NO_ARGS;
+    this._context = null;
   }
 
   /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
   _run(loop: AbstractEventLoop): void {
     const callback = this._callback;
-    if (callback === null) return;
-    const extra = this._extra;
-    if (extra === null) invoke(loop, this, callback, NO_ARGS, null);
-    else if (Array.isArray(extra)) invoke(loop, this, callback, extra, null);
-    else invoke(loop, this, callback, extra.args, extra.context);
+    if (callback !== null) invoke(loop, this, callback, this._args, this._context);
   }
-
-  /** The loop time (ms) at which the callback is due. */
-  when(): number {
-    return this._when;
-  }
-
-  /** Cancels the callback and takes the timer out of the loop's timers at once. */
-  override cancel(): void {
-    const bucket = this._bucket;
-    if (bucket !== null) bucket._wheel.remove(this, bucket);
-    super.cancel();
-  }
-}
-
-function timerExtra(args: unknown[], context: Context | null): unknown[] | TimerCall | null {
-  if (context !== null) return { args, context };
-  return args.length === 0 ? null : args;
 }

@@ -3,7 +3,7 @@ import { isCoroutine, notACoroutineMessage } from "./coroutine.js";
 import { ensureFuture } from "./ensure-future.js";
 import { describeError } from "./errors.js";
 import { Future } from "./future.js";
-import { CallbackHandle, Handle, InlineHandle, TimerHandle, reportCallbackError } from "./handle.js";
+import { CallbackHandle, Handle, InlineHandle, TimerCallHandle, TimerHandle, reportCallbackError } from "./handle.js";
 import { hostGlobals as host, printError, readEnv } from "./host-globals.js";
 import { InstrumentSet, checkInstrument } from "./instrument.js";
 import { DefaultPoller } from "./poller.js";
@@ -70,7 +70,7 @@ function realTime(): number {
  * - `_batchTurns` counts the turns run since the host last resumed the loop, and
  *   `_batchEnd` is that resume's real time plus the budget: batches resumed by settled
  *   Promises in between (`_promiseResumes`) add to them, never reset them.
- * - A timer handle is in `_timers` iff its `_bucket` is set; `timerCount` is `_timers.size`,
+ * - `_timers` keeps what each scheduled timer runs, never its handle; `timerCount` is `_timers.size`,
  *   the live ones (a cancel takes a timer out at once).
  * - Not `_running` and `_stopping`: the next `runForever` runs one turn and stops
  *   (asyncio's stop-before-run). `_closed` is final; a closed loop queues nothing.
@@ -92,7 +92,7 @@ export class EventLoop implements AbstractEventLoop {
    * cancelled bare function leaves null in its slot.
    */
   readonly _ready = new RingQueue<Ready>();
-  /** @internal */ readonly _timers = new TimerWheel();
+  /** @internal */ readonly _timers = new TimerWheel(this._ready);
   /** @internal */ readonly _tasks = new TaskList();
   /** @internal */ _instrument: InstrumentSet | null = null;
   /** @internal */ _debug: boolean;
@@ -337,7 +337,7 @@ export class EventLoop implements AbstractEventLoop {
   /** Phase 3. Equal deadlines leave the wheel in scheduling order. */
   private _moveDueTimers(): void {
     // No timer, no clock: reading it costs about as much as a whole Promise round trip.
-    if (this._timers.size > 0) this._timers.popDue(this.time(), this._ready);
+    if (this._timers.size > 0) this._timers.popDue(this.time());
   }
 
   /** Phase 4. */
@@ -530,9 +530,18 @@ export class EventLoop implements AbstractEventLoop {
   private _addTimer(whenMs: number, callback: Callback, args: unknown[], where: string): TimerHandle {
     this._checkClosed();
     checkCallback(where, callback);
-    const handle = new TimerHandle(whenMs, callback, args, snapshotContext());
-    if (this._debug) handle._sourceError = captureError();
-    this._timers.push(handle);
+    const context = snapshotContext();
+    let handle: TimerHandle;
+    if (args.length === 0 && context === null && this._inlineCallbacks) {
+      // The wheel keeps the bare callback and the handle is only a receipt (see TimerHandle).
+      handle = new TimerHandle(callback);
+      this._timers.push(callback, whenMs, handle);
+    } else {
+      const call = new TimerCallHandle(callback, args, context);
+      if (this._debug) call._sourceError = captureError();
+      this._timers.push(call, whenMs, call);
+      handle = call;
+    }
     // A timer earlier than the poller's current wait must shorten it.
     if (current.loop !== this) this._wakeup();
     return handle;

@@ -159,6 +159,35 @@ describe("one iteration (docs/design.md#the-loops-turn)", () => {
     expect(contexts[1]?.message).toContain("boom 7");
   });
 
+  test("a failing timer: the context names a Handle for a bare one, the very TimerHandle for one with arguments", async () => {
+    const { loop } = virtualLoop();
+    const contexts: ErrorContext[] = [];
+    loop.setExceptionHandler((_, ctx) => contexts.push(ctx));
+    const log: string[] = [];
+    const bare = loop.callLater(1, function failingTimer() {
+      throw new Error("tick");
+    });
+    loop.callLater(1, () => log.push("after"));
+    const withArgs = loop.callLater(
+      2,
+      function failingTimerWith(x: number) {
+        throw new Error(`tock ${x}`);
+      },
+      3,
+    );
+    loop.callLater(5, () => loop.stop());
+    await runToStop(loop);
+    expect(log).toEqual(["after"]);
+    expect(contexts).toHaveLength(2);
+    // The wheel keeps a bare timer's callback, not its handle (see TimerHandle).
+    expect(contexts[0]?.handle).toBeInstanceOf(Handle);
+    expect(contexts[0]?.handle).not.toBe(bare);
+    expect(String(contexts[0]?.handle)).toBe("<Handle failingTimer()>");
+    expect(contexts[0]?.message).toContain("tick");
+    expect(contexts[1]?.handle).toBe(withArgs);
+    expect(contexts[1]?.message).toContain("failingTimerWith()");
+  });
+
   test("a bare callback cancelled while queued does not run; cancelling it again or after the turn is harmless", async () => {
     const { loop } = virtualLoop();
     const log: string[] = [];
