@@ -100,7 +100,13 @@ export default defineConfig(
     files: ["**/*.ts"],
     ignores: ["packages/eslint-plugin/test/fixtures/**"],
     languageOptions: {
-      parserOptions: { project: typedProjects, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        project: typedProjects,
+        tsconfigRootDir: import.meta.dirname,
+        // The rules read types, never documentation: parse JSDoc only where it carries types
+        // (JavaScript files). A sixth of the program's build time is @types/node's and lib's docs.
+        jsDocParsingMode: "type-info",
+      },
     },
     ...loop.configs.recommended,
   },
