@@ -19,20 +19,31 @@ const typedProjects = ["tsconfig.eslint.json"];
 // whose watch program follows edits; --fix too, since fixing changes files under the program;
 // --cache and --print-config too, since they serialize the config, and a Program cannot be.
 const singleRun =
-  (process.env.CI === "true" || /node_modules[\\/](\.bin[\\/]eslint|eslint[\\/]bin[\\/]eslint\.js)$/.test(process.argv[1] ?? "")) &&
-  !process.argv.some((arg) => arg.startsWith("--fix") || arg === "--cache" || arg === "--print-config");
+  (process.env.CI === "true" ||
+    /node_modules[\\/](\.bin[\\/]eslint|eslint[\\/]bin[\\/]eslint\.js)$/.test(
+      process.argv[1] ?? "",
+    )) &&
+  !process.argv.some(
+    (arg) => arg.startsWith("--fix") || arg === "--cache" || arg === "--print-config",
+  );
 /** Built on first use, so that a run linting no TypeScript builds none. */
 const singleRunPrograms = new Proxy(/** @type {ts.Program[]} */ ([]), {
   get(programs, key, receiver) {
     if (programs.length === 0) {
-      programs.push(createProgram(typedProjects[0], import.meta.dirname, ts.JSDocParsingMode.ParseForTypeInfo));
+      programs.push(
+        createProgram(typedProjects[0], import.meta.dirname, ts.JSDocParsingMode.ParseForTypeInfo),
+      );
     }
     return Reflect.get(programs, key, receiver);
   },
 });
 const typedParserOptions = singleRun
   ? { programs: singleRunPrograms }
-  : { project: typedProjects, tsconfigRootDir: import.meta.dirname, jsDocParsingMode: /** @type {const} */ ("type-info") };
+  : {
+      project: typedProjects,
+      tsconfigRootDir: import.meta.dirname,
+      jsDocParsingMode: /** @type {const} */ ("type-info"),
+    };
 
 // typescript-eslint's rules stay non-type-checked on purpose (`pnpm typecheck` is where
 // types are checked); @loop/eslint-plugin's coroutine rules are on everywhere, and its
