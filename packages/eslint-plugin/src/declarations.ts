@@ -265,20 +265,69 @@ function functionMayGive(fn: FunctionLike, ask: Question): boolean {
   const body = fn.body;
   // Declared without a body or a return type: it returns `any`, which is neither.
   if (body === undefined) return false;
-  if (ts.isBlock(body) && !returnsValue(body)) return false;
+  if (ts.isBlock(body) ? !someReturned(body, (e) => !syntaxRulesOut(e, ask.result)) : syntaxRulesOut(body, ask.result)) return false;
   const signature = ask.checker.getSignatureFromDeclaration(fn);
   return signature === undefined || returnedMayBe(ask.checker.getReturnTypeOfSignature(signature), ask);
 }
 
-/** Whether a function body has a `return <expression>` of its own (not a nested function's). */
-function returnsValue(node: ts.Node): boolean {
+/**
+ * Whether some `return <expression>` of a function body (not a nested function's) passes
+ * `test`; false for a body that returns no value.
+ */
+function someReturned(node: ts.Node, test: (expression: ts.Expression) => boolean): boolean {
   return (
     ts.forEachChild(node, (child) => {
-      if (ts.isReturnStatement(child)) return child.expression !== undefined ? true : undefined;
+      if (ts.isReturnStatement(child)) return child.expression !== undefined && test(child.expression) ? true : undefined;
       if (ts.isFunctionLike(child) || ts.isClassLike(child)) return undefined;
-      return returnsValue(child) ? true : undefined;
+      return someReturned(child, test) ? true : undefined;
     }) === true
   );
+}
+
+/**
+ * Whether an expression's syntax alone says it gives neither a generator nor (for
+ * "promise") a thenable, so that the function returning it need not be inferred: a
+ * literal, an array, a function, an operator giving a primitive, an object literal (an
+ * anonymous type, never named `Generator`; for "promise", without a `then`, a spread or a
+ * computed key). The same test as the rules' `cannotBeThenable`, on TypeScript's nodes.
+ */
+function syntaxRulesOut(node: ts.Expression, result: Result): boolean {
+  switch (node.kind) {
+    case ts.SyntaxKind.NumericLiteral:
+    case ts.SyntaxKind.BigIntLiteral:
+    case ts.SyntaxKind.StringLiteral:
+    case ts.SyntaxKind.NoSubstitutionTemplateLiteral:
+    case ts.SyntaxKind.TemplateExpression:
+    case ts.SyntaxKind.RegularExpressionLiteral:
+    case ts.SyntaxKind.TrueKeyword:
+    case ts.SyntaxKind.FalseKeyword:
+    case ts.SyntaxKind.NullKeyword:
+    case ts.SyntaxKind.ArrayLiteralExpression:
+    case ts.SyntaxKind.ArrowFunction:
+    case ts.SyntaxKind.FunctionExpression:
+    case ts.SyntaxKind.PrefixUnaryExpression:
+    case ts.SyntaxKind.PostfixUnaryExpression:
+    case ts.SyntaxKind.TypeOfExpression:
+    case ts.SyntaxKind.VoidExpression:
+    case ts.SyntaxKind.DeleteExpression:
+      return true;
+    case ts.SyntaxKind.BinaryExpression: {
+      // Arithmetic, comparisons, `instanceof`, `in` give primitives; `&&`, `??`, `,` and assignments give an operand.
+      const operator = (node as ts.BinaryExpression).operatorToken.kind;
+      return (operator >= ts.SyntaxKind.FirstBinaryOperator && operator <= ts.SyntaxKind.CaretToken) || operator === ts.SyntaxKind.InstanceOfKeyword || operator === ts.SyntaxKind.InKeyword;
+    }
+    case ts.SyntaxKind.ObjectLiteralExpression:
+      return (
+        result === "generator" ||
+        (node as ts.ObjectLiteralExpression).properties.every((p) => (ts.isPropertyAssignment(p) || ts.isShorthandPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isAccessor(p)) && !ts.isComputedPropertyName(p.name) && memberName(p.name) !== "then")
+      );
+    case ts.SyntaxKind.ParenthesizedExpression:
+      return syntaxRulesOut((node as ts.ParenthesizedExpression).expression, result);
+    case ts.SyntaxKind.ConditionalExpression:
+      return syntaxRulesOut((node as ts.ConditionalExpression).whenTrue, result) && syntaxRulesOut((node as ts.ConditionalExpression).whenFalse, result);
+    default:
+      return false;
+  }
 }
 
 /**

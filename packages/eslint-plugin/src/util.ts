@@ -133,6 +133,64 @@ export function enclosingCoroutine(node: TSESTree.Node, services: ParserServices
   return fn !== null && isCoroutineFunction(fn, services) ? fn : null;
 }
 
+/**
+ * Whether a `return` in this generator may give a thenable, from its declared return type
+ * alone: a `Coroutine<T>` returns only what is assignable to `T`, and when `T` is made of
+ * primitives (`void`, `number`, a string literal…) or Futures (a value assignable to a
+ * Future has Future's members, and the rules never call a Future a Promise), no returned
+ * expression needs typing. Any object type may be a thenable with more members; only the
+ * checker knows. True (ask the checker) for a generator without `Coroutine<T>`.
+ */
+export function declaredReturnMayBeThenable(fn: FunctionNode, services: ParserServicesWithTypeInformation): boolean {
+  const annotation = fn.returnType?.typeAnnotation;
+  if (annotation === undefined || !declaresCoroutine(fn) || annotation.type !== AST_NODE_TYPES.TSTypeReference) return true;
+  const returned = annotation.typeArguments?.params[0];
+  if (returned === undefined) return true;
+  const checker = services.program.getTypeChecker();
+  return mayHoldThenable(checker.getTypeFromTypeNode(services.esTreeNodeToTSNodeMap.get(returned) as ts.TypeNode));
+}
+
+const NEVER_THENABLE = ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BigIntLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.ESSymbolLike | ts.TypeFlags.Void | ts.TypeFlags.Undefined | ts.TypeFlags.Null | ts.TypeFlags.Never;
+
+function mayHoldThenable(type: ts.Type): boolean {
+  if (type.isUnion()) return type.types.some(mayHoldThenable);
+  if (type.flags & NEVER_THENABLE) return false;
+  return !isFutureType(type);
+}
+
+/**
+ * Whether an expression's syntax alone says its value is not a thenable, so that its type
+ * need not be asked: a literal, an array (an array or tuple type has no `then`), an object
+ * literal without a `then`, a spread or a computed key (its type has exactly its own
+ * properties), a function, or an operator that gives a primitive. False when only the
+ * checker can tell.
+ */
+export function cannotBeThenable(node: TSESTree.Expression): boolean {
+  switch (node.type) {
+    case AST_NODE_TYPES.Literal:
+    case AST_NODE_TYPES.TemplateLiteral:
+    case AST_NODE_TYPES.ArrayExpression:
+    case AST_NODE_TYPES.ArrowFunctionExpression:
+    case AST_NODE_TYPES.FunctionExpression:
+    case AST_NODE_TYPES.BinaryExpression:
+    case AST_NODE_TYPES.UnaryExpression:
+    case AST_NODE_TYPES.UpdateExpression:
+      return true;
+    case AST_NODE_TYPES.ObjectExpression:
+      return node.properties.every(
+        (p) =>
+          p.type === AST_NODE_TYPES.Property &&
+          !p.computed &&
+          !(p.key.type === AST_NODE_TYPES.Identifier && p.key.name === "then") &&
+          !(p.key.type === AST_NODE_TYPES.Literal && p.key.value === "then"),
+      );
+    case AST_NODE_TYPES.ConditionalExpression:
+      return cannotBeThenable(node.consequent) && cannotBeThenable(node.alternate);
+    default:
+      return false;
+  }
+}
+
 /** The name a call's callee ends with: `f()` → "f", `a.b.f()` → "f". */
 export function calleeName(node: TSESTree.CallExpression | TSESTree.NewExpression): string | undefined {
   const callee = node.callee;

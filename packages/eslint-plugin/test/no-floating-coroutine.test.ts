@@ -36,6 +36,8 @@ typedTester().run("no-floating-coroutine (callees read from their declarations)"
   valid: [
     { code: `${coro}const log: string[] = [];\nfunction* main(): Coroutine<void> { log.push("x"); new Map<string, number>().set("a", 1); yield; }` },
     { code: `${coro}class Emitter { on(_event: string): this { return this; } }\nnew Emitter().on("x").on("y");` },
+    // Inferred results whose syntax rules out a coroutine: an object, an array, a sum.
+    { code: `${coro}const api = { stats() { return { n: 1 }; }, list() { return [fetchOne()]; }, size(a: number) { return a + 1; } };\napi.stats(); api.list(); api.size(1);` },
   ],
   invalid: [
     // The same member name declared elsewhere as something else.
@@ -47,6 +49,9 @@ typedTester().run("no-floating-coroutine (callees read from their declarations)"
     { code: `${coro}type Step = () => Coroutine<void>;\ninterface Plan { step: Step }\ndeclare const plan: Plan;\nplan.step();`, errors: [{ messageId: "floating" }] },
     // A method without a declared return type, returning a coroutine.
     { code: `${coro}const api = { load() { return fetchOne(); } };\napi.load();`, errors: [{ messageId: "floating" }] },
+    // One return whose syntax cannot rule it out is enough to infer the result.
+    { code: `${coro}const api = { pick(ok: boolean) { if (ok) return [1]; return ok ? { n: 1 } : fetchOne(); } };\napi.pick(true);`, errors: [{ messageId: "floating" }] },
+    { code: `${coro}declare let c: ReturnType<typeof fetchOne>;\nconst api = { swap() { return (c = fetchOne()); } };\napi.swap();`, errors: [{ messageId: "floating" }] },
     // An expando member and a function-typed variable.
     { code: `${coro}function tools(): void {}\ntools.go = function* () { yield; };\ntools.go();`, errors: [{ messageId: "floating" }] },
     { code: `${coro}const make: () => ReturnType<typeof fetchOne> = fetchOne;\nmake();`, errors: [{ messageId: "floating" }] },

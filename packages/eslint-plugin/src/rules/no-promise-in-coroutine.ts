@@ -1,5 +1,5 @@
 import { AST_NODE_TYPES, ESLintUtils, type TSESTree } from "@typescript-eslint/utils";
-import { callMayReturn, createRule, enclosingCoroutine, enclosingGenerator, isPromiseType, typeOf, unwrap } from "../util.js";
+import { callMayReturn, cannotBeThenable, createRule, declaredReturnMayBeThenable, enclosingCoroutine, enclosingGenerator, isPromiseType, typeOf, unwrap } from "../util.js";
 
 type MessageId = "floating" | "returned";
 
@@ -43,8 +43,9 @@ export const noPromiseInCoroutine = createRule<[], MessageId>({
         if (enclosingCoroutine(node, services) !== null) context.report({ node, messageId: "floating" });
       },
       ReturnStatement(node: TSESTree.ReturnStatement) {
-        if (node.argument === null || node.argument === undefined) return;
-        if (enclosingGenerator(node) === null) return;
+        if (node.argument === null || node.argument === undefined || cannotBeThenable(node.argument)) return;
+        const generator = enclosingGenerator(node);
+        if (generator === null || !declaredReturnMayBeThenable(generator, services)) return;
         if (!isPromise(node.argument)) return;
         if (enclosingCoroutine(node, services) !== null) context.report({ node, messageId: "returned" });
       },
