@@ -75,7 +75,7 @@ export class QueueGet<T> extends OperationBase<T> {
  */
 export const SPARE = 3;
 
-/** `queue.put(item)`: see `Operation`. */
+/** @internal `queue.put(item)`: see `Operation`. */
 export class QueuePut<T> extends OperationBase<void> {
   constructor(
     private readonly _queue: Queue<T>,

@@ -125,7 +125,7 @@ export const FRESH = 0;
 export const WAITING = 1;
 export const FINISHED = 2;
 
-/**
+/** @internal
  * A blocking operation written out as a small state machine instead of a `function*`,
  * so that `yield* lock.acquire()` costs one small object and, when the lock is free, no
  * future, no generator and no suspension. Each operation class is flat (no base class:
@@ -149,7 +149,7 @@ export interface Operation<T> extends WaiterNode {
   _abandon(): void;
 }
 
-/**
+/** @internal
  * What every operation shares: its place in a waiter line and the iterator protocol around
  * `stepOperation`. A subclass writes its own `next()` — the fast path, then
  * `stepOperation` — and the four hooks.
