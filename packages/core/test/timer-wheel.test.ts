@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { TimerHandle } from "../src/index.js";
 import { TimerWheel, type TimerBucket } from "../src/timer-wheel.js";
+import { propertyRuns } from "./property-runs.js";
 
 // The model's tie-break. The wheel keeps no sequence: its scheduling order is the order of
 // `push`, so every test pushes its timers in the order of the sequence it gives them here.
@@ -87,7 +88,7 @@ describe("TimerWheel", () => {
         expect(wheel.size).toBe(model.length - finite.length);
         expect(wheel.nextDeadline()).toBe(Infinity);
       }),
-      { numRuns: 500 },
+      { numRuns: propertyRuns(500) },
     );
   });
 
@@ -115,7 +116,7 @@ describe("TimerWheel", () => {
         expect(popDue(wheel, 11)).toEqual(model);
         expect(wheel.size).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 
@@ -161,7 +162,7 @@ describe("TimerWheel", () => {
         expect(popDue(wheel, Infinity)).toEqual(takeDue(model, Infinity));
         expect(wheel.size).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 
@@ -180,7 +181,7 @@ describe("TimerWheel", () => {
           expect(popDue(wheel, floor + 1)).toEqual([...hs].sort(byDeadlineThenSequence));
         },
       ),
-      { numRuns: 150 },
+      { numRuns: propertyRuns(150) },
     );
   });
 
@@ -264,7 +265,7 @@ describe("TimerWheel", () => {
         }
         expect(popDue(wheel, 20_000)).toEqual([...live].sort(byDeadlineThenSequence));
       }),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 });
