@@ -528,6 +528,48 @@ describe("cancellation", () => {
   });
 });
 
+describe("cancellation requested while the task runs", () => {
+  test("a task that cancels itself, then catches the CancelledError at its next wait and returns, finishes with its value", async () => {
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* () {
+          const gate = getRunningLoop().createFuture<string>();
+          (currentTask() as Task<unknown>).cancel("self");
+          try {
+            yield* gate; // the pending cancel() is handed to gate: the task wakes with CancelledError
+            return "not reached";
+          } catch (error) {
+            return `caught ${(error as Error).message}`;
+          }
+        })(),
+      );
+      yield* sleep(1);
+      return [task.cancelled(), task.result(), task.cancelling()];
+    });
+    expect(out).toEqual([false, "caught self", 1]);
+  });
+
+  test("a coroutine that ends with a CancelledError of its own without a message keeps the cancel() message for later waiters", async () => {
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* () {
+          (currentTask() as Task<unknown>).cancel("self");
+          try {
+            yield* getRunningLoop().createFuture<void>();
+          } catch {
+            throw new CancelledError(); // eslint-disable-line @loop/no-swallowed-cancel -- a cancellation re-thrown as a fresh error is what this test is about
+          }
+        })(),
+      );
+      yield* sleep(1);
+      const first = yield* catching(task); // the very error the coroutine threw
+      const second = yield* catching(task); // made afresh, from the cancel() message
+      return [(first as Error).message, second instanceof CancelledError, (second as Error).message];
+    });
+    expect(out).toEqual(["", true, "self"]);
+  });
+});
+
 describe("bad yields", () => {
   function* yieldAndCatch(value: unknown): Coroutine<string> {
     try {
