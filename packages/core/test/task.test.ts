@@ -538,7 +538,7 @@ describe("cancellation requested while the task runs", () => {
           try {
             yield* gate; // the pending cancel() is handed to gate: the task wakes with CancelledError
             return "not reached";
-          } catch (error) {
+          } catch (error) { // eslint-disable-line @loop/no-swallowed-cancel -- a task that catches its own cancellation and returns is what this test is about
             return `caught ${(error as Error).message}`;
           }
         })(),
@@ -557,7 +557,7 @@ describe("cancellation requested while the task runs", () => {
           try {
             yield* getRunningLoop().createFuture<void>();
           } catch {
-            throw new CancelledError(); // eslint-disable-line @loop/no-swallowed-cancel -- a cancellation re-thrown as a fresh error is what this test is about
+            throw new CancelledError(); // a cancellation re-thrown as a fresh error, without the message
           }
         })(),
       );
