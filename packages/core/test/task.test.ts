@@ -601,6 +601,22 @@ describe("bad yields", () => {
     expect(msg).toMatch(/^TypeError: Task "n" yielded a number\. A coroutine waits with `yield\* future`/);
   });
 
+  test("yielding null, a plain object or an object whose next is not a method says how to wait, not to delegate", async () => {
+    const msgs = await runVirtual(function* () {
+      return [
+        yield* createTask(yieldAndCatch(null), { name: "null" }),
+        yield* createTask(yieldAndCatch({}), { name: "plain" }),
+        yield* createTask(yieldAndCatch({ next: 1 }), { name: "next" }),
+      ];
+    });
+    const how = ". A coroutine waits with `yield* future` (a Future, a Task or a coroutine) or gives the loop one turn with a bare `yield`";
+    expect(msgs).toEqual([
+      `TypeError: Task "null" yielded null${how}`,
+      `TypeError: Task "plain" yielded an object (Object)${how}`,
+      `TypeError: Task "next" yielded an object (Object)${how}`,
+    ]);
+  });
+
   test("an uncaught bad yield fails the task with the TypeError", async () => {
     const e = await runVirtual(function* () {
       return yield* catching(
