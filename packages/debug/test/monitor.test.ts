@@ -145,6 +145,53 @@ describe("Prometheus", () => {
     expect(lines).toContain("loop_worker_busy_seconds_total 1.5");
   });
 
+  test("every family, its help, type, labels and value in seconds, exactly as scrapers read them", () => {
+    // The names, types and units are what dashboards and alerts are written against.
+    const text = formatPrometheus({ ...sample, lagMaxEverMs: 300 });
+    expect(text.split("\n")).toEqual([
+      "# HELP loop_iteration_lag_seconds How much longer than its requested wait a loop iteration took.",
+      "# TYPE loop_iteration_lag_seconds summary",
+      'loop_iteration_lag_seconds{quantile="0.5"} 0.001',
+      'loop_iteration_lag_seconds{quantile="0.99"} 0.02',
+      'loop_iteration_lag_seconds{quantile="1"} 0.25',
+      "# HELP loop_iteration_lag_max_seconds The largest iteration lag since monitoring started.",
+      "# TYPE loop_iteration_lag_max_seconds gauge",
+      "loop_iteration_lag_max_seconds 0.3",
+      "# HELP loop_iterations_total Loop iterations since monitoring started.",
+      "# TYPE loop_iterations_total counter",
+      "loop_iterations_total 42",
+      "# HELP loop_ready_queue_depth Callbacks and task steps queued for the next iteration.",
+      "# TYPE loop_ready_queue_depth gauge",
+      "loop_ready_queue_depth 3",
+      "# HELP loop_callbacks_total Callbacks and task steps run since monitoring started.",
+      "# TYPE loop_callbacks_total counter",
+      "loop_callbacks_total 9000",
+      "# HELP loop_callbacks_per_second Callbacks and task steps run per second, over the last second.",
+      "# TYPE loop_callbacks_per_second gauge",
+      "loop_callbacks_per_second 1500",
+      "# HELP loop_live_tasks Tasks not yet done.",
+      "# TYPE loop_live_tasks gauge",
+      "loop_live_tasks 7",
+      "# HELP loop_pending_timers Timers scheduled and not cancelled.",
+      "# TYPE loop_pending_timers gauge",
+      "loop_pending_timers 2",
+      "# HELP loop_worker_jobs_total Jobs executors ran off the loop.",
+      "# TYPE loop_worker_jobs_total counter",
+      "loop_worker_jobs_total 4",
+      "# HELP loop_worker_busy_seconds_total Time executor jobs spent running off the loop.",
+      "# TYPE loop_worker_busy_seconds_total counter",
+      "loop_worker_busy_seconds_total 1.5",
+      "",
+    ]);
+  });
+
+  test("NaN and infinite values are written as the exposition format spells them", () => {
+    const text = formatPrometheus({ ...sample, lagMs: { p50: Number.NaN, p99: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY } });
+    expect(text).toContain('loop_iteration_lag_seconds{quantile="0.5"} NaN\n');
+    expect(text).toContain('loop_iteration_lag_seconds{quantile="0.99"} +Inf\n');
+    expect(text).toContain('loop_iteration_lag_seconds{quantile="1"} -Inf\n');
+  });
+
   test("the node:http handler serves the monitor's metrics", async () => {
     const loop = new EventLoop();
     const monitor = new LoopMonitor(loop).start();
