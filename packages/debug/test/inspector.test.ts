@@ -141,6 +141,19 @@ describe("loop-inspect", () => {
   }, 30_000); // a fresh Node process compiling TypeScript: slow on a loaded machine
 });
 
+describe("startInspector's options", () => {
+  test("each bad option is refused at the call with the option, the rule and the value, before anything listens", () => {
+    const own = new EventLoop();
+    expect(() => startInspector(null as never)).toThrow(new TypeError("startInspector(opts): opts must be an object like { loop, port }"));
+    expect(() => startInspector("9229" as never)).toThrow(new TypeError("startInspector(opts): opts must be an object like { loop, port }"));
+    expect(() => startInspector({ loop: own, port: "80" as unknown as number })).toThrow(new TypeError("startInspector({ port }): port must be a number, got string"));
+    for (const port of [-1, 65536, 1.5]) {
+      expect(() => startInspector({ loop: own, port })).toThrow(new RangeError(`startInspector({ port }): port must be an integer from 0 to 65535, got ${port}`));
+    }
+    own.close();
+  });
+});
+
 describe("loop-inspect's arguments and exit statuses", () => {
   function capture(): { out: string[]; err: string[]; o: (s: string) => void; e: (s: string) => void } {
     const c = { out: [] as string[], err: [] as string[], o: (s: string) => c.out.push(s), e: (s: string) => c.err.push(s) };

@@ -106,6 +106,21 @@ describe("LoopMonitor", () => {
   });
 });
 
+describe("LoopMonitor's options", () => {
+  test("the smallest window and slowest are accepted; a fraction or one below is refused with the option, the rule and the value", () => {
+    const loop = new EventLoop();
+    expect(() => new LoopMonitor(loop, { window: 1, slowest: 0 })).not.toThrow();
+    expect(() => new LoopMonitor(loop, { window: 0 })).toThrow(new RangeError("LoopMonitor(loop, { window }): window must be an integer ≥ 1, got 0"));
+    expect(() => new LoopMonitor(loop, { window: 1.5 })).toThrow(new RangeError("LoopMonitor(loop, { window }): window must be an integer ≥ 1, got 1.5"));
+    expect(() => new LoopMonitor(loop, { slowest: -1 })).toThrow(new RangeError("LoopMonitor(loop, { slowest }): slowest must be an integer ≥ 0, got -1"));
+    expect(() => new LoopMonitor(loop, { slowest: 0.5 })).toThrow(new RangeError("LoopMonitor(loop, { slowest }): slowest must be an integer ≥ 0, got 0.5"));
+    expect(() => new LoopMonitor(loop, { clock: 5 as unknown as () => number })).toThrow(
+      new TypeError("LoopMonitor(loop, { clock }): clock must be a function returning milliseconds"),
+    );
+    loop.close();
+  });
+});
+
 describe("Prometheus", () => {
   const sample = {
     iterations: 42,
