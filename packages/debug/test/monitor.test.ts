@@ -63,6 +63,37 @@ describe("LoopMonitor", () => {
     loop.close();
   });
 
+  test("callbacks per second counts the last second only, in 100 ms buckets, and the deepest ready queue is kept", async () => {
+    const clock = fakeClock(); // starts at 1000 ms
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop, { clock: clock.read, slowest: 0 }).start();
+    // 20 callbacks, each 10 ms: they end at 1010, 1020, … 1200 (9 in the 1000–1099 bucket,
+    // 10 in 1100–1199, 1 at 1200). The first queues five at once: a ready queue 5 deep.
+    let left = 19;
+    const step = (): void => {
+      clock.now += 10;
+      left--;
+      if (left === 0) loop.stop();
+      else if (left < 15) loop.callSoon(step);
+    };
+    loop.callSoon(() => {
+      clock.now += 10;
+      for (let i = 0; i < 5; i++) loop.callSoon(step);
+    });
+    await loop.runForever();
+    const busy = monitor.snapshot();
+    expect([busy.callbacksTotal, busy.callbacksPerSecond, busy.readyQueue.max]).toEqual([20, 20, 5]);
+    expect(busy.slowest).toEqual([]); // slowest: 0 keeps none
+    clock.now = 1700; // still within a second of every callback
+    expect(monitor.snapshot().callbacksPerSecond).toBe(20);
+    clock.now = 2150; // the 1000–1199 buckets have left the window; 1200's has not
+    expect(monitor.snapshot().callbacksPerSecond).toBe(1);
+    clock.now = 9000;
+    expect(monitor.snapshot().callbacksPerSecond).toBe(0);
+    expect(monitor.snapshot().callbacksTotal).toBe(20);
+    loop.close();
+  });
+
   test("keeps the slowest callbacks and task steps, slowest first", async () => {
     const clock = fakeClock();
     const loop = new EventLoop();
