@@ -122,7 +122,16 @@ function describePartial(file) {
 function dropMachinePaths(file) {
   if (!existsSync(file)) return null;
   const text = readFileSync(file, "utf8");
-  const relative = text.split(JSON.stringify(root).slice(1, -1)).join(".");
+  const inJson = JSON.stringify(root).slice(1, -1);
+  // Stryker shortens long failure messages with "…", which can cut the path short too.
+  const cut = new RegExp(
+    `${inJson.slice(0, 2).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}[^"\\s…]*…`,
+    "g",
+  );
+  const relative = text
+    .split(inJson)
+    .join(".")
+    .replace(cut, (m) => (inJson.startsWith(m.slice(0, -1)) ? "…" : m));
   if (relative !== text) writeFileSync(file, relative);
   return relative;
 }
