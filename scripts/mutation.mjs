@@ -10,9 +10,15 @@
  * checked in and names every other one as having NO BASELINE: a full first run of a
  * package can take an hour, too long for CI, so committing that file is what turns the
  * check on for a package.
+ *
+ * `--mutate <globs>` (one package only) tests a part of it: Stryker keeps the results of
+ * the files outside the part, so a package too big to run in one sitting gets its first
+ * baseline in parts. Until its baseline exists the parts go to
+ * `packages/<pkg>/stryker-incremental.partial.json`, which CI does not check; a run
+ * without `--mutate` starts from that file and turns it into the baseline.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,7 +26,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const rawArgs = process.argv.slice(2).filter((a) => a !== "--");
 const force = rawArgs.includes("--force");
 const baselinedOnly = rawArgs.includes("--baselined");
-const asked = rawArgs.filter((a) => a !== "--force" && a !== "--baselined");
+const mutateAt = rawArgs.indexOf("--mutate");
+const mutate = mutateAt === -1 ? null : rawArgs[mutateAt + 1];
+if (mutate === undefined || mutate?.startsWith("--")) {
+  console.error(
+    "test:mutation: --mutate needs a value, e.g. --mutate packages/core/src/task.ts,packages/core/src/future.ts",
+  );
+  process.exit(2);
+}
+const asked = rawArgs.filter(
+  (a, i) =>
+    a !== "--force" &&
+    a !== "--baselined" &&
+    (mutateAt === -1 || (i !== mutateAt && i !== mutateAt + 1)),
+);
 
 // The floors live in the config; LOOP_MUTATE_PACKAGE only has to name a known package to load it.
 process.env.LOOP_MUTATE_PACKAGE = "core";
@@ -36,15 +55,23 @@ for (const name of asked) {
 }
 /** @param {string} name */
 const incrementalFile = (name) => join(root, "packages", name, "stryker-incremental.json");
+/** The results of a first baseline run in parts (`--mutate`), until the baseline exists. @param {string} name */
+const partialFile = (name) => join(root, "packages", name, "stryker-incremental.partial.json");
+if (mutate !== null && asked.length !== 1) {
+  console.error("test:mutation: --mutate tests a part of one package; name exactly one");
+  process.exit(2);
+}
 const chosen = asked.length > 0 ? asked : all;
 const unbaselined = baselinedOnly
   ? chosen.filter((name) => !existsSync(incrementalFile(name)))
   : [];
 const packages = chosen.filter((name) => !unbaselined.includes(name));
-const noBaseline = unbaselined.map(
-  (name) =>
-    `${name}: NO BASELINE, not mutation-tested: run \`pnpm test:mutation ${name}\`, raise it to its floor and commit packages/${name}/stryker-incremental.json`,
-);
+const noBaseline = unbaselined.map((name) => {
+  const partial = existsSync(partialFile(name))
+    ? ` (a first run in parts is under way: ${describePartial(partialFile(name))}; \`pnpm test:mutation ${name}\` finishes it)`
+    : "";
+  return `${name}: NO BASELINE, not mutation-tested${partial}: run \`pnpm test:mutation ${name}\`, raise it to its floor and commit packages/${name}/stryker-incremental.json`;
+});
 if (noBaseline.length > 0)
   console.log(`\n==== NO BASELINE: not checked ====\n${noBaseline.join("\n")}`);
 const stryker = join(root, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
@@ -57,8 +84,11 @@ const stryker = join(root, "node_modules", "@stryker-mutator", "core", "bin", "s
 function score(name) {
   const file = join(root, "reports", "mutation", name, "mutation.json");
   if (!existsSync(file)) return null;
-  /** @type {{ files: Record<string, { mutants: { status: string }[] }> }} */
-  const report = JSON.parse(readFileSync(file, "utf8"));
+  return countStatuses(JSON.parse(readFileSync(file, "utf8")));
+}
+
+/** @param {{ files: Record<string, { mutants: { status: string }[] }> }} report */
+function countStatuses(report) {
   const counts = /** @type {Record<string, number>} */ ({});
   for (const { mutants } of Object.values(report.files))
     for (const m of mutants) counts[m.status] = (counts[m.status] ?? 0) + 1;
@@ -73,6 +103,17 @@ function score(name) {
 }
 
 /**
+ * How far a first run in parts got: the files and mutants it has results for, and the score over them.
+ * @param {string} file
+ */
+function describePartial(file) {
+  /** @type {{ files: Record<string, { mutants: { status: string }[] }> }} */
+  const report = JSON.parse(readFileSync(file, "utf8"));
+  const s = countStatuses(report);
+  return `${Object.keys(report.files).length} files, ${s.detected + s.survived + s.noCoverage} mutants, ${s.score.toFixed(2)}% so far`;
+}
+
+/**
  * Stryker writes the absolute path of the checkout into the incremental file (projectRoot,
  * and the sandbox's paths in stack traces); the checked-in file names paths relative to
  * the repository instead, so that it is the same on every machine. Returns the new text.
@@ -81,7 +122,16 @@ function score(name) {
 function dropMachinePaths(file) {
   if (!existsSync(file)) return null;
   const text = readFileSync(file, "utf8");
-  const relative = text.split(JSON.stringify(root).slice(1, -1)).join(".");
+  const inJson = JSON.stringify(root).slice(1, -1);
+  // Stryker shortens long failure messages with "…", which can cut the path short too.
+  const cut = new RegExp(
+    `${inJson.slice(0, 2).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}[^"\\s…]*…`,
+    "g",
+  );
+  const relative = text
+    .split(inJson)
+    .join(".")
+    .replace(cut, (m) => (inJson.startsWith(m.slice(0, -1)) ? "…" : m));
   if (relative !== text) writeFileSync(file, relative);
   return relative;
 }
@@ -120,27 +170,46 @@ const lines = [];
 let failed = false;
 for (const name of packages) {
   const started = Date.now();
-  const before = existsSync(incrementalFile(name))
-    ? readFileSync(incrementalFile(name), "utf8")
-    : null;
+  // Without a baseline, a run in parts (--mutate) adds to the partial file; a whole run starts
+  // from it and, once it has a score, becomes the baseline.
+  const hasBaseline = existsSync(incrementalFile(name));
+  const inParts = mutate !== null && !hasBaseline;
+  const resultsFile =
+    hasBaseline || !existsSync(partialFile(name)) ? incrementalFile(name) : partialFile(name);
+  const before = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : null;
   // A run that fails before reporting must not be scored from the last run's report.
   rmSync(join(root, "reports", "mutation", name, "mutation.json"), { force: true });
   console.log(`\n==== mutation testing @loop/${name} ====`);
   const args = [stryker, "run", "stryker.config.mjs"];
   if (force) args.push("--force");
+  if (mutate !== null) args.push("--mutate", mutate);
+  // Relative to the root: Stryker copies the option into the file it writes.
+  if (inParts || resultsFile === partialFile(name))
+    args.push("--incrementalFile", `packages/${name}/stryker-incremental.partial.json`);
   const result = spawnSync(process.execPath, args, {
     cwd: root,
     stdio: "inherit",
     env: { ...process.env, LOOP_MUTATE_PACKAGE: name },
   });
   const seconds = Math.round((Date.now() - started) / 1000);
-  const after = dropMachinePaths(incrementalFile(name));
+  const written = inParts ? partialFile(name) : resultsFile;
+  const after = dropMachinePaths(written);
   const floor = floors[/** @type {keyof typeof floors} */ (name)];
   const s = result.status === 0 || result.status === 1 ? score(name) : null;
+  if (s !== null && mutate === null && written === partialFile(name)) {
+    // The whole package has results now: the partial file is its baseline.
+    renameSync(written, incrementalFile(name));
+  }
   if (s === null) {
     failed = true;
     lines.push(
       `${name}: no score (stryker exited with ${result.status ?? result.signal}) in ${seconds}s`,
+    );
+    continue;
+  }
+  if (inParts) {
+    lines.push(
+      `${name}: part done in ${seconds}s (${mutate}); results so far in packages/${name}/stryker-incremental.partial.json: ${describePartial(partialFile(name))} (floor ${floor}%, held once the whole package has run)`,
     );
     continue;
   }

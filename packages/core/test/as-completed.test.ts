@@ -84,6 +84,18 @@ describe("asCompleted", () => {
     expect(out).toEqual([1, true, 0]);
   });
 
+  test("each argument error says what asCompleted wants and what it got", async () => {
+    await runVirtual(function* () {
+      // null and a string are the two a looser check lets through (typeof null is
+      // "object"; a string is iterable, and its characters would be the awaitables).
+      for (const bad of [null, undefined, 5, "ab", {}]) {
+        expect(() => asCompleted(bad as never)).toThrow(new TypeError("asCompleted(aws): aws must be an iterable of awaitables"));
+      }
+      expect(() => asCompleted([], { timeout: -1 })).toThrow(new RangeError("asCompleted(aws, { timeout }): timeout must be >= 0 ms, got -1"));
+      yield* sleep(0);
+    });
+  });
+
   test("argument errors are thrown at the call", async () => {
     expect(() => asCompleted([])).toThrow(/no running event loop/);
     await runVirtual(function* () {

@@ -248,6 +248,28 @@ describe("contexts and done callbacks", () => {
     });
     expect(out).toEqual([2, []]);
   });
+
+  test("removeDoneCallback of another callback leaves the ones added with a context, alone or among others", async () => {
+    const v = new ContextVar<string>("v", { default: "none" });
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const a = (): number => log.push(`a ${v.get()}`);
+      const b = (): number => log.push(`b ${v.get()}`);
+      v.set("x");
+      const alone = getRunningLoop().createFuture<void>();
+      alone.addDoneCallback(a);
+      const notThere = alone.removeDoneCallback(b);
+      const among = getRunningLoop().createFuture<void>();
+      among.addDoneCallback(a);
+      among.addDoneCallback(b);
+      const one = among.removeDoneCallback(b);
+      alone.setResult();
+      among.setResult();
+      yield* sleep(1);
+      return [notThere, one, log];
+    });
+    expect(out).toEqual([0, 1, ["a x", "a x"]]);
+  });
 });
 
 describe("entering a context", () => {

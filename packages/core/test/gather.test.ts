@@ -221,6 +221,29 @@ describe("gather", () => {
     expect(() => gather([(function* () {})()])).toThrow(/no running event loop/);
   });
 
+  test("anything but an iterable of awaitables is a TypeError at the call that says what gather wants", () => {
+    // null and a string are the two that slip past a looser check: typeof null is "object",
+    // and a string is iterable (its characters would become the awaitables).
+    for (const bad of [null, undefined, 42, "ab", {}, () => []]) {
+      expect(() => gather(bad as never)).toThrow(TypeError);
+      expect(() => gather(bad as never)).toThrow("gather(aws): aws must be an array of awaitables (coroutines, futures, tasks or promises)");
+    }
+  });
+
+  test("gather of coroutines outside the loop names gather, not the task it would have made", () => {
+    const coro = (function* () {})();
+    expect(() => gather([coro])).toThrow("no running event loop: gather() of coroutines must be called inside the loop");
+  });
+
+  test("gather([]) has no children", async () => {
+    const children = await runVirtual(function* () {
+      const g = gather([]);
+      expect(g.done()).toBe(true);
+      return g.children();
+    });
+    expect(children).toEqual([]);
+  });
+
   test("gather of futures works outside the loop, on their loop", async () => {
     const { loop } = virtualLoop();
     const f = loop.createFuture<number>();

@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { EventLoop, Handle, TimerHandle } from "../src/index.js";
 import { TimerCallHandle, type CallbackHandle } from "../src/handle.js";
 import { VirtualPoller, virtualLoop } from "./helpers.js";
+import { propertyRuns } from "./property-runs.js";
 
 describe("Handle and TimerHandle", () => {
   test("a handle cancelled before it runs never runs and drops its callback", async () => {
@@ -156,7 +157,7 @@ describe("Handle and TimerHandle", () => {
         loop.close();
         expect(log).toEqual(plan.map((_, i) => i));
       }),
-      { numRuns: 30 },
+      { numRuns: propertyRuns(30) },
     );
   });
 
@@ -208,7 +209,7 @@ describe("Handle and TimerHandle", () => {
         expect(ran).toEqual(expected);
         for (const k of cancelledWhileQueued) expect((handles[k] as Handle).cancelled()).toBe(true);
       }),
-      { numRuns: 40 },
+      { numRuns: propertyRuns(40) },
     );
   });
 
@@ -224,7 +225,7 @@ describe("Handle and TimerHandle", () => {
         const expected = delays.map((d, i) => [d, i] as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
         expect(log).toEqual(expected);
       }),
-      { numRuns: 30 },
+      { numRuns: propertyRuns(30) },
     );
   });
 });

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { RingQueue } from "../src/ring-queue.js";
+import { propertyRuns } from "./property-runs.js";
 
 describe("RingQueue", () => {
   test("behaves as a FIFO across growth and wrap-around", () => {
@@ -26,7 +27,7 @@ describe("RingQueue", () => {
           expect([...q]).toEqual(model);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 

@@ -1,3 +1,4 @@
+import { isMainThread } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { ContextVar, DefaultPoller, EventLoop, getRunningLoop, type Coroutine } from "../src/index.js";
 import { VirtualPoller, sleep, turn, turns } from "./helpers.js";
@@ -151,7 +152,9 @@ describe("loop.addSignalHandler", () => {
     loop.close();
   });
 
-  it("the default poller has the capability on Node, and a real signal reaches the handler", async () => {
+  // Node delivers signals to the main thread only; mutation testing (CONTRIBUTING.md) runs
+  // the tests on a worker thread, where the same call must be refused instead.
+  it.runIf(isMainThread)("the default poller has the capability on Node, and a real signal reaches the handler", async () => {
     const poller = new DefaultPoller();
     expect(poller.signals).toBeDefined();
     const loop = new EventLoop({ poller });
@@ -163,6 +166,15 @@ describe("loop.addSignalHandler", () => {
     expect(await loop.runUntilComplete(got)).toBe("SIGUSR2");
     loop.close();
     expect(process.listenerCount("SIGUSR2")).toBe(before);
+  });
+
+  it.runIf(!isMainThread)("on a worker thread the default poller refuses a signal handler at the call, installing nothing", () => {
+    const loop = new EventLoop({ poller: new DefaultPoller() });
+    const before = process.listenerCount("SIGUSR2");
+    expect(() => loop.addSignalHandler("SIGUSR2", () => {})).toThrow(RangeError);
+    expect(() => loop.addSignalHandler("SIGUSR2", () => {})).toThrow(/SIGUSR2 cannot be watched here .*main thread only/);
+    expect(process.listenerCount("SIGUSR2")).toBe(before);
+    loop.close();
   });
 
   it("handlers of a task's loop keep working while the task sleeps", async () => {

@@ -6,12 +6,13 @@ import {
   TaskGroup,
   createTask,
   currentTask,
+  describeWait,
   getRunningLoop,
   taskGroup,
   type Coroutine,
   type Task,
 } from "../src/index.js";
-import { catching, forever, runVirtual, sleep } from "./helpers.js";
+import { catching, forever, runVirtual, sleep, virtualLoop } from "./helpers.js";
 
 function* failAfter(ms: number, error: unknown): Coroutine<never> {
   yield* sleep(ms);
@@ -509,5 +510,50 @@ describe("ExceptionGroup", () => {
     expect(printed).toContain("\n  [1/2] TypeError: first-child\n");
     expect(printed).toContain("\n      [1/1] RangeError: second-child\n");
     expect(eg.stack).toBe(printed);
+  });
+});
+
+describe("taskGroup at its exit", () => {
+  test("the parent waiting for its children is described as waiting on the TaskGroup exit", async () => {
+    const out = await runVirtual(function* () {
+      const parent = currentTask() as Task<unknown>;
+      let seen = "";
+      yield* taskGroup(function* (tg) {
+        tg.createTask(
+          (function* () {
+            yield* sleep(5); // the body has returned by now
+            seen = describeWait(parent.waitingOn());
+          })(),
+        );
+      });
+      return seen;
+    });
+    expect(out).toBe("TaskGroup exit");
+  });
+});
+
+describe("taskGroup's checks", () => {
+  test("a body that is not a function is a TypeError at the call that says what a body is", () => {
+    expect(() => taskGroup(42 as never)).toThrow(TypeError);
+    expect(() => taskGroup(42 as never)).toThrow("taskGroup(body): body must be a function* (tg) => Coroutine that starts tasks with tg.createTask");
+  });
+
+  test("run from a loop callback rather than a task, the group refuses to start", async () => {
+    const { loop } = virtualLoop();
+    const outcome = loop.createFuture<unknown>();
+    loop.callSoon(() => {
+      // The loop is running but no task is: a group has no parent to cancel.
+      const group = taskGroup(function* () {});
+      try {
+        group.next();
+        outcome.setResult("started");
+      } catch (error) {
+        outcome.setResult(error);
+      }
+    });
+    const error = await loop.runUntilComplete(outcome);
+    loop.close();
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe("taskGroup() must run inside a task: yield* it from a coroutine");
   });
 });

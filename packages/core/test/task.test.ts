@@ -528,6 +528,48 @@ describe("cancellation", () => {
   });
 });
 
+describe("cancellation requested while the task runs", () => {
+  test("a task that cancels itself, then catches the CancelledError at its next wait and returns, finishes with its value", async () => {
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* () {
+          const gate = getRunningLoop().createFuture<string>();
+          (currentTask() as Task<unknown>).cancel("self");
+          try {
+            yield* gate; // the pending cancel() is handed to gate: the task wakes with CancelledError
+            return "not reached";
+          } catch (error) { // eslint-disable-line @loop/no-swallowed-cancel -- a task that catches its own cancellation and returns is what this test is about
+            return `caught ${(error as Error).message}`;
+          }
+        })(),
+      );
+      yield* sleep(1);
+      return [task.cancelled(), task.result(), task.cancelling()];
+    });
+    expect(out).toEqual([false, "caught self", 1]);
+  });
+
+  test("a coroutine that ends with a CancelledError of its own without a message keeps the cancel() message for later waiters", async () => {
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* () {
+          (currentTask() as Task<unknown>).cancel("self");
+          try {
+            yield* getRunningLoop().createFuture<void>();
+          } catch {
+            throw new CancelledError(); // a cancellation re-thrown as a fresh error, without the message
+          }
+        })(),
+      );
+      yield* sleep(1);
+      const first = yield* catching(task); // the very error the coroutine threw
+      const second = yield* catching(task); // made afresh, from the cancel() message
+      return [(first as Error).message, second instanceof CancelledError, (second as Error).message];
+    });
+    expect(out).toEqual(["", true, "self"]);
+  });
+});
+
 describe("bad yields", () => {
   function* yieldAndCatch(value: unknown): Coroutine<string> {
     try {
@@ -557,6 +599,22 @@ describe("bad yields", () => {
       return yield* createTask(yieldAndCatch(42), { name: "n" });
     });
     expect(msg).toMatch(/^TypeError: Task "n" yielded a number\. A coroutine waits with `yield\* future`/);
+  });
+
+  test("yielding null, a plain object or an object whose next is not a method says how to wait, not to delegate", async () => {
+    const msgs = await runVirtual(function* () {
+      return [
+        yield* createTask(yieldAndCatch(null), { name: "null" }),
+        yield* createTask(yieldAndCatch({}), { name: "plain" }),
+        yield* createTask(yieldAndCatch({ next: 1 }), { name: "next" }),
+      ];
+    });
+    const how = ". A coroutine waits with `yield* future` (a Future, a Task or a coroutine) or gives the loop one turn with a bare `yield`";
+    expect(msgs).toEqual([
+      `TypeError: Task "null" yielded null${how}`,
+      `TypeError: Task "plain" yielded an object (Object)${how}`,
+      `TypeError: Task "next" yielded an object (Object)${how}`,
+    ]);
   });
 
   test("an uncaught bad yield fails the task with the TypeError", async () => {

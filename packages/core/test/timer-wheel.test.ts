@@ -4,6 +4,7 @@ import { TimerHandle } from "../src/index.js";
 import { RingQueue } from "../src/ring-queue.js";
 import { TimerWheel, isScheduled, locate, type TimerBucket, type TimerItem } from "../src/timer-wheel.js";
 import type { Callback } from "../src/types.js";
+import { propertyRuns } from "./property-runs.js";
 
 // The model's tie-break. The wheel keeps no sequence: its scheduling order is the order of
 // `push`, so every test pushes its timers in the order of the sequence it gives them here.
@@ -144,7 +145,7 @@ describe("TimerWheel", () => {
         expect(wheel.size).toBe(model.length - finite.length);
         expect(wheel.nextDeadline()).toBe(Infinity);
       }),
-      { numRuns: 500 },
+      { numRuns: propertyRuns(500) },
     );
   });
 
@@ -172,7 +173,7 @@ describe("TimerWheel", () => {
         expect(popDue(wheel, 11)).toEqual(model);
         expect(wheel.size).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 
@@ -218,7 +219,7 @@ describe("TimerWheel", () => {
         expect(popDue(wheel, Infinity)).toEqual(takeDue(model, Infinity));
         expect(wheel.size).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 
@@ -237,7 +238,7 @@ describe("TimerWheel", () => {
           expect(popDue(wheel, floor + 1)).toEqual([...hs].sort(byDeadlineThenSequence));
         },
       ),
-      { numRuns: 150 },
+      { numRuns: propertyRuns(150) },
     );
   });
 
@@ -320,7 +321,7 @@ describe("TimerWheel", () => {
         }
         expect(popDue(wheel, 20_000)).toEqual([...live].sort(byDeadlineThenSequence));
       }),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 });

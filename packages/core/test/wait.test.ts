@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, createTask, getRunningLoop, wait, type Coroutine } from "../src/index.js";
-import { forever, runVirtual, sleep } from "./helpers.js";
+import { forever, runVirtual, sleep, virtualLoop } from "./helpers.js";
 
 function* after<T>(ms: number, value: T): Coroutine<T> {
   yield* sleep(ms);
@@ -90,6 +90,42 @@ describe("wait", () => {
       return done.size;
     });
     expect(out).toBe(2);
+  });
+
+  test("each argument error says what wait wants and what it got", async () => {
+    await runVirtual(function* () {
+      // null and a string are the two a looser check lets through (typeof null is
+      // "object"; a string is iterable, and its characters would be the awaitables).
+      for (const bad of [null, undefined, 42, "ab", {}]) {
+        expect(() => wait(bad as never)).toThrow(new TypeError("wait(aws): aws must be an iterable of futures or tasks"));
+      }
+      const t = createTask(after(1, 1));
+      expect(() => wait([t], { returnWhen: "SOMETIMES" as never })).toThrow(
+        new RangeError('wait(aws, { returnWhen }): returnWhen must be "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED", got "SOMETIMES"'),
+      );
+      expect(() => wait([t], { timeout: "1" as never })).toThrow(new TypeError("wait(aws, { timeout }): timeout must be a number of milliseconds or null, got string"));
+      expect(() => wait([t], { timeout: NaN })).toThrow(new RangeError("wait(aws, { timeout }): timeout is NaN"));
+      expect(() => wait([t], { timeout: -1 })).toThrow(new RangeError("wait(aws, { timeout }): timeout must be >= 0 ms, got -1"));
+      yield* t;
+    });
+  });
+
+  test("FIRST_EXCEPTION looks at a cancelled future without raising its CancelledError in the loop", async () => {
+    const { loop } = virtualLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_loop, context) => reported.push(context.exception ?? context.message));
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const c = createTask(forever());
+        const b = createTask(after(20, "b"));
+        loop.callLater(10, () => c.cancel());
+        const { done, pending } = yield* wait([c, b], { returnWhen: "FIRST_EXCEPTION" });
+        return [done.size, pending.size, loop.time()];
+      })(),
+    );
+    loop.close();
+    expect(out).toEqual([2, 0, 20]);
+    expect(reported).toEqual([]);
   });
 
   test("argument errors are thrown at the call", async () => {

@@ -39,3 +39,30 @@ test("a bad signal name is refused at the call", () => {
   expect(() => dumpTasksOnSignal(loop, { signal: "USR2" as NodeJS.Signals })).toThrow(TypeError);
   loop.close();
 });
+
+test("the refusal of a bad signal name names the option and what it got", () => {
+  const loop = new EventLoop();
+  expect(() => dumpTasksOnSignal(loop, { signal: "USR2" as NodeJS.Signals })).toThrow(
+    new TypeError('dumpTasksOnSignal(loop, { signal }): signal must be a signal name like "SIGUSR2", got USR2'),
+  );
+  expect(() => dumpTasksOnSignal(loop, { signal: 12 as unknown as NodeJS.Signals })).toThrow(
+    new TypeError('dumpTasksOnSignal(loop, { signal }): signal must be a signal name like "SIGUSR2", got 12'),
+  );
+  expect(process.listenerCount("SIGUSR2")).toBe(0);
+  loop.close();
+});
+
+test("once the loop is closed, the signal prints nothing", () => {
+  const loop = new EventLoop();
+  const written: string[] = [];
+  const remove = dumpTasksOnSignal(loop, { signal: "SIGWINCH", write: (text) => written.push(text) });
+  loop.close();
+  try {
+    // Handed to the listener as Node's own dispatch does (signals reach the main thread only).
+    process.emit("SIGWINCH", "SIGWINCH");
+  } finally {
+    remove();
+  }
+  expect(written).toEqual([]);
+  expect(process.listenerCount("SIGWINCH")).toBe(0);
+});

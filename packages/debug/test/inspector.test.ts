@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { request } from "node:http";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventLoop, type Future } from "@loop/core";
@@ -138,4 +139,88 @@ describe("loop-inspect", () => {
     expect(code).toBe(0);
     expect(out).toContain('Task "known-task" waiting on Event.wait');
   }, 30_000); // a fresh Node process compiling TypeScript: slow on a loaded machine
+});
+
+describe("startInspector's options", () => {
+  test("each bad option is refused at the call with the option, the rule and the value, before anything listens", () => {
+    const own = new EventLoop();
+    expect(() => startInspector(null as never)).toThrow(new TypeError("startInspector(opts): opts must be an object like { loop, port }"));
+    expect(() => startInspector("9229" as never)).toThrow(new TypeError("startInspector(opts): opts must be an object like { loop, port }"));
+    expect(() => startInspector({ loop: own, port: "80" as unknown as number })).toThrow(new TypeError("startInspector({ port }): port must be a number, got string"));
+    for (const port of [-1, 65536, 1.5]) {
+      expect(() => startInspector({ loop: own, port })).toThrow(new RangeError(`startInspector({ port }): port must be an integer from 0 to 65535, got ${port}`));
+    }
+    own.close();
+  });
+});
+
+describe("loop-inspect's arguments and exit statuses", () => {
+  function capture(): { out: string[]; err: string[]; o: (s: string) => void; e: (s: string) => void } {
+    const c = { out: [] as string[], err: [] as string[], o: (s: string) => c.out.push(s), e: (s: string) => c.err.push(s) };
+    return c;
+  }
+
+  /** A stand-in inspector that answers every request with `status` and `body`. */
+  async function serve(status: number, body: unknown): Promise<{ url: string; server: Server }> {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    }).listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+  }
+
+  test("-h and --help print the usage on stdout and exit 0", async () => {
+    for (const flag of ["-h", "--help"]) {
+      const c = capture();
+      expect(await inspectMain([flag], c.o, c.e)).toBe(0);
+      expect(c.out.join("")).toMatch(/^usage: loop-inspect <url> \[--json\]\n/);
+      expect(c.out.join("")).toContain("3 if the tree has a deadlock.");
+      expect(c.err).toEqual([]);
+    }
+  });
+
+  test("each bad argument says what is wrong and exits 2", async () => {
+    const two = capture();
+    expect(await inspectMain(["http://a/", "http://b/"], two.o, two.e)).toBe(2);
+    expect(two.err.join("")).toMatch(/^loop-inspect: expected one URL, got 2\n\nusage: loop-inspect <url>/);
+    const none = capture();
+    expect(await inspectMain([], none.o, none.e)).toBe(2);
+    expect(none.err.join("")).toMatch(/^loop-inspect: expected one URL, got 0\n/);
+    const bogus = capture();
+    expect(await inspectMain(["--bogus", "http://a/"], bogus.o, bogus.e)).toBe(2);
+    expect(bogus.err.join("")).toMatch(/^loop-inspect: Unknown option '--bogus'.*\n\nusage: loop-inspect <url>/s);
+    const notUrl = capture();
+    expect(await inspectMain(["not a url"], notUrl.o, notUrl.e)).toBe(2);
+    expect(notUrl.err).toEqual(["loop-inspect: not a URL: not a url\n"]);
+    expect([...two.out, ...none.out, ...bogus.out, ...notUrl.out]).toEqual([]);
+  });
+
+  test("an HTTP error from the inspector exits 1 and names the status and the URL", async () => {
+    const { url, server } = await serve(404, { error: "no" });
+    try {
+      const c = capture();
+      expect(await inspectMain([url], c.o, c.e)).toBe(1);
+      expect(c.err).toEqual([`loop-inspect: cannot read ${url}api/tasks: HTTP 404 from ${url}api/tasks\n`]);
+      expect(c.out).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test("a tree with a deadlock is printed and exits 3; without one, 0", async () => {
+    const deadlocked = await serve(200, { dump: { deadlocks: [{ tasks: ["a", "b"] }] }, text: "the tree" });
+    const fine = await serve(200, { dump: { deadlocks: [] }, text: "the tree" });
+    try {
+      const c = capture();
+      expect(await inspectMain([deadlocked.url], c.o, c.e)).toBe(3);
+      expect(c.out).toEqual(["the tree\n"]);
+      const d = capture();
+      expect(await inspectMain([fine.url, "--json"], d.o, d.e)).toBe(0);
+      expect(d.out).toEqual([`${JSON.stringify({ deadlocks: [] }, null, 2)}\n`]);
+    } finally {
+      deadlocked.server.close();
+      fine.server.close();
+    }
+  });
 });

@@ -44,6 +44,17 @@ test("pinoLogger rejects what is not a logger, at the call", () => {
   expect(() => pinoLogger({} as never)).toThrow(TypeError);
 });
 
+test("pinoLogger's refusal says what a logger is, for null, a function and a warn that is not a method", () => {
+  const warnFn = Object.assign(() => {}, { warn: () => {} });
+  for (const bad of [null, undefined, warnFn, { warn: "loud" }, "pino"]) {
+    expect(() => pinoLogger(bad as never)).toThrow(new TypeError("pinoLogger(logger): logger must be a pino logger (an object with warn(obj, msg))"));
+  }
+});
+
+test("plainDetails keeps null and plain values as they are", () => {
+  expect(plainDetails({ nothing: null, flag: false, zero: 0, text: "" })).toEqual({ nothing: null, flag: false, zero: 0, text: "" });
+});
+
 test("consoleLogger writes one line to stderr", () => {
   const spy = vi.spyOn(console, "error").mockImplementation(() => {});
   consoleLogger.warn("Executing <Task> took 200.0 ms", { durationMs: 200 });

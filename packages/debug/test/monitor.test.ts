@@ -63,6 +63,37 @@ describe("LoopMonitor", () => {
     loop.close();
   });
 
+  test("callbacks per second counts the last second only, in 100 ms buckets, and the deepest ready queue is kept", async () => {
+    const clock = fakeClock(); // starts at 1000 ms
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop, { clock: clock.read, slowest: 0 }).start();
+    // 20 callbacks, each 10 ms: they end at 1010, 1020, … 1200 (9 in the 1000–1099 bucket,
+    // 10 in 1100–1199, 1 at 1200). The first queues five at once: a ready queue 5 deep.
+    let left = 19;
+    const step = (): void => {
+      clock.now += 10;
+      left--;
+      if (left === 0) loop.stop();
+      else if (left < 15) loop.callSoon(step);
+    };
+    loop.callSoon(() => {
+      clock.now += 10;
+      for (let i = 0; i < 5; i++) loop.callSoon(step);
+    });
+    await loop.runForever();
+    const busy = monitor.snapshot();
+    expect([busy.callbacksTotal, busy.callbacksPerSecond, busy.readyQueue.max]).toEqual([20, 20, 5]);
+    expect(busy.slowest).toEqual([]); // slowest: 0 keeps none
+    clock.now = 1700; // still within a second of every callback
+    expect(monitor.snapshot().callbacksPerSecond).toBe(20);
+    clock.now = 2150; // the 1000–1199 buckets have left the window; 1200's has not
+    expect(monitor.snapshot().callbacksPerSecond).toBe(1);
+    clock.now = 9000;
+    expect(monitor.snapshot().callbacksPerSecond).toBe(0);
+    expect(monitor.snapshot().callbacksTotal).toBe(20);
+    loop.close();
+  });
+
   test("keeps the slowest callbacks and task steps, slowest first", async () => {
     const clock = fakeClock();
     const loop = new EventLoop();
@@ -106,6 +137,21 @@ describe("LoopMonitor", () => {
   });
 });
 
+describe("LoopMonitor's options", () => {
+  test("the smallest window and slowest are accepted; a fraction or one below is refused with the option, the rule and the value", () => {
+    const loop = new EventLoop();
+    expect(() => new LoopMonitor(loop, { window: 1, slowest: 0 })).not.toThrow();
+    expect(() => new LoopMonitor(loop, { window: 0 })).toThrow(new RangeError("LoopMonitor(loop, { window }): window must be an integer ≥ 1, got 0"));
+    expect(() => new LoopMonitor(loop, { window: 1.5 })).toThrow(new RangeError("LoopMonitor(loop, { window }): window must be an integer ≥ 1, got 1.5"));
+    expect(() => new LoopMonitor(loop, { slowest: -1 })).toThrow(new RangeError("LoopMonitor(loop, { slowest }): slowest must be an integer ≥ 0, got -1"));
+    expect(() => new LoopMonitor(loop, { slowest: 0.5 })).toThrow(new RangeError("LoopMonitor(loop, { slowest }): slowest must be an integer ≥ 0, got 0.5"));
+    expect(() => new LoopMonitor(loop, { clock: 5 as unknown as () => number })).toThrow(
+      new TypeError("LoopMonitor(loop, { clock }): clock must be a function returning milliseconds"),
+    );
+    loop.close();
+  });
+});
+
 describe("Prometheus", () => {
   const sample = {
     iterations: 42,
@@ -143,6 +189,53 @@ describe("Prometheus", () => {
     expect(lines).toContain("loop_live_tasks 7");
     expect(lines).toContain('loop_iteration_lag_seconds{quantile="0.99"} 0.02');
     expect(lines).toContain("loop_worker_busy_seconds_total 1.5");
+  });
+
+  test("every family, its help, type, labels and value in seconds, exactly as scrapers read them", () => {
+    // The names, types and units are what dashboards and alerts are written against.
+    const text = formatPrometheus({ ...sample, lagMaxEverMs: 300 });
+    expect(text.split("\n")).toEqual([
+      "# HELP loop_iteration_lag_seconds How much longer than its requested wait a loop iteration took.",
+      "# TYPE loop_iteration_lag_seconds summary",
+      'loop_iteration_lag_seconds{quantile="0.5"} 0.001',
+      'loop_iteration_lag_seconds{quantile="0.99"} 0.02',
+      'loop_iteration_lag_seconds{quantile="1"} 0.25',
+      "# HELP loop_iteration_lag_max_seconds The largest iteration lag since monitoring started.",
+      "# TYPE loop_iteration_lag_max_seconds gauge",
+      "loop_iteration_lag_max_seconds 0.3",
+      "# HELP loop_iterations_total Loop iterations since monitoring started.",
+      "# TYPE loop_iterations_total counter",
+      "loop_iterations_total 42",
+      "# HELP loop_ready_queue_depth Callbacks and task steps queued for the next iteration.",
+      "# TYPE loop_ready_queue_depth gauge",
+      "loop_ready_queue_depth 3",
+      "# HELP loop_callbacks_total Callbacks and task steps run since monitoring started.",
+      "# TYPE loop_callbacks_total counter",
+      "loop_callbacks_total 9000",
+      "# HELP loop_callbacks_per_second Callbacks and task steps run per second, over the last second.",
+      "# TYPE loop_callbacks_per_second gauge",
+      "loop_callbacks_per_second 1500",
+      "# HELP loop_live_tasks Tasks not yet done.",
+      "# TYPE loop_live_tasks gauge",
+      "loop_live_tasks 7",
+      "# HELP loop_pending_timers Timers scheduled and not cancelled.",
+      "# TYPE loop_pending_timers gauge",
+      "loop_pending_timers 2",
+      "# HELP loop_worker_jobs_total Jobs executors ran off the loop.",
+      "# TYPE loop_worker_jobs_total counter",
+      "loop_worker_jobs_total 4",
+      "# HELP loop_worker_busy_seconds_total Time executor jobs spent running off the loop.",
+      "# TYPE loop_worker_busy_seconds_total counter",
+      "loop_worker_busy_seconds_total 1.5",
+      "",
+    ]);
+  });
+
+  test("NaN and infinite values are written as the exposition format spells them", () => {
+    const text = formatPrometheus({ ...sample, lagMs: { p50: Number.NaN, p99: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY } });
+    expect(text).toContain('loop_iteration_lag_seconds{quantile="0.5"} NaN\n');
+    expect(text).toContain('loop_iteration_lag_seconds{quantile="0.99"} +Inf\n');
+    expect(text).toContain('loop_iteration_lag_seconds{quantile="1"} -Inf\n');
   });
 
   test("the node:http handler serves the monitor's metrics", async () => {

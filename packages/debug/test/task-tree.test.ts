@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { dumpTasks, formatTaskTree, type TaskDump } from "../src/index.js";
 import { labelled, runTurns, waitOn } from "./helpers.js";
+import { propertyRuns } from "./property-runs.js";
 
 function* awaitTask(holder: { task?: Task<unknown> }): Coroutine<void> {
   yield; // let the other tasks be created first
@@ -167,7 +168,7 @@ describe("deadlock detection (property)", () => {
         expect(normalize(reported)).toEqual(normalize(expectedCycles(targets.map((t, i) => (t === i ? -1 : t)))));
         expect(n).toBe(dump.tasks.length);
       }),
-      { numRuns: 150 },
+      { numRuns: propertyRuns(150) },
     );
   });
 });

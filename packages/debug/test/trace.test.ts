@@ -149,3 +149,58 @@ test("tasks alive when recording starts or stops get their lifetime slice closed
   expect(file.traceEvents.filter((e) => e.name === "long-lived" && (e.ph === "b" || e.ph === "e")).map((e) => e.ph)).toEqual(["b", "e"]);
   loop.close();
 });
+
+test("the defaults, the idle slices, each step's task id, a copy from toJSON, and start/stop that can be repeated", async () => {
+  const loop = new EventLoop();
+  const before = performance.now() * 1000;
+  const trace = new TraceRecorder(loop);
+  trace.start();
+  trace.start(); // a second start neither re-adds the hooks nor re-opens the tasks
+  const task = loop.createTask(
+    (function* (): Coroutine<void> {
+      const f = loop.createFuture<void>();
+      loop.callLater(1, () => f.setResult()); // the loop polls (waits) for this timer
+      yield* f;
+    })(),
+    { name: "sleeper" },
+  );
+  await loop.runUntilComplete(task);
+  trace.stop();
+  trace.stop();
+  loop.callSoon(() => {});
+  await loop.runUntilComplete(loop.createTask((function* (): Coroutine<void> {})(), { name: "after-stop" }));
+  const after = performance.now() * 1000;
+  loop.close();
+
+  const file = trace.toJSON();
+  expect(file.displayTimeUnit).toBe("ms");
+  expect(validateTrace(file)).toEqual([]);
+  const events = file.traceEvents;
+  expect(events.slice(0, 2)).toEqual([
+    { name: "process_name", ph: "M", ts: 0, pid: process.pid, tid: 1, args: { name: "@loop" } },
+    { name: "thread_name", ph: "M", ts: 0, pid: process.pid, tid: 1, args: { name: "event loop" } },
+  ]);
+  expect(events.some((e) => e.name === "after-stop")).toBe(false);
+  const begins = events.filter((e) => e.ph === "b" && e.name === "sleeper");
+  expect(begins).toHaveLength(1);
+  const id = begins[0]?.id as string;
+  const steps = events.filter((e) => e.cat === "task.step" && e.name === "sleeper");
+  expect(steps.length).toBeGreaterThan(0);
+  for (const step of steps) expect(`0x${(step.args?.["task"] as number).toString(16)}`).toBe(id);
+  for (const callback of events.filter((e) => e.cat === "callback")) expect(callback.args).toBeUndefined();
+  const idle = events.filter((e) => e.cat === "loop");
+  expect(idle.length).toBeGreaterThan(0);
+  for (const slice of idle) {
+    expect(slice.name).toBe("idle (poll)");
+    expect(slice.dur).toBeGreaterThanOrEqual(0);
+  }
+  // Timestamps are microseconds of the same clock as performance.now().
+  for (const e of events.filter((x) => x.ph !== "M")) {
+    expect(e.ts).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(e.ts).toBeLessThanOrEqual(Math.ceil(after));
+  }
+  // toJSON hands out a copy.
+  const count = events.length;
+  file.traceEvents.length = 0;
+  expect(trace.toJSON().traceEvents).toHaveLength(count);
+});

@@ -3,6 +3,7 @@ import { CancelledError, createTask, getRunningLoop, run, type Awaitable, type C
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, StreamReader } from "../src/index.js";
+import { propertyRuns } from "./property-runs.js";
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString();
 
@@ -441,7 +442,7 @@ describe("StreamReader", () => {
           expect(got).toEqual(expected);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: propertyRuns(100) },
     );
   });
 
@@ -496,7 +497,7 @@ describe("StreamReader", () => {
           expect(got.equals(input)).toBe(true);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 });

@@ -3,6 +3,7 @@ import { getRunningLoop, type BaseTransport, type Coroutine, type Future, type P
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryNetwork, runVirtual } from "../src/index.js";
+import { propertyRuns } from "./property-runs.js";
 
 /** A protocol that logs every call with the loop time, and lets a test wait for the next one. */
 class Recorder implements Protocol {
@@ -317,7 +318,7 @@ describe("MemoryNetwork", () => {
           expect(network.openConnections).toBe(0);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: propertyRuns(40) },
     );
   });
 

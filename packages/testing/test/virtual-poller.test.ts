@@ -13,6 +13,7 @@ import {
   type Future,
 } from "@loop/core";
 import { DeadlockError, VirtualPoller, runVirtual } from "../src/index.js";
+import { propertyRuns } from "./property-runs.js";
 
 // @loop/testing does not depend on @loop/timers (which tests with it): a minimal sleep.
 function* sleep(ms: number): Coroutine<void> {
@@ -310,7 +311,7 @@ describe("seeded task order", () => {
         );
         expect(log).toEqual(Array.from({ length: 20 }, (_, i) => i));
       }),
-      { numRuns: 30 },
+      { numRuns: propertyRuns(30) },
     );
   });
 
