@@ -70,8 +70,9 @@ export default {
     low: Math.min(floor, 99),
     break: floor,
   },
-  // Two cores are shared on the CI and dev machines: one test runner at a time.
-  concurrency: 1,
+  // Two cores are shared on the CI and dev machines: one test runner at a time, unless
+  // LOOP_MUTATION_CONCURRENCY says the machine is free (a first baseline on a quiet one).
+  concurrency: Number(process.env.LOOP_MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 10_000,
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
