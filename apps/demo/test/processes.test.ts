@@ -57,9 +57,20 @@ function marked(marker: string): number[] {
   return found;
 }
 
+/** Whether a process is still alive (a zombie not yet reaped counts as gone for us: it was killed). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return false;
+  }
+}
+
 /** The default poller, with Node's process driver watched: `started` resolves at the n-th start. */
 class WatchingPoller extends DefaultPoller {
   started: Future<void> | null = null;
+  /** The children's process ids, in the order they started. */
+  readonly pids: number[] = [];
   private _count = 0;
   readonly processes: ProcessDriver;
 
@@ -69,6 +80,9 @@ class WatchingPoller extends DefaultPoller {
       spawn: (loop: EventLoop, options: SpawnOptions, protocols: ProcessProtocols): Future<ProcessHandle> => {
         this.started ??= loop.createFuture<void>();
         const pending = nodeProcessDriver.spawn(loop, options, protocols);
+        pending.addDoneCallback((spawned) => {
+          if (!spawned.cancelled() && spawned.exception() === null) this.pids.push(spawned.result().pid);
+        });
         if (++this._count === n) pending.addDoneCallback(() => this.started?.setResult(undefined));
         return pending;
       },
@@ -86,7 +100,9 @@ test("cancelling the run (what Ctrl-C does) stops every running command and leav
     const task = createTask(runCommands(commands, { limit: 4, timeoutMs: 60_000, env: { [name]: value }, print: (line) => lines.push(line) }));
     while (poller.started === null) yield;
     yield* poller.started; // four commands running
-    expect(marked(marker)).toHaveLength(4);
+    // Counted by pid: reading /proc/<pid>/environ of a shell in the middle of its
+    // `exec sleep` can come back empty, so the marker counts only once nothing is running.
+    expect(poller.pids.filter(alive)).toHaveLength(4);
     task.cancel();
     try {
       yield* task;
@@ -97,6 +113,7 @@ test("cancelling the run (what Ctrl-C does) stops every running command and leav
   }, { poller });
   expect(outcome).toBeInstanceOf(CancelledError);
   await nodeProcessDriver.settled();
+  expect(poller.pids.filter(alive)).toEqual([]);
   expect(marked(marker)).toEqual([]);
   expect(lines).toEqual([]);
 });
