@@ -71,6 +71,8 @@ export class LoopMonitor {
   private readonly _lag: Float64Array;
   private readonly _depth: Float64Array;
   private _samples = 0;
+  /** Ready-queue depths taken: one per iteration, the first included (it has no lag yet). */
+  private _depthSamples = 0;
   private _lagMaxEver = 0;
   private _iterations = 0;
   private _turnStart = -1;
@@ -139,7 +141,8 @@ export class LoopMonitor {
     const count = Math.min(this._samples, this._lag.length);
     const lags = Array.from(this._lag.subarray(0, count)).sort((a, b) => a - b);
     let depthMax = 0;
-    for (let i = 0; i < count; i++) depthMax = Math.max(depthMax, this._depth[i] as number);
+    const depths = Math.min(this._depthSamples, this._depth.length);
+    for (let i = 0; i < depths; i++) depthMax = Math.max(depthMax, this._depth[i] as number);
     this._advanceRate(this._clock());
     let recent = 0;
     for (let i = 0; i < RATE_BUCKETS; i++) recent += this._rate[i] as number;
@@ -164,8 +167,8 @@ export class LoopMonitor {
 
   private _beforePoll(timeout: number | null): void {
     this._requestedWait = timeout;
-    const slot = this._samples % this._depth.length;
-    this._depth[slot] = this.loop.readyCount;
+    this._depth[this._depthSamples % this._depth.length] = this.loop.readyCount;
+    this._depthSamples++;
   }
 
   private _afterPoll(): void {

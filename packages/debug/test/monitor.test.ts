@@ -63,6 +63,21 @@ describe("LoopMonitor", () => {
     loop.close();
   });
 
+  test("the ready queue's depth counts from the first iteration it sees, which has no lag yet (a monitor started mid-turn)", async () => {
+    const loop = new EventLoop();
+    const monitor = new LoopMonitor(loop, { slowest: 0 });
+    // Started inside turn 1, which leaves seven callbacks queued: the monitor's first hook
+    // is that turn's beforePoll. Turn 2 runs one callback per turn from there on.
+    loop.callSoon(() => {
+      monitor.start();
+      for (let i = 0; i < 6; i++) loop.callSoon(() => {});
+      loop.callSoon(() => loop.callSoon(() => loop.stop()));
+    });
+    await loop.runForever();
+    expect(monitor.snapshot().readyQueue.max).toBe(7);
+    loop.close();
+  });
+
   test("callbacks per second counts the last second only, in 100 ms buckets, and the deepest ready queue is kept", async () => {
     const clock = fakeClock(); // starts at 1000 ms
     const loop = new EventLoop();
