@@ -569,13 +569,17 @@ function sortKeys(start: number, n: number): void {
     let bin = (((k[i] as number) - start) * count) | 0;
     if (bin >= count) bin = count - 1;
     b[i] = bin;
-    (ends[bin + 1] as number)++;
+    // Written out, not `(ends[…] as number)++`: Stryker's instrumenter prints an update of
+    // an `as` expression without its parentheses, which no TypeScript parser accepts.
+    ends[bin + 1] = (ends[bin + 1] as number) + 1;
   }
-  for (let i = 0; i < count; i++) (ends[i + 1] as number) += ends[i] as number;
+  for (let i = 0; i < count; i++) ends[i + 1] = (ends[i + 1] as number) + (ends[i] as number);
   const kOut = keysOut;
   const oOut = orderOut;
   for (let i = 0; i < n; i++) {
-    const at = (ends[b[i] as number] as number)++;
+    const bin = b[i] as number;
+    const at = ends[bin] as number;
+    ends[bin] = at + 1;
     kOut[at] = k[i] as number;
     oOut[at] = i;
   }
