@@ -17,6 +17,9 @@ export const floors = {
   net: 80,
   debug: 80,
   workers: 80,
+  process: 80,
+  selector: 80,
+  "eslint-plugin": 80,
 };
 
 const name = process.env.LOOP_MUTATE_PACKAGE ?? "";
