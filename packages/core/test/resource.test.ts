@@ -245,6 +245,92 @@ describe("scopes: arguments, nesting, ends", () => {
     expect(after).toEqual(outsideScope("defer(cleanup)"));
   });
 
+  test("scopes driven by hand and left out of order: each open scope's cleanups still go to it, and the outer scope stays usable", async () => {
+    const log: string[] = [];
+    const after = await runVirtual(function* () {
+      yield* exitStack(function* () {
+        const pushing = (line: string) =>
+          function* (): Coroutine<void> {
+            log.push(line);
+          };
+        // Three scopes opened one inside the other by hand, then left in the order a, c, b.
+        const a = exitStack(function* (stack) {
+          stack.defer(pushing("a cleanup"));
+          yield;
+        });
+        const b = exitStack(function* () {
+          yield;
+          yield* defer(pushing("b cleanup"));
+        });
+        const c = exitStack(function* () {
+          yield;
+          yield* defer(pushing("c cleanup"));
+        });
+        a.next();
+        b.next();
+        c.next();
+        a.next(); // a ends while b and c are open inside it
+        c.next();
+        log.push("c done");
+        b.next();
+        log.push("b done");
+        yield* defer(pushing("outer cleanup"));
+        log.push("outer body ends");
+      });
+      return yield* catching(defer(function* () {}));
+    });
+    expect(log).toEqual(["a cleanup", "c cleanup", "c done", "b cleanup", "b done", "outer body ends", "outer cleanup"]);
+    expect(after).toEqual(outsideScope("defer(cleanup)"));
+  });
+
+  test("a scope begun in one task and ended in another leaves the second task's scopes alone", async () => {
+    const log: string[] = [];
+    await runVirtual(function* () {
+      const pushing = (line: string) =>
+        function* (): Coroutine<void> {
+          log.push(line);
+        };
+      yield* exitStack(function* () {
+        yield* defer(pushing("first task's scope cleanup"));
+        const moved = exitStack(function* (stack) {
+          stack.defer(pushing("moved scope cleanup"));
+          yield;
+        });
+        const alsoMoved = exitStack(function* () {
+          yield;
+        });
+        moved.next();
+        alsoMoved.next();
+        // Ended by a task with a scope of its own open, and by one with none.
+        yield* createTask(
+          (function* (): Coroutine<void> {
+            yield* exitStack(function* () {
+              moved.next();
+              yield* defer(pushing("second task's scope cleanup"));
+              log.push("second task's body ends");
+            });
+            // Its one scope has ended: the first task's scope is not taken for one of its own.
+            expect(yield* catching(defer(function* () {}))).toEqual(outsideScope("defer(cleanup)"));
+          })(),
+        );
+        yield* createTask(
+          (function* (): Coroutine<void> {
+            alsoMoved.next();
+            log.push("third task done");
+            expect(yield* catching(defer(function* () {}))).toEqual(outsideScope("defer(cleanup)"));
+          })(),
+        );
+      });
+    });
+    expect(log).toEqual([
+      "moved scope cleanup",
+      "second task's body ends",
+      "second task's scope cleanup",
+      "third task done",
+      "first task's scope cleanup",
+    ]);
+  });
+
   test("the errors of several cleanups come as one ExceptionGroup saying where they come from", async () => {
     const error = await runVirtual(function* () {
       return yield* catching(
