@@ -88,7 +88,7 @@ describe("taskSignal", () => {
     expect(out).toEqual([true, 1, true, true, 0, false, true, false, true, true, "three"]);
   });
 
-  test("outside a task it throws", () => {
-    expect(() => taskSignal()).toThrow(/must be called from inside a task/);
+  test("outside a task it throws, naming taskSignal()", () => {
+    expect(() => taskSignal()).toThrow(new Error("taskSignal() must be called from inside a task (a coroutine run by the loop)"));
   });
 });
