@@ -36,6 +36,16 @@ describe("ensureFuture", () => {
     expect(e).toBe(boom);
   });
 
+  test("a function with a then method is a thenable too, and is adopted", async () => {
+    const callableThenable = Object.assign(() => 0, {
+      then: (resolve: (v: number) => void) => resolve(7),
+    }) as unknown as PromiseLike<number>;
+    const v = await runVirtual(function* () {
+      return yield* ensureFuture(callableThenable);
+    });
+    expect(v).toBe(7);
+  });
+
   test("a thenable that calls back twice settles its own future once, and no other", async () => {
     const out = await runVirtual(function* () {
       let callBack!: (v: number) => void;

@@ -187,6 +187,24 @@ describe("createTask arguments", () => {
     });
   });
 
+  test("the TypeError names an object's class, and describes values without a prototype too", async () => {
+    class Job {}
+    const bare = Object.create(null) as object;
+    const bareFunction = Object.setPrototypeOf(() => 1, null) as () => number;
+    await runVirtual(function* () {
+      expect(() => createTask(new Job() as never)).toThrow(/but got an object \(Job\)$/);
+      expect(() => createTask(bare as never)).toThrow(/but got an object \(Object\)$/);
+      expect(() => createTask(bareFunction as never)).toThrow(/but got a function\. Call a function\* to get a coroutine$/);
+    });
+  });
+
+  test("a function with a then method is a thenable: the TypeError says to adopt it as a Promise", async () => {
+    const callableThenable = Object.assign(() => 1, { then: (resolve: (v: number) => void) => resolve(1) });
+    await runVirtual(function* () {
+      expect(() => createTask(callableThenable as never)).toThrow(/but got a Promise\. Adopt the Promise with ensureFuture\(promise\)/);
+    });
+  });
+
   test("createTask outside a running loop throws", () => {
     expect(() => createTask((function* () {})())).toThrow("no running event loop");
   });
