@@ -181,7 +181,65 @@ describe("what is left pending", () => {
       await new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(cb: () => void, ms: number): void }).setTimeout(resolve, 0));
     }
     expect(logger.reports.map((r) => r.message)).toEqual([expect.stringMatching(/^Future was destroyed but it is pending! created at .*debug-mode\.test\.ts/)]);
+    expect(logger.reports[0]?.details).toEqual({ creationStack: expect.stringContaining("debug-mode.test.ts") });
     loop.close();
+  });
+
+  test("a future dropped while pending whose stack a host hook made no text of is reported without a creation site", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (see vitest.config.ts)");
+    const loop = new EventLoop({ debug: true });
+    const logger = recordingLogger();
+    loop.debugLogger = logger;
+    const V8Error = Error as unknown as { prepareStackTrace?: (error: Error, sites: unknown[]) => unknown };
+    const hostHook = V8Error.prepareStackTrace;
+    // A host hook that makes no text of a stack.
+    V8Error.prepareStackTrace = () => undefined;
+    try {
+      (function makeGarbage() {
+        // eslint-disable-next-line @loop/no-floating-coroutine -- dropped on purpose: the test checks the report of a future collected while pending
+        loop.createFuture<number>();
+      })();
+    } finally {
+      V8Error.prepareStackTrace = hostHook;
+    }
+    for (let i = 0; i < 50 && logger.reports.length === 0; i++) {
+      gc();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(logger.reports).toEqual([{ message: "Future was destroyed but it is pending!", details: { creationStack: undefined } }]);
+    loop.close();
+  });
+
+  test("a future dropped while pending together with its loop is not reported: there is no loop to report to", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (see vitest.config.ts)");
+    let collected = false;
+    const sentinel = new FinalizationRegistry<null>(() => (collected = true));
+    (function makeGarbage() {
+      const loop = new EventLoop({ debug: true });
+      const future = loop.createFuture<number>();
+      loop.close();
+      sentinel.register(loop, null);
+      sentinel.register(future, null);
+    })();
+    // A report that throws does so in the finalizer, outside any test: catch it here too.
+    const thrown: unknown[] = [];
+    const onUncaught = (error: unknown): number => thrown.push(error);
+    process.prependListener("uncaughtException", onUncaught);
+    try {
+      for (let i = 0; i < 50 && !collected; i++) {
+        gc();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      // The future's own finalizer may run a macrotask after the sentinel's.
+      gc();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.removeListener("uncaughtException", onUncaught);
+    }
+    expect(collected).toBe(true);
+    expect(thrown).toEqual([]);
   });
 });
 
