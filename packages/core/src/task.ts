@@ -319,16 +319,15 @@ export class Task<T> extends Future<T> implements AbstractTask<T>, Runnable, Don
     try {
       step = throwing ? this._coro.throw(error) : this._coro.next(undefined);
     } catch (thrown) {
-      if (current.context !== null) this._context = current.context as Context;
       current.task = savedTask;
       current.context = savedContext;
       this._finishWithError(thrown);
       if (instrument !== null) instrument.taskStepEnd(this as Task<unknown>);
       return;
     }
-    // The step may have made the context current (the first ContextVar.set of a task with
-    // none): keep it. It never goes back to none, and getContext() may have made one meanwhile.
-    if (current.context !== null) this._context = current.context as Context;
+    // A context the step made (its first ContextVar.set, or getContext()) is already the
+    // task's: both make it `_context` at once, and a step ends at its top level, where
+    // `current.context` is that one (`Context.run` restores what it replaced).
     current.task = savedTask;
     current.context = savedContext;
     if (step.done === true) this._finishWithResult(step.value);
