@@ -82,10 +82,9 @@ export function forgetPending(future: Future<unknown>): void {
  * - `_logTraceback` is true only while FAILED with the error not yet retrieved and
  *   registered for the "exception was never retrieved" report; `result()`,
  *   `exception()` and a Promise adapter clear it.
- * - `_source` is set only in debug mode: at creation, or for a task made through
- *   `loop.createTask` by a task factory. A future created in debug mode is watched for
- *   "destroyed while pending" until it is done; a task is not (the loop holds pending
- *   tasks, and reports those left at close).
+ * - `_source` is set only in debug mode, at creation. A future created in debug mode is
+ *   watched for "destroyed while pending" until it is done; a task is not (the loop holds
+ *   pending tasks, and reports those left at close).
  * @example
  * const fut = loop.createFuture<number>();
  * loop.callLater(10, () => fut.setResult(42));
@@ -103,11 +102,8 @@ export class Future<T> implements AbstractFuture<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   // Stryker disable next-line BooleanLiteral: read only by _markRetrieved, which runs only once the future failed, and _fail sets it first (or, without a registry, there is nothing to unregister)
   /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
-  /**
-   * @internal Where the future was created, in debug mode only: the captured Error, read
-   * on demand (or the text of one, set from outside).
-   */
-  _source: Error | string | undefined = undefined;
+  /** @internal Where the future was created, in debug mode only: the captured Error, read on demand. */
+  _source: Error | undefined = undefined;
   /**
    * What this future stands for, shown by task dumps and deadlock reports: the primitive
    * that made it sets it (`"sleep(100)"`, `"Queue.get"`, `"Lock.acquire"`, `"read from 127.0.0.1:6379"`).
@@ -137,11 +133,7 @@ export class Future<T> implements AbstractFuture<T> {
   /** @internal The text of `_source`. */
   get _sourceStack(): string | undefined {
     const source = this._source;
-    return source === undefined || typeof source === "string" ? source : stackText(source);
-  }
-
-  set _sourceStack(stack: string | undefined) {
-    this._source = stack;
+    return source === undefined ? undefined : stackText(source);
   }
 
   private _trackPending(loop: AbstractEventLoop): void {

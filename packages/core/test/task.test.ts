@@ -211,6 +211,17 @@ describe("createTask arguments", () => {
     expect(() => createTask((function* () {})())).toThrow("no running event loop");
   });
 
+  test("in debug mode a task a factory makes has its creation stack, where the factory made it", async () => {
+    const loop = new EventLoop({ poller: new VirtualPoller(), debug: true });
+    loop.setTaskFactory(function makeTask(l, coro, opts) {
+      return new Task(coro, l, opts);
+    });
+    const task = loop.createTask((function* () {})());
+    expect(task.creationStack()).toMatch(/makeTask .*task\.test\.ts/);
+    await loop.runUntilComplete(task);
+    loop.close();
+  });
+
   test("a task factory makes the loop's tasks", async () => {
     const { loop } = virtualLoop();
     const made: string[] = [];
