@@ -56,6 +56,21 @@ describe("taskSignal", () => {
     expect(out).toEqual([true, [true, "before"]]);
   });
 
+  test("on a host without AbortController it throws an Error that says so", async () => {
+    const out = await runVirtual(function* () {
+      vi.stubGlobal("AbortController", undefined);
+      try {
+        taskSignal();
+        return "made";
+      } catch (error) {
+        return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    });
+    expect(out).toBe("Error: taskSignal() needs AbortController, which this JavaScript host lacks");
+  });
+
   test("after uncancel() withdraws the last request, taskSignal() is a fresh live signal; the old one stays aborted", async () => {
     const out = await runVirtual(function* () {
       const log: unknown[] = [];
@@ -86,21 +101,6 @@ describe("taskSignal", () => {
       return log;
     });
     expect(out).toEqual([true, 1, true, true, 0, false, true, false, true, true, "three"]);
-  });
-
-  test("on a host without AbortController it throws an Error that says so", async () => {
-    const out = await runVirtual(function* () {
-      vi.stubGlobal("AbortController", undefined);
-      try {
-        taskSignal();
-        return "made";
-      } catch (error) {
-        return `${(error as Error).constructor.name}: ${(error as Error).message}`;
-      } finally {
-        vi.unstubAllGlobals();
-      }
-    });
-    expect(out).toBe("Error: taskSignal() needs AbortController, which this JavaScript host lacks");
   });
 
   test("outside a task it throws", () => {
