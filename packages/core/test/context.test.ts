@@ -309,6 +309,25 @@ describe("entering a context", () => {
   });
 });
 
+describe("a callback's context", () => {
+  test("a ContextVar set in a callback run in the empty context holds for that callback only", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const { loop } = virtualLoop();
+    const seen: number[] = [];
+    const errors: unknown[] = [];
+    loop.setExceptionHandler((_l, ctx) => errors.push(ctx.exception));
+    loop.callSoon(() => {
+      v.set(1);
+      seen.push(v.get() ?? -1);
+    });
+    loop.callSoon(() => seen.push(v.get() ?? -1));
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+    loop.close();
+    expect([seen, errors]).toEqual([[1, 0], []]);
+  });
+});
+
 describe("a task's context object", () => {
   test("getContext() inside a task that has set nothing yet is the context its later sets go to", async () => {
     const v = new ContextVar<number>("v", { default: 0 });
