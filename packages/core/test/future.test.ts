@@ -232,6 +232,13 @@ describe("done callbacks", () => {
     expect(log).toEqual(["plain: removed 0", "in context: removed 0", "a", "a"]);
   });
 
+  test("removeDoneCallback on a future without callbacks returns 0, whatever it is given (null too)", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<number>();
+    expect([f.removeDoneCallback(() => {}), f.removeDoneCallback(null as never), f.removeDoneCallback(undefined as never)]).toEqual([0, 0, 0]);
+    loop.close();
+  });
+
   test("addDoneCallback checks its argument", () => {
     const loop = newLoop();
     expect(() => loop.createFuture().addDoneCallback(42 as never)).toThrow(TypeError);
