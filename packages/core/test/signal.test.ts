@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { CancelledError, createTask, currentTask, taskSignal } from "../src/index.js";
 import { catching, runVirtual, sleep } from "./helpers.js";
 
@@ -54,6 +54,21 @@ describe("taskSignal", () => {
       return [same, seen];
     });
     expect(out).toEqual([true, [true, "before"]]);
+  });
+
+  test("on a host without AbortController it throws an Error that says so", async () => {
+    const out = await runVirtual(function* () {
+      vi.stubGlobal("AbortController", undefined);
+      try {
+        taskSignal();
+        return "made";
+      } catch (error) {
+        return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    });
+    expect(out).toBe("Error: taskSignal() needs AbortController, which this JavaScript host lacks");
   });
 
   test("after uncancel() withdraws the last request, taskSignal() is a fresh live signal; the old one stays aborted", async () => {
