@@ -358,7 +358,8 @@ async function gcUntil(done: () => boolean): Promise<boolean> {
   return done();
 }
 
-describe("errors never retrieved", () => {
+// Full collections take seconds on a loaded machine: these tests wait for them, not for time.
+describe("errors never retrieved", { timeout: 60_000 }, () => {
   test("a future whose error nobody retrieved is reported once it is garbage-collected", async () => {
     const loop = newLoop();
     const reports: string[] = [];

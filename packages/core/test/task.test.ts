@@ -768,7 +768,9 @@ async function gcUntil(done: () => boolean, max = 50): Promise<void> {
 
 const hasGc = typeof (globalThis as { gc?: unknown }).gc === "function";
 
-describe("tasks and garbage collection", () => {
+// A full collection of a big heap takes seconds on a loaded machine (Stryker's runner holds every
+// test module): these tests wait for collections, not for time, so they get room.
+describe("tasks and garbage collection", { timeout: 60_000 }, () => {
   /**
    * The dropped task waits on a future that only it references (and a WeakRef): if the loop
    * held tasks weakly, as CPython does, the task and its future would be one unreachable
