@@ -4,7 +4,7 @@
  * cancellations count as run()'s own, and what is left listening afterwards.
  */
 import { describe, expect, it } from "vitest";
-import { CancelledError, KeyboardInterrupt, currentTask, run, type SignalDriver, type SignalListener } from "../src/index.js";
+import { CancelledError, KeyboardInterrupt, currentTask, getRunningLoop, run, type Coroutine, type SignalDriver, type SignalListener } from "../src/index.js";
 import { VirtualPoller, forever, turns } from "./helpers.js";
 import { FakeSignals, SignalPoller } from "./signal-helpers.js";
 
@@ -48,6 +48,7 @@ function recordingSignal(): { signal: AbortSignal; listeners: Set<() => void>; f
   const target = {
     aborted: false,
     reason: undefined as unknown,
+    // Like EventTarget, but without `once`: every dispatch reaches every listener.
     addEventListener: (_type: string, listener: () => void) => void listeners.add(listener),
     removeEventListener: (type: string, listener: () => void) => {
       if (type === "abort") listeners.delete(listener);
@@ -257,6 +258,62 @@ describe("which cancellations run() turns into KeyboardInterrupt or the abort re
       { poller, signal: controller.signal },
     ).catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(KeyboardInterrupt);
+  });
+});
+
+describe("run() after the main task finished, and AbortSignal-likes", () => {
+  it("a signal that arrived during the run but is delivered after run() ended does nothing", async () => {
+    const poller = new SignalPoller();
+    let deliver = (): void => {};
+    await run(
+      function* () {
+        // A driver that queues signals captures its listeners when the signal arrives.
+        const captured = [...(poller.signals.listeners.get("SIGINT") ?? [])];
+        deliver = () => {
+          for (const listener of captured) listener("SIGINT");
+        };
+      },
+      { poller },
+    );
+    deliver();
+    expect(poller.signals.exits).toEqual([]);
+  });
+
+  it("an abort after the main task finished, before run() settles, leaves main's own CancelledError alone", async () => {
+    const controller = new AbortController();
+    const own = new CancelledError("main gave up");
+    const outcome = await run(
+      function* () {
+        // Its first step runs in the next turn, after main has finished.
+        getRunningLoop().createTask(
+          (function* (): Coroutine<void> {
+            controller.abort(new Error("too late"));
+          })(),
+        );
+        throw own;
+      },
+      { poller: new VirtualPoller(), signal: controller.signal },
+    ).catch((error: unknown) => error);
+    expect(controller.signal.aborted).toBe(true);
+    expect(outcome).toBe(own);
+  });
+
+  it("an AbortSignal-like that dispatches abort twice cancels the main task once, so run() still rejects with its reason", async () => {
+    const recording = recordingSignal();
+    const cancels: number[] = [];
+    const outcome = await run(
+      function* () {
+        const main = currentTask()!;
+        recording.fire();
+        recording.fire();
+        cancels.push(main.cancelling());
+        yield* forever();
+      },
+      { poller: new VirtualPoller(), signal: recording.signal },
+    ).catch((error: unknown) => error);
+    expect(cancels).toEqual([1]);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toBe("aborted");
   });
 });
 
