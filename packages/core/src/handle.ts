@@ -176,6 +176,7 @@ export class InlineHandle {
 
   cancel(): void {
     const callback = this._callback;
+    // Stryker disable next-line ConditionalExpression: a second cancel would ask _cancelInline for a null callback, which no queued position holds (a cancelled one is null, and set to null again)
     if (callback === null) return;
     this._loop._cancelInline(this._position, callback);
     this._callback = null;

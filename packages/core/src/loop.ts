@@ -383,7 +383,9 @@ export class EventLoop implements AbstractEventLoop {
   _cancelInline(position: number, callback: Callback): void {
     const ready = this._ready;
     const offset = position - ready.headPosition;
-    if (offset >= 0 && offset < ready.length && ready.peek(offset) === callback) ready.set(offset, null);
+    // peek() is undefined outside the queue (the callback ran), and a position keeps its
+    // callback until it runs or is cancelled (the task-order hook moves only tasks).
+    if (ready.peek(offset) === callback) ready.set(offset, null);
   }
 
   /**
