@@ -34,8 +34,8 @@ describe("run() and the tasks main leaves behind", () => {
               yield* forever();
             } catch (error) {
               if (!(error instanceof CancelledError)) throw error;
-              return "stopped";
             }
+            return "stopped";
           })(),
         );
         createTask(
