@@ -494,9 +494,8 @@ export class EventLoop implements AbstractEventLoop {
    * event, a worker message): it also wakes the poller, so an idle loop turns at once.
    */
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    const handle = this.callSoon(callback, ...args);
-    if (current.loop !== this) this._wakeup();
-    return handle;
+    // callSoon's _enqueue already wakes a waiting loop from outside a turn.
+    return this.callSoon(callback, ...args);
   }
 
   /** Runs `callback(...args)` after `delayMs` milliseconds. */
