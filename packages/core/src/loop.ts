@@ -101,8 +101,10 @@ export class EventLoop implements AbstractEventLoop {
   private readonly _driver: LoopDriver;
   private _attached = false;
   private _inBatch = false;
+  // Stryker disable next-line BooleanLiteral: _resume clears it at the top of every batch turn, before it is read
   private _resumeDuringBatch = false;
   private _waiting = false;
+  // Stryker disable next-line BooleanLiteral: runForever sets it to false with _waiting, and _wakeup reads it only while _waiting
   private _wakeupSent = false;
   private _batchTurns = 0;
   private _batchEnd = 0;

@@ -69,6 +69,25 @@ describe("wake-ups from outside the loop", () => {
   });
 });
 
+describe("a poller whose first wait(0) is over at once", () => {
+  it("runForever asks it to resume with one wakeup(), right away", async () => {
+    class WaitedAlready extends VirtualPoller {
+      override wait(timeoutMs: number | null): void {
+        super.wait(timeoutMs);
+        return (timeoutMs === 0 ? true : undefined) as unknown as void;
+      }
+    }
+    const poller = new RecordingPoller(new WaitedAlready());
+    const loop = new EventLoop({ poller });
+    const stopped = loop.runForever();
+    expect(poller.requests).toEqual([0]);
+    expect(poller.wakeups).toBe(1);
+    loop.stop();
+    await stopped;
+    loop.close();
+  });
+});
+
 describe("debug mode's pending-task warning", () => {
   it("names the task and carries where it was created and where it waits", () => {
     const loop = new EventLoop({ poller: new VirtualPoller(), debug: true });
