@@ -88,6 +88,41 @@ describe("a poller whose first wait(0) is over at once", () => {
   });
 });
 
+describe("a batch out of its 256-turn budget", () => {
+  class WaitedAlready extends VirtualPoller {
+    override wait(timeoutMs: number | null): void {
+      super.wait(timeoutMs);
+      return (timeoutMs === 0 ? true : undefined) as unknown as void;
+    }
+  }
+
+  async function chain(poller: RecordingPoller, steps: number): Promise<void> {
+    const loop = new EventLoop({ poller });
+    let n = 0;
+    const step = (): void => {
+      if (++n < steps) loop.callSoon(step);
+      else loop.stop();
+    };
+    loop.callSoon(step);
+    await loop.runForever();
+    loop.close();
+  }
+
+  it("goes through the host with wait(0), and sends no wakeup() of its own", async () => {
+    const poller = new RecordingPoller(new VirtualPoller());
+    await chain(poller, 300);
+    expect(poller.requests.filter((r) => r === 0).length).toBeGreaterThanOrEqual(2);
+    expect(poller.wakeups).toBe(0);
+  });
+
+  it("asks a poller that waited already (wait(0) returned true) to resume with one wakeup()", async () => {
+    const poller = new RecordingPoller(new WaitedAlready());
+    await chain(poller, 300);
+    // One as runForever starts, one when the budget ran out.
+    expect(poller.wakeups).toBe(2);
+  });
+});
+
 describe("debug mode's pending-task warning", () => {
   it("names the task and carries where it was created and where it waits", () => {
     const loop = new EventLoop({ poller: new VirtualPoller(), debug: true });
