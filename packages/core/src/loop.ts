@@ -431,6 +431,7 @@ export class EventLoop implements AbstractEventLoop {
       const runnable = typeof item === "function" ? new CallbackHandle(item, NO_ARGS, null) : item;
       const task = runnable instanceof Task ? (runnable as Task<unknown>) : null;
       if (task !== null) {
+        // Stryker disable next-line UpdateOperator: _debugSteps is only ever compared with 0 ("its coroutine never ran"), and counting down leaves it as nonzero as counting up
         task._debugSteps++;
         task._suspendError = undefined;
       }
