@@ -399,6 +399,7 @@ export class EventLoop implements AbstractEventLoop {
     const ready = this._ready;
     const tasks: Task<unknown>[] = [];
     const slots: number[] = [];
+    // Stryker disable next-line EqualityOperator: count is the queue's length as the turn starts, so peek(count) is undefined, never a task
     for (let i = 0; i < count; i++) {
       const runnable = ready.peek(i);
       if (runnable instanceof Task) {
