@@ -36,18 +36,13 @@ export abstract class Handle implements AbstractHandle {
     return this._callback === null;
   }
 
-  set _cancelled(cancelled: boolean) {
-    if (cancelled) this._dropCallback();
-  }
-
   /** @internal Where it was scheduled, in debug mode only: captured at once, formatted when read. */
   get _sourceError(): Error | undefined {
     return sourceErrors.get(this);
   }
 
-  set _sourceError(error: Error | undefined) {
-    if (error === undefined) sourceErrors.delete(this);
-    else sourceErrors.set(this, error);
+  set _sourceError(error: Error) {
+    sourceErrors.set(this, error);
   }
 
   /** @internal The stack of `_sourceError`, formatted on first read. */
@@ -100,6 +95,7 @@ export class CallbackHandle extends Handle implements Runnable {
   /** @internal */
   constructor(callback: Callback, args: unknown[], context: Context | null) {
     super(callback);
+    // Stryker disable next-line ConditionalExpression: an empty args array calls back with the same (no) arguments as NO_ARGS; sharing NO_ARGS only lets the empty one go
     this._args = args.length === 0 ? NO_ARGS : args;
     this._context = context;
   }
@@ -176,6 +172,7 @@ export class InlineHandle {
 
   cancel(): void {
     const callback = this._callback;
+    // Stryker disable next-line ConditionalExpression: a second cancel would ask _cancelInline for a null callback, which no queued position holds (a cancelled one is null, and set to null again)
     if (callback === null) return;
     this._loop._cancelInline(this._position, callback);
     this._callback = null;
@@ -212,11 +209,13 @@ export class TimerHandle extends Handle implements AbstractTimerHandle {
   /** The loop time (ms) at which the callback is due. */
   when(): number {
     const block = this._block;
+    // Stryker disable next-line ConditionalExpression: _block is null only inside callLater/callAt, between this constructor and the wheel's push; no caller holds such a handle
     return block === null ? NaN : (block._whens[this._pos] as number);
   }
 
   /** Cancels the callback and takes the timer out of the loop's timers (or its ready queue) at once. */
   override cancel(): void {
+    // Stryker disable next-line ConditionalExpression: _block is null only inside callLater/callAt, between this constructor and the wheel's push; no caller holds such a handle
     if (this._block !== null) {
       const block = locate(this);
       // Null for the blocks of no wheel (compaction moves a timer, never such a block).
@@ -256,6 +255,7 @@ export class TimerCallHandle extends TimerHandle implements Runnable {
   /** @internal Runs the callback in its context; an error goes to the loop's exception handler. */
   _run(loop: AbstractEventLoop): void {
     const callback = this._callback;
+    // Stryker disable next-line ConditionalExpression: cancel() takes the timer out of the wheel or, once due, the ready queue, so a cancelled TimerCallHandle is never run (pinned by "a timer cancelled by a timer due at the same time")
     if (callback !== null) invoke(loop, this, callback, this._args, this._context);
   }
 }

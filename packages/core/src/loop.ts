@@ -101,8 +101,10 @@ export class EventLoop implements AbstractEventLoop {
   private readonly _driver: LoopDriver;
   private _attached = false;
   private _inBatch = false;
+  // Stryker disable next-line BooleanLiteral: _resume clears it at the top of every batch turn, before it is read
   private _resumeDuringBatch = false;
   private _waiting = false;
+  // Stryker disable next-line BooleanLiteral: runForever sets it to false with _waiting, and _wakeup reads it only while _waiting
   private _wakeupSent = false;
   private _batchTurns = 0;
   private _batchEnd = 0;
@@ -383,7 +385,9 @@ export class EventLoop implements AbstractEventLoop {
   _cancelInline(position: number, callback: Callback): void {
     const ready = this._ready;
     const offset = position - ready.headPosition;
-    if (offset >= 0 && offset < ready.length && ready.peek(offset) === callback) ready.set(offset, null);
+    // peek() is undefined outside the queue (the callback ran), and a position keeps its
+    // callback until it runs or is cancelled (the task-order hook moves only tasks).
+    if (ready.peek(offset) === callback) ready.set(offset, null);
   }
 
   /**
@@ -395,6 +399,7 @@ export class EventLoop implements AbstractEventLoop {
     const ready = this._ready;
     const tasks: Task<unknown>[] = [];
     const slots: number[] = [];
+    // Stryker disable next-line EqualityOperator: count is the queue's length as the turn starts, so peek(count) is undefined, never a task
     for (let i = 0; i < count; i++) {
       const runnable = ready.peek(i);
       if (runnable instanceof Task) {
@@ -427,6 +432,7 @@ export class EventLoop implements AbstractEventLoop {
       const runnable = typeof item === "function" ? new CallbackHandle(item, NO_ARGS, null) : item;
       const task = runnable instanceof Task ? (runnable as Task<unknown>) : null;
       if (task !== null) {
+        // Stryker disable next-line UpdateOperator: _debugSteps is only ever compared with 0 ("its coroutine never ran"), and counting down leaves it as nonzero as counting up
         task._debugSteps++;
         task._suspendError = undefined;
       }
@@ -492,9 +498,8 @@ export class EventLoop implements AbstractEventLoop {
    * event, a worker message): it also wakes the poller, so an idle loop turns at once.
    */
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    const handle = this.callSoon(callback, ...args);
-    if (current.loop !== this) this._wakeup();
-    return handle;
+    // callSoon's _enqueue already wakes a waiting loop from outside a turn.
+    return this.callSoon(callback, ...args);
   }
 
   /** Runs `callback(...args)` after `delayMs` milliseconds. */
@@ -504,7 +509,9 @@ export class EventLoop implements AbstractEventLoop {
     if (Number.isNaN(delayMs)) throw new RangeError("callLater(delayMs, ...): delayMs is NaN");
     let args = NO_ARGS;
     const count = arguments.length;
+    // Stryker disable next-line EqualityOperator: with no extra arguments a fresh empty array passes the same (none) as NO_ARGS; only an allocation differs
     if (count > 2) {
+      // Stryker disable next-line ArrayDeclaration: sizing the array only saves regrowth; the loop below fills every slot either way
       args = new Array(count - 2);
       // eslint-disable-next-line prefer-rest-params
       for (let i = 2; i < count; i++) args[i - 2] = arguments[i];
@@ -519,7 +526,9 @@ export class EventLoop implements AbstractEventLoop {
     if (Number.isNaN(whenMs)) throw new RangeError("callAt(whenMs, ...): whenMs is NaN");
     let args = NO_ARGS;
     const count = arguments.length;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no extra arguments a fresh empty array passes the same (none) as NO_ARGS; only an allocation differs ("timers pass their extra arguments" pins the rest)
     if (count > 2) {
+      // Stryker disable next-line ArrayDeclaration: sizing the array only saves regrowth; the loop below fills every slot either way
       args = new Array(count - 2);
       // eslint-disable-next-line prefer-rest-params
       for (let i = 2; i < count; i++) args[i - 2] = arguments[i];

@@ -71,7 +71,8 @@ export class DefaultPoller implements Poller {
     }
     const deadline = this.time() + timeoutMs;
     // Re-arming a host timer costs more than a loop turn; keep one that is due no later.
-    if (this._timer !== null && this._timerDeadline <= deadline && this._timerDeadline > deadline - 1) return;
+    // (With no timer armed, _timerDeadline is Infinity and this never holds.)
+    if (this._timerDeadline <= deadline && this._timerDeadline > deadline - 1) return;
     this._cancelTimer();
     this._timerDeadline = deadline;
     // Host timers have millisecond granularity and may round down: round up, so that the
@@ -105,6 +106,7 @@ export class DefaultPoller implements Poller {
   }
 
   private _cancelTimer(): void {
+    // Stryker disable next-line ConditionalExpression: clearTimeout(null) does nothing on every host, and the fields are already null and Infinity then
     if (this._timer !== null) {
       host.clearTimeout(this._timer);
       this._timer = null;

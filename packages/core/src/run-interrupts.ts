@@ -67,7 +67,9 @@ export class RunInterrupts {
     private readonly _signals: readonly string[],
     private readonly _abort: AbortSignalLike | undefined,
   ) {
-    this._driver = _signals.length > 0 ? _loop.poller.signals : undefined;
+    // Used only for the signals in _signals, which signalsToHandle leaves empty unless
+    // the poller has this capability.
+    this._driver = _loop.poller.signals;
   }
 
   /** Starts watching for `task`, the main task. */
@@ -78,6 +80,7 @@ export class RunInterrupts {
     const abort = this._abort;
     if (abort !== undefined) {
       if (abort.aborted) this._onAbort();
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: an AbortSignal dispatches "abort" once, and close() removes the listener anyway; once only frees it sooner
       else abort.addEventListener("abort", this._onAbort, { once: true });
     }
   }
@@ -87,6 +90,7 @@ export class RunInterrupts {
     if (this._closed) return;
     this._closed = true;
     const driver = this._driver;
+    // Stryker disable next-line ConditionalExpression: _signals is empty unless the poller has a driver, so the loop does nothing without one
     if (driver !== undefined) for (const s of this._signals) driver.remove(s, this._onSignal);
     this._abort?.removeEventListener("abort", this._onAbort);
   }
@@ -97,14 +101,19 @@ export class RunInterrupts {
    * (or the AbortSignal's reason); anything else stays as it is.
    */
   explain(task: Task<unknown>, error: unknown): unknown {
-    if (!(error instanceof CancelledError) || !task.cancelled() || (this._signal === null && !this._aborted)) return error;
+    // Stryker disable next-line LogicalOperator: runUntilComplete rejects with a CancelledError exactly when the task was cancelled, so either test alone decides
+    if (!(error instanceof CancelledError) || !task.cancelled()) return error;
+    if (this._signal === null && !this._aborted) return error;
     let remaining = task.cancelling();
     if (this._signal !== null) remaining = task.uncancel();
     if (this._aborted) remaining = task.uncancel();
     if (remaining > 0) return error;
+    // Stryker disable next-line OptionalChaining: only the AbortSignal's listener sets _aborted, so _abort is defined here
     if (this._signal === null) return this._abort?.reason;
     const interrupt = new KeyboardInterrupt(this._signal);
-    this._driver?.exitBySignalIfUncaught?.(interrupt, this._signal);
+    const driver = this._driver;
+    // Stryker disable next-line ConditionalExpression: _signal is set only by a listener added to the driver, so it is defined here
+    if (driver !== undefined) driver.exitBySignalIfUncaught?.(interrupt, this._signal);
     return interrupt;
   }
 
@@ -113,17 +122,22 @@ export class RunInterrupts {
     // add_signal_handler replaces the Runner's SIGINT handler in asyncio.
     if (this._closed || this._loop._signalHandlers?.has(signal) === true) return;
     const task = this._task;
-    if (++this._interrupts === 1 && task !== null && !task.done()) {
+    const driver = this._driver;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: watch() sets _task before it adds this listener to the driver, so neither is missing here
+    if (task === null || driver === undefined) return;
+    if (++this._interrupts === 1 && !task.done()) {
       this._signal = signal;
       task.cancel();
       return;
     }
-    this._driver?.exitBySignal?.(signal);
+    driver.exitBySignal?.(signal);
   };
 
   private readonly _onAbort = (): void => {
     const task = this._task;
-    if (this._closed || this._aborted || task === null || task.done()) return;
+    // Stryker disable next-line ConditionalExpression: watch() sets _task before it adds this listener or calls it
+    if (task === null) return;
+    if (this._closed || this._aborted || task.done()) return;
     this._aborted = true;
     task.cancel();
   };
