@@ -66,6 +66,7 @@ class CallOperation<T> {
       return this;
     }
     this.done = true;
+    // Stryker disable next-line ConditionalExpression,BlockStatement: for a RESOLVED future the result() below gives the same _value; this branch only spares the try
     if (future._state === RESOLVED) {
       this.value = future._value;
       return this;

@@ -107,12 +107,17 @@ const EMPTY_MAP: Map<ContextVar<unknown>, unknown> = new Map();
 function materializeCurrent(): Context {
   let ctx = current.context as Context | null;
   if (ctx === null) {
-    ctx = new Context();
-    current.context = ctx;
-    // No context current inside a task step means the task's own, still empty, context is:
-    // the new one is the task's from now on, so that `getContext()` sees it at once.
     const task = current.task;
-    if (task !== null && task._context === null) task._context = ctx;
+    if (task === null) {
+      ctx = new Context();
+    } else {
+      // No context current inside a task step means the task's own context is: still empty,
+      // or made since by a `getContext()` asked inside another context's `run`, which then
+      // takes this set. A new one is the task's from now on, so that `getContext()` sees it.
+      ctx = task._context as Context | null;
+      if (ctx === null) ctx = task._context = new Context();
+    }
+    current.context = ctx;
   }
   return ctx;
 }

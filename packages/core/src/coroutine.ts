@@ -45,8 +45,6 @@ export function describeValue(value: unknown): string {
   switch (typeof value) {
     case "object":
       return `an object (${(value as object).constructor?.name ?? "Object"})`;
-    case "string":
-      return "a string";
     case "undefined":
       return "undefined";
     default:

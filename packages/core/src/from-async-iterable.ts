@@ -31,8 +31,10 @@ export function fromAsyncIterable<T>(source: AsyncIterable<T> | ((signal: TaskAb
   return { subscribe: () => new AsyncIterableSubscription<T>(source) };
 }
 
+// As for `for await`: any value with a [Symbol.asyncIterator]() method, a callable one too
+// (no primitive has one, so only null and undefined need the guard).
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+  return typeof (value as Partial<AsyncIterable<unknown>> | null | undefined)?.[Symbol.asyncIterator] === "function";
 }
 
 /** The part of a Node `Readable` that the fast path reads (duck-typed: core imports no `node:`). */
@@ -113,24 +115,25 @@ class AsyncIterableSubscription<T> implements Subscription<T> {
     this._released = true;
     if (!early) return;
     if (this._abort !== null) this._abort.abort(new CancelledError("the stream was released"));
-    const destroyable = this._iterable as { destroy?: unknown; destroyed?: unknown };
-    if (typeof destroyable.destroy === "function" && destroyable.destroyed !== true) {
-      try {
-        (destroyable.destroy as () => void)();
-      } catch {
-        // A source that fails to destroy is still released as far as we are concerned.
-      }
-    }
-    const stop = this._iterator.return;
-    if (typeof stop !== "function") return;
-    try {
-      const settled = stop.call(this._iterator);
-      // Nobody waits for the release; a rejection must not surface as unhandled.
-      if (settled !== null && typeof settled === "object" && typeof settled.then === "function") settled.then(undefined, ignore);
-    } catch {
-      // As above: releasing never throws.
-    }
+    // A Node stream is destroyed at once, since return() of its iterator waits for a read
+    // already under way.
+    const source = this._iterable as { destroy?: unknown; destroyed?: unknown };
+    if (source.destroyed !== true) callQuietly(source, source.destroy);
+    // Nobody waits for the release; a rejection of return() must not surface as unhandled.
+    Promise.resolve(callQuietly(this._iterator, this._iterator.return)).then(undefined, ignore);
   }
+}
+
+/** Calls `method` on `target` when it is a function; what it throws is dropped, as releasing never throws. */
+function callQuietly(target: object, method: unknown): unknown {
+  // Stryker disable next-line ConditionalExpression: calling a non-function throws a TypeError, which the catch below drops just as this return does
+  if (typeof method !== "function") return undefined;
+  try {
+    return (method as (this: object) => unknown).call(target);
+  } catch {
+    // A source that fails to release is still released as far as we are concerned.
+  }
+  return undefined;
 }
 
 function ignore(): void {}

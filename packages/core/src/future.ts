@@ -60,6 +60,7 @@ const droppedPending: FinalizationRegistry<DroppedReport> | null =
     : null;
 
 /** @internal Stops watching `future` for the dropped-while-pending report. */
+// Stryker disable next-line BlockStatement: only spares the registry an entry that cannot report: a pending task is held by its loop, so it is collected only with the loop, and a report finds no loop then
 export function forgetPending(future: Future<unknown>): void {
   droppedPending?.unregister(future);
 }
@@ -81,10 +82,9 @@ export function forgetPending(future: Future<unknown>): void {
  * - `_logTraceback` is true only while FAILED with the error not yet retrieved and
  *   registered for the "exception was never retrieved" report; `result()`,
  *   `exception()` and a Promise adapter clear it.
- * - `_source` is set only in debug mode: at creation, or for a task made through
- *   `loop.createTask` by a task factory. A future created in debug mode is watched for
- *   "destroyed while pending" until it is done; a task is not (the loop holds pending
- *   tasks, and reports those left at close).
+ * - `_source` is set only in debug mode, at creation. A future created in debug mode is
+ *   watched for "destroyed while pending" until it is done; a task is not (the loop holds
+ *   pending tasks, and reports those left at close).
  * @example
  * const fut = loop.createFuture<number>();
  * loop.callLater(10, () => fut.setResult(42));
@@ -100,12 +100,10 @@ export class Future<T> implements AbstractFuture<T> {
    */
   _callback: Entry | Entry[] | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
+  // Stryker disable next-line BooleanLiteral: read only by _markRetrieved, which runs only once the future failed, and _fail sets it first (or, without a registry, there is nothing to unregister)
   /** @internal True while a failure is registered for the never-retrieved report. */ _logTraceback = false;
-  /**
-   * @internal Where the future was created, in debug mode only: the captured Error, read
-   * on demand (or the text of one, set from outside).
-   */
-  _source: Error | string | undefined = undefined;
+  /** @internal Where the future was created, in debug mode only: the captured Error, read on demand. */
+  _source: Error | undefined = undefined;
   /**
    * What this future stands for, shown by task dumps and deadlock reports: the primitive
    * that made it sets it (`"sleep(100)"`, `"Queue.get"`, `"Lock.acquire"`, `"read from 127.0.0.1:6379"`).
@@ -135,11 +133,7 @@ export class Future<T> implements AbstractFuture<T> {
   /** @internal The text of `_source`. */
   get _sourceStack(): string | undefined {
     const source = this._source;
-    return source === undefined || typeof source === "string" ? source : stackText(source);
-  }
-
-  set _sourceStack(stack: string | undefined) {
-    this._source = stack;
+    return source === undefined ? undefined : stackText(source);
   }
 
   private _trackPending(loop: AbstractEventLoop): void {
@@ -267,6 +261,7 @@ export class Future<T> implements AbstractFuture<T> {
     }
     const removed = entries.length - kept;
     entries.length = kept;
+    // Stryker disable next-line ConditionalExpression: an empty array and null both mean "no callbacks" to every reader (_addEntry, _scheduleCallbacks, removeDoneCallback); null only lets the array go
     if (kept === 0) this._callback = null;
     return removed;
   }
@@ -343,11 +338,6 @@ export class Future<T> implements AbstractFuture<T> {
   }
 
   /** @internal */
-  _removeWaiter(waiter: DoneWaiter): void {
-    this.removeDoneCallback(waiter as unknown as DoneCallback<T>);
-  }
-
-  /** @internal */
   _fail(error: unknown): void {
     this._state = FAILED;
     this._value = error;
@@ -369,9 +359,11 @@ export class Future<T> implements AbstractFuture<T> {
 
   /** @internal */
   _markRetrieved(): void {
+    // Stryker disable next-line ConditionalExpression: unregistering a future that is not registered does nothing; the flag only saves the call
     if (this._logTraceback) {
       this._logTraceback = false;
-      unretrieved?.unregister(this);
+      // Set only after registering, so the registry exists.
+      (unretrieved as FinalizationRegistry<UnretrievedReport>).unregister(this);
     }
   }
 
@@ -394,6 +386,7 @@ export class Future<T> implements AbstractFuture<T> {
 
   /** @internal Runs at the transition to done: hands every callback to the loop, in registration order. */
   _scheduleCallbacks(): void {
+    // Stryker disable next-line ConditionalExpression: unregistering a future that is not registered does nothing; outside debug mode the check only saves the call
     if (this._source !== undefined) droppedPending?.unregister(this);
     const entries = this._callback;
     this._callback = null;

@@ -73,6 +73,7 @@ export class GatheringFuture<T> extends Future<T> implements DoneWaiter {
     }
     if (this._finished < this._unique) return;
     const children = this._children;
+    // Stryker disable next-line ArrayDeclaration: every index is written below; the length only presizes the array
     const results: unknown[] = new Array(children.length);
     for (let i = 0; i < children.length; i++) {
       const c = children[i] as Future<unknown>;

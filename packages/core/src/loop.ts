@@ -597,9 +597,8 @@ export class EventLoop implements AbstractEventLoop {
       throw new TypeError("createTask(coro, opts): opts must be an object like { name, context }");
     }
     const factory = this._taskFactory;
-    const task = factory === null ? new Task<T>(coro, this, opts) : (factory(this, coro as Coroutine<unknown>, opts) as Task<T>);
-    if (this._debug && task._sourceStack === undefined) task._sourceStack = new Error().stack;
-    return task;
+    // A task a factory makes is made on this loop too: in debug mode it has its creation stack already.
+    return factory === null ? new Task<T>(coro, this, opts) : (factory(this, coro as Coroutine<unknown>, opts) as Task<T>);
   }
 
   /**

@@ -71,9 +71,16 @@ export function enterScope(stack: ExitStack): void {
 /** @internal Closes `stack` (the innermost scope) and runs its cleanups; returns their errors. */
 export function* leaveScope(stack: ExitStack): Coroutine<unknown[]> {
   const key = current.task ?? OUTSIDE_TASKS;
-  if (scopesByTask.get(key) === stack) {
+  const innermost = scopesByTask.get(key);
+  if (innermost === stack) {
     if (stack._outer === null) scopesByTask.delete(key);
     else scopesByTask.set(key, stack._outer);
+  } else if (innermost !== undefined) {
+    // Left out of order (scope coroutines driven by hand, interleaved): unlink it, so that
+    // the scopes still open inside it lead to the one outside it, never to an ended scope.
+    let inner = innermost;
+    while (inner._outer !== null && inner._outer !== stack) inner = inner._outer;
+    if (inner._outer === stack) inner._outer = stack._outer;
   }
   return yield* stack._close();
 }

@@ -30,6 +30,7 @@ export class RingQueue<T> {
     while (1 << shift < segmentSize) shift++;
     this._shift = shift;
     this._mask = (1 << shift) - 1;
+    // Stryker disable next-line ArrayDeclaration: starting with no segment is the same queue: the first push adds one (its index equals segments.length), and peek and set check length before they index
     this._segments = [this._newSegment()];
   }
 
@@ -71,6 +72,7 @@ export class RingQueue<T> {
     if (index === this._mask) {
       this._head = 0;
       // The head segment is used up: the next one becomes the head.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: parking the only segment as the spare leaves none, and the next push takes that same array back: the same items and the same allocations
       if (this._segments.length > 1) this._spare = this._segments.shift() as (T | undefined)[];
     } else if (this._length === 0) {
       this._head = 0; // empty: start the segment over instead of moving on
@@ -96,19 +98,10 @@ export class RingQueue<T> {
 
   clear(): void {
     this._shifted += this._length;
+    // Stryker disable next-line ArrayDeclaration: an empty queue without a segment is the same queue: the next push adds one (its index equals segments.length)
     this._segments = [this._newSegment()];
     this._head = 0;
     this._length = 0;
-  }
-
-  /** Reorders the items `from`..`from+count` in place with `swap` decisions made by `random` (used by seeded shuffles in tests). */
-  shuffleRange(from: number, count: number, random: () => number): void {
-    for (let i = count - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const a = this.peek(from + i) as T;
-      this.set(from + i, this.peek(from + j) as T);
-      this.set(from + j, a);
-    }
   }
 
   *[Symbol.iterator](): Generator<T, void, undefined> {
@@ -121,6 +114,7 @@ export class RingQueue<T> {
       this._spare = null;
       return spare;
     }
+    // Stryker disable next-line ArrayDeclaration,ArithmeticOperator: sizing the array up front only saves its backing store growing on later writes; a shorter one grows and reads undefined past its end, so the items, their order and the segments allocated are the same
     return new Array<T | undefined>(this._mask + 1).fill(undefined);
   }
 }

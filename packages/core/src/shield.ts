@@ -22,8 +22,11 @@ export function shield<A extends AwaitableLike<unknown>>(aw: A): Future<AwaitedO
     else if (f._state === FutureState.FAILED) outer.setException(f.exception());
     else outer.setResult(f.result());
   };
+  // The outer is done, so the inner's outcome has nowhere to go: stop listening, which leaves
+  // an error the inner ends with later unretrieved, for the loop to report. (A done inner
+  // has already handed its callbacks to the loop; removing from it does nothing.)
   const onOuterDone = (): void => {
-    if (!inner.done()) inner.removeDoneCallback(onInnerDone);
+    inner.removeDoneCallback(onInnerDone);
   };
   inner.addDoneCallback(onInnerDone);
   outer.addDoneCallback(onOuterDone);

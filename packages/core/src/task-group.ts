@@ -22,7 +22,7 @@ export class TaskGroup implements AbstractTaskGroup {
   /** @internal */ _exiting = false;
   /** @internal */ _aborting = false;
   /** @internal We cancelled the parent ourselves and owe it an uncancel(). */ _parentCancelRequested = false;
-  /** @internal Resolved when the last child finishes while the group waits at its exit. */ _allDone: Future<boolean> | null = null;
+  /** @internal Resolved when the last child finishes while the group waits at its exit. */ _allDone: Future<void> | null = null;
 
   /** @internal */
   constructor(loop: EventLoop, parent: Task<unknown>) {
@@ -70,7 +70,7 @@ export class TaskGroup implements AbstractTaskGroup {
   private readonly _onTaskDone = (task: Future<unknown>): void => {
     const child = task as Task<unknown>;
     this._tasks.delete(child);
-    if (this._allDone !== null && this._tasks.size === 0 && !this._allDone.done()) this._allDone.setResult(true);
+    if (this._allDone !== null && this._tasks.size === 0 && !this._allDone.done()) this._allDone.setResult();
     if (child.cancelled() || child._state !== FutureState.FAILED) return;
     const error = child.exception();
     this._errors.push(error);
@@ -102,7 +102,7 @@ export class TaskGroup implements AbstractTaskGroup {
     while (this._tasks.size > 0) {
       // Stryker disable next-line ConditionalExpression: always true, the end of every pass sets _allDone back to null
       if (this._allDone === null) {
-        this._allDone = this._loop.createFuture<boolean>();
+        this._allDone = this._loop.createFuture<void>();
         this._allDone.label = "TaskGroup exit";
       }
       try {
@@ -160,8 +160,9 @@ export function taskGroup<T>(body: (tg: TaskGroup) => Coroutine<T>): Coroutine<T
 
 function* runGroup<T>(body: (tg: TaskGroup) => Coroutine<T>): Coroutine<T> {
   const parent = current.task as Task<unknown> | null;
-  const loop = current.loop as EventLoop | null;
-  if (parent === null || loop === null) throw new Error("taskGroup() must run inside a task: yield* it from a coroutine");
+  if (parent === null) throw new Error("taskGroup() must run inside a task: yield* it from a coroutine");
+  // A task's steps run on its own loop.
+  const loop = parent._loop as EventLoop;
   const group = new TaskGroup(loop, parent);
   // The group is a scope for defer() and use(): its cleanups run once every child is done.
   const stack = new ExitStack();

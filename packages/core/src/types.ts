@@ -214,7 +214,7 @@ export interface AbstractFuture<T> extends Awaitable<T>, PromiseLike<T> {
   /** `<Future pending>`, `<Future finished result=…>`, … as asyncio's repr. */
   toString(): string;
   /** @internal Where the future was created, in debug mode only. */
-  _sourceStack: string | undefined;
+  readonly _sourceStack: string | undefined;
 }
 
 /**

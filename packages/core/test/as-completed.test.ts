@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { CancelledError, TimeoutError, asCompleted, createTask, getRunningLoop, type Coroutine } from "../src/index.js";
-import { catching, forever, runVirtual, sleep } from "./helpers.js";
+import { CancelledError, TimeoutError, asCompleted, createTask, getRunningLoop, type Coroutine, type Future } from "../src/index.js";
+import { catching, forever, runVirtual, sleep, virtualLoop } from "./helpers.js";
 
 function* after<T>(ms: number, value: T): Coroutine<T> {
   yield* sleep(ms);
@@ -66,13 +66,13 @@ describe("asCompleted", () => {
           results.push(yield* next);
         } catch (e) {
           if (!(e instanceof TimeoutError)) throw e;
-          results.push(`timeout@${getRunningLoop().time()}`);
+          results.push(`timeout@${getRunningLoop().time()}: ${e.message}`);
         }
       }
       results.push(slow.cancelled(), yield* slow);
       return results;
     });
-    expect(out).toEqual(["fast", "timeout@50", false, "slow"]);
+    expect(out).toEqual(["fast", "timeout@50: asCompleted() timed out before this result was ready", false, "slow"]);
   });
 
   test("a timeout after everything finished changes nothing and the timer is cancelled", async () => {
@@ -109,5 +109,63 @@ describe("asCompleted", () => {
       );
       expect(e).toBeInstanceOf(TimeoutError);
     });
+  });
+
+  test("futures taken after their inputs finished are resolved at once, in the order the inputs finished", async () => {
+    const out = await runVirtual(function* () {
+      const it = asCompleted([after(30, "a"), after(10, "b"), after(20, "c")]);
+      yield* sleep(40);
+      const slots = [...it];
+      expect(slots.map((s) => s.done())).toEqual([true, true, true]);
+      const got: string[] = [];
+      for (const s of slots) got.push(yield* s);
+      return got;
+    });
+    expect(out).toEqual(["b", "c", "a"]);
+  });
+
+  test("without a timeout, the last input finishing reports nothing to the loop's exception handler", async () => {
+    const { loop } = virtualLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_loop, context) => reported.push(context.exception ?? context.message));
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const got: string[] = [];
+        for (const next of asCompleted([after(2, "a"), after(1, "b")])) got.push(yield* next);
+        yield* sleep(0);
+        return got;
+      })(),
+    );
+    loop.close();
+    expect(out).toEqual(["b", "a"]);
+    expect(reported).toEqual([]);
+  });
+
+  test("a timeout over no inputs arms no timer", async () => {
+    const out = await runVirtual(function* () {
+      const it = asCompleted([], { timeout: 50 });
+      return [getRunningLoop().timerCount, it.next().done];
+    });
+    expect(out).toEqual([0, true]);
+  });
+
+  test("a taken future cancelled before its input finishes stays cancelled; the inputs finishing or timing out after it report nothing", async () => {
+    const { loop } = virtualLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_loop, context) => reported.push(context.exception ?? context.message));
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const it = asCompleted([after(10, "a"), after(20, "b"), after(100, "c")], { timeout: 50 });
+        const [first, second, third] = [...it] as [Future<string>, Future<string>, Future<string>];
+        first.cancel();
+        third.cancel();
+        const b = yield* second; // the second input to finish: the first went to the cancelled future
+        yield* sleep(60); // past the timeout, which would have failed the third
+        return [first.cancelled(), b, third.cancelled(), loop.time()];
+      })(),
+    );
+    loop.close();
+    expect(out).toEqual([true, "b", true, 80]);
+    expect(reported).toEqual([]);
   });
 });

@@ -153,4 +153,60 @@ describe("call", () => {
     });
     expect(e).toBeInstanceOf(TypeError);
   });
+
+  test("bad arguments: the TypeErrors name the fix", async () => {
+    expect(() => call(5 as never)).toThrow(
+      new TypeError("call(fn): fn must be a function (signal) => Promise, e.g. call((signal) => fetch(url, { signal }))"),
+    );
+    const e = await runVirtual(function* () {
+      return yield* catching(call(() => 5 as never));
+    });
+    expect(e).toEqual(new TypeError("call(fn): fn must return a Promise (or any thenable); for a plain value, no call() is needed"));
+    expect(e).toBeInstanceOf(TypeError);
+  });
+
+  test("driven outside a loop: an Error saying call(fn) runs inside a coroutine, and fn is not run", () => {
+    let ran = false;
+    const op = call(() => {
+      ran = true;
+      return Promise.resolve(1);
+    });
+    expect(() => op.next()).toThrow(new Error("no running event loop: call(fn) runs inside a coroutine, run by the loop"));
+    expect(ran).toBe(false);
+  });
+
+  test("a fn that declares no parameter gets one shared signal, which never aborts, even when its task is cancelled", async () => {
+    const signals: unknown[] = [];
+    // A rest parameter is not counted in fn.length: this fn declares none, yet can see what it is given.
+    const noParameter = (...args: unknown[]): Promise<void> => {
+      signals.push(args[0]);
+      return new Promise<void>(() => {});
+    };
+    await runVirtual(function* () {
+      const first = createTask(call(noParameter));
+      const second = createTask(call(noParameter));
+      yield* turns(2);
+      first.cancel();
+      second.cancel();
+      yield* catching(first);
+      yield* catching(second);
+    });
+    expect(signals).toHaveLength(2);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[1]).toBe(signals[0]);
+    expect((signals[0] as AbortSignal).aborted).toBe(false);
+  });
+
+  test("a host without AbortController: a fn that takes the signal gets an Error saying so", async () => {
+    const saved = globalThis.AbortController;
+    (globalThis as { AbortController?: unknown }).AbortController = undefined;
+    try {
+      const e = await runVirtual(function* () {
+        return yield* catching(call((signal) => Promise.resolve(signal)));
+      });
+      expect(e).toEqual(new Error("call(fn) needs AbortController, which this JavaScript host lacks"));
+    } finally {
+      globalThis.AbortController = saved;
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { Context, ContextVar, Token, copyContext, createTask, currentTask, getRunningLoop, type Coroutine, type Task } from "../src/index.js";
-import { runVirtual, sleep, virtualLoop } from "./helpers.js";
+import { catching, runVirtual, sleep, virtualLoop } from "./helpers.js";
 
 describe("ContextVar", () => {
   test("get: the value, else the fallback, else the default, else an Error", () => {
@@ -309,6 +309,25 @@ describe("entering a context", () => {
   });
 });
 
+describe("a callback's context", () => {
+  test("a ContextVar set in a callback run in the empty context holds for that callback only", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const { loop } = virtualLoop();
+    const seen: number[] = [];
+    const errors: unknown[] = [];
+    loop.setExceptionHandler((_l, ctx) => errors.push(ctx.exception));
+    loop.callSoon(() => {
+      v.set(1);
+      seen.push(v.get() ?? -1);
+    });
+    loop.callSoon(() => seen.push(v.get() ?? -1));
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+    loop.close();
+    expect([seen, errors]).toEqual([[1, 0], []]);
+  });
+});
+
 describe("a task's context object", () => {
   test("getContext() inside a task that has set nothing yet is the context its later sets go to", async () => {
     const v = new ContextVar<number>("v", { default: 0 });
@@ -357,5 +376,41 @@ describe("a task's context object", () => {
       return yield* task;
     });
     expect(out).toBe(true);
+  });
+
+  test("a set at the step's top level after getContext() was asked inside another context's run goes to that task context", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const other = copyContext();
+    const out = await runVirtual(function* () {
+      const task = createTask(
+        (function* (): Coroutine<number[]> {
+          const seen = other.run(() => (currentTask() as Task<unknown>).getContext());
+          v.set(1);
+          const sameStep = seen.get(v) ?? -1;
+          yield* sleep(0);
+          return [sameStep, (currentTask() as Task<unknown>).getContext() === seen ? 1 : 0, v.get() ?? -1];
+        })(),
+      );
+      return yield* task;
+    });
+    expect(out).toEqual([1, 1, 1]);
+  });
+
+  test("getContext() of a task that ended by throwing is the context it ran its last step in", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const other = copyContext();
+    const out = await runVirtual(function* () {
+      let seen!: Context;
+      const task = createTask(
+        (function* (): Coroutine<never> {
+          seen = other.run(() => (currentTask() as Task<unknown>).getContext());
+          v.set(1);
+          throw new Error("done");
+        })(),
+      );
+      yield* catching(task);
+      return [task.getContext() === seen ? 1 : 0, task.getContext().get(v) ?? -1];
+    });
+    expect(out).toEqual([1, 1]);
   });
 });

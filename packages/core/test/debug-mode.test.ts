@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { EventLoop, getRunningLoop, run, taskGroup, type Coroutine, type DebugLogger, type Future, type Task } from "../src/index.js";
+import { EventLoop, currentTask, getRunningLoop, run, taskGroup, type Coroutine, type DebugLogger, type Future, type Task } from "../src/index.js";
 
 // Debug mode's public surface in core (docs/design.md, "Debug mode" in the README): creation and suspension stacks, the
 // slow-callback line, tasks left pending at close, futures dropped while pending, and the
@@ -54,6 +54,25 @@ describe("creation and suspension stacks", () => {
     expect(stack).toMatch(/at parkedOn \(.*debug-mode\.test\.ts:\d+:\d+\)/);
     gate.setResult();
     await loop.runUntilComplete(task);
+    loop.close();
+  });
+
+  test("a task that is running or done again has no suspension stack", async () => {
+    const loop = new EventLoop({ debug: true });
+    const gate = loop.createFuture<void>();
+    const seen: (string | undefined)[] = [];
+    const task = loop.createTask(
+      (function* () {
+        yield* parkedOn(gate);
+        seen.push((currentTask() as Task<unknown>).suspensionStack());
+      })(),
+    );
+    loop.callSoon(() => loop.callSoon(() => loop.stop()));
+    await loop.runForever();
+    expect(task.suspensionStack()).toBeDefined();
+    gate.setResult();
+    await loop.runUntilComplete(task);
+    expect([...seen, task.suspensionStack()]).toEqual([undefined, undefined]);
     loop.close();
   });
 
@@ -122,6 +141,75 @@ describe("slow callbacks", () => {
     loop.close();
   });
 
+  test("an anonymous coroutine is named <anonymous>", async () => {
+    const loop = new EventLoop({ debug: true });
+    const logger = recordingLogger();
+    loop.debugLogger = logger;
+    loop.slowCallbackDuration = 0;
+    const gate = loop.createFuture<void>();
+    const task = loop.createTask(
+      (function* () {
+        yield* gate;
+      })(),
+      { name: "anon" },
+    );
+    loop.callSoon(() => loop.callSoon(() => loop.stop()));
+    await loop.runForever();
+    const message = logger.reports.find((r) => r.message.includes('name="anon"'))?.message ?? "";
+    expect(message).toMatch(/^Executing <Task pending name="anon" coro=<<anonymous>\(\) running at .*debug-mode\.test\.ts:\d+:\d+>> created at /);
+    gate.setResult();
+    await loop.runUntilComplete(task);
+    loop.close();
+  });
+
+  test("a step that ends without waiting on a future names no coroutine line; a task made before debug mode names no creation site", async () => {
+    const loop = new EventLoop({ debug: false });
+    const logger = recordingLogger();
+    loop.debugLogger = logger;
+    const early = loop.createTask(
+      (function* bare() {
+        yield;
+      })(),
+      { name: "early" },
+    );
+    loop.setDebug(true);
+    loop.slowCallbackDuration = 0;
+    const late = loop.createTask(
+      (function* bare() {
+        yield;
+      })(),
+      { name: "late" },
+    );
+    await loop.runUntilComplete(late);
+    await loop.runUntilComplete(early);
+    loop.close();
+    const lines = logger.reports.map((r) => r.message.replace(/ took \d+\.\d ms$/, ""));
+    expect(lines.filter((m) => m.includes('name="early"'))).toEqual(['Executing <Task pending name="early">', 'Executing <Task finished name="early">']);
+    const late0 = lines.filter((m) => m.includes('name="late"'));
+    expect(late0).toHaveLength(2);
+    for (const m of late0) expect(m).toMatch(/^Executing <Task (pending|finished) name="late"> created at .*debug-mode\.test\.ts:\d+:\d+$/);
+  });
+
+  test("a step suspended deeper than the captured frames names the innermost line but no coroutine", async () => {
+    const loop = new EventLoop({ debug: true });
+    const logger = recordingLogger();
+    loop.debugLogger = logger;
+    loop.slowCallbackDuration = 0;
+    const gate = loop.createFuture<void>();
+    function* deep(n: number): Coroutine<void> {
+      if (n === 0) yield* gate;
+      else yield* deep(n - 1);
+    }
+    const task = loop.createTask(deep(80), { name: "deep" });
+    loop.callSoon(() => loop.callSoon(() => loop.stop()));
+    await loop.runForever();
+    const message = logger.reports.find((r) => r.message.includes('name="deep"'))?.message ?? "";
+    expect(message).toMatch(/^Executing <Task pending name="deep"> suspended at deep \(.*debug-mode\.test\.ts:\d+:\d+\) created at /);
+    gate.setResult();
+    await loop.runUntilComplete(task);
+    loop.close();
+  });
+
   test("a fast step is not reported", async () => {
     const loop = new EventLoop({ debug: true });
     const logger = recordingLogger();
@@ -181,7 +269,65 @@ describe("what is left pending", () => {
       await new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(cb: () => void, ms: number): void }).setTimeout(resolve, 0));
     }
     expect(logger.reports.map((r) => r.message)).toEqual([expect.stringMatching(/^Future was destroyed but it is pending! created at .*debug-mode\.test\.ts/)]);
+    expect(logger.reports[0]?.details).toEqual({ creationStack: expect.stringContaining("debug-mode.test.ts") });
     loop.close();
+  });
+
+  test("a future dropped while pending whose stack a host hook made no text of is reported without a creation site", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (see vitest.config.ts)");
+    const loop = new EventLoop({ debug: true });
+    const logger = recordingLogger();
+    loop.debugLogger = logger;
+    const V8Error = Error as unknown as { prepareStackTrace?: (error: Error, sites: unknown[]) => unknown };
+    const hostHook = V8Error.prepareStackTrace;
+    // A host hook that makes no text of a stack.
+    V8Error.prepareStackTrace = () => undefined;
+    try {
+      (function makeGarbage() {
+        // eslint-disable-next-line @loop/no-floating-coroutine -- dropped on purpose: the test checks the report of a future collected while pending
+        loop.createFuture<number>();
+      })();
+    } finally {
+      V8Error.prepareStackTrace = hostHook;
+    }
+    for (let i = 0; i < 50 && logger.reports.length === 0; i++) {
+      gc();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(logger.reports).toEqual([{ message: "Future was destroyed but it is pending!", details: { creationStack: undefined } }]);
+    loop.close();
+  });
+
+  test("a future dropped while pending together with its loop is not reported: there is no loop to report to", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (see vitest.config.ts)");
+    let collected = false;
+    const sentinel = new FinalizationRegistry<null>(() => (collected = true));
+    (function makeGarbage() {
+      const loop = new EventLoop({ debug: true });
+      const future = loop.createFuture<number>();
+      loop.close();
+      sentinel.register(loop, null);
+      sentinel.register(future, null);
+    })();
+    // A report that throws does so in the finalizer, outside any test: catch it here too.
+    const thrown: unknown[] = [];
+    const onUncaught = (error: unknown): number => thrown.push(error);
+    process.prependListener("uncaughtException", onUncaught);
+    try {
+      for (let i = 0; i < 50 && !collected; i++) {
+        gc();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      // The future's own finalizer may run a macrotask after the sentinel's.
+      gc();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.removeListener("uncaughtException", onUncaught);
+    }
+    expect(collected).toBe(true);
+    expect(thrown).toEqual([]);
   });
 });
 

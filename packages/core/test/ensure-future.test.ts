@@ -36,6 +36,16 @@ describe("ensureFuture", () => {
     expect(e).toBe(boom);
   });
 
+  test("a function with a then method is a thenable too, and is adopted", async () => {
+    const callableThenable = Object.assign(() => 0, {
+      then: (resolve: (v: number) => void) => resolve(7),
+    }) as unknown as PromiseLike<number>;
+    const v = await runVirtual(function* () {
+      return yield* ensureFuture(callableThenable);
+    });
+    expect(v).toBe(7);
+  });
+
   test("a thenable that calls back twice settles its own future once, and no other", async () => {
     const out = await runVirtual(function* () {
       let callBack!: (v: number) => void;
@@ -56,6 +66,32 @@ describe("ensureFuture", () => {
       return [v1, first.result(), v3, stillPending, v4];
     });
     expect(out).toEqual([1, 1, 3, true, 4]);
+  });
+
+  test("a Promise subclass with its own then is a foreign thenable: calling back twice settles its own future once, and no other", async () => {
+    const callBacks: ((v: number) => void)[] = [];
+    class Twice extends Promise<number> {
+      override then<R1, R2>(onFulfilled?: ((v: number) => R1 | PromiseLike<R1>) | null): Promise<R1 | R2> {
+        callBacks.push(onFulfilled as (v: number) => void);
+        return Promise.resolve(undefined as R1);
+      }
+    }
+    const out = await runVirtual(function* () {
+      const first = ensureFuture(new Twice(() => {}));
+      (callBacks[0] as (v: number) => void)(1);
+      const v1 = yield* first;
+      // Neither a native Promise nor another subclass instance adopted since then may take
+      // what the first one calls back with later.
+      let resolve!: (v: number) => void;
+      const pending = [ensureFuture(new Promise<number>((r) => (resolve = r))), ensureFuture(Promise.resolve(3)), ensureFuture(new Twice(() => {}))];
+      (callBacks[0] as (v: number) => void)(2);
+      const v3 = yield* pending[1] as Future<number>;
+      const stillPending = [!(pending[0] as Future<number>).done(), !(pending[2] as Future<number>).done()];
+      resolve(4);
+      (callBacks[1] as (v: number) => void)(5);
+      return [v1, first.result(), v3, stillPending, yield* pending[0] as Future<number>, yield* pending[2] as Future<number>];
+    });
+    expect(out).toEqual([1, 1, 3, [true, true], 4, 5]);
   });
 
   test("many Promises settling at once each deliver their own outcome, in order", async () => {
@@ -120,12 +156,30 @@ describe("ensureFuture", () => {
     expect(out).toEqual([true, true, 1, true, 2]);
   });
 
+  test("a coroutine becomes a task that runs that very coroutine (getCoro), as asyncio's ensure_future", async () => {
+    const same = await runVirtual(function* () {
+      const coro = (function* () {
+        yield;
+        return 1;
+      })();
+      const task = ensureFuture(coro) as Task<number>;
+      const ok = task.getCoro() === coro;
+      yield* task;
+      return ok;
+    });
+    expect(same).toBe(true);
+  });
+
   test("a non-awaitable is a TypeError, inside the loop or outside it", async () => {
     expect(() => ensureFuture(42 as never)).toThrow(TypeError);
     expect(() => ensureFuture(null as never)).toThrow(TypeError);
     await runVirtual(function* () {
       expect(() => ensureFuture(42 as never)).toThrow(TypeError);
       expect(() => ensureFuture({} as never)).toThrow(/must be a Future, a coroutine/);
+      // A string is iterable, a primitive is not awaitable: neither reaches a task.
+      expect(() => ensureFuture("abc" as never)).toThrow(/^ensureFuture\(value\): value must be a Future, a coroutine/);
+      expect(() => ensureFuture(null as never)).toThrow(/^ensureFuture\(value\): value must be a Future, a coroutine/);
+      expect(() => ensureFuture(7 as never)).toThrow(/^ensureFuture\(value\): value must be a Future, a coroutine/);
     });
   });
 

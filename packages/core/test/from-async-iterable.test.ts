@@ -8,9 +8,10 @@ import {
   fromAsyncIterable,
   getRunningLoop,
   run,
+  subscribe,
   type Coroutine,
 } from "../src/index.js";
-import { catching, runVirtual, turns } from "./helpers.js";
+import { catching, runVirtual, turn, turns } from "./helpers.js";
 
 describe("fromAsyncIterable", () => {
   test("iterates an async generator and runs its finally when the consumer breaks", async () => {
@@ -226,5 +227,225 @@ describe("the Node boundary", () => {
       expect(yield* consumer).toEqual(["a", "b"]);
       expect(emitter.listenerCount("tick")).toBe(0);
     });
+  });
+});
+
+describe("fromAsyncIterable: arguments and the Readable fast path", () => {
+  const notIterable =
+    "fromAsyncIterable(source): source must be an async iterable (a Node stream, a fetch body, an async generator) or a function (signal) => AsyncIterable";
+
+  test("not an async iterable (null and undefined included): a TypeError at the call naming the fix", () => {
+    for (const bad of [[1, 2], null, undefined, 5, "text", {}]) {
+      expect(() => fromAsyncIterable(bad as never)).toThrow(new TypeError(notIterable));
+    }
+  });
+
+  test("a fn that returns no async iterable: a TypeError when the stream is subscribed; a callable async iterable is taken", async () => {
+    for (const bad of [5, null, undefined, [1]]) {
+      const s = fromAsyncIterable((() => bad) as never);
+      expect(() => s.subscribe()).toThrow(new TypeError("fromAsyncIterable(fn): fn must return an async iterable"));
+    }
+    // As for `for await`, a function with a [Symbol.asyncIterator]() method is an async iterable.
+    const callable = Object.assign(() => {}, {
+      async *[Symbol.asyncIterator]() {
+        yield "from a callable";
+      },
+    });
+    const out = await runVirtual(function* () {
+      const out: string[] = [];
+      for (const v of yield* each(fromAsyncIterable(() => callable))) {
+        out.push(v);
+        yield* each.next();
+      }
+      return out;
+    });
+    expect(out).toEqual(["from a callable"]);
+  });
+
+  test("a host without AbortController: fromAsyncIterable(fn) says so when subscribed", () => {
+    const saved = globalThis.AbortController;
+    (globalThis as { AbortController?: unknown }).AbortController = undefined;
+    try {
+      const s = fromAsyncIterable(async function* () {});
+      expect(() => s.subscribe()).toThrow(new Error("fromAsyncIterable(fn) needs AbortController, which this JavaScript host lacks"));
+    } finally {
+      globalThis.AbortController = saved;
+    }
+  });
+
+  test("the chunks a Readable already holds are handed over in order without waiting a loop turn each", async () => {
+    const readable = new Readable({ objectMode: true, read() {} });
+    for (const c of ["a", "b", "c"]) readable.push(c);
+    const seen = await runVirtual(function* () {
+      const seen: string[] = [];
+      const start = turn();
+      for (const c of yield* each(fromAsyncIterable<string>(readable))) {
+        seen.push(`${c}@${turn() - start}`);
+        if (c === "c") break;
+        yield* each.next();
+      }
+      return seen;
+    });
+    // The first pull already reads "a" itself, as do the pulls of "b" and "c": no turn passes.
+    expect(seen).toEqual(["a@0", "b@0", "c@0"]);
+    expect(readable.destroyed).toBe(true);
+  });
+
+  test("the same read() fast path through subscribe(): buffered chunks are neither lost nor reordered", async () => {
+    const readable = new Readable({ objectMode: true, read() {} });
+    for (const c of [1, 2, 3]) readable.push(c);
+    readable.push(null);
+    const got = await runVirtual(function* () {
+      const sub = yield* subscribe(fromAsyncIterable<number>(readable));
+      const got: unknown[] = [];
+      for (let r = yield* sub.next(); !r.done; r = yield* sub.next()) got.push(r.value);
+      sub.return();
+      return got;
+    });
+    expect(got).toEqual([1, 2, 3]);
+  });
+
+  test("only a Node Readable's read() is called: look-alikes are read through their iterator", async () => {
+    function lookAlike(extra: object): AsyncIterable<string> {
+      let reads = 0;
+      return {
+        ...extra,
+        // Were it taken for a Readable, the value of its first read() would show up.
+        read: "read" in extra ? () => (reads++ === 0 ? "read() was called" : null) : undefined,
+        async *[Symbol.asyncIterator]() {
+          yield "from the iterator";
+        },
+      } as AsyncIterable<string>;
+    }
+    const shapes = [
+      { read: true }, // a read() of its own, nothing else of a Readable
+      { read: true, readableLength: 1 },
+      { read: true, readableObjectMode: true },
+      { readableLength: 1, readableObjectMode: true }, // no read()
+      { readableObjectMode: true },
+    ];
+    const out = await runVirtual(function* () {
+      const out: string[][] = [];
+      for (const shape of shapes) {
+        const got: string[] = [];
+        for (const v of yield* each(fromAsyncIterable(lookAlike(shape)))) {
+          got.push(v);
+          yield* each.next();
+        }
+        out.push(got);
+      }
+      return out;
+    });
+    expect(out).toEqual(shapes.map(() => ["from the iterator"]));
+  });
+});
+
+describe("fromAsyncIterable: releasing the source", () => {
+  /** An async iterable that logs what is asked of it; its iterator gives `values`, then done with 42. */
+  function logged(log: string[], values: number[], extra: object = {}): AsyncIterable<number> {
+    return {
+      ...extra,
+      [Symbol.asyncIterator]() {
+        let i = 0;
+        return {
+          next: () => {
+            log.push("next");
+            return Promise.resolve(i < values.length ? { done: false as const, value: values[i++] as number } : { done: true as const, value: 42 });
+          },
+          return: () => {
+            log.push("return");
+            return Promise.resolve({ done: true as const, value: undefined });
+          },
+        };
+      },
+    };
+  }
+
+  test("return() releases once however often it is called; later next() calls give done without reading", async () => {
+    const log: string[] = [];
+    const source = logged(log, [1, 2], { destroyed: false, destroy: () => log.push("destroy") });
+    await runVirtual(function* () {
+      const sub = yield* subscribe(fromAsyncIterable(source));
+      expect(yield* sub.next()).toEqual({ done: false, value: 1 });
+      sub.return();
+      sub.return();
+      expect(yield* sub.next()).toEqual({ done: true, value: undefined });
+    });
+    expect(log).toEqual(["next", "destroy", "return"]);
+  });
+
+  test("a source that ends by itself is not aborted, destroyed or returned, and next() then gives a bare done", async () => {
+    const log: string[] = [];
+    let signal: AbortSignal | undefined;
+    await runVirtual(function* () {
+      const sub = yield* subscribe(
+        fromAsyncIterable((s) => {
+          signal = s;
+          return logged(log, [1], { destroyed: false, destroy: () => log.push("destroy") });
+        }),
+      );
+      expect(yield* sub.next()).toEqual({ done: false, value: 1 });
+      // The iterator's own return value (42) is not handed on: a stream ends with { done: true }.
+      expect(yield* sub.next()).toEqual({ done: true, value: undefined });
+      expect(yield* sub.next()).toEqual({ done: true, value: undefined });
+      sub.return();
+    });
+    expect(log).toEqual(["next", "next"]);
+    expect(signal?.aborted).toBe(false);
+  });
+
+  test("the abort reason is a CancelledError saying the stream was released", async () => {
+    let signal: AbortSignal | undefined;
+    await runVirtual(function* () {
+      const sub = yield* subscribe(
+        fromAsyncIterable((s) => {
+          signal = s;
+          return (async function* () {
+            yield 1;
+          })();
+        }),
+      );
+      sub.return();
+    });
+    expect(signal?.reason).toBeInstanceOf(CancelledError);
+    expect((signal?.reason as CancelledError).message).toBe("the stream was released");
+  });
+
+  test("a source already destroyed is not destroyed again; its iterator is still returned", async () => {
+    const log: string[] = [];
+    await runVirtual(function* () {
+      const sub = yield* subscribe(fromAsyncIterable(logged(log, [1], { destroyed: true, destroy: () => log.push("destroy") })));
+      sub.return();
+    });
+    expect(log).toEqual(["return"]);
+  });
+
+  test("what return() gives is adopted with a rejection handler; a return() or destroy() that throws does not escape", async () => {
+    const log: string[] = [];
+    const thenable = {
+      then(_onFulfilled: unknown, onRejected: unknown) {
+        log.push(typeof onRejected === "function" ? "then with a rejection handler" : "then without one");
+      },
+    };
+    const source = {
+      destroy() {
+        throw new Error("destroy failed");
+      },
+      [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => {}), return: () => thenable }),
+    } as unknown as AsyncIterable<number>;
+    const throwing = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<never>(() => {}),
+        return: () => {
+          throw new Error("return failed");
+        },
+      }),
+    } as unknown as AsyncIterable<number>;
+    await runVirtual(function* () {
+      fromAsyncIterable(source).subscribe().return();
+      expect(() => fromAsyncIterable(throwing).subscribe().return()).not.toThrow();
+      yield* turns(1);
+    });
+    expect(log).toEqual(["then with a rejection handler"]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CancelledError, EventLoop, Future, InvalidStateError, type Coroutine } from "../src/index.js";
+import { CancelledError, ContextVar, EventLoop, Future, InvalidStateError, getRunningLoop, type Coroutine } from "../src/index.js";
 import { VirtualPoller, runVirtual, turn, virtualLoop } from "./helpers.js";
 
 function newLoop(): EventLoop {
@@ -84,6 +84,28 @@ describe("Future states", () => {
       return new Future<number>().getLoop();
     });
     expect(loop).toBeInstanceOf(EventLoop);
+  });
+
+  test("InvalidStateError and TypeError messages say what is wrong", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<number>();
+    expect(() => f.result()).toThrow("Result is not ready: the future is still pending (wait on it with yield* first)");
+    expect(() => f.exception()).toThrow("Exception is not set: the future is still pending");
+    expect(() => f.addDoneCallback(42 as never)).toThrow("addDoneCallback(callback): callback must be a function");
+    f.setResult(1);
+    expect(() => f.setException(new Error())).toThrow("setException() on a future that is already finished");
+    loop.close();
+  });
+
+  test("a result shown in toString is shortened only past 60 characters", () => {
+    const loop = newLoop();
+    const fits = loop.createFuture<string>();
+    fits.setResult("x".repeat(58)); // 60 characters with its quotes
+    expect(String(fits)).toBe(`<Future finished result="${"x".repeat(58)}">`);
+    const over = loop.createFuture<string>();
+    over.setResult("x".repeat(59));
+    expect(String(over)).toBe(`<Future finished result="${"x".repeat(56)}...>`);
+    loop.close();
   });
 
   test("a long result is shortened in toString", () => {
@@ -186,6 +208,37 @@ describe("done callbacks", () => {
     expect(log).toEqual([]);
   });
 
+  test("removeDoneCallback of a callback never added leaves the one that was, context or not", async () => {
+    const log = await runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const a = (): number => log.push("a");
+      const b = (): number => log.push("b");
+      const plain = loop.createFuture<number>();
+      plain.addDoneCallback(a);
+      log.push(`plain: removed ${plain.removeDoneCallback(b)}`);
+      // With a ContextVar set, the callback is registered with (a copy of) the context.
+      new ContextVar<number>("v").set(1);
+      const inContext = loop.createFuture<number>();
+      inContext.addDoneCallback(a);
+      log.push(`in context: removed ${inContext.removeDoneCallback(b)}`);
+      plain.setResult(1);
+      inContext.setResult(1);
+      yield* plain;
+      yield* inContext;
+      yield;
+      return log;
+    });
+    expect(log).toEqual(["plain: removed 0", "in context: removed 0", "a", "a"]);
+  });
+
+  test("removeDoneCallback on a future without callbacks returns 0, whatever it is given (null too)", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<number>();
+    expect([f.removeDoneCallback(() => {}), f.removeDoneCallback(null as never), f.removeDoneCallback(undefined as never)]).toEqual([0, 0, 0]);
+    loop.close();
+  });
+
   test("addDoneCallback checks its argument", () => {
     const loop = newLoop();
     expect(() => loop.createFuture().addDoneCallback(42 as never)).toThrow(TypeError);
@@ -246,6 +299,33 @@ describe("waiting on a future", () => {
     loop.close();
   });
 
+  test("the InvalidStateError of a wait outside a task says to yield* it in a task or await it", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<number>();
+    expect(() => f.next()).toThrow(
+      "a pending future can only be waited on from a coroutine run by a task (yield* it there); outside the loop, await it",
+    );
+    loop.close();
+  });
+
+  test("a coroutine closed while it waits in yield* future ends at once with the value given to return()", async () => {
+    const out = await runVirtual(function* () {
+      const log: string[] = [];
+      const f = new Future<number>();
+      const coro = (function* (): Coroutine<number> {
+        try {
+          return yield* f;
+        } finally {
+          log.push("finally");
+        }
+      })();
+      coro.next();
+      const closed = coro.return(5);
+      return [closed, log, f.done()];
+    });
+    expect(out).toEqual([{ done: true, value: 5 }, ["finally"], false]);
+  });
+
   test("a Future is PromiseLike: await gives the result, or rejects with the error or a CancelledError", async () => {
     const { loop } = virtualLoop();
     const ok = loop.createFuture<number>();
@@ -278,7 +358,8 @@ async function gcUntil(done: () => boolean): Promise<boolean> {
   return done();
 }
 
-describe("errors never retrieved", () => {
+// Full collections take seconds on a loaded machine: these tests wait for them, not for time.
+describe("errors never retrieved", { timeout: 60_000 }, () => {
   test("a future whose error nobody retrieved is reported once it is garbage-collected", async () => {
     const loop = newLoop();
     const reports: string[] = [];

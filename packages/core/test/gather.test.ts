@@ -193,6 +193,47 @@ describe("gather", () => {
     expect(out).toEqual([true, "kept going"]);
   });
 
+  test("a gather none of whose running children takes the cancellation is not cancelled: cancel() is false and the results come", async () => {
+    // A future that refuses cancellation (asyncio's _GatheringFuture.cancel counts only the
+    // children whose cancel() returned true).
+    class Stubborn<T> extends Future<T> {
+      override cancel(): boolean {
+        return false;
+      }
+    }
+    const out = await runVirtual(function* () {
+      const child = new Stubborn<number>();
+      const g = gather([child]);
+      const refused = g.cancel("stop");
+      child.setResult(7);
+      return [refused, yield* g];
+    });
+    expect(out).toEqual([false, [7]]);
+  });
+
+  test("with returnExceptions, the gather's CancelledError carries the cancel() message even when the last child to finish swallowed it", async () => {
+    const e = await runVirtual(function* () {
+      const cancelled = createTask(forever());
+      const swallower = createTask(
+        (function* () {
+          try {
+            yield* forever();
+          } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the child finishing last ignores its cancellation
+            // ignore the cancellation
+          }
+          return "kept going";
+        })(),
+      );
+      // returnExceptions: the first cancelled child does not end the gather at once.
+      const g = gather([cancelled, swallower], { returnExceptions: true });
+      yield;
+      g.cancel("stop");
+      return yield* catching(g);
+    });
+    expect(e).toBeInstanceOf(CancelledError);
+    expect((e as CancelledError).message).toBe("stop");
+  });
+
   test("errors of children finishing after the gather failed are retrieved, not reported", async () => {
     const out = await runVirtual(function* () {
       const first = createTask(failAfter(1, new Error("a")));

@@ -47,6 +47,26 @@ describe("instruments", () => {
     ]);
   });
 
+  test("a step that ends the task by throwing is ended for the instrument too, after the task is done", async () => {
+    const { loop } = virtualLoop();
+    const log: string[] = [];
+    loop.addInstrument({
+      taskStepStart: (t) => log.push(`step ${t.name}`),
+      taskStepEnd: (t) => log.push(`end ${t.name}`),
+      taskDone: (t) => log.push(`done ${t.name}`),
+    });
+    const task = loop.createTask(
+      (function* () {
+        yield;
+        throw new Error("boom");
+      })(),
+      { name: "t" },
+    );
+    await expect(loop.runUntilComplete(task)).rejects.toThrow("boom");
+    loop.close();
+    expect(log).toEqual(["step t", "end t", "step t", "done t", "end t"]);
+  });
+
   test("a hook that throws goes to the exception handler and the loop goes on", async () => {
     const { loop } = virtualLoop();
     const contexts: ErrorContext[] = [];

@@ -529,6 +529,34 @@ describe("Promises resume an idle loop from their reactions", () => {
     loop.close();
   });
 
+  test("a native Promise whose then() throws at once fails its future without running the loop inside the caller, with a reused reaction too", async () => {
+    const poller = new StepPoller();
+    const loop = new EventLoop({ poller });
+    const stopped = loop.runForever();
+    await macrotask();
+    // Settled Promises hand their reactions back for reuse: the next adoption takes one.
+    const warm = ensureFuture(Promise.resolve(1), loop);
+    await macrotask();
+    expect(warm.result()).toBe(1);
+    // The native then() throws synchronously when the Promise's species cannot be built.
+    const boom = new Error("no species");
+    const hostile = Promise.resolve(2);
+    Object.defineProperty(hostile, "constructor", {
+      value: {
+        [Symbol.species]: function Species() {
+          throw boom;
+        },
+      },
+    });
+    const turnsBefore = loop.turnCount;
+    const future = ensureFuture(hostile, loop);
+    expect(future.exception()).toBe(boom);
+    expect(loop.turnCount).toBe(turnsBefore);
+    loop.callSoonThreadsafe(() => loop.stop());
+    await stopped;
+    loop.close();
+  });
+
   test("a thenable that calls back from inside then() does not run the loop inside the caller", async () => {
     const poller = new StepPoller();
     const loop = new EventLoop({ poller });

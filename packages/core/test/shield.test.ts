@@ -96,4 +96,44 @@ describe("shield", () => {
     loop.close();
     expect(reports).toEqual([]);
   });
+
+  test("the outer and the inner cancelled in the same turn: the outer's cancellation stands and nothing is reported", async () => {
+    const { loop } = virtualLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_l, ctx) => reported.push(ctx.exception ?? ctx.message));
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const inner = loop.createFuture<number>();
+        const outer = shield(inner);
+        outer.cancel("outer");
+        inner.cancel("inner");
+        const e = yield* catching(outer);
+        yield* sleep(1);
+        return [e instanceof CancelledError, (e as Error).message, inner.cancelled()];
+      })(),
+    );
+    loop.close();
+    expect(out).toEqual([true, "outer", true]);
+    expect(reported).toEqual([]);
+  });
+
+  test("once the cancelled outer has let go, an error the inner ends with later is not retrieved: it stays for the never-retrieved report", async () => {
+    const { loop } = virtualLoop();
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const inner = loop.createFuture<number>();
+        const outer = shield(inner);
+        outer.cancel();
+        yield* sleep(1); // the outer's done callback has run
+        const error = new Error("after the waiter left");
+        inner.setException(error);
+        yield* sleep(1);
+        const unretrieved = inner._logTraceback;
+        expect(inner.exception()).toBe(error); // retrieve it here, so the test itself leaves no report
+        return unretrieved;
+      })(),
+    );
+    loop.close();
+    expect(out).toBe(true);
+  });
 });

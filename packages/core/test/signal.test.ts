@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { CancelledError, createTask, currentTask, taskSignal } from "../src/index.js";
 import { catching, runVirtual, sleep } from "./helpers.js";
 
@@ -56,6 +56,21 @@ describe("taskSignal", () => {
     expect(out).toEqual([true, [true, "before"]]);
   });
 
+  test("on a host without AbortController it throws an Error that says so", async () => {
+    const out = await runVirtual(function* () {
+      vi.stubGlobal("AbortController", undefined);
+      try {
+        taskSignal();
+        return "made";
+      } catch (error) {
+        return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    });
+    expect(out).toBe("Error: taskSignal() needs AbortController, which this JavaScript host lacks");
+  });
+
   test("after uncancel() withdraws the last request, taskSignal() is a fresh live signal; the old one stays aborted", async () => {
     const out = await runVirtual(function* () {
       const log: unknown[] = [];
@@ -88,7 +103,7 @@ describe("taskSignal", () => {
     expect(out).toEqual([true, 1, true, true, 0, false, true, false, true, true, "three"]);
   });
 
-  test("outside a task it throws", () => {
-    expect(() => taskSignal()).toThrow(/must be called from inside a task/);
+  test("outside a task it throws, naming taskSignal()", () => {
+    expect(() => taskSignal()).toThrow(new Error("taskSignal() must be called from inside a task (a coroutine run by the loop)"));
   });
 });

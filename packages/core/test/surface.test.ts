@@ -81,6 +81,15 @@ describe("public surface", () => {
     expect(core.isCoroutine(Promise.resolve())).toBe(false);
     expect(core.isCoroutine(null)).toBe(false);
   });
+
+  test("isCoroutine needs all three of next, throw and return: a task drives a coroutine with each", () => {
+    const step = () => ({ done: true, value: undefined });
+    expect(core.isCoroutine({ next: step, throw: step, return: step })).toBe(true);
+    expect(core.isCoroutine({ throw: step, return: step })).toBe(false);
+    expect(core.isCoroutine({ next: step, return: step })).toBe(false);
+    expect(core.isCoroutine({ next: step, throw: step })).toBe(false);
+    expect(core.isCoroutine({ next: 1, throw: step, return: step })).toBe(false);
+  });
 });
 
 function* num(): Coroutine<number> {

@@ -538,6 +538,104 @@ describe("taskGroup's checks", () => {
     expect(() => taskGroup(42 as never)).toThrow("taskGroup(body): body must be a function* (tg) => Coroutine that starts tasks with tg.createTask");
   });
 
+  test("the parent waiting at the exit is woken by the last child to finish, not by each", async () => {
+    const states = await runVirtual(function* () {
+      const parent = currentTask() as Task<unknown>;
+      const states: string[] = [];
+      yield* taskGroup(function* (tg) {
+        const first = tg.createTask(sleep(1));
+        tg.createTask(sleep(5));
+        // Runs right after the group has seen the first child finish.
+        first.addDoneCallback(() => states.push(`${parent.state()} on ${parent.waitingOn()?.label}`));
+      });
+      states.push(parent.state());
+      return states;
+    });
+    expect(states).toEqual(["waiting on TaskGroup exit", "running"]);
+  });
+
+  test("a child failing while the group already shuts down (the body threw) does not cancel the parent", async () => {
+    const out = await runVirtual(function* () {
+      const parent = currentTask() as Task<unknown>;
+      const seen: number[] = [];
+      const e = yield* catching(
+        taskGroup(function* (tg) {
+          const failing = tg.createTask(
+            (function* () {
+              try {
+                yield* forever();
+              } catch {
+                throw new Error("F");
+              }
+            })(),
+          );
+          tg.createTask(
+            (function* () {
+              try {
+                yield* forever();
+              } finally {
+                yield* sleep(10);
+              }
+            })(),
+          );
+          failing.addDoneCallback(() => seen.push(parent.cancelling()));
+          yield;
+          throw new Error("E");
+        }),
+      );
+      return [seen, (e as ExceptionGroup).exceptions.map((x) => (x as Error).message), parent.cancelling()];
+    });
+    expect(out).toEqual([[0], ["F", "E"], 0]);
+  });
+
+  test("a child failing after its group's parent task finished is reported to the loop's exception handler", async () => {
+    const reports = await runVirtual(function* () {
+      const loop = getRunningLoop();
+      const reports: unknown[] = [];
+      loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+      const boom = new Error("late");
+      let child!: Task<unknown>;
+      // A group driven by hand from a task that then returns without waiting for it.
+      const parent = createTask(
+        (function* () {
+          const group = taskGroup(function* (tg) {
+            child = tg.createTask(failAfter(5, boom), { name: "late child" });
+          });
+          group.next();
+        })(),
+      );
+      yield* parent;
+      yield* catching(child);
+      return reports.map((r) => {
+        const ctx = r as { message: string; exception: unknown; task: unknown };
+        return [ctx.message, ctx.exception === boom, ctx.task === child];
+      });
+    });
+    expect(reports).toEqual([['Task "late child" failed after its task group\'s parent task had finished', true, true]]);
+  });
+
+  test("an error other than a cancellation thrown into the group's exit wait propagates as it is", async () => {
+    const out = await runVirtual(function* () {
+      let child!: Task<unknown>;
+      const boom = new Error("thrown in");
+      const group = taskGroup(function* (tg) {
+        child = tg.createTask(forever());
+      });
+      // Driven by hand: the first step ends waiting at the exit, where the error goes in.
+      group.next();
+      let thrown: unknown;
+      try {
+        group.throw(boom);
+      } catch (error) {
+        thrown = error;
+      }
+      child.cancel();
+      yield* catching(child);
+      return thrown === boom;
+    });
+    expect(out).toBe(true);
+  });
+
   test("run from a loop callback rather than a task, the group refuses to start", async () => {
     const { loop } = virtualLoop();
     const outcome = loop.createFuture<unknown>();

@@ -9,6 +9,8 @@ import {
   createTask,
   currentTask,
   getRunningLoop,
+  ContextVar,
+  copyContext,
   type Coroutine,
   type ErrorContext,
 } from "../src/index.js";
@@ -187,8 +189,37 @@ describe("createTask arguments", () => {
     });
   });
 
+  test("the TypeError names an object's class, and describes values without a prototype too", async () => {
+    class Job {}
+    const bare = Object.create(null) as object;
+    const bareFunction = Object.setPrototypeOf(() => 1, null) as () => number;
+    await runVirtual(function* () {
+      expect(() => createTask(new Job() as never)).toThrow(/but got an object \(Job\)$/);
+      expect(() => createTask(bare as never)).toThrow(/but got an object \(Object\)$/);
+      expect(() => createTask(bareFunction as never)).toThrow(/but got a function\. Call a function\* to get a coroutine$/);
+    });
+  });
+
+  test("a function with a then method is a thenable: the TypeError says to adopt it as a Promise", async () => {
+    const callableThenable = Object.assign(() => 1, { then: (resolve: (v: number) => void) => resolve(1) });
+    await runVirtual(function* () {
+      expect(() => createTask(callableThenable as never)).toThrow(/but got a Promise\. Adopt the Promise with ensureFuture\(promise\)/);
+    });
+  });
+
   test("createTask outside a running loop throws", () => {
     expect(() => createTask((function* () {})())).toThrow("no running event loop");
+  });
+
+  test("in debug mode a task a factory makes has its creation stack, where the factory made it", async () => {
+    const loop = new EventLoop({ poller: new VirtualPoller(), debug: true });
+    loop.setTaskFactory(function makeTask(l, coro, opts) {
+      return new Task(coro, l, opts);
+    });
+    const task = loop.createTask((function* () {})());
+    expect(task.creationStack()).toMatch(/makeTask .*task\.test\.ts/);
+    await loop.runUntilComplete(task);
+    loop.close();
   });
 
   test("a task factory makes the loop's tasks", async () => {
@@ -570,6 +601,41 @@ describe("cancellation requested while the task runs", () => {
   });
 });
 
+describe("a cancellation handed to the awaited task", () => {
+  test("a task that cancels itself and then waits on a task that swallows the cancellation goes on with that task's result", async () => {
+    const out = await runVirtual(function* () {
+      const inner = createTask(
+        (function* () {
+          try {
+            yield* forever();
+          } catch { // eslint-disable-line @loop/no-swallowed-cancel -- the awaited task ignoring the cancellation is what this test is about
+            // ignore it
+          }
+          return "inner kept going";
+        })(),
+      );
+      const outer = createTask(
+        (function* () {
+          (currentTask() as Task<unknown>).cancel("self");
+          // The pending cancel() is handed to inner (asyncio's __step: _must_cancel is then
+          // cleared); inner swallows it, so outer gets inner's result, not a CancelledError.
+          const got = yield* inner;
+          yield;
+          return got;
+        })(),
+      );
+      let outcome: unknown;
+      try {
+        outcome = yield* outer;
+      } catch (error) {
+        outcome = error;
+      }
+      return [outcome, outer.cancelling()];
+    });
+    expect(out).toEqual(["inner kept going", 1]);
+  });
+});
+
 describe("bad yields", () => {
   function* yieldAndCatch(value: unknown): Coroutine<string> {
     try {
@@ -601,12 +667,13 @@ describe("bad yields", () => {
     expect(msg).toMatch(/^TypeError: Task "n" yielded a number\. A coroutine waits with `yield\* future`/);
   });
 
-  test("yielding null, a plain object or an object whose next is not a method says how to wait, not to delegate", async () => {
+  test("yielding null, a plain object, an object whose next is not a method or a function with a next method says how to wait, not to delegate", async () => {
     const msgs = await runVirtual(function* () {
       return [
         yield* createTask(yieldAndCatch(null), { name: "null" }),
         yield* createTask(yieldAndCatch({}), { name: "plain" }),
         yield* createTask(yieldAndCatch({ next: 1 }), { name: "next" }),
+        yield* createTask(yieldAndCatch(Object.assign(() => 0, { next: () => 0 })), { name: "callable" }),
       ];
     });
     const how = ". A coroutine waits with `yield* future` (a Future, a Task or a coroutine) or gives the loop one turn with a bare `yield`";
@@ -614,6 +681,7 @@ describe("bad yields", () => {
       `TypeError: Task "null" yielded null${how}`,
       `TypeError: Task "plain" yielded an object (Object)${how}`,
       `TypeError: Task "next" yielded an object (Object)${how}`,
+      `TypeError: Task "callable" yielded a function${how}`,
     ]);
   });
 
@@ -700,7 +768,9 @@ async function gcUntil(done: () => boolean, max = 50): Promise<void> {
 
 const hasGc = typeof (globalThis as { gc?: unknown }).gc === "function";
 
-describe("tasks and garbage collection", () => {
+// A full collection of a big heap takes seconds on a loaded machine (Stryker's runner holds every
+// test module): these tests wait for collections, not for time, so they get room.
+describe("tasks and garbage collection", { timeout: 60_000 }, () => {
   /**
    * The dropped task waits on a future that only it references (and a WeakRef): if the loop
    * held tasks weakly, as CPython does, the task and its future would be one unreachable
@@ -790,6 +860,47 @@ describe("tasks and garbage collection", () => {
     loop.close();
     expect(lines[0]).toMatch(/^\[@loop\] m \(task "reported"\)\nError: e/);
     expect(lines[1]).toBe("[@loop] m2 (future <Future pending>)");
+  });
+});
+
+describe("another task's context", () => {
+  test("getContext() of another task with no context yet gives it one, and leaves the caller's own context apart", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const out = await runVirtual(function* () {
+      const other = createTask(
+        (function* () {
+          yield;
+          return v.get();
+        })(),
+      );
+      const caller = createTask(
+        (function* () {
+          const given = other.getContext();
+          v.set(1);
+          return [given === other.getContext(), v.get()];
+        })(),
+      );
+      const fromCaller = yield* caller;
+      return [fromCaller, yield* other, caller.getContext() === other.getContext()];
+    });
+    expect(out).toEqual([[true, 1], 0, false]);
+  });
+
+  test("getContext() of the running task asked inside another context's run leaves that run's context current", async () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const out = await runVirtual(function* () {
+      const inRun = copyContext();
+      inRun.run(() => v.set(5));
+      return yield* createTask(
+        (function* () {
+          return inRun.run(() => {
+            (currentTask() as Task<unknown>).getContext();
+            return v.get();
+          });
+        })(),
+      );
+    });
+    expect(out).toBe(5);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, createTask, getRunningLoop, wait, type Coroutine } from "../src/index.js";
-import { forever, runVirtual, sleep, virtualLoop } from "./helpers.js";
+import { ALL_COMPLETED, CancelledError, FIRST_COMPLETED, FIRST_EXCEPTION, Future, createTask, getRunningLoop, wait, type Coroutine } from "../src/index.js";
+import { catching, forever, runVirtual, sleep, virtualLoop } from "./helpers.js";
 
 function* after<T>(ms: number, value: T): Coroutine<T> {
   yield* sleep(ms);
@@ -161,5 +161,86 @@ describe("wait", () => {
       return [a.cancelled(), a._callback === null, getRunningLoop().timerCount];
     });
     expect(out).toEqual([false, true, 1]);
+  });
+
+  test("returnWhen takes its names as plain strings, which are what the constants hold (asyncio's are strings too)", async () => {
+    expect([FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED]).toEqual(["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]);
+    const out = await runVirtual(function* () {
+      const a = createTask(after(10, "a"));
+      const b = createTask(after(20, "b"));
+      const first = yield* wait([a, b], { returnWhen: "FIRST_COMPLETED" });
+      const t1 = getRunningLoop().time();
+      const all = yield* wait([a, b], { returnWhen: "ALL_COMPLETED" });
+      return [first.done.has(a), first.pending.has(b), t1, all.done.size, getRunningLoop().time()];
+    });
+    expect(out).toEqual([true, true, 10, 2, 20]);
+  });
+
+  test("ALL_COMPLETED does not return at an error: only FIRST_EXCEPTION does", async () => {
+    const out = await runVirtual(function* () {
+      const bad = createTask(failAfter(5, new Error("bad")));
+      const ok = createTask(after(20, "ok"));
+      const { done, pending } = yield* wait([bad, ok]);
+      return [done.has(bad), done.has(ok), pending.size, getRunningLoop().time()];
+    });
+    expect(out).toEqual([true, true, 0, 20]);
+  });
+
+  test("FIRST_COMPLETED with two futures finishing in the same turn reports both done and releases the waiter once", async () => {
+    const { loop } = virtualLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_loop, context) => reported.push(context.exception ?? context.message));
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const f = loop.createFuture<number>();
+        const g = loop.createFuture<number>();
+        loop.callLater(5, () => {
+          f.setResult(1);
+          g.setResult(2);
+        });
+        const { done, pending } = yield* wait([f, g], { returnWhen: FIRST_COMPLETED });
+        return [done.size, pending.size, loop.time()];
+      })(),
+    );
+    loop.close();
+    expect(out).toEqual([2, 0, 5]);
+    expect(reported).toEqual([]);
+  });
+
+  test("a wait cancelled in the turn its timeout fires, before the timer runs, ends cancelled and reports nothing", async () => {
+    const { loop } = virtualLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_loop, context) => reported.push(context.exception ?? context.message));
+    const out = await loop.runUntilComplete(
+      (function* () {
+        const pending = loop.createFuture<number>();
+        // Armed before the wait's own timer, for the same time: it runs first in that turn.
+        const log: string[] = [];
+        let w: Future<unknown> | null = null;
+        loop.callLater(30, () => {
+          log.push("cancel");
+          w?.cancel();
+        });
+        w = createTask(wait([pending], { timeout: 30 }));
+        const e = yield* catching(w);
+        return [e instanceof CancelledError, log, loop.time(), pending.done(), loop.timerCount];
+      })(),
+    );
+    loop.close();
+    expect(out).toEqual([true, ["cancel"], 30, false, 0]);
+    expect(reported).toEqual([]);
+  });
+
+  test("timeout Infinity arms no timer, like null", async () => {
+    const out = await runVirtual(function* () {
+      const a = createTask(after(10, "a"));
+      const counts: number[] = [];
+      const w = createTask(wait([a], { timeout: Infinity }));
+      yield* sleep(0);
+      counts.push(getRunningLoop().timerCount); // a's sleep only
+      yield* w;
+      return counts;
+    });
+    expect(out).toEqual([1]);
   });
 });

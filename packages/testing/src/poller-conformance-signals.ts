@@ -11,11 +11,16 @@ const OTHER = "SIGURG";
  * every listener added for it, from a host callback; `remove` stops one listener and no
  * other; and a real `EventLoop` on the poller runs `addSignalHandler` callbacks as loop
  * callbacks and drops them when it closes. The checks raise SIGWINCH and SIGURG, which a
- * process without listeners ignores.
+ * process without listeners ignores; the delivery checks are left out where the driver's
+ * `supports` says it cannot watch them (Node's default driver on a worker thread).
  */
 export function signalChecks(makePoller: () => Poller, it: (name: string, body: () => Promise<void>) => void, stuckAfterMs: number): void {
   const probe = makePoller();
   const has = probe.signals !== undefined;
+  // A driver that cannot watch the checks' signals here (Node's, on a worker thread, which
+  // never receives signals) is held to its word: its delivery is not checked, and the
+  // first check below still holds it to the interface.
+  const delivers = has && (probe.signals as SignalDriver).supports(SIGNAL) && (probe.signals as SignalDriver).supports(OTHER);
   probe.close();
   if (!has) return;
 
@@ -34,6 +39,8 @@ export function signalChecks(makePoller: () => Poller, it: (name: string, body: 
     check(typeof signals.supports("SIGINT") === "boolean", "signals.supports(signal) must return a boolean");
     poller.close();
   });
+
+  if (!delivers) return;
 
   it("signals: a raised signal reaches every listener added for it, never synchronously inside add()", async () => {
     const poller = makePoller();
