@@ -142,7 +142,8 @@ describe("fromEvent", () => {
     ]);
   });
 
-  test("an event delivered after release (Node's emit calls the listeners it started with) is not kept", async () => {
+  // A full collection takes seconds on a loaded machine: the test waits for one, not for time.
+  test("an event delivered after release (Node's emit calls the listeners it started with) is not kept", { timeout: 60_000 }, async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     expect(gc).toBeTypeOf("function");
     let ref: WeakRef<object> | undefined;
@@ -162,7 +163,8 @@ describe("fromEvent", () => {
     expect(sub).toBeDefined(); // the subscription itself is still alive
   });
 
-  test("events not taken when the stream is released are not kept", async () => {
+  // A full collection takes seconds on a loaded machine: the test waits for one, not for time.
+  test("events not taken when the stream is released are not kept", { timeout: 60_000 }, async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     expect(gc).toBeTypeOf("function");
     let ref: WeakRef<object> | undefined;
