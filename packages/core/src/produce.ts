@@ -21,7 +21,8 @@ export interface ProduceOptions {
  * the producer runs at most `buffer` values ahead). The stream ends when `body` returns,
  * fails with what `body` throws, and when the consumer releases it the producing task is
  * cancelled (its `finally` blocks run). A generator-backed producer: Effection's `stream`
- * of a channel, trio's memory channel with one sender.
+ * of a channel, trio's memory channel with one sender — a `send()` while another one waits
+ * (from a second task) throws an `Error`.
  * @example
  * const ticks = produce<number>(function* (send) {
  *   for (let i = 0; ; i++) {
@@ -90,6 +91,9 @@ class Production<T> implements Subscription<T> {
 
   *_send(value: T): Coroutine<void> {
     if (this._ended) throw new Error("produce(): send() was called after the producer's body ended");
+    // One value may wait at a time (one sender, as trio's channel with one sender): a second
+    // concurrent send() would have nowhere to wait, so it fails loudly instead.
+    if (this._producer !== null) throw new Error("produce(): send() was called while another send() was waiting; send from one task at a time");
     if (this._values.length < this._buffer) {
       this._values.push(value);
       this._wakeConsumer();
@@ -107,7 +111,6 @@ class Production<T> implements Subscription<T> {
       this._pending = undefined;
       throw error;
     } finally {
-      // Stryker disable next-line BlockStatement: the future is done once yield* ends (set or cancelled), and _poll skips a done one; clearing only drops the reference
       this._producer = null;
     }
     // The consumer made room: the value joins the buffer, unless it was taken meanwhile.

@@ -209,6 +209,23 @@ describe("produce: pinned behaviours", () => {
     expect(sub).toBeDefined(); // the subscription itself is still alive
   });
 
+  test("a second send() while one waits is an Error, and the waiting one's value still arrives", async () => {
+    const log: string[] = [];
+    const out = await runVirtual(function* () {
+      const s = produce<string>(function* (send) {
+        const first = createTask(send("first"));
+        yield* turns(1); // it waits for the consumer
+        log.push(((yield* catching(send("second"))) as Error).message);
+        yield* first;
+      });
+      const sub = yield* subscribe(s);
+      yield* turns(3);
+      return [yield* sub.next(), yield* sub.next()];
+    });
+    expect(log).toEqual(["produce(): send() was called while another send() was waiting; send from one task at a time"]);
+    expect(out).toEqual([{ done: false, value: "first" }, { done: true, value: undefined }]);
+  });
+
   test("send() after the body ended is an Error", async () => {
     const error = await runVirtual(function* () {
       let leaked: ((value: number) => Coroutine<void>) | undefined;
