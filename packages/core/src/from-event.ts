@@ -2,6 +2,7 @@ import type { Coroutine } from "./types.js";
 import type { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
 import { current } from "./state.js";
+import { RingQueue } from "./ring-queue.js";
 import { DONE, type Stream, type Subscription } from "./stream.js";
 
 /** What `fromEvent` listens on: a DOM-style `EventTarget` or a Node-style `EventEmitter`. */
@@ -45,7 +46,7 @@ export function fromEvent<T = unknown>(target: EventSource, type: string, opts?:
   }
   if (typeof type !== "string") throw new TypeError("fromEvent(target, type): type must be the event's name, a string");
   const limit = opts?.limit ?? 1024;
-  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1) {
+  if (!Number.isInteger(limit) || limit < 1) {
     throw new RangeError(`fromEvent(target, type, { limit }): limit must be an integer >= 1, got ${String(limit)}`);
   }
   const overflow = opts?.overflow ?? "error";
@@ -57,7 +58,7 @@ export function fromEvent<T = unknown>(target: EventSource, type: string, opts?:
 
 /**
  * Invariant: while not released, `listener` is attached to the target; `events` holds at
- * most `limit` events not yet pulled, from `head` on; `waiter` is the future a consumer
+ * most `limit` events not yet pulled; `waiter` is the future a consumer
  * waiting for an event sleeps on; `overflowed` is set when an event came past `limit`
  * under the "error" policy.
  */
@@ -68,8 +69,8 @@ class EventSubscription<T> implements Subscription<T> {
   readonly _type: string;
   readonly _limit: number;
   readonly _overflow: OverflowPolicy;
-  readonly _events: T[] = [];
-  _head = 0;
+  // Small segments: most streams hold a few events at a time, and `limit` bounds the rest.
+  readonly _events = new RingQueue<T>(16);
   _waiter: Future<void> | null = null;
   _overflowed = false;
   _released = false;
@@ -89,16 +90,16 @@ class EventSubscription<T> implements Subscription<T> {
   }
 
   _push(event: T): void {
+    // Node's emit() calls the listeners it started with, a removed one too: keep nothing then.
     if (this._released) return;
-    if (this._events.length - this._head >= this._limit) {
-      if (this._overflow === "drop-newest") return;
-      if (this._overflow === "error") {
-        this._overflowed = true;
-      } else {
-        this._events[this._head++] = undefined as T;
-      }
-    }
-    if (!this._overflowed) this._events.push(event);
+    if (this._events.length < this._limit) {
+      this._events.push(event);
+    } else if (this._overflow === "drop-oldest") {
+      this._events.shift();
+      this._events.push(event);
+    } else if (this._overflow === "error") {
+      this._overflowed = true;
+    } // else "drop-newest": the new event is dropped.
     const waiter = this._waiter;
     // Events may arrive from outside the loop's turn: setResult wakes the loop then.
     if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
@@ -111,19 +112,12 @@ class EventSubscription<T> implements Subscription<T> {
         this._release();
         throw new RangeError(`fromEvent(target, ${JSON.stringify(this._type)}): more than ${this._limit} events arrived before the consumer took them; raise { limit } or choose an { overflow } policy that drops events`);
       }
-      if (this._head < this._events.length) {
-        const event = this._events[this._head] as T;
-        this._events[this._head++] = undefined as T;
-        if (this._head === this._events.length || this._head > 1024) {
-          this._events.splice(0, this._head);
-          this._head = 0;
-        }
-        return { done: false, value: event };
-      }
+      if (this._events.length > 0) return { done: false, value: this._events.shift() };
       const waiter = (this._waiter = this._loop.createFuture<void>());
       try {
         yield* waiter;
       } finally {
+        // Stryker disable next-line BlockStatement: the future is done once yield* ends (set or cancelled), and _push skips a done one; clearing only drops the reference
         this._waiter = null;
       }
     }
@@ -136,8 +130,7 @@ class EventSubscription<T> implements Subscription<T> {
   _release(): void {
     if (this._released) return;
     this._released = true;
-    this._events.length = 0;
-    this._head = 0;
+    this._events.clear();
     if (this._isTarget) (this._target as { removeEventListener(type: string, l: (e: T) => void): void }).removeEventListener(this._type, this._listener);
     else (this._target as { off(type: string, l: (e: T) => void): void }).off(this._type, this._listener);
   }

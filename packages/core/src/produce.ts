@@ -1,7 +1,7 @@
 import type { Coroutine } from "./types.js";
-import { CancelledError } from "./errors.js";
 import type { Future } from "./future.js";
 import type { EventLoop } from "./loop.js";
+import { RingQueue } from "./ring-queue.js";
 import { current } from "./state.js";
 import { DONE, type Stream, type Subscription } from "./stream.js";
 import type { Task } from "./task.js";
@@ -21,7 +21,8 @@ export interface ProduceOptions {
  * the producer runs at most `buffer` values ahead). The stream ends when `body` returns,
  * fails with what `body` throws, and when the consumer releases it the producing task is
  * cancelled (its `finally` blocks run). A generator-backed producer: Effection's `stream`
- * of a channel, trio's memory channel with one sender.
+ * of a channel, trio's memory channel with one sender — a `send()` while another one waits
+ * (from a second task) throws an `Error`.
  * @example
  * const ticks = produce<number>(function* (send) {
  *   for (let i = 0; ; i++) {
@@ -34,7 +35,7 @@ export interface ProduceOptions {
 export function produce<T>(body: (send: (value: T) => Coroutine<void>) => Coroutine<void>, opts?: ProduceOptions): Stream<T> {
   if (typeof body !== "function") throw new TypeError("produce(body): body must be a function* (send) => Coroutine that calls yield* send(value)");
   const buffer = opts?.buffer ?? 0;
-  if (typeof buffer !== "number" || !Number.isInteger(buffer) || buffer < 0) {
+  if (!Number.isInteger(buffer) || buffer < 0) {
     throw new RangeError(`produce(body, { buffer }): buffer must be an integer >= 0, got ${String(buffer)}`);
   }
   return { subscribe: () => new Production(body, buffer) };
@@ -42,16 +43,21 @@ export function produce<T>(body: (send: (value: T) => Coroutine<void>) => Corout
 
 /**
  * One subscription of a `produce` stream. Invariant: `values` holds what was sent and not
- * yet taken (at most `buffer + 1`: a producer blocked in `send` has put its value in);
- * `consumer` is the future a consumer waiting for a value sleeps on, `producer` the one
- * the producing task sleeps on while the buffer is over `buffer`; `ended` is set when the
- * body returned or threw (then `error` holds what it threw) or the subscription was released.
+ * yet taken, at most `buffer`; a producer that finds it full leaves its value in `pending`
+ * (`hasPending`) and sleeps on `producer` until the consumer takes a value: the consumer
+ * takes `values` first, then the pending value itself, and a producer that wakes with its
+ * value still pending moves it into `values`. So a producer cancelled while it waits
+ * withdraws a value nobody took (as asyncio's `Queue.put` does not put). `consumer` is the
+ * future a consumer waiting for a value sleeps on; `ended` is set when the body returned
+ * or threw (then `error` holds what it threw).
  */
 class Production<T> implements Subscription<T> {
   readonly _loop: EventLoop;
   readonly _buffer: number;
-  readonly _values: T[] = [];
-  _head = 0;
+  // Small segments: `buffer` is usually small, and the queue grows only as far as it is.
+  readonly _values = new RingQueue<T>(16);
+  _hasPending = false;
+  _pending: T | undefined = undefined;
   _consumer: Future<void> | null = null;
   _producer: Future<void> | null = null;
   _ended = false;
@@ -73,11 +79,10 @@ class Production<T> implements Subscription<T> {
     try {
       yield* body(send);
     } catch (error) {
-      // The consumer's next() throws it; a cancellation we caused by releasing is expected.
-      if (!(this._released && error instanceof CancelledError)) {
-        this._failed = true;
-        this._error = error;
-      }
+      // The consumer's next() throws it. After a release (whose cancellation this may be)
+      // next() answers done before it looks here.
+      this._failed = true;
+      this._error = error;
     } finally {
       this._ended = true;
       this._wakeConsumer();
@@ -86,33 +91,48 @@ class Production<T> implements Subscription<T> {
 
   *_send(value: T): Coroutine<void> {
     if (this._ended) throw new Error("produce(): send() was called after the producer's body ended");
-    this._values.push(value);
+    // One value may wait at a time (one sender, as trio's channel with one sender): a second
+    // concurrent send() would have nowhere to wait, so it fails loudly instead.
+    if (this._producer !== null) throw new Error("produce(): send() was called while another send() was waiting; send from one task at a time");
+    if (this._values.length < this._buffer) {
+      this._values.push(value);
+      this._wakeConsumer();
+      return;
+    }
+    this._hasPending = true;
+    this._pending = value;
     this._wakeConsumer();
-    while (this._values.length - this._head > this._buffer) {
-      const waiter = (this._producer = this._loop.createFuture<void>());
-      try {
-        yield* waiter;
-      } catch (error) {
-        // Cancelled with the value not taken: withdraw it, so that it is not consumed after
-        // the producer was told it failed to send.
-        const at = this._values.lastIndexOf(value);
-        if (at >= this._head) this._values.splice(at, 1);
-        throw error;
-      } finally {
-        this._producer = null;
-      }
+    try {
+      yield* (this._producer = this._loop.createFuture<void>());
+    } catch (error) {
+      // Cancelled with the value not taken: withdraw it, so that it is not consumed after
+      // the producer was told it failed to send. (Taken already: this changes nothing.)
+      this._hasPending = false;
+      this._pending = undefined;
+      throw error;
+    } finally {
+      this._producer = null;
+    }
+    // The consumer made room: the value joins the buffer, unless it was taken meanwhile.
+    if (this._hasPending) {
+      this._hasPending = false;
+      this._values.push(this._pending as T);
+      this._pending = undefined;
     }
   }
 
   /** The fast path of `each`: a value already sent. */
   _poll(): IteratorResult<T, undefined> | undefined {
     if (this._released) return DONE;
-    if (this._head === this._values.length) return undefined;
-    const value = this._values[this._head] as T;
-    this._values[this._head++] = undefined as T;
-    if (this._head === this._values.length) {
-      this._values.length = 0;
-      this._head = 0;
+    let value: T;
+    if (this._values.length > 0) {
+      value = this._values.shift();
+    } else if (this._hasPending) {
+      value = this._pending as T;
+      this._hasPending = false;
+      this._pending = undefined;
+    } else {
+      return undefined;
     }
     const producer = this._producer;
     if (producer !== null && !producer.done()) producer.setResult(undefined);
@@ -126,8 +146,8 @@ class Production<T> implements Subscription<T> {
       if (this._ended) {
         this._release();
         if (this._failed) {
+          // Released above: later pulls answer done, so only the reference is dropped.
           const error = this._error;
-          this._failed = false;
           this._error = undefined;
           throw error;
         }
@@ -137,6 +157,7 @@ class Production<T> implements Subscription<T> {
       try {
         yield* waiter;
       } finally {
+        // Stryker disable next-line BlockStatement: the future is done once yield* ends (set or cancelled), and _wakeConsumer skips a done one; clearing only drops the reference
         this._consumer = null;
       }
     }
@@ -149,8 +170,10 @@ class Production<T> implements Subscription<T> {
   _release(): void {
     if (this._released) return;
     this._released = true;
-    this._values.length = 0;
-    this._head = 0;
+    // Values sent and not taken are dropped; a pending one is withdrawn by the producer's
+    // cancellation (a producer waits in send() only while its task runs).
+    this._values.clear();
+    // Stryker disable next-line ConditionalExpression: cancel() on a done task returns false and changes nothing; the check only skips the call
     if (!this._task.done()) this._task.cancel("the consumer released the stream");
   }
 

@@ -194,6 +194,7 @@ class IterableSubscription<T> implements PollableSubscription<T> {
     if (this._released) return;
     this._released = true;
     try {
+      // Stryker disable next-line OptionalChaining: an iterator without return() makes the plain call throw a TypeError, which the catch below swallows just the same
       this._iterator.return?.();
     } catch {
       // Releasing never throws.

@@ -103,6 +103,7 @@ class EachLoop<T> implements Iterable<T>, Iterator<T, undefined> {
   readonly _pollable: PollableSubscription<T> | null;
   readonly _task: Task<unknown> | null;
   _current: IteratorResult<T, undefined> = DONE;
+  // Stryker disable next-line BooleanLiteral: startEach's first _pull() sets it before the loop is handed to `for … of`, and a failed first pull never hands it out
   _stale = false;
   _released = false;
   /** The loop this one is nested in, in the same task. */
@@ -188,12 +189,14 @@ let cachedTask: object | null = null;
 let cachedLoop: EachLoop<unknown> | null = null;
 
 function innermostLoop(task: object): EachLoop<unknown> | null {
+  // Stryker disable next-line ConditionalExpression: the cache only saves a WeakMap lookup; loopsByTask holds the same loop
   if (task === cachedTask) return cachedLoop;
-  const loop = loopsByTask.get(task) ?? null;
-  if (loop !== null) {
-    cachedTask = task;
-    cachedLoop = loop;
-  }
+  const loop = loopsByTask.get(task);
+  // Only a task with a loop is cached: one without is either done with streams or never
+  // used them, and the cache must not keep it alive (see setInnermost).
+  if (loop === undefined) return null;
+  cachedTask = task;
+  cachedLoop = loop;
   return loop;
 }
 

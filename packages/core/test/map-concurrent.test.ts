@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CancelledError, allTasks, createTask, each, fromIterable, mapConcurrent, produce, subscribe, type Coroutine } from "../src/index.js";
+import { CancelledError, allTasks, createTask, currentTask, each, fromIterable, mapConcurrent, produce, subscribe, type Coroutine } from "../src/index.js";
 import { catching, runVirtual, sleep, turns } from "./helpers.js";
 
 /** Sleeps `ms` then returns `ms`, logging how many run at once. */
@@ -135,6 +135,87 @@ describe("mapConcurrent", () => {
       return yield* catching(collect(mapConcurrent(source, 2, function* (n) { yield* sleep(10); return n; })));
     });
     expect((error as Error).message).toBe("source failed");
+  });
+
+  test("fn gets each value's index in the source, from 0", async () => {
+    const out = await runVirtual(() => collect(mapConcurrent(fromIterable(["a", "b", "c"]), 2, function* (v, i) { return `${v}${i}`; })));
+    expect(out).toEqual(["a0", "b1", "c2"]);
+  });
+
+  test("limit 1 runs one fn at a time", async () => {
+    const t = tracker();
+    const out = await runVirtual(() => collect(mapConcurrent(fromIterable([30, 10, 20]), 1, t.fn)));
+    expect(out).toEqual([30, 10, 20]);
+    expect(t.most()).toBe(1);
+  });
+
+  test("the feeder and each fn run in tasks named for debugging tools", async () => {
+    const names = await runVirtual(function* () {
+      const sub = yield* subscribe(mapConcurrent(fromIterable([10, 20]), 2, function* (ms) { yield* sleep(ms); return ms; }));
+      const pending = catching(sub.next());
+      const waiting = createTask(pending);
+      yield* turns(3);
+      const names = [...allTasks()].map((t) => t.getName()).filter((n) => n.startsWith("mapConcurrent")).sort();
+      sub.return();
+      yield* catching(waiting);
+      return names;
+    });
+    expect(names).toEqual(["mapConcurrent", "mapConcurrent", "mapConcurrent feeder"]);
+  });
+
+  test("released before the first pull: return() does not throw, nothing starts, the source is never subscribed, next() is done", async () => {
+    const log: string[] = [];
+    const result = await runVirtual(function* () {
+      const source = { subscribe: () => { log.push("subscribed"); return fromIterable([1]).subscribe(); } };
+      const sub = yield* subscribe(mapConcurrent(source, 2, function* (n) { return n; }));
+      sub.return();
+      const result = yield* sub.next();
+      yield* turns(3);
+      log.push(`tasks ${allTasks().size}`);
+      return result;
+    });
+    expect(result).toEqual({ done: true, value: undefined });
+    expect(log).toEqual(["tasks 1"]);
+  });
+
+  test("a consumer cancelled while it waits cancels each running fn once (cancelling() is 1)", async () => {
+    const seen: string[] = [];
+    await runVirtual(function* () {
+      function* fn(ms: number): Coroutine<number> {
+        try {
+          yield* sleep(ms);
+          return ms;
+        } catch (error) {
+          seen.push(`${(error as Error).constructor.name} ${String(currentTask()?.cancelling())}`);
+          throw error;
+        }
+      }
+      const consumer = createTask(collect(mapConcurrent(fromIterable([100, 200]), 2, fn)));
+      yield* sleep(50);
+      consumer.cancel();
+      expect(yield* catching(consumer)).toBeInstanceOf(CancelledError);
+      yield* turns(3);
+    });
+    expect(seen).toEqual(["CancelledError 1", "CancelledError 1"]);
+  });
+
+  test("subscribing outside a coroutine on a loop is an Error", () => {
+    expect(() => mapConcurrent(fromIterable([1]), 1, function* (n) { return n; }).subscribe()).toThrow(
+      new Error("a mapConcurrent() stream must be subscribed inside a coroutine running on a loop"),
+    );
+  });
+
+  test("bad arguments: exact TypeErrors and RangeErrors at the call", () => {
+    const s = fromIterable([1]);
+    const fn = function* (n: number): Coroutine<number> { return n; };
+    expect(() => mapConcurrent(null as never, 1, fn)).toThrow(
+      new TypeError("mapConcurrent(stream, limit, fn): stream must be a Stream (an object with subscribe()), such as fromAsyncIterable(x), queue.stream() or produce(fn)"),
+    );
+    for (const limit of [0, -1, 1.5, NaN, "2"]) {
+      expect(() => mapConcurrent(s, limit as never, fn)).toThrow(new RangeError(`mapConcurrent(stream, limit, fn): limit must be an integer >= 1, got ${String(limit)}`));
+    }
+    expect(() => mapConcurrent(s, 2, null as never)).toThrow(new TypeError("mapConcurrent(stream, limit, fn): fn must be a function* (value, index) => Coroutine"));
+    expect(() => mapConcurrent(s, 2, fn, { ordered: "yes" as never })).toThrow(new TypeError("mapConcurrent(stream, limit, fn, { ordered }): ordered must be a boolean"));
   });
 
   test("bad arguments throw at the call", () => {

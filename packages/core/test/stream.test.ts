@@ -41,6 +41,42 @@ function counted(count: number, log: string[], opts?: { failAt?: number }): Stre
   };
 }
 
+/** A source with `values` ready at once (it has `_poll`); logs each `_poll()`, `next()` and its release. */
+function ready(values: number[], log: string[]): Stream<number> {
+  return {
+    subscribe(): Subscription<number> {
+      let i = 0;
+      let released = false;
+      const pull = (): IteratorResult<number, undefined> =>
+        i < values.length ? { done: false, value: values[i++] as number } : { done: true, value: undefined };
+      return {
+        _poll() {
+          log.push("poll");
+          return pull();
+        },
+        *next() {
+          log.push("next");
+          return pull();
+        },
+        return() {
+          if (!released) log.push("return");
+          released = true;
+        },
+      } as Subscription<number>;
+    },
+  };
+}
+
+/** The message of what `fn` throws. */
+function catchSync(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return "did not throw";
+}
+
 describe("each", () => {
   test("iterates every value with for…of and releases the source once at the end", async () => {
     const log: string[] = [];
@@ -196,6 +232,110 @@ describe("each", () => {
     });
     expect(() => each(null as never)).toThrow(TypeError);
     expect(() => subscribe({} as never)).toThrow(/stream must be a Stream/);
+  });
+
+  test("bad streams: a TypeError naming the function called", () => {
+    const message = "stream must be a Stream (an object with subscribe()), such as fromAsyncIterable(x), queue.stream() or produce(fn)";
+    for (const bad of [null, undefined, 5, {}]) {
+      expect(() => each(bad as never)).toThrow(new TypeError(`each(stream): ${message}`));
+      expect(() => subscribe(bad as never)).toThrow(new TypeError(`subscribe(stream): ${message}`));
+    }
+  });
+
+  test("a value the source has ready is taken through _poll, without calling next()", async () => {
+    const log: string[] = [];
+    const out = await runVirtual(function* () {
+      const out: number[] = [];
+      for (const v of yield* each(ready([1, 2, 3], log))) {
+        out.push(v);
+        if (out.length > 5) break;
+        yield* each.next();
+      }
+      return out;
+    });
+    expect(out).toEqual([1, 2, 3]);
+    // The first pull is a next() (startEach); then each value is polled, and the end too.
+    expect(log).toEqual(["next", "poll", "poll", "poll", "return"]);
+  });
+
+  test("a source whose _poll throws ends the loop with that error and is released once", async () => {
+    const log: string[] = [];
+    function* numbers(): Generator<number> {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        log.push("gen finally");
+      }
+    }
+    const error = await runVirtual(() =>
+      catching(
+        (function* () {
+          const s = map(fromIterable(numbers()), (n) => {
+            if (n === 2) throw new Error("fn failed at 2");
+            return n;
+          });
+          for (const v of yield* each(s)) {
+            log.push(`got ${v}`);
+            yield* each.next();
+          }
+        })(),
+      ),
+    );
+    expect(error).toEqual(new Error("fn failed at 2"));
+    expect(log).toEqual(["got 0", "got 1", "gen finally"]);
+  });
+
+  test("a source that fails has its return() called once, not once more when the error leaves the loop", async () => {
+    let returns = 0;
+    const failing: Stream<number> = {
+      subscribe: () => {
+        let pulls = 0;
+        return {
+          *next() {
+            yield;
+            if (pulls++ === 0) return { done: false, value: 0 };
+            throw new Error("source failed");
+          },
+          return() {
+            returns++;
+          },
+        };
+      },
+    };
+    const error = await runVirtual(() =>
+      catching(
+        (function* () {
+          for (const _ of yield* each(failing)) yield* each.next();
+        })(),
+      ),
+    );
+    expect(error).toEqual(new Error("source failed"));
+    expect(returns).toBe(1);
+  });
+
+  test("loops released out of order (an outer one first): each.next() pulls the innermost loop still open", async () => {
+    const out = await runVirtual(function* () {
+      const out: unknown[] = [];
+      let middle: Iterator<string> | undefined;
+      let inner: Iterator<string> | undefined;
+      for (const _ of yield* each(fromIterable(["outer"]))) {
+        middle = (yield* each(fromIterable(["m1", "m2"])))[Symbol.iterator]();
+        inner = (yield* each(fromIterable(["i1", "i2"])))[Symbol.iterator]();
+        break; // releases the outer loop while the two inside it are open
+      }
+      if (middle === undefined || inner === undefined) throw new Error("unreachable");
+      out.push(inner.next().value);
+      yield* each.next();
+      out.push(inner.next().value);
+      inner.return?.();
+      out.push(middle.next().value);
+      yield* each.next();
+      out.push(middle.next().value);
+      middle.return?.();
+      out.push(catchSync(() => each.next()));
+      return out;
+    });
+    expect(out).toEqual(["i1", "i2", "m1", "m2", "each.next() must be called inside a `for (const v of yield* each(stream))` loop, at the end of its body"]);
   });
 
   test("subscribe gives the primitive: next() until done, then done forever", async () => {
