@@ -131,6 +131,10 @@ class EventSubscription<T> implements Subscription<T> {
     if (this._released) return;
     this._released = true;
     this._events.clear();
+    // A consumer waiting in next() (a release from another task) sees the end, not a wait
+    // for events that can no longer come.
+    const waiter = this._waiter;
+    if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
     if (this._isTarget) (this._target as { removeEventListener(type: string, l: (e: T) => void): void }).removeEventListener(this._type, this._listener);
     else (this._target as { off(type: string, l: (e: T) => void): void }).off(this._type, this._listener);
   }

@@ -182,6 +182,9 @@ class MapConcurrent<T, U> implements PollableSubscription<U> {
     this._released = true;
     this._results.length = 0;
     this._cancelAll();
+    // A consumer waiting in next() (a release from another task, with no fn running whose
+    // end would wake it) sees the end.
+    wake(this._consumerWaiter);
   }
 
   _cancelAll(): void {

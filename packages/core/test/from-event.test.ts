@@ -54,6 +54,27 @@ describe("fromEvent", () => {
     });
   });
 
+  test("a release from another task ends the consumer waiting in next(): it sees done, not a wait for ever", async () => {
+    const emitter = new EventEmitter();
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      const sub = yield* subscribe(fromEvent<number>(emitter, "n"));
+      const consumer = createTask(
+        (function* (): Coroutine<void> {
+          const r = yield* sub.next();
+          log.push(`consumer got done=${String(r.done)}`);
+        })(),
+      );
+      yield* turns(1);
+      sub.return();
+      log.push("released");
+      yield* consumer;
+      log.push(`listeners ${emitter.listenerCount("n")}`);
+      return log;
+    });
+    expect(log).toEqual(["released", "consumer got done=true", "listeners 0"]);
+  });
+
   test("events emitted from outside the loop's turn wake the waiting consumer", async () => {
     const emitter = new EventEmitter();
     const got = await runVirtual(function* () {

@@ -225,3 +225,28 @@ describe("mapConcurrent", () => {
     expect(() => mapConcurrent(s, 2, function* (n) { return n; }, { ordered: "yes" as never })).toThrow(TypeError);
   });
 });
+
+describe("mapConcurrent released from another task", () => {
+  test("a consumer waiting in next() with no fn running sees done", async () => {
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      // A source that never yields: the feeder waits on it, and no fn is running.
+      const never = produce<number>(function* () {
+        yield* sleep(1e9);
+      });
+      const sub = yield* subscribe(mapConcurrent(never, 2, function* (n) { return n; }));
+      const consumer = createTask(
+        (function* (): Coroutine<void> {
+          const r = yield* sub.next();
+          log.push(`consumer got done=${String(r.done)}`);
+        })(),
+      );
+      yield* turns(2);
+      sub.return();
+      log.push("released");
+      yield* consumer;
+      return log;
+    });
+    expect(log).toEqual(["released", "consumer got done=true"]);
+  });
+});
