@@ -1,6 +1,7 @@
 import type { Coroutine } from "./types.js";
 import { ensureFuture } from "./ensure-future.js";
 import { CancelledError } from "./errors.js";
+import type { Future } from "./future.js";
 import { hostGlobals as host, type AbortControllerLike } from "./host-globals.js";
 import type { TaskAbortSignal } from "./signal.js";
 import { DONE, type Stream, type Subscription } from "./stream.js";
@@ -62,6 +63,8 @@ class AsyncIterableSubscription<T> implements Subscription<T> {
    */
   readonly _readable: ReadableLike | null;
   _released = false;
+  /** The iterator's `next()` a consumer waits on, until it settles. */
+  _pending: Future<IteratorResult<T>> | null = null;
 
   constructor(source: AsyncIterable<T> | ((signal: TaskAbortSignal) => AsyncIterable<T>)) {
     if (typeof source === "function") {
@@ -92,11 +95,14 @@ class AsyncIterableSubscription<T> implements Subscription<T> {
     const ready = this._poll();
     if (ready !== undefined) return ready;
     let result: IteratorResult<T>;
+    const pending = (this._pending = ensureFuture(this._iterator.next()));
     try {
-      result = yield* ensureFuture(this._iterator.next());
+      result = yield* pending;
     } catch (error) {
       this._release(error instanceof CancelledError);
       throw error;
+    } finally {
+      this._pending = null;
     }
     if (result.done === true) {
       this._release(false);
@@ -114,6 +120,10 @@ class AsyncIterableSubscription<T> implements Subscription<T> {
     if (this._released) return;
     this._released = true;
     if (!early) return;
+    // A consumer waiting in next() (a release from another task) sees the end now: the
+    // source's answer, should one still come, is dropped with its Future.
+    const pending = this._pending;
+    if (pending !== null && !pending.done()) pending.setResult(DONE as IteratorResult<T>);
     if (this._abort !== null) this._abort.abort(new CancelledError("the stream was released"));
     // A Node stream is destroyed at once, since return() of its iterator waits for a read
     // already under way.

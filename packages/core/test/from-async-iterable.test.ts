@@ -449,3 +449,35 @@ describe("fromAsyncIterable: releasing the source", () => {
     expect(log).toEqual(["then with a rejection handler"]);
   });
 });
+
+describe("fromAsyncIterable released from another task", () => {
+  test("a consumer waiting in next() on a source that never answers sees done, and the source's return() is called", async () => {
+    const calls: string[] = [];
+    const source = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<number>>(() => {}),
+        return: () => {
+          calls.push("return");
+          return Promise.resolve({ done: true as const, value: undefined });
+        },
+      }),
+    };
+    const log = await runVirtual(function* () {
+      const log: string[] = [];
+      const sub = yield* subscribe(fromAsyncIterable<number>(source));
+      const consumer = createTask(
+        (function* (): Coroutine<void> {
+          const r = yield* sub.next();
+          log.push(`consumer got done=${String(r.done)}`);
+        })(),
+      );
+      yield* turns(2);
+      sub.return();
+      log.push("released");
+      yield* consumer;
+      return log;
+    });
+    expect(log).toEqual(["released", "consumer got done=true"]);
+    expect(calls).toEqual(["return"]);
+  });
+});
