@@ -1,6 +1,7 @@
-import type { Coroutine, Stream, Subscription } from "@loop/core";
+import { CancelledError, currentTask, type Coroutine, type Stream, type Subscription } from "@loop/core";
 import { QueueShutDown } from "./errors.js";
 import type { Queue } from "./queue.js";
+import type { QueueGet } from "./queue-operations.js";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
 
@@ -25,10 +26,14 @@ export function fromQueue<T>(queue: Queue<T>): Stream<T> {
   return { subscribe: () => new QueueSubscription(queue) };
 }
 
-/** Invariant: `holding` is true while the consumer holds an item it has not finished. */
+/**
+ * Invariants: `holding` is true while the consumer holds an item it has not finished;
+ * `get` is the `Queue.get` the consumer waits in, while it does.
+ */
 class QueueSubscription<T> implements Subscription<T> {
   _holding = false;
   _released = false;
+  _get: QueueGet<T> | null = null;
   /** The result `_poll` hands out, reused: `each` reads it before it polls again. */
   readonly _ready: IteratorYieldResult<T> = { done: false, value: undefined as T };
 
@@ -38,12 +43,19 @@ class QueueSubscription<T> implements Subscription<T> {
     this._finishHeld();
     if (this._released) return DONE;
     let item: T;
+    const get = (this._get = this._queue.get() as unknown as QueueGet<T>);
     try {
-      item = yield* this._queue.get();
+      item = yield* get;
     } catch (error) {
+      const released = this._released;
       this._released = true;
       if (error instanceof QueueShutDown) return DONE;
+      // A return() from another task cancelled the wait, and no cancel() of the consumer's
+      // task came with it: the end of the stream.
+      if (released && error instanceof CancelledError && currentTask()?.cancelling() === 0) return DONE;
       throw error;
+    } finally {
+      this._get = null;
     }
     this._holding = true;
     return { done: false, value: item };
@@ -66,6 +78,11 @@ class QueueSubscription<T> implements Subscription<T> {
   return(): void {
     this._finishHeld();
     this._released = true;
+    // A consumer waiting for an item (a release from another task) sees the end: its get
+    // is cancelled, which takes no item. An item already kept for it (its future done)
+    // still reaches it, and the next pull ends the stream.
+    const future = this._get?.future;
+    if (future !== null && future !== undefined && !future.done()) future.cancel("the stream was released");
   }
 
   _finishHeld(): void {

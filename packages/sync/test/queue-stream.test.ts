@@ -190,3 +190,65 @@ describe("Queue as a stream", () => {
     expect(() => fromQueue({} as never)).toThrow(TypeError);
   });
 });
+
+describe("Queue as a stream, released from another task", () => {
+  test("a consumer waiting for an item sees the end; the item put afterwards stays in the queue", async () => {
+    const log = await run(function* () {
+      const log: string[] = [];
+      const queue = new Queue<number>();
+      const sub = yield* subscribe(queue.stream());
+      const consumer = createTask(
+        (function* (): Coroutine<void> {
+          const r = yield* sub.next();
+          log.push(`consumer got done=${String(r.done)}`);
+        })(),
+      );
+      yield* turns(2);
+      sub.return();
+      log.push("released");
+      yield* consumer;
+      queue.putNowait(1);
+      log.push(`queue holds ${queue.qsize()}`);
+      return log;
+    });
+    expect(log).toEqual(["released", "consumer got done=true", "queue holds 1"]);
+  });
+
+  test("an item already kept for the waiting consumer goes to the next getter, not lost", async () => {
+    const got = await run(function* () {
+      const queue = new Queue<string>();
+      const sub = yield* subscribe(queue.stream());
+      const consumer = createTask(
+        (function* (): Coroutine<IteratorResult<string, undefined>> {
+          return yield* sub.next();
+        })(),
+      );
+      yield* turns(2);
+      // The item is promised to the waiting consumer, then the release comes before it runs:
+      // the consumer still gets it (nothing is taken from it), and nothing is lost.
+      queue.putNowait("a");
+      sub.return();
+      const r = yield* consumer;
+      return { r, left: queue.qsize() };
+    });
+    expect(got).toEqual({ r: { done: false, value: "a" }, left: 0 });
+  });
+
+  test("a cancel() of the consumer's task in the same turn as the release is not swallowed", async () => {
+    const outcome = await run(function* () {
+      const queue = new Queue<number>();
+      const sub = yield* subscribe(queue.stream());
+      const consumer = createTask(
+        (function* (): Coroutine<string> {
+          const r = yield* sub.next();
+          return `done=${String(r.done)}`;
+        })(),
+      );
+      yield* turns(2);
+      sub.return();
+      consumer.cancel();
+      return yield* thrown(consumer);
+    });
+    expect(outcome).toBeInstanceOf(CancelledError);
+  });
+});
