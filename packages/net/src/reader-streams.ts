@@ -1,4 +1,4 @@
-import type { Coroutine, Stream, Subscription } from "@loop/core";
+import { CancelledError, currentTask, type Coroutine, type Stream, type Subscription } from "@loop/core";
 import { StreamReader } from "./stream-reader.js";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
@@ -45,6 +45,8 @@ export function lines(reader: StreamReader): Stream<string> {
 
 class ReaderSubscription<T> implements Subscription<T> {
   _ended = false;
+  /** True while the consumer is inside a read of this subscription. */
+  _reading = false;
   readonly _decoder = new TextDecoder();
 
   constructor(
@@ -56,11 +58,18 @@ class ReaderSubscription<T> implements Subscription<T> {
   *next(): Coroutine<IteratorResult<T, undefined>> {
     if (this._ended) return DONE;
     let data: Uint8Array;
+    this._reading = true;
     try {
       data = this._lines ? yield* this._reader.readline() : yield* this._reader.read(this._size);
     } catch (error) {
+      const released = this._ended;
       this._ended = true;
+      // A return() from another task cancelled the wait for data, and no cancel() of the
+      // consumer's task came with it: the end of the stream (the reader keeps its bytes).
+      if (released && error instanceof CancelledError && currentTask()?.cancelling() === 0) return DONE;
       throw error;
+    } finally {
+      this._reading = false;
     }
     if (data.byteLength === 0) {
       this._ended = true;
@@ -75,5 +84,9 @@ class ReaderSubscription<T> implements Subscription<T> {
 
   return(): void {
     this._ended = true;
+    // A consumer waiting for data (a release from another task) sees the end: the reader's
+    // wait is cancelled, as asyncio's readline() cancelled leaves the buffer as it was.
+    const waiter = this._reader._waiter;
+    if (this._reading && waiter !== null && !waiter.done()) waiter.cancel("the stream was released");
   }
 }

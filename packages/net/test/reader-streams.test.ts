@@ -153,3 +153,46 @@ describe("streams under the virtual-time poller", () => {
     expect(out.out).toEqual([0, 1, 4, 9, 16, 25]);
   });
 });
+
+describe("lines(reader) released from another task", () => {
+  it("a consumer waiting for a line sees the end, and the reader keeps the bytes that came before", async () => {
+    const log = await run(function* () {
+      const log: string[] = [];
+      const reader = new StreamReader();
+      reader.feedData(Buffer.from("par"));
+      const sub = yield* subscribe(lines(reader));
+      const consumer = createTask(
+        (function* (): Coroutine<void> {
+          const r = yield* sub.next();
+          log.push(`consumer got done=${String(r.done)}`);
+        })(),
+      );
+      yield* later(0); // the consumer is waiting for data
+      sub.return();
+      log.push("released");
+      yield* consumer;
+      reader.feedData(Buffer.from("tial\n"));
+      log.push(`reader still has ${Buffer.from(yield* reader.readline()).toString()}`);
+      return log;
+    });
+    expect(log).toEqual(["released", "consumer got done=true", "reader still has partial\n"]);
+  });
+
+  it("a cancel() of the consumer's task in the same turn as the release is not swallowed", async () => {
+    const outcome = await run(function* () {
+      const reader = new StreamReader();
+      const sub = yield* subscribe(chunks(reader));
+      const consumer = createTask(
+        (function* (): Coroutine<string> {
+          const r = yield* sub.next();
+          return `done=${String(r.done)}`;
+        })(),
+      );
+      yield* later(0); // the consumer is waiting for data
+      sub.return();
+      consumer.cancel();
+      return ((yield* catching(consumer)) as Error).constructor.name;
+    });
+    expect(outcome).toBe("CancelledError");
+  });
+});
