@@ -116,8 +116,8 @@ class EventSubscription<T> implements Subscription<T> {
       const waiter = (this._waiter = this._loop.createFuture<void>());
       try {
         yield* waiter;
-      } finally {
         // Stryker disable next-line BlockStatement: the future is done once yield* ends (set or cancelled), and _push skips a done one; clearing only drops the reference
+      } finally {
         this._waiter = null;
       }
     }

@@ -115,8 +115,8 @@ class MapConcurrent<T, U> implements PollableSubscription<U> {
       } catch (error) {
         this._release();
         throw error;
-      } finally {
         // Stryker disable next-line BlockStatement: the future is done once yield* ends (set or cancelled), and wake() skips a done one; clearing only drops the reference
+      } finally {
         this._consumerWaiter = null;
       }
     }

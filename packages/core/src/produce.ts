@@ -156,8 +156,8 @@ class Production<T> implements Subscription<T> {
       const waiter = (this._consumer = this._loop.createFuture<void>());
       try {
         yield* waiter;
-      } finally {
         // Stryker disable next-line BlockStatement: the future is done once yield* ends (set or cancelled), and _wakeConsumer skips a done one; clearing only drops the reference
+      } finally {
         this._consumer = null;
       }
     }
