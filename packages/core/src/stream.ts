@@ -33,6 +33,8 @@ export interface Subscription<T> {
    * Releases the source now (a Node stream destroyed, a listener removed, a producing
    * task cancelled). Synchronous, so that it can run from a `for … of` loop's exit; work
    * the release starts (a cancelled producer's `finally` blocks) completes on later turns.
+   * Called from another task while the consumer waits in `next()`, it ends that `next()`
+   * with done (nothing is taken from the source for it).
    */
   return(): void;
 }
