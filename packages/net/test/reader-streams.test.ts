@@ -191,7 +191,11 @@ describe("lines(reader) released from another task", () => {
       yield* later(0); // the consumer is waiting for data
       sub.return();
       consumer.cancel();
-      return ((yield* catching(consumer)) as Error).constructor.name;
+      try {
+        return yield* consumer;
+      } catch (error) {
+        return (error as Error).constructor.name;
+      }
     });
     expect(outcome).toBe("CancelledError");
   });

@@ -43,7 +43,8 @@ class QueueSubscription<T> implements Subscription<T> {
     this._finishHeld();
     if (this._released) return DONE;
     let item: T;
-    const get = (this._get = this._queue.get() as unknown as QueueGet<T>);
+    const get = this._queue.get();
+    this._get = get as unknown as QueueGet<T>;
     try {
       item = yield* get;
     } catch (error) {
