@@ -11,7 +11,7 @@ import {
   subscribe,
   type Coroutine,
 } from "../src/index.js";
-import { catching, runVirtual, turn, turns } from "./helpers.js";
+import { catching, releasedWhileWaiting, runVirtual, turn, turns } from "./helpers.js";
 
 describe("fromAsyncIterable", () => {
   test("iterates an async generator and runs its finally when the consumer breaks", async () => {
@@ -462,21 +462,7 @@ describe("fromAsyncIterable released from another task", () => {
         },
       }),
     };
-    const log = await runVirtual(function* () {
-      const log: string[] = [];
-      const sub = yield* subscribe(fromAsyncIterable<number>(source));
-      const consumer = createTask(
-        (function* (): Coroutine<void> {
-          const r = yield* sub.next();
-          log.push(`consumer got done=${String(r.done)}`);
-        })(),
-      );
-      yield* turns(2);
-      sub.return();
-      log.push("released");
-      yield* consumer;
-      return log;
-    });
+    const log = await runVirtual(() => releasedWhileWaiting(fromAsyncIterable<number>(source)));
     expect(log).toEqual(["released", "consumer got done=true"]);
     expect(calls).toEqual(["return"]);
   });

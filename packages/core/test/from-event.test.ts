@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, test } from "vitest";
 import { CancelledError, createTask, each, fromEvent, subscribe, take, type Coroutine, type Subscription } from "../src/index.js";
-import { catching, runVirtual, turns } from "./helpers.js";
+import { catching, releasedWhileWaiting, runVirtual, turns } from "./helpers.js";
 
 describe("fromEvent", () => {
   test("events of an EventTarget arrive in order; the listener is removed on release", async () => {
@@ -57,20 +57,8 @@ describe("fromEvent", () => {
   test("a release from another task ends the consumer waiting in next(): it sees done, not a wait for ever", async () => {
     const emitter = new EventEmitter();
     const log = await runVirtual(function* () {
-      const log: string[] = [];
-      const sub = yield* subscribe(fromEvent<number>(emitter, "n"));
-      const consumer = createTask(
-        (function* (): Coroutine<void> {
-          const r = yield* sub.next();
-          log.push(`consumer got done=${String(r.done)}`);
-        })(),
-      );
-      yield* turns(1);
-      sub.return();
-      log.push("released");
-      yield* consumer;
-      log.push(`listeners ${emitter.listenerCount("n")}`);
-      return log;
+      const log = yield* releasedWhileWaiting(fromEvent<number>(emitter, "n"), 1);
+      return [...log, `listeners ${emitter.listenerCount("n")}`];
     });
     expect(log).toEqual(["released", "consumer got done=true", "listeners 0"]);
   });

@@ -6,9 +6,12 @@
  */
 import {
   EventLoop,
+  createTask,
   getRunningLoop,
   run,
+  subscribe,
   type Awaitable,
+  type Stream,
   type Coroutine,
   type Future,
   type Poller,
@@ -174,4 +177,25 @@ export function* catching(body: Awaitable<unknown>): Coroutine<unknown> {
     return error;
   }
   throw new Error("expected the coroutine to throw");
+}
+
+/**
+ * Subscribes to `stream`, lets a consumer task wait in `next()` for `settle` turns, then
+ * releases the subscription from this task: what the consumer's `next()` gave, in order
+ * with the release (`["released", "consumer got done=true"]` when the release ends it).
+ */
+export function* releasedWhileWaiting<T>(stream: Stream<T>, settle = 2): Coroutine<string[]> {
+  const log: string[] = [];
+  const sub = yield* subscribe(stream);
+  const consumer = createTask(
+    (function* (): Coroutine<void> {
+      const r = yield* sub.next();
+      log.push(`consumer got done=${String(r.done)}`);
+    })(),
+  );
+  yield* turns(settle);
+  sub.return();
+  log.push("released");
+  yield* consumer;
+  return log;
 }

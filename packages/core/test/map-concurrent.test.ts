@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { CancelledError, allTasks, createTask, currentTask, each, fromIterable, mapConcurrent, produce, subscribe, type Coroutine } from "../src/index.js";
-import { catching, runVirtual, sleep, turns } from "./helpers.js";
+import { catching, releasedWhileWaiting, runVirtual, sleep, turns } from "./helpers.js";
 
 /** Sleeps `ms` then returns `ms`, logging how many run at once. */
 function tracker(): { fn: (ms: number) => Coroutine<number>; most: () => number; log: string[] } {
@@ -228,25 +228,11 @@ describe("mapConcurrent", () => {
 
 describe("mapConcurrent released from another task", () => {
   test("a consumer waiting in next() with no fn running sees done", async () => {
-    const log = await runVirtual(function* () {
-      const log: string[] = [];
-      // A source that never yields: the feeder waits on it, and no fn is running.
-      const never = produce<number>(function* () {
-        yield* sleep(1e9);
-      });
-      const sub = yield* subscribe(mapConcurrent(never, 2, function* (n) { return n; }));
-      const consumer = createTask(
-        (function* (): Coroutine<void> {
-          const r = yield* sub.next();
-          log.push(`consumer got done=${String(r.done)}`);
-        })(),
-      );
-      yield* turns(2);
-      sub.return();
-      log.push("released");
-      yield* consumer;
-      return log;
+    // A source that never yields: the feeder waits on it, and no fn is running.
+    const never = produce<number>(function* () {
+      yield* sleep(1e9);
     });
+    const log = await runVirtual(() => releasedWhileWaiting(mapConcurrent(never, 2, function* (n) { return n; })));
     expect(log).toEqual(["released", "consumer got done=true"]);
   });
 });
