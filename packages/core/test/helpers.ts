@@ -12,6 +12,7 @@ import {
   subscribe,
   type Awaitable,
   type Stream,
+  type Subscription,
   type Coroutine,
   type Future,
   type Poller,
@@ -198,4 +199,35 @@ export function* releasedWhileWaiting<T>(stream: Stream<T>, settle = 2): Corouti
   log.push("released");
   yield* consumer;
   return log;
+}
+
+/**
+ * A source whose values are ready at once (a buffered source: it has `_poll`, the fast path
+ * `each` and the combinators take). It logs every `_poll()`, `next()` and `return()` call,
+ * so a test sees which path a pull took and that a released source is never asked again.
+ * Like every source, it releases once however often `return()` is called: "return" is logged once.
+ */
+export function ready(values: number[], log: string[]): Stream<number> {
+  return {
+    subscribe(): Subscription<number> {
+      let i = 0;
+      let released = false;
+      const pull = (): IteratorResult<number, undefined> =>
+        i < values.length ? { done: false, value: values[i++] as number } : { done: true, value: undefined };
+      return {
+        _poll() {
+          log.push("poll");
+          return pull();
+        },
+        *next() {
+          log.push("next");
+          return pull();
+        },
+        return() {
+          if (!released) log.push("return");
+          released = true;
+        },
+      } as Subscription<number>;
+    },
+  };
 }

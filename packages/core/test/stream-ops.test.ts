@@ -1,37 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { each, filter, fromIterable, map, subscribe, take, type Coroutine, type Stream, type Subscription } from "../src/index.js";
-import { catching, runVirtual } from "./helpers.js";
-
-/**
- * A source whose values are ready at once (a buffered source: it has `_poll`, the fast path
- * `each` and the combinators take). It logs every `_poll()`, `next()` and `return()` call,
- * so a test sees which path a pull took and that a released source is never asked again.
- * Like every source, it releases once however often `return()` is called: "return" is logged once.
- */
-function ready(values: number[], log: string[]): Stream<number> {
-  return {
-    subscribe(): Subscription<number> {
-      let i = 0;
-      let released = false;
-      const pull = (): IteratorResult<number, undefined> =>
-        i < values.length ? { done: false, value: values[i++] as number } : { done: true, value: undefined };
-      return {
-        _poll() {
-          log.push("poll");
-          return pull();
-        },
-        *next() {
-          log.push("next");
-          return pull();
-        },
-        return() {
-          if (!released) log.push("return");
-          released = true;
-        },
-      } as Subscription<number>;
-    },
-  };
-}
+import { catching, ready, runVirtual } from "./helpers.js";
 
 /** A source of 0..count-1, each one turn away (no fast path); logs every next() and its release. */
 function slow(count: number, log: string[]): Stream<number> {

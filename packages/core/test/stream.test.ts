@@ -13,7 +13,7 @@ import {
   type Stream,
   type Subscription,
 } from "../src/index.js";
-import { catching, runVirtual, sleep, turns } from "./helpers.js";
+import { catching, ready, runVirtual, sleep, turns } from "./helpers.js";
 
 /** A stream of 0..count-1 that records pulls and releases, each value one turn away. */
 function counted(count: number, log: string[], opts?: { failAt?: number }): Stream<number> {
@@ -37,32 +37,6 @@ function counted(count: number, log: string[], opts?: { failAt?: number }): Stre
           log.push("release");
         },
       };
-    },
-  };
-}
-
-/** A source with `values` ready at once (it has `_poll`); logs each `_poll()`, `next()` and its release. */
-function ready(values: number[], log: string[]): Stream<number> {
-  return {
-    subscribe(): Subscription<number> {
-      let i = 0;
-      let released = false;
-      const pull = (): IteratorResult<number, undefined> =>
-        i < values.length ? { done: false, value: values[i++] as number } : { done: true, value: undefined };
-      return {
-        _poll() {
-          log.push("poll");
-          return pull();
-        },
-        *next() {
-          log.push("next");
-          return pull();
-        },
-        return() {
-          if (!released) log.push("return");
-          released = true;
-        },
-      } as Subscription<number>;
     },
   };
 }
