@@ -118,8 +118,11 @@ describe("a batch out of its 256-turn budget", () => {
   it("asks a poller that waited already (wait(0) returned true) to resume with one wakeup()", async () => {
     const poller = new RecordingPoller(new WaitedAlready());
     await chain(poller, 300);
-    // One as runForever starts, one when the budget ran out.
-    expect(poller.wakeups).toBe(2);
+    // One per wait(0) that returned true: as runForever starts, and each time the budget ran
+    // out (at 256 turns, or earlier on a loaded machine when its time was spent first).
+    const waits = poller.requests.filter((r) => r === 0).length;
+    expect(waits).toBeGreaterThanOrEqual(2);
+    expect(poller.wakeups).toBe(waits);
   });
 });
 
