@@ -413,8 +413,8 @@ export class NodeTransport implements Transport, DispatchTarget {
     // Bytes still waiting for their share go along, in order.
     const backlog = this._backlog;
     this._backlog = null;
-    // Stryker disable next-line EqualityOperator: backlog[backlog.length] is undefined, never DATA
-    if (backlog !== null) for (let i = 0; i < backlog.length; i += 2) if (backlog[i] === DATA) held.push(backlog[i + 1] as Buffer);
+    // Kinds and payloads in pairs: the length is even.
+    if (backlog !== null) for (let i = 0; i !== backlog.length; i += 2) if (backlog[i] === DATA) held.push(backlog[i + 1] as Buffer);
     this._owner = null;
     this._dispatcher.open.delete(this);
     return { socket, held };
