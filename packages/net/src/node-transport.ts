@@ -4,7 +4,7 @@ import type * as tls from "node:tls";
 import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
 import type { Dispatcher, DispatchTarget } from "./node-dispatcher.js";
 
-// Event kinds carried by the dispatcher.
+// Event kinds carried by the dispatcher (exported for the tests, which play Node's part).
 export const STARTED = 0;
 export const DATA = 1;
 export const END = 2;
