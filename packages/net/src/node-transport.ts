@@ -4,13 +4,13 @@ import type * as tls from "node:tls";
 import type { BaseProtocol, EventLoop, Protocol, Transport } from "@loop/core";
 import type { Dispatcher, DispatchTarget } from "./node-dispatcher.js";
 
-// Event kinds carried by the dispatcher.
+// Event kinds carried by the dispatcher (exported for the tests, which play Node's part).
 export const STARTED = 0;
-const DATA = 1;
-const END = 2;
-const ERROR = 3;
-const CLOSE = 4;
-const FLUSHED = 5;
+export const DATA = 1;
+export const END = 2;
+export const ERROR = 3;
+export const CLOSE = 4;
+export const FLUSHED = 5;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -20,9 +20,7 @@ const NO_PROTOCOL: Protocol = {
   pauseWriting() {},
   resumeWriting() {},
   dataReceived() {},
-  eofReceived() {
-    return false;
-  },
+  eofReceived() {},
 };
 
 /** asyncio's default write-buffer limits (FlowControlMixin / _set_write_buffer_limits). */
@@ -112,7 +110,11 @@ export class NodeTransport implements Transport, DispatchTarget {
   private _backlog: unknown[] | null = null;
   private _backlogBytes = 0;
   private _throttled = false;
-  /** The dispatcher will call `release()` (set by `releaseLater`, cleared when `release()` returns false). */
+  /**
+   * While a backlog waits: the dispatcher will call `release()` (set with `releaseLater`,
+   * cleared when `release()` gives up while reading is paused). Meaningless without a backlog.
+   */
+  // Stryker disable next-line BooleanLiteral: read only while a backlog exists, and making one sets it
   private _releaseQueued = false;
   /** The dispatcher's round in which this socket last sent data (see `Dispatcher.share`). */
   private _round = -1;
@@ -139,7 +141,9 @@ export class NodeTransport implements Transport, DispatchTarget {
   start(protocol: Protocol, made: boolean): void {
     this._protocol = protocol;
     if (made) protocol.connectionMade(this);
-    if (!this._readingPaused && !this._connectionLost) this._socket.on("data", onData);
+    // Even if connectionMade paused reading (or closed): the socket is paused then, and a
+    // listener does not resume a paused socket; resumeReading() needs it there.
+    this._socket.on("data", onData);
   }
 
   /** A Node event of the socket (from Node, between loop turns): queued, or kept for a later iteration past the share. */
@@ -215,12 +219,14 @@ export class NodeTransport implements Transport, DispatchTarget {
       backlog.splice(0, i);
       return true;
     }
-    this._releaseQueued = false;
+    // `_releaseQueued` stays as it is: it only counts while a backlog exists, and the
+    // next backlog sets it when it asks for its release.
     this._backlog = null;
     this._backlogBytes = 0;
     if (this._throttled) {
       this._throttled = false;
-      if (!this._readingPaused && !this._closing) this._socket.resume();
+      // Reading is not paused here (see above).
+      if (!this._closing) this._socket.resume();
     }
     return false;
   }
@@ -370,7 +376,7 @@ export class NodeTransport implements Transport, DispatchTarget {
   }
 
   abort(): void {
-    if (this._connectionLost) return;
+    // Once the connection is lost the socket is destroyed already, and destroy() does nothing.
     this._closing = true;
     this._socket.destroy();
   }
@@ -407,7 +413,8 @@ export class NodeTransport implements Transport, DispatchTarget {
     // Bytes still waiting for their share go along, in order.
     const backlog = this._backlog;
     this._backlog = null;
-    if (backlog !== null) for (let i = 0; i < backlog.length; i += 2) if (backlog[i] === DATA) held.push(backlog[i + 1] as Buffer);
+    // Kinds and payloads in pairs: the length is even.
+    if (backlog !== null) for (let i = 0; i !== backlog.length; i += 2) if (backlog[i] === DATA) held.push(backlog[i + 1] as Buffer);
     this._owner = null;
     this._dispatcher.open.delete(this);
     return { socket, held };
@@ -507,7 +514,8 @@ export class NodeTransport implements Transport, DispatchTarget {
     this._dispatcher.open.delete(this);
     this._owner?.transportClosed(this);
     this._owner = null;
-    if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);
+    // Lost before start(): NO_PROTOCOL hears it, and ignores it.
+    this._protocol.connectionLost(error);
   }
 }
 
