@@ -38,8 +38,9 @@ export interface DatagramAddressInfo {
  */
 export function openDatagramSocket(opts?: DatagramSocketOptions): Coroutine<DatagramSocket> {
   const options = checkDatagramOptions("openDatagramSocket", opts);
-  const limit = opts?.limit ?? DEFAULT_LIMIT;
-  if (typeof limit !== "number" || !(limit > 0) || !Number.isFinite(limit)) {
+  const limit: unknown = opts?.limit ?? DEFAULT_LIMIT;
+  if (typeof limit !== "number") throw new TypeError(`openDatagramSocket({ limit }): limit must be a number of bytes, got ${typeof limit}`);
+  if (!(limit > 0) || !Number.isFinite(limit)) {
     throw new RangeError(`openDatagramSocket({ limit }): limit must be a positive number of bytes, got ${String(limit)}`);
   }
   return (function* (): Coroutine<DatagramSocket> {
@@ -140,13 +141,14 @@ export class DatagramSocket {
   /**
    * Sends one datagram (to `addr`, or to the peer of a socket opened with `remoteAddr`),
    * then waits while the transport's write buffer is over its high-water mark.
-   * @throws Error once the socket is closed; TypeError for bad data or address.
+   * @throws Error once the socket is closed, and when close() ends the wait (the datagram
+   *   was handed to the transport already); TypeError for bad data or address.
    */
   *send(data: Uint8Array | string, addr?: DatagramAddress): Coroutine<void> {
     if (this._closed) throw closedError("send");
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     this.transport.sendto(bytes, addr);
-    while (this._writingPaused && !this._closed) {
+    while (this._writingPaused) {
       const waiter = this._loop.createFuture<void>();
       waiter.label = "DatagramSocket.send: waiting for the write buffer to drain";
       this._drainers.push(waiter);
@@ -156,6 +158,8 @@ export class DatagramSocket {
         const at = this._drainers.indexOf(waiter);
         if (at !== -1) this._drainers.splice(at, 1);
       }
+      // Woken by close(): the datagram went to the transport, but this socket is gone.
+      if (this._closed) throw closedError("send");
     }
   }
 
@@ -208,7 +212,7 @@ export class DatagramSocket {
   }
 
   private _lost(): void {
-    if (this._closed) return;
+    // Twice (close(), then the transport's connectionLost) finds both lists empty.
     this._closed = true;
     for (const waiter of this._receivers.splice(0)) if (!waiter.done()) waiter.setResult();
     for (const waiter of this._drainers.splice(0)) if (!waiter.done()) waiter.setResult();

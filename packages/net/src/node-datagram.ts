@@ -55,7 +55,7 @@ export function openNodeDatagram(loop: EventLoop, protocolFactory: () => Datagra
  * loop and sits in the dispatcher's `open` set. `_closing` never goes back to false.
  */
 class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
-  private _socket: dgram.Socket | null = null;
+  private readonly _socket: dgram.Socket;
   private _protocol: DatagramProtocol = NO_PROTOCOL;
   private readonly _dispatcher: Dispatcher;
   private readonly _peer: DatagramAddress | null;
@@ -77,22 +77,18 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
   ) {
     this._dispatcher = dispatcherFor(_loop);
     this._peer = _options.remoteAddr ?? null;
+    const { localAddr, remoteAddr, reusePort } = _options;
+    const family = _options.family ?? (isIPv6(localAddr?.[0]) || isIPv6(remoteAddr?.[0]) ? 6 : 4);
+    // SO_REUSEADDR lets several UDP sockets share a port on Linux; Node 22.12+ also has
+    // SO_REUSEPORT (`reusePort`), which Node 20 ignores. createSocket throws only for a bad
+    // type or option, and both are fixed here.
+    const reuse = reusePort === true;
+    this._socket = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", reuseAddr: reuse, ...(reuse ? { reusePort: true } : {}) } as dgram.SocketOptions);
   }
 
   begin(): void {
-    const { localAddr, remoteAddr, reusePort, allowBroadcast } = this._options;
-    const family = this._options.family ?? (isIPv6(localAddr?.[0]) || isIPv6(remoteAddr?.[0]) ? 6 : 4);
-    let socket: dgram.Socket;
-    try {
-      // SO_REUSEADDR lets several UDP sockets share a port on Linux; Node 22.12+ also has
-      // SO_REUSEPORT (`reusePort`), which Node 20 ignores.
-      const reuse = reusePort === true;
-      socket = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", reuseAddr: reuse, ...(reuse ? { reusePort: true } : {}) } as dgram.SocketOptions);
-    } catch (error) {
-      this._future.setException(error);
-      return;
-    }
-    this._socket = socket;
+    const { localAddr, remoteAddr, allowBroadcast } = this._options;
+    const socket = this._socket;
     (socket as OwnedSocket)[TRANSPORT] = this;
     socket.on("message", onMessage);
     socket.on("error", onError);
@@ -105,11 +101,20 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
     });
     const onBound = (): void => {
       if (allowBroadcast === true) socket.setBroadcast(true);
-      if (remoteAddr === undefined) this.queue(READY, null);
-      else socket.connect(remoteAddr[1], remoteAddr[0], () => this.queue(READY, null));
+      if (remoteAddr === undefined) {
+        this.queue(READY, null);
+        return;
+      }
+      try {
+        socket.connect(remoteAddr[1], remoteAddr[0], () => this.queue(READY, null));
+      } catch (error) {
+        // A port Node refuses (the driver's options are not checked): fail the open, not the process.
+        this.queue(ERROR, error);
+      }
     };
     try {
-      socket.bind({ port: localAddr?.[1] ?? 0, address: localAddr?.[0] ?? (family === 6 ? "::" : "0.0.0.0") }, onBound);
+      // Without an address Node binds to every one ("0.0.0.0" or "::").
+      socket.bind({ port: localAddr?.[1] ?? 0, address: localAddr?.[0] }, onBound);
     } catch (error) {
       this.queue(ERROR, error);
     }
@@ -174,29 +179,26 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
   }
 
   private _failOpen(error: unknown): void {
-    this._closing = true;
     this._closeSocket();
     const address = this._options.localAddr ?? this._options.remoteAddr;
     if (!this._future.done()) this._future.setException(withAddress(error, address?.[0], address?.[1], undefined));
   }
 
+  /** The socket's 'close' event: once only (handleEvent ignores everything after it). */
   private _connectionLost(): void {
-    if (this._lost) return;
     this._lost = true;
     this._closing = true;
     this._dispatcher.open.delete(this);
     this._loop.unrefExternal();
-    if (this._ready) this._call("connectionLost", () => this._protocol.connectionLost?.(null));
+    // An open that failed before the factory ran still has NO_PROTOCOL, which has no connectionLost.
+    this._call("connectionLost", () => this._protocol.connectionLost?.(null));
   }
 
   private _closeSocket(): void {
-    if (this._socketClosed || this._socket === null) return;
+    // Node's close() throws on a socket already closed.
+    if (this._socketClosed) return;
     this._socketClosed = true;
-    try {
-      this._socket.close();
-    } catch {
-      // Closed already: its 'close' event is on its way.
-    }
+    this._socket.close();
   }
 
   /** Protocol callbacks that throw go to the loop's exception handler, as asyncio's `_fatal_error` logs them. */
@@ -211,7 +213,8 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
   /** Node completed one send (Node calls this between loop turns). */
   private readonly _onSent = (error: Error | null): void => {
     this._buffered -= this._sizes.shift() ?? 0;
-    if (error !== null && error !== undefined && !this._closing) this.queue(ERROR, error);
+    // After close() the ERROR is dropped where it is delivered (handleEvent), as one from Node is.
+    if (error !== null) this.queue(ERROR, error);
     if (this._protocolPaused && this._buffered <= this._low) this.queue(RESUME, null);
     if (this._closing && this._buffered === 0) this._closeSocket();
   };
@@ -221,7 +224,7 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
   sendto(data: Uint8Array, addr?: DatagramAddress): void {
     if (this._closing) throw new Error("DatagramTransport.sendto: the transport is closed; open a new endpoint to send more");
     if (!(data instanceof Uint8Array)) throw new TypeError(`DatagramTransport.sendto(data, addr): data must be a Uint8Array, got ${typeof data}`);
-    const socket = this._socket as dgram.Socket;
+    const socket = this._socket;
     const peer = this._peer;
     if (peer !== null) {
       if (addr !== undefined && (addr[0] !== peer[0] || addr[1] !== peer[1])) {
@@ -242,7 +245,6 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
   }
 
   close(): void {
-    if (this._closing) return;
     this._closing = true;
     // asyncio's close(): what is buffered still goes out; the socket closes after it.
     if (this._buffered === 0) this._closeSocket();
@@ -263,10 +265,10 @@ class NodeDatagramTransport implements DatagramTransport, DispatchTarget {
     else if (name === "peername") value = this._peer === null ? undefined : [this._peer[0], this._peer[1]];
     else if (name === "sockname") {
       try {
-        const a = (this._socket as dgram.Socket).address();
+        const a = this._socket.address();
         value = [a.address, a.port];
       } catch {
-        value = undefined;
+        // Closed: Node has no address for it, and the fallback answers.
       }
     }
     return (value === undefined ? fallback : value) as T | undefined;
