@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { isMainThread } from "node:worker_threads";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { DefaultPoller, type AbstractEventLoop, type AbstractFuture, type ProcessDriver, type ProcessHandle, type ProcessProtocols, type SpawnOptions } from "@loop/core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
@@ -66,7 +67,10 @@ export function checkNoLeaks(): void {
     expect(zombies()).toEqual([]);
   });
   afterAll(() => {
-    expect(openFds()).toBe(fdsBefore);
+    // In a thread pool (how Stryker runs the tests) this file shares the process, and its
+    // descriptor table, with the worker threads running other files: the count means
+    // nothing there, and a failing afterAll makes Stryker drop the file's coverage.
+    if (isMainThread) expect(openFds()).toBe(fdsBefore);
   });
 }
 
