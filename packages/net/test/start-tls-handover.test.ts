@@ -13,6 +13,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { getRunningLoop, run, type Coroutine } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -240,6 +241,43 @@ describe("startTls on a real connection (127.0.0.1)", () => {
       expect(serverSaw).toEqual(["hello\n"]);
       expect(watch.seen()).toBe(true);
       watch.restore();
+      writer.close();
+      yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    });
+    await expectNoOpenSocketHandles();
+  });
+
+  it("the peer's first handshake bytes, left in the socket's own buffer while the server had paused reading, reach the TLS socket", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
+    await run(function* () {
+      const serverSaw: string[] = [];
+      const server = yield* startServer(
+        function* (reader, writer) {
+          expect(text(yield* reader.readline())).toBe("STARTTLS\n");
+          writer.transport.pauseReading();
+          writer.write("GO\n");
+          // Node keeps reading into a paused socket's buffer: wait for the handshake there.
+          const raw = writer.getExtraInfo<Socket>("socket")!;
+          while (raw.readableLength === 0) yield;
+          yield* writer.startTls({ key, cert });
+          serverSaw.push(text(yield* reader.readline()));
+          writer.write("over tls\n");
+          yield* writer.drain();
+          writer.close();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const port = (server.address() as { port: number }).port;
+      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      writer.write("STARTTLS\n");
+      expect(text(yield* reader.readline())).toBe("GO\n");
+      yield* writer.startTls({ ca: cert, serverHostname: "localhost" });
+      writer.write("hello\n");
+      expect(text(yield* reader.readline())).toBe("over tls\n");
+      expect(serverSaw).toEqual(["hello\n"]);
       writer.close();
       yield* writer.waitClosed();
       server.close();
