@@ -19,7 +19,7 @@ import { getRunningLoop, run, type Coroutine } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionResetError, openConnection, startServer, type StreamReader, type StreamWriter } from "../src/index.js";
 import { Dispatcher, dispatcherFor, type DispatchTarget } from "../src/node-dispatcher.js";
-import { DATA, END, NodeTransport } from "../src/node-transport.js";
+import { CLOSE, DATA, END, NodeTransport } from "../src/node-transport.js";
 import { bytes, FakeSocket, fakeTransport, LogProtocol } from "./fake-socket.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
 
@@ -315,6 +315,38 @@ describe("startTls on a real connection (127.0.0.1)", () => {
       watch.restore();
       writer.close();
       yield* writer.waitClosed();
+      server.close();
+      yield* server.waitClosed();
+    });
+    await expectNoOpenSocketHandles();
+  });
+
+  it("a reset queued in the dispatcher when the server detaches fails the upgrade with the socket's error (no hang)", async () => {
+    if (cert === "") return;
+    await run(function* () {
+      const watch = watchDispatcher();
+      const outcome = getRunningLoop().createFuture<unknown>();
+      const server = yield* startServer(
+        function* (reader, writer) {
+          yield* untilQueued(reader, writer, watch, CLOSE);
+          try {
+            yield* writer.startTls({ key, cert });
+            outcome.setResult("upgraded");
+          } catch (error) {
+            outcome.setResult(error);
+          }
+        },
+        "127.0.0.1",
+        0,
+      );
+      const port = (server.address() as { port: number }).port;
+      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      writer.write("STARTTLS\n");
+      expect(text(yield* reader.readline())).toBe("GO\n");
+      writer.getExtraInfo<Socket>("socket")!.resetAndDestroy();
+      expect(yield* outcome).toMatchObject({ code: "ECONNRESET" });
+      watch.restore();
+      yield* writer.waitClosed(); // the client's own reset: a close, not an error
       server.close();
       yield* server.waitClosed();
     });
