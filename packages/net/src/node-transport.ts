@@ -425,7 +425,7 @@ export class NodeTransport implements Transport, DispatchTarget {
     const backlog = this._backlog;
     this._backlog = null;
     if (backlog !== null) for (const item of backlog) events.push(item);
-    // An error or a close stays with the socket, whose new owner learns of it from Node.
+    // An error or a close has destroyed the socket: its new owner sees that on the socket.
     for (let i = 0; i !== events.length; i += 2) {
       if (events[i] === DATA) held.push(events[i + 1] as Buffer);
       else if (events[i] === END) eof = true;
