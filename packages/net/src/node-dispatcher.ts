@@ -8,6 +8,9 @@ export interface DispatchTarget {
   discard(): void;
 }
 
+/** What a withdrawn event's slot delivers to: nothing. */
+const WITHDRAWN: DispatchTarget = { handleEvent() {}, discard() {} };
+
 /**
  * The share of a socket that is the only busy one: with nobody to be unfair to but a
  * newcomer, it may hand the loop this much per host iteration (fewer iterations for a bulk
@@ -47,6 +50,8 @@ export class Dispatcher {
   private _spareTargets: DispatchTarget[] = [];
   private _spareKinds: number[] = [];
   private _sparePayloads: unknown[] = [];
+  /** During a flush the spare arrays hold the events being delivered; this is the next one's index. */
+  private _next = 0;
   private _scheduled = false;
   private readonly _loop: EventLoop;
   private readonly _flush: () => void;
@@ -146,6 +151,27 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Takes back every event of `target` not yet delivered (those later in a flush under way,
+   * then those queued for the next), appending kinds and payloads interleaved to `into`,
+   * in arrival order. Their slots stay and deliver nothing: the other targets' events keep
+   * their order, and the queue its arrays. For startTls, which hands the socket over with
+   * everything Node already read from it.
+   */
+  withdraw(target: DispatchTarget, into: unknown[]): void {
+    this._withdrawFrom(this._spareTargets, this._spareKinds, this._sparePayloads, this._next, target, into);
+    this._withdrawFrom(this._targets, this._kinds, this._payloads, 0, target, into);
+  }
+
+  private _withdrawFrom(targets: DispatchTarget[], kinds: number[], payloads: unknown[], from: number, target: DispatchTarget, into: unknown[]): void {
+    for (let i = from; i < targets.length; i++) {
+      if (targets[i] !== target) continue;
+      into.push(kinds[i], payloads[i]);
+      targets[i] = WITHDRAWN;
+      payloads[i] = null;
+    }
+  }
+
   /** Delivers every queued event, in order. */
   flush(): void {
     this._scheduled = false;
@@ -162,17 +188,25 @@ export class Dispatcher {
     const kinds = this._kinds;
     const payloads = this._payloads;
     // Events that arrive while these run (none from Node, which waits for the turn to
-    // end, but a target may push) go to the spare arrays and the next flush.
+    // end, but a target may push) go to the spare arrays and the next flush. The arrays
+    // being delivered are the spares meanwhile, so that `withdraw` finds the rest of them.
     this._targets = this._spareTargets;
     this._kinds = this._spareKinds;
     this._payloads = this._sparePayloads;
-    for (let i = 0; i < targets.length; i++) (targets[i] as DispatchTarget).handleEvent(kinds[i] as number, payloads[i]);
-    targets.length = 0;
-    kinds.length = 0;
-    payloads.length = 0;
     this._spareTargets = targets;
     this._spareKinds = kinds;
     this._sparePayloads = payloads;
+    try {
+      for (let i = 0; i < targets.length; i++) {
+        this._next = i + 1;
+        (targets[i] as DispatchTarget).handleEvent(kinds[i] as number, payloads[i]);
+      }
+    } finally {
+      this._next = 0;
+      targets.length = 0;
+      kinds.length = 0;
+      payloads.length = 0;
+    }
   }
 }
 

@@ -15,7 +15,7 @@ import type {
   StartTlsOptions,
   Transport,
 } from "@loop/core";
-import { withAddress } from "./errors.js";
+import { ConnectionResetError, withAddress } from "./errors.js";
 import { openNodeDatagram } from "./node-datagram.js";
 import { dispatcherFor, type DispatchTarget } from "./node-dispatcher.js";
 import { NodeTransport, STARTED, type TransportOwner } from "./node-transport.js";
@@ -298,10 +298,23 @@ class TlsUpgrade implements DispatchTarget {
   begin(): void {
     const { server, serverHostname, ...rest } = this._options;
     const owner = this._old.owner;
-    const { socket: raw, held } = this._old.detach();
-    // Bytes that arrived while the old transport was paused belong to the handshake.
+    const { socket: raw, held, eof } = this._old.detach();
+    if (eof || raw.readableEnded || raw.destroyed) {
+      // The peer ended (or lost) the connection before any handshake byte of ours could
+      // reach it, so the handshake cannot complete; and a TLSSocket on a socket that has
+      // emitted 'end' or 'close' never hears of it and would wait forever. Fail as
+      // asyncio's SSLProtocol fails a handshake at EOF: ConnectionResetError.
+      const error: unknown = raw.errored ?? new ConnectionResetError("startTls: the peer closed the connection before the TLS handshake");
+      raw.destroy();
+      this._owner = owner;
+      this._dispatcher.push(this, FAILED, error);
+      return;
+    }
+    // Bytes Node read before the hand-over belong to the handshake. The TLSSocket takes
+    // them from the socket's buffer a tick after it is made; the socket stays paused until
+    // then, or it would flow them out to no listener first.
+    raw.pause();
     for (let i = held.length - 1; i >= 0; i--) raw.unshift(held[i] as Buffer);
-    raw.resume();
     let socket: tls.TLSSocket;
     try {
       if (server === true) {

@@ -399,8 +399,14 @@ export class NodeTransport implements Transport, DispatchTarget {
 
   // --- internals ----------------------------------------------------------------------
 
-  /** For startTls: stops listening to the socket and hands it over, without losing the connection. */
-  detach(): { socket: net.Socket; held: Buffer[] } {
+  /**
+   * For startTls: stops listening to the socket and hands it over, without losing the
+   * connection, with everything Node read from it that the protocol has not had, in
+   * arrival order: the bytes held while reading was paused, then the events still queued
+   * in the dispatcher, then those waiting for their share. `eof`: the end of stream was
+   * among them (Node has emitted 'end', so they cannot be unshifted back into the socket).
+   */
+  detach(): { socket: net.Socket; held: Buffer[]; eof: boolean } {
     this._detached = true;
     this._closing = true;
     const socket = this._socket;
@@ -409,15 +415,24 @@ export class NodeTransport implements Transport, DispatchTarget {
     socket.off("error", onError);
     socket.off("close", onClose);
     const held = this._held ?? [];
+    let eof = this._heldEof;
     this._held = null;
-    // Bytes still waiting for their share go along, in order.
+    this._heldEof = false;
+    // The backlog came after what is queued (see `_queuedBytes`). Kinds and payloads in
+    // pairs: the length is even.
+    const events: unknown[] = [];
+    this._dispatcher.withdraw(this, events);
     const backlog = this._backlog;
     this._backlog = null;
-    // Kinds and payloads in pairs: the length is even.
-    if (backlog !== null) for (let i = 0; i !== backlog.length; i += 2) if (backlog[i] === DATA) held.push(backlog[i + 1] as Buffer);
+    if (backlog !== null) for (const item of backlog) events.push(item);
+    // An error or a close has destroyed the socket: its new owner sees that on the socket.
+    for (let i = 0; i !== events.length; i += 2) {
+      if (events[i] === DATA) held.push(events[i + 1] as Buffer);
+      else if (events[i] === END) eof = true;
+    }
     this._owner = null;
     this._dispatcher.open.delete(this);
-    return { socket, held };
+    return { socket, held, eof };
   }
 
   /** Adopts the owner of the transport this one replaces (startTls on a server connection). */

@@ -91,6 +91,15 @@ export class FakeDispatcher {
   noteActive(): void {
     this.log.push("noteActive");
   }
+  /** Takes back the target's queued events, as the real dispatcher does (kinds and payloads interleaved). */
+  withdraw(target: NodeTransport, into: unknown[]): void {
+    for (let i = 0; i < this.events.length; i++) {
+      const [owner, kind, payload] = this.events[i] as [NodeTransport, number, unknown];
+      if (owner !== target) continue;
+      into.push(kind, payload);
+      this.events.splice(i--, 1);
+    }
+  }
   /** Hands every queued event to its transport, in order (one flush). */
   deliver(): void {
     for (const [target, kind, payload] of this.events.splice(0)) target.handleEvent(kind, payload);

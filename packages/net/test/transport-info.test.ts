@@ -153,10 +153,7 @@ describe("detach (startTls)", () => {
     });
   });
 
-  // Not yet: bytes Node read before the detach that still wait in the dispatcher's queue
-  // (delivered in a later callback of the same turn) are dropped by the old transport, and
-  // an end waiting in the backlog is dropped by detach(); the TLS socket never sees them.
-  it.todo("bytes (and the end) still queued in the dispatcher when startTls detaches the transport reach the TLS socket, in order");
+  // Bytes and an end still queued in the dispatcher, and a real TLS hand-over: start-tls-handover.test.ts.
 
   it("bytes already on their way to the old protocol are not given to it once the socket is handed over", async () => {
     await run(function* () {
