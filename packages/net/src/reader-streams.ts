@@ -21,7 +21,7 @@ function checkReader(where: string, reader: unknown): void {
  */
 export function chunks(reader: StreamReader, size = 65_536): Stream<Uint8Array> {
   checkReader("chunks(reader, size)", reader);
-  if (typeof size !== "number" || !Number.isInteger(size) || size < 1) {
+  if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`chunks(reader, size): size must be an integer >= 1 (bytes), got ${String(size)}`);
   }
   return { subscribe: () => new ReaderSubscription(reader, size, false) };
