@@ -78,7 +78,8 @@ class ReaderSubscription<T> implements Subscription<T> {
     if (!this._lines) return { done: false, value: data as T };
     let end = data.byteLength;
     if (data[end - 1] === 0x0a) end--;
-    if (end > 0 && data[end - 1] === 0x0d) end--;
+    // A line of just "\n" leaves end at 0, and data[-1] is undefined: no bounds check needed.
+    if (data[end - 1] === 0x0d) end--;
     return { done: false, value: this._decoder.decode(data.subarray(0, end)) as T };
   }
 
