@@ -1,4 +1,4 @@
-import { CancelledError, currentTask, type Coroutine, type Stream, type Subscription } from "@loop/core";
+import { CancelledError, currentTask, type Coroutine, type Stream, type Subscription, type Task } from "@loop/core";
 import { StreamReader } from "./stream-reader.js";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
@@ -21,7 +21,7 @@ function checkReader(where: string, reader: unknown): void {
  */
 export function chunks(reader: StreamReader, size = 65_536): Stream<Uint8Array> {
   checkReader("chunks(reader, size)", reader);
-  if (typeof size !== "number" || !Number.isInteger(size) || size < 1) {
+  if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`chunks(reader, size): size must be an integer >= 1 (bytes), got ${String(size)}`);
   }
   return { subscribe: () => new ReaderSubscription(reader, size, false) };
@@ -66,7 +66,7 @@ class ReaderSubscription<T> implements Subscription<T> {
       this._ended = true;
       // A return() from another task cancelled the wait for data, and no cancel() of the
       // consumer's task came with it: the end of the stream (the reader keeps its bytes).
-      if (released && error instanceof CancelledError && currentTask()?.cancelling() === 0) return DONE;
+      if (released && error instanceof CancelledError && (currentTask() as Task<unknown>).cancelling() === 0) return DONE;
       throw error;
     } finally {
       this._reading = false;
@@ -78,7 +78,8 @@ class ReaderSubscription<T> implements Subscription<T> {
     if (!this._lines) return { done: false, value: data as T };
     let end = data.byteLength;
     if (data[end - 1] === 0x0a) end--;
-    if (end > 0 && data[end - 1] === 0x0d) end--;
+    // A line of just "\n" leaves end at 0, and data[-1] is undefined: no bounds check needed.
+    if (data[end - 1] === 0x0d) end--;
     return { done: false, value: this._decoder.decode(data.subarray(0, end)) as T };
   }
 
@@ -87,6 +88,7 @@ class ReaderSubscription<T> implements Subscription<T> {
     // A consumer waiting for data (a release from another task) sees the end: the reader's
     // wait is cancelled, as asyncio's readline() cancelled leaves the buffer as it was.
     const waiter = this._reader._waiter;
-    if (this._reading && waiter !== null && !waiter.done()) waiter.cancel("the stream was released");
+    // (A waiter already woken by data is null here; cancel() of a done one would do nothing.)
+    if (this._reading && waiter !== null) waiter.cancel("the stream was released");
   }
 }

@@ -82,10 +82,6 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     return (this._flags & CONNECTION_LOST) !== 0;
   }
   /** @internal */
-  private set _connectionLost(on: boolean) {
-    this._flags = on ? this._flags | CONNECTION_LOST : this._flags & ~CONNECTION_LOST;
-  }
-  /** @internal */
   private get _paused(): boolean {
     return (this._flags & PAUSED) !== 0;
   }
@@ -99,24 +95,12 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     return this._rare === null ? null : this._rare.lostError;
   }
   /** @internal */
-  private set _lostError(error: Error | null) {
-    if (error !== null || this._rare !== null) this._ensureRare().lostError = error;
-  }
-  /** @internal */
   private get _drainWaiters(): Future<void>[] | null {
     return this._rare === null ? null : this._rare.drainWaiters;
   }
   /** @internal */
-  private set _drainWaiters(waiters: Future<void>[] | null) {
-    if (waiters !== null || this._rare !== null) this._ensureRare().drainWaiters = waiters;
-  }
-  /** @internal */
   private get _closeWaiters(): Future<void>[] | null {
     return this._rare === null ? null : this._rare.closeWaiters;
-  }
-  /** @internal */
-  private set _closeWaiters(waiters: Future<void>[] | null) {
-    if (waiters !== null || this._rare !== null) this._ensureRare().closeWaiters = waiters;
   }
   private _ensureRare(): ProtocolRare {
     return (this._rare ??= { lostError: null, drainWaiters: null, closeWaiters: null });
@@ -166,15 +150,16 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
 
   /** The connection is gone: the reader sees end of stream (or `error`), waiting writers wake. */
   connectionLost(error: Error | null): void {
-    this._connectionLost = true;
-    this._lostError = error;
+    // Once only (the protocol contract): the flag and the error are never cleared.
+    this._flags |= CONNECTION_LOST;
+    if (error !== null) this._ensureRare().lostError = error;
     const reader = this._reader;
     if (reader !== null) {
       if (error === null) reader.feedEof();
       else reader.setException(error);
     }
+    // Woken once: no waitClosed() waits after the loss, so the list is left as it is.
     const closeWaiters = this._closeWaiters;
-    this._closeWaiters = null;
     if (closeWaiters !== null) {
       for (const waiter of closeWaiters) {
         if (waiter.done()) continue;
@@ -217,7 +202,8 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
 
   /** @internal After startTls: the protocol now hears from the TLS transport. */
   _replaceTransport(transport: Transport): void {
-    if (this._transport !== null) this._tracker?.transportReplaced(this._transport, transport);
+    // A writer exists only once the connection was made, so there is a transport to replace.
+    this._tracker?.transportReplaced(this._transport as Transport, transport);
     this._transport = transport;
     this._overTls = transport.getExtraInfo("sslcontext") !== undefined;
     this._reader?.setTransport(transport);
@@ -228,19 +214,21 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     return this._paused || this._connectionLost;
   }
 
-  /** @internal asyncio's `_drain_helper`. */
+  /** @internal asyncio's `_drain_helper`, called only when `_mustWaitForDrain()`: throws once the connection is lost, else waits. */
   *_drainHelper(label: string): Coroutine<void> {
     if (this._connectionLost) throw this._lostError ?? new ConnectionResetError("Connection lost");
-    if (!this._paused) return;
     const waiter = this._loop.createFuture<void>();
     waiter.label = label;
-    (this._drainWaiters ??= []).push(waiter);
+    (this._ensureRare().drainWaiters ??= []).push(waiter);
     try {
       yield* waiter;
     } finally {
+      // A drain given up (cancelled) leaves the list; a woken one finds it gone.
       const waiters = this._drainWaiters;
-      const at = waiters === null ? -1 : waiters.indexOf(waiter);
-      if (at !== -1) waiters?.splice(at, 1);
+      if (waiters !== null) {
+        const at = waiters.indexOf(waiter);
+        if (at !== -1) waiters.splice(at, 1);
+      }
     }
   }
 
@@ -252,14 +240,15 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
     }
     const waiter = this._loop.createFuture<void>();
     waiter.label = label;
-    (this._closeWaiters ??= []).push(waiter);
+    (this._ensureRare().closeWaiters ??= []).push(waiter);
     yield* waiter;
   }
 
   private _wakeDrainWaiters(error: Error | null): void {
-    const waiters = this._drainWaiters;
-    if (waiters === null || waiters.length === 0) return;
-    this._drainWaiters = null;
+    const rare = this._rare;
+    const waiters = rare === null ? null : rare.drainWaiters;
+    if (waiters === null) return;
+    (rare as ProtocolRare).drainWaiters = null;
     for (const waiter of waiters) {
       if (waiter.done()) continue;
       if (error === null) waiter.setResult(undefined);

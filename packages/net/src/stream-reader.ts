@@ -85,7 +85,9 @@ export class StreamReader {
   // the source it was made with; which method it names is in `_flags`. Checked without
   // reading the label's text, which would flatten it: a rope sharing `source` is 32 bytes,
   // its flat copy 56 more.
+  // Stryker disable next-line StringLiteral: never read before `_label` sets it (the kind bits start at 0, "no label yet")
   private _labelText = "";
+  // Stryker disable next-line StringLiteral: never read before `_label` sets it (the kind bits start at 0, "no label yet")
   private _labelSource = "";
 
   constructor(opts?: StreamReaderOptions) {
@@ -205,7 +207,7 @@ export class StreamReader {
    */
   readuntil(separator: string | Uint8Array = NEWLINE): Coroutine<Uint8Array> {
     let sep: Buffer;
-    if (typeof separator === "string") sep = separator === "\n" ? NEWLINE : Buffer.from(separator);
+    if (typeof separator === "string") sep = Buffer.from(separator);
     else if (separator instanceof Uint8Array) sep = asBuffer(separator);
     else throw new TypeError(`StreamReader.readuntil(separator): separator must be a string or a Uint8Array, got ${typeof separator}`);
     if (sep.length === 0) throw new RangeError("StreamReader.readuntil(separator): the separator must be at least one byte long");
@@ -315,7 +317,8 @@ export class StreamReader {
     }
     if (this._paused) {
       this._paused = false;
-      this._transport?.resumeReading();
+      // Only a reader with a transport pauses, and a transport is never taken away.
+      (this._transport as ReadTransport).resumeReading();
     }
     const waiter = this._loop.createFuture<void>();
     waiter.label = this._label(kind);
@@ -346,7 +349,7 @@ export class StreamReader {
   private _maybeResumeTransport(): void {
     if (this._paused && this._size <= this._limit) {
       this._paused = false;
-      this._transport?.resumeReading();
+      (this._transport as ReadTransport).resumeReading();
     }
   }
 
@@ -355,7 +358,7 @@ export class StreamReader {
     const first = this._first as Buffer;
     const rest = this._rest;
     if (rest === null) return first;
-    const parts: Buffer[] = [this._offset === 0 ? first : first.subarray(this._offset)];
+    const parts: Buffer[] = [first.subarray(this._offset)];
     for (let i = this._head; i < rest.length; i++) parts.push(rest[i] as Buffer);
     const joined = Buffer.concat(parts, this._size);
     this._first = joined;
@@ -508,7 +511,8 @@ class ReadOperation {
     } else if (this._state === FRESH) {
       this._state = FINISHED; // until it waits: a throw ends the operation
       if (reader._failed) throw reader._exception;
-      if (this._n === 0 && this._kind <= EXACTLY) return { done: true, value: EMPTY };
+      // read(0) returns at once, as asyncio's does; readexactly(0) gets the same from `_take(0)`.
+      if (this._n === 0 && this._kind === READ) return { done: true, value: EMPTY };
     } else {
       return { done: true, value: undefined as unknown as Uint8Array };
     }
@@ -527,15 +531,14 @@ class ReadOperation {
     }
   }
 
+  // `_leave` is harmless in any state: `_future` is null unless WAITING.
   throw(error: unknown): never {
-    if (this._state === WAITING) this._leave();
-    this._state = FINISHED;
+    this._leave();
     throw error;
   }
 
   return(value: Uint8Array): IteratorReturnResult<Uint8Array> {
-    if (this._state === WAITING) this._leave();
-    this._state = FINISHED;
+    this._leave();
     return { done: true, value };
   }
 

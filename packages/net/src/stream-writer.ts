@@ -13,7 +13,7 @@ import type { StreamReader } from "./stream-reader.js";
 export interface WriterProtocol extends Protocol {
   /** @internal True when `_drainHelper` would throw or wait. */
   _mustWaitForDrain(): boolean;
-  /** @internal asyncio's `_drain_helper`: waits while writing is paused; throws once the connection is lost. */
+  /** @internal asyncio's `_drain_helper`, called only when `_mustWaitForDrain()`: throws once the connection is lost, else waits until writing resumes. */
   _drainHelper(label: string): Coroutine<void>;
   /** @internal Waits until the connection is closed. */
   _waitClosed(label: string): Coroutine<void>;

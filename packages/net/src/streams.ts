@@ -210,7 +210,7 @@ function checkServerOptions(where: string, opts: StartServerOptions | undefined)
   if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw new TypeError(`${where}(…, opts): opts must be an object like { limit, backlog, tls }`);
   const limit = checkLimit(`${where}(…, { limit })`, opts?.limit);
   const backlog = opts?.backlog;
-  if (backlog !== undefined && (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0)) {
+  if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
     throw new RangeError(`${where}(…, { backlog }): backlog must be an integer of 0 or more`);
   }
   const tls = opts?.tls;
