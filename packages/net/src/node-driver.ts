@@ -335,6 +335,11 @@ class TlsUpgrade implements DispatchTarget {
     this._owner = owner;
     this._dispatcher.open.add(this);
     socket.on("error", this._onError);
+    // A server-side TLSSocket whose peer drops the handshake (a client that rejected the
+    // certificate) only ends, without an 'error' (half-open like the socket it wraps, it
+    // does not close); one destroyed under it (abortClients) only closes.
+    socket.on("end", this._onLost);
+    socket.on("close", this._onLost);
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this._fail(null);
     });
@@ -344,6 +349,7 @@ class TlsUpgrade implements DispatchTarget {
 
   private readonly _onSecure = (): void => this._dispatcher.push(this, OPENED, null);
   private readonly _onError = (error: Error): void => this._dispatcher.push(this, FAILED, error);
+  private readonly _onLost = (): void => this._dispatcher.push(this, FAILED, new ConnectionResetError("startTls: the connection was lost during the TLS handshake"));
 
   handleEvent(kind: number, payload: unknown): void {
     if (this._finished) return;
@@ -355,6 +361,8 @@ class TlsUpgrade implements DispatchTarget {
     this._dispatcher.open.delete(this);
     const socket = this._socket as tls.TLSSocket;
     socket.off("error", this._onError);
+    socket.off("end", this._onLost);
+    socket.off("close", this._onLost);
     const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: true, owner: this._owner ?? undefined });
     if (this._owner instanceof NodeListener) {
       this._owner.transports.delete(this._old);
