@@ -1,4 +1,4 @@
-import { lstatSync, unlinkSync } from "node:fs";
+import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type {
@@ -29,9 +29,13 @@ const FAILED = 1;
 
 type AddressInfo = { address: string; family: string; port: number };
 
-/** `server.listen({ reusePort })` arrived in Node 22.12 (and 23.1). */
-const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-const NODE_HAS_REUSE_PORT = major > 22 || (major === 22 && minor >= 12);
+/** Whether Node `version` ("22.12.0") has `server.listen({ reusePort })`: it arrived in 22.12 (and 23.1). */
+export function nodeCanReusePort(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
+const NODE_HAS_REUSE_PORT = nodeCanReusePort(process.versions.node);
 
 /**
  * Node's sockets as a `NetDriver`: TCP (`node:net`, TCP_NODELAY on), Unix sockets and TLS
@@ -103,7 +107,8 @@ class ConnectAttempt implements DispatchTarget {
         const servername = serverHostname ?? (host !== undefined && net.isIP(host) === 0 ? host : undefined);
         socket = tls.connect({ ...extra, host, port: port as number, path, servername } as tls.ConnectionOptions);
         socket.once("secureConnect", this._onConnected);
-        if (path === undefined) socket.setNoDelay(true);
+        // Node ignores it on a Unix socket.
+        socket.setNoDelay(true);
       } else if (path !== undefined) {
         socket = net.connect({ path, allowHalfOpen: true });
         socket.once("connect", this._onConnected);
@@ -136,9 +141,10 @@ class ConnectAttempt implements DispatchTarget {
   };
 
   handleEvent(kind: number, payload: unknown): void {
-    if (this._finished) return;
+    // Once finished, `_fail` does nothing: a late event cannot touch the transport's socket.
     if (kind === FAILED || this._future.done()) {
-      this._fail(kind === FAILED ? payload : null);
+      // OPENED's payload is null: a connect whose future is done (cancelled) fails quietly.
+      this._fail(payload);
       return;
     }
     this._finished = true;
@@ -203,21 +209,21 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
     const isTls = tlsOptions !== undefined;
     const server = isTls
       ? tls.createServer({ ...tlsOptions } as tls.TlsOptions)
-      : net.createServer({ allowHalfOpen: true, noDelay: path === undefined });
+      : net.createServer({ allowHalfOpen: true });
     this._server = server;
     server.on(isTls ? "secureConnection" : "connection", (socket: net.Socket) => {
-      if (this._closed || this._loop.isClosed()) {
+      // (The loop's close closes the listener too.)
+      if (this._closed) {
         socket.destroy();
         return;
       }
-      if (isTls && path === undefined) socket.setNoDelay(true);
+      // Node ignores it on a Unix socket.
+      socket.setNoDelay(true);
       this._loop.refExternal();
       const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: isTls, unixPath: path === undefined ? undefined : "", owner: this });
       this.transports.add(transport);
       this._dispatcher.push(transport, STARTED, this._protocolFactory);
     });
-    // A failed handshake only concerns that client (asyncio logs it in debug mode).
-    if (isTls) server.on("tlsClientError", () => {});
     server.on("error", (error) => this._dispatcher.push(this, FAILED, error));
     this._loop.refExternal();
     this._dispatcher.open.add(this);
@@ -250,28 +256,19 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
   }
 
   address(): AddressInfo | string | null {
-    if (this._options.path !== undefined) return this._options.path;
-    const address = this._server?.address();
-    return address === undefined ? null : (address as AddressInfo | null);
+    // Node gives the path of a Unix server. The server exists: the handle is handed out only once it listens.
+    return (this._server as net.Server).address() as AddressInfo | string | null;
   }
 
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    const server = this._server;
-    if (server === null) return;
-    server.close();
+    // Set in begin(), unless reusePort failed there, which marked the listener closed.
+    (this._server as net.Server).close();
     this._loop.unrefExternal();
     this._dispatcher.open.delete(this);
-    // asyncio 3.13 removes the socket file of a Unix server it created on close.
-    const path = this._options.path;
-    if (path !== undefined && this._listening) {
-      try {
-        if (lstatSync(path).isSocket()) unlinkSync(path);
-      } catch {
-        // Already gone.
-      }
-    }
+    // The socket file of a Unix server goes with it, as in asyncio 3.13: libuv unlinks
+    // the path it bound when the server's handle closes.
   }
 
   transportClosed(transport: NodeTransport): void {
@@ -352,9 +349,9 @@ class TlsUpgrade implements DispatchTarget {
   private readonly _onLost = (): void => this._dispatcher.push(this, FAILED, new ConnectionResetError("startTls: the connection was lost during the TLS handshake"));
 
   handleEvent(kind: number, payload: unknown): void {
-    if (this._finished) return;
+    // As in ConnectAttempt: once finished, `_fail` does nothing; OPENED's payload is null.
     if (kind === FAILED || this._future.done()) {
-      this._fail(kind === FAILED ? payload : null);
+      this._fail(payload);
       return;
     }
     this._finished = true;
