@@ -103,9 +103,10 @@ class ConnectAttempt implements DispatchTarget {
     let socket: net.Socket;
     try {
       if (tlsOption !== undefined && tlsOption !== false) {
-        const extra = tlsOption === true ? {} : tlsOption;
-        const servername = serverHostname ?? (host !== undefined && net.isIP(host) === 0 ? host : undefined);
-        socket = tls.connect({ ...extra, host, port: port as number, path, servername } as tls.ConnectionOptions);
+        // SNI takes a name, never an address; a Unix path has no host (isIP(undefined) is 0) and gives no name.
+        const servername = serverHostname ?? (net.isIP(host as string) === 0 ? host : undefined);
+        // Object.assign skips a primitive source: tls: true adds no option (Node's defaults).
+        socket = tls.connect(Object.assign({}, tlsOption, { host, port: port as number, path, servername }) as tls.ConnectionOptions);
         socket.once("secureConnect", this._onConnected);
         // Node ignores it on a Unix socket.
         socket.setNoDelay(true);

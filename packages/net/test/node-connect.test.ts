@@ -303,6 +303,39 @@ describe("a connect that fails", () => {
 });
 
 describe("what the attempt hands the transport", () => {
+  it("a Unix connection is half-open: the client still writes after the server's EOF", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "loop-net-half-"));
+    const path = join(dir, "half.sock");
+    try {
+      await run(function* () {
+        const { startUnixServer, openUnixConnection } = yield* ensureFuture(import("../src/index.js"));
+        const heard: string[] = [];
+        const server = yield* startUnixServer(function* (reader, writer) {
+          writer.writeEof();
+          heard.push(Buffer.from(yield* reader.read()).toString());
+          writer.close();
+        }, path);
+        const [reader, writer] = yield* openUnixConnection(path);
+        expect((yield* reader.read()).length).toBe(0);
+        writer.write("after your EOF");
+        writer.writeEof();
+        yield* until(() => heard.length === 1);
+        expect(heard).toEqual(["after your EOF"]);
+        writer.close();
+        yield* writer.waitClosed();
+        server.close();
+        yield* server.waitClosed();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await expectNoOpenSocketHandles();
+  });
+
+
   it("once the transport has the socket, an error the attempt still hears is not the attempt's: the connection goes on", async () => {
     await run(function* () {
       const server = yield* startServer(echoLines, "127.0.0.1", 0);
