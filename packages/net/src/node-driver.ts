@@ -137,8 +137,9 @@ class ConnectAttempt implements DispatchTarget {
   };
 
   private readonly _onFutureDone = (): void => {
-    // Cancelled while connecting (a timeout, a cancelled task): leave nothing open.
-    if (this._future.cancelled()) this._fail(null);
+    // Cancelled while connecting (a timeout, a cancelled task): leave nothing open. (Done
+    // any other way, the attempt has finished and `_fail` does nothing.)
+    this._fail(null);
   };
 
   handleEvent(kind: number, payload: unknown): void {
@@ -176,7 +177,8 @@ class ConnectAttempt implements DispatchTarget {
     socket.destroy();
     // The 'error' listener stays: Node may still emit one for the destroyed socket.
     this._loop.unrefExternal();
-    if (error !== null && !this._future.done()) {
+    // A null error comes with a done future (cancelled).
+    if (!this._future.done()) {
       const { host, port, path } = this._options;
       this._future.setException(withAddress(error, host, port, path));
     }
@@ -203,7 +205,7 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
   begin(): void {
     const { host, port, path, backlog, tls: tlsOptions } = this._options;
     if (this._options.reusePort === true && !NODE_HAS_REUSE_PORT) {
-      this._closed = true;
+      // Nothing was opened, and nothing will call close(): the handle is never handed out.
       this._future.setException(new Error(`reusePort: Node ${process.version} cannot set SO_REUSEPORT (Node >= 22.12 can); run the loop on @loop/selector's SelectorPoller, whose driver sets it`));
       return;
     }
@@ -264,7 +266,7 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    // Set in begin(), unless reusePort failed there, which marked the listener closed.
+    // Set in begin() before the listener is handed out or can be cancelled.
     (this._server as net.Server).close();
     this._loop.unrefExternal();
     this._dispatcher.open.delete(this);

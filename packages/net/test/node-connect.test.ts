@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { CancelledError, TimeoutError, createTask, getRunningLoop, run, type BaseTransport, type Coroutine, type ErrorContext, type EventLoop, type Future, type Protocol, type Transport, ensureFuture } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConnection, nodeNetDriver, openConnection, startServer, type StreamReader, type StreamWriter } from "../src/index.js";
+import { createConnection, createServer, nodeNetDriver, openConnection, openUnixConnection, startServer, startUnixServer, type StreamReader, type StreamWriter } from "../src/index.js";
 import { dispatcherFor, type DispatchTarget } from "../src/node-dispatcher.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
 import { catching } from "./stream-suite.js";
@@ -170,7 +170,6 @@ describe("a connect that does not finish", () => {
   it("cancelled after the connection was made but before the task resumed: the transport is aborted, not leaked", async () => {
     await run(function* () {
       const served: Quiet[] = [];
-      const { createServer } = yield* ensureFuture(import("../src/index.js"));
       const server = yield* createServer(
         () => {
           const protocol = new Quiet();
@@ -311,7 +310,6 @@ describe("what the attempt hands the transport", () => {
     const path = join(dir, "half.sock");
     try {
       await run(function* () {
-        const { startUnixServer, openUnixConnection } = yield* ensureFuture(import("../src/index.js"));
         const heard: string[] = [];
         const server = yield* startUnixServer(function* (reader, writer) {
           writer.writeEof();

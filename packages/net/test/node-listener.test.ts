@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancelledError, createTask, ensureFuture, getRunningLoop, run, type BaseTransport, type Coroutine, type ErrorContext, type EventLoop, type Future, type Protocol, type ServerHandle, type Transport } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, createUnixServer, nodeNetDriver, openConnection, openUnixConnection, startServer, type Server, type StreamReader, type StreamWriter } from "../src/index.js";
+import { createServer, createUnixServer, nodeNetDriver, openConnection, openUnixConnection, startServer, startUnixServer, type Server, type StreamReader, type StreamWriter } from "../src/index.js";
 import { nodeCanReusePort } from "../src/node-driver.js";
 import { dispatcherFor } from "../src/node-dispatcher.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
@@ -197,11 +197,40 @@ describe("where a server listens", () => {
 });
 
 function* startUnixServerEcho(path: string): Coroutine<Server> {
-  const { startUnixServer } = yield* ensureFuture(import("../src/index.js"));
   return yield* startUnixServer(echoLines, path);
 }
 
 describe("the listener's handle", () => {
+  it("an accepted TCP connection names its peer's address; an accepted Unix one has an empty peer name, as asyncio's", async () => {
+    const path = join(dir, "peer.sock");
+    await run(function* () {
+      const writers: StreamWriter[] = [];
+      const keep = function* (reader: StreamReader, writer: StreamWriter): Coroutine<void> {
+        writers.push(writer);
+        yield* reader.read();
+      };
+      const tcp = yield* startServer(keep, "127.0.0.1", 0);
+      const [, tcpClient] = yield* openConnection("127.0.0.1", portOf(tcp));
+      const unix = yield* startUnixServer(keep, path);
+      const [, unixClient] = yield* openUnixConnection(path);
+      yield* until(() => writers.length === 2);
+      const [tcpServed, unixServed] = writers;
+      expect((tcpServed!.getExtraInfo("peername") as net.AddressInfo).address).toBe("127.0.0.1");
+      expect((tcpServed!.getExtraInfo("peername") as net.AddressInfo).port).toBe((tcpClient.getExtraInfo("sockname") as net.AddressInfo).port);
+      expect(unixServed!.getExtraInfo("peername")).toBe("");
+      for (const writer of [tcpClient, unixClient]) {
+        writer.close();
+        yield* writer.waitClosed();
+      }
+      for (const server of [tcp, unix]) {
+        server.close();
+        yield* server.waitClosed();
+      }
+    });
+    await expectNoOpenSocketHandles();
+  });
+
+
   it("tracks the transports it accepted while they are open", async () => {
     await run(function* () {
       const loop = getRunningLoop();
