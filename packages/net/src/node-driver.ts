@@ -233,8 +233,8 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this.close();
     });
-    const listenOptions: net.ListenOptions & { reusePort?: boolean } = path !== undefined ? { path, backlog } : { host, port, backlog };
-    if (this._options.reusePort === true) listenOptions.reusePort = true;
+    // reusePort reaches Node only where it has it (true was refused above otherwise).
+    const listenOptions: net.ListenOptions & { reusePort?: boolean } = path !== undefined ? { path, backlog } : { host, port, backlog, reusePort: this._options.reusePort };
     server.listen(listenOptions, () => this._dispatcher.push(this, OPENED, null));
   }
 
