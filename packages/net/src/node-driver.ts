@@ -340,9 +340,8 @@ class TlsUpgrade implements DispatchTarget {
     // does not close); one destroyed under it (abortClients) only closes.
     socket.on("end", this._onLost);
     socket.on("close", this._onLost);
-    this._future.addDoneCallback(() => {
-      if (this._future.cancelled()) this._fail(null);
-    });
+    // Cancelled while upgrading: leave nothing open (done any other way, `_fail` does nothing).
+    this._future.addDoneCallback(() => this._fail(null));
   }
 
   private _owner: TransportOwner | null = null;
