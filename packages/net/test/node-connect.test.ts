@@ -117,6 +117,7 @@ describe("a connect that does not finish", () => {
       yield* collectingLoopErrors(function* (errors) {
         const connecting = createTask(createConnection(quiet, "127.0.0.1", silent.port, { tls: { ca: cert } }));
         yield* until(() => silent.accepted.length === 1);
+        expect(connecting.waitingOn()?.label).toBe(`createConnection to 127.0.0.1:${silent.port}`);
         connecting.cancel();
         const error = yield* catching(connecting);
         expect(error).toBeInstanceOf(CancelledError);
