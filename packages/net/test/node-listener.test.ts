@@ -555,6 +555,12 @@ describe("Server", () => {
       expect(text(yield* reader.readline())).toBe("secret\n");
       const handle = handleOf(server);
       expect([...handle.transports]).toEqual([upgraded[0]!.transport]);
+      // The upgrades let go of the sockets they handed over: none of their listeners is left.
+      for (const side of [writer, upgraded[0]!]) {
+        const socket = side.getExtraInfo<net.Socket>("socket")!;
+        const names = ["end", "close", "error"].flatMap((event) => socket.listeners(event).map((listener) => listener.name));
+        expect(names.filter((name) => name.startsWith("_on"))).toEqual([]);
+      }
       server.close();
       server.abortClients();
       // The client sees the TLS connection end: abortClients reached the new transport.
