@@ -351,6 +351,24 @@ describe("a listen that does not finish", () => {
     await expectNoOpenSocketHandles();
   });
 
+  it("cancelled after its listen failed but before the task resumed: the cancellation wins, not the listen's error", async () => {
+    await run(function* () {
+      const loop = getRunningLoop();
+      const taken = yield* createServer(() => new Logging(), "127.0.0.1", 0);
+      const listening = createTask(createServer(() => new Logging(), "127.0.0.1", portOf(taken)));
+      yield;
+      const [listener] = [...dispatcherFor(loop).open].filter((target) => target !== handleOf(taken)) as unknown as { _future: Future<ServerHandle> }[];
+      const pending = listener!._future;
+      yield* until(() => pending.done());
+      expect((pending.exception() as { code?: string }).code).toBe("EADDRINUSE");
+      listening.cancel();
+      expect(yield* catching(listening)).toBeInstanceOf(CancelledError);
+      taken.close();
+      yield* taken.waitClosed();
+    });
+    await expectNoOpenSocketHandles();
+  });
+
   it("labels what the task waits on: the listen, serveForever and waitClosed name the server", async () => {
     await run(function* () {
       const listening = createTask(createServer(() => new Logging(), "127.0.0.1", 0));
