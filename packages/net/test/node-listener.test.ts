@@ -357,7 +357,7 @@ describe("a listen that does not finish", () => {
       const taken = yield* createServer(() => new Logging(), "127.0.0.1", 0);
       const listening = createTask(createServer(() => new Logging(), "127.0.0.1", portOf(taken)));
       yield;
-      const [listener] = [...dispatcherFor(loop).open].filter((target) => target !== handleOf(taken)) as unknown as { _future: Future<ServerHandle> }[];
+      const [listener] = [...dispatcherFor(loop).open].filter((target) => target !== (handleOf(taken) as unknown)) as unknown as { _future: Future<ServerHandle> }[];
       const pending = listener!._future;
       yield* until(() => pending.done());
       expect((pending.exception() as { code?: string }).code).toBe("EADDRINUSE");
