@@ -165,8 +165,9 @@ class ConnectAttempt implements DispatchTarget {
     this._future.setResult(transport);
   }
 
+  // The attempt is in the dispatcher's open set, and can be discarded, only once it has its socket.
   discard(): void {
-    this._socket?.destroy();
+    (this._socket as net.Socket).destroy();
   }
 
   private _fail(error: unknown): void {
@@ -371,20 +372,22 @@ class TlsUpgrade implements DispatchTarget {
     this._future.setResult(transport);
   }
 
+  // As for a connect: open (discardable) and failing (events, the done callback) only once it has its socket.
   discard(): void {
-    this._socket?.destroy();
+    (this._socket as tls.TLSSocket).destroy();
   }
 
   private _fail(error: unknown): void {
     if (this._finished) return;
     this._finished = true;
     this._dispatcher.open.delete(this);
-    this._socket?.destroy();
+    (this._socket as tls.TLSSocket).destroy();
     // The old transport's external ref came with the socket; it goes with it. Its
     // protocol hears of the loss, as asyncio's does when a handshake fails.
     this._loop.unrefExternal();
     if (this._owner instanceof NodeListener) this._owner.transports.delete(this._old);
     if (!this._future.done()) this._future.setException(error);
-    this._protocol.connectionLost(error instanceof Error ? error : null);
+    // null when cancelled; otherwise the Error Node reported (or the lost connection's).
+    this._protocol.connectionLost(error as Error | null);
   }
 }

@@ -252,6 +252,27 @@ describe("a connect that does not finish", () => {
 });
 
 describe("a connect that fails", () => {
+  it("refused: gives back its one external ref exactly once", async () => {
+    await run(function* () {
+      const loop = getRunningLoop();
+      // A listener keeps a ref of its own, so that one given back twice would show.
+      const server = yield* startServer(echoLines, "127.0.0.1", 0);
+      const closed = yield* startServer(echoLines, "127.0.0.1", 0);
+      const port = (closed.address() as { port: number }).port;
+      closed.close();
+      yield* closed.waitClosed();
+      const refsBefore = externalRefs(loop);
+      expect(refsBefore).toBeGreaterThan(0);
+      const error = (yield* catching(createConnection(quiet, "127.0.0.1", port))) as { code?: string };
+      expect(error.code).toBe("ECONNREFUSED");
+      for (let i = 0; i < 5; i++) yield;
+      expect(externalRefs(loop)).toBe(refsBefore);
+      server.close();
+      yield* server.waitClosed();
+    });
+    await expectNoOpenSocketHandles();
+  });
+
   it("when Node refuses the options at once (a bad CA): the future fails with Node's TypeError and the address, and no ref is left", async () => {
     await run(function* () {
       const loop = getRunningLoop();
