@@ -372,7 +372,7 @@ class TlsUpgrade implements DispatchTarget {
     this._future.setResult(transport);
   }
 
-  // As for a connect: open (discardable) and failing (events, the done callback) only once it has its socket.
+  // As for a connect: in the open set, and discardable, only once it has its socket.
   discard(): void {
     (this._socket as tls.TLSSocket).destroy();
   }
@@ -381,7 +381,8 @@ class TlsUpgrade implements DispatchTarget {
     if (this._finished) return;
     this._finished = true;
     this._dispatcher.open.delete(this);
-    (this._socket as tls.TLSSocket).destroy();
+    // No TLS socket when the peer had already ended the connection (begin() destroyed it).
+    this._socket?.destroy();
     // The old transport's external ref came with the socket; it goes with it. Its
     // protocol hears of the loss, as asyncio's does when a handshake fails.
     this._loop.unrefExternal();
