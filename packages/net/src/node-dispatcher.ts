@@ -102,7 +102,8 @@ export class Dispatcher {
 
   /** A socket's first data of this round (see `share`). */
   noteActive(): void {
-    if (++this._active > this._recentBusy) this._updateShare();
+    this._active++;
+    this._updateShare();
   }
 
   private _updateShare(): void {

@@ -1,4 +1,4 @@
-import { lstatSync, unlinkSync } from "node:fs";
+import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type {
@@ -29,9 +29,13 @@ const FAILED = 1;
 
 type AddressInfo = { address: string; family: string; port: number };
 
-/** `server.listen({ reusePort })` arrived in Node 22.12 (and 23.1). */
-const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-const NODE_HAS_REUSE_PORT = major > 22 || (major === 22 && minor >= 12);
+/** Whether Node `version` ("22.12.0") has `server.listen({ reusePort })`: it arrived in 22.12 (and 23.1). */
+export function nodeCanReusePort(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
+const NODE_HAS_REUSE_PORT = nodeCanReusePort(process.versions.node);
 
 /**
  * Node's sockets as a `NetDriver`: TCP (`node:net`, TCP_NODELAY on), Unix sockets and TLS
@@ -99,11 +103,13 @@ class ConnectAttempt implements DispatchTarget {
     let socket: net.Socket;
     try {
       if (tlsOption !== undefined && tlsOption !== false) {
-        const extra = tlsOption === true ? {} : tlsOption;
-        const servername = serverHostname ?? (host !== undefined && net.isIP(host) === 0 ? host : undefined);
-        socket = tls.connect({ ...extra, host, port: port as number, path, servername } as tls.ConnectionOptions);
+        // SNI takes a name, never an address; a Unix path has no host (isIP(undefined) is 0) and gives no name.
+        const servername = serverHostname ?? (net.isIP(host as string) === 0 ? host : undefined);
+        // Object.assign skips a primitive source: tls: true adds no option (Node's defaults).
+        socket = tls.connect(Object.assign({}, tlsOption, { host, port: port as number, path, servername }) as tls.ConnectionOptions);
         socket.once("secureConnect", this._onConnected);
-        if (path === undefined) socket.setNoDelay(true);
+        // Node ignores it on a Unix socket.
+        socket.setNoDelay(true);
       } else if (path !== undefined) {
         socket = net.connect({ path, allowHalfOpen: true });
         socket.once("connect", this._onConnected);
@@ -131,14 +137,16 @@ class ConnectAttempt implements DispatchTarget {
   };
 
   private readonly _onFutureDone = (): void => {
-    // Cancelled while connecting (a timeout, a cancelled task): leave nothing open.
-    if (this._future.cancelled()) this._fail(null);
+    // Cancelled while connecting (a timeout, a cancelled task): leave nothing open. (Done
+    // any other way, the attempt has finished and `_fail` does nothing.)
+    this._fail(null);
   };
 
   handleEvent(kind: number, payload: unknown): void {
-    if (this._finished) return;
+    // Once finished, `_fail` does nothing: a late event cannot touch the transport's socket.
     if (kind === FAILED || this._future.done()) {
-      this._fail(kind === FAILED ? payload : null);
+      // OPENED's payload is null: a connect whose future is done (cancelled) fails quietly.
+      this._fail(payload);
       return;
     }
     this._finished = true;
@@ -157,8 +165,9 @@ class ConnectAttempt implements DispatchTarget {
     this._future.setResult(transport);
   }
 
+  // The attempt is in the dispatcher's open set, and can be discarded, only once it has its socket.
   discard(): void {
-    this._socket?.destroy();
+    (this._socket as net.Socket).destroy();
   }
 
   private _fail(error: unknown): void {
@@ -169,7 +178,8 @@ class ConnectAttempt implements DispatchTarget {
     socket.destroy();
     // The 'error' listener stays: Node may still emit one for the destroyed socket.
     this._loop.unrefExternal();
-    if (error !== null && !this._future.done()) {
+    // A null error comes with a done future (cancelled).
+    if (!this._future.done()) {
       const { host, port, path } = this._options;
       this._future.setException(withAddress(error, host, port, path));
     }
@@ -196,36 +206,36 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
   begin(): void {
     const { host, port, path, backlog, tls: tlsOptions } = this._options;
     if (this._options.reusePort === true && !NODE_HAS_REUSE_PORT) {
-      this._closed = true;
+      // Nothing was opened, and nothing will call close(): the handle is never handed out.
       this._future.setException(new Error(`reusePort: Node ${process.version} cannot set SO_REUSEPORT (Node >= 22.12 can); run the loop on @loop/selector's SelectorPoller, whose driver sets it`));
       return;
     }
     const isTls = tlsOptions !== undefined;
     const server = isTls
       ? tls.createServer({ ...tlsOptions } as tls.TlsOptions)
-      : net.createServer({ allowHalfOpen: true, noDelay: path === undefined });
+      : net.createServer({ allowHalfOpen: true });
     this._server = server;
     server.on(isTls ? "secureConnection" : "connection", (socket: net.Socket) => {
-      if (this._closed || this._loop.isClosed()) {
+      // (The loop's close closes the listener too.)
+      if (this._closed) {
         socket.destroy();
         return;
       }
-      if (isTls && path === undefined) socket.setNoDelay(true);
+      // Node ignores it on a Unix socket.
+      socket.setNoDelay(true);
       this._loop.refExternal();
       const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: isTls, unixPath: path === undefined ? undefined : "", owner: this });
       this.transports.add(transport);
       this._dispatcher.push(transport, STARTED, this._protocolFactory);
     });
-    // A failed handshake only concerns that client (asyncio logs it in debug mode).
-    if (isTls) server.on("tlsClientError", () => {});
     server.on("error", (error) => this._dispatcher.push(this, FAILED, error));
     this._loop.refExternal();
     this._dispatcher.open.add(this);
     this._future.addDoneCallback(() => {
       if (this._future.cancelled()) this.close();
     });
-    const listenOptions: net.ListenOptions & { reusePort?: boolean } = path !== undefined ? { path, backlog } : { host, port, backlog };
-    if (this._options.reusePort === true) listenOptions.reusePort = true;
+    // reusePort reaches Node only where it has it (true was refused above otherwise).
+    const listenOptions: net.ListenOptions & { reusePort?: boolean } = path !== undefined ? { path, backlog } : { host, port, backlog, reusePort: this._options.reusePort };
     server.listen(listenOptions, () => this._dispatcher.push(this, OPENED, null));
   }
 
@@ -250,28 +260,19 @@ class NodeListener implements ServerHandle, TransportOwner, DispatchTarget {
   }
 
   address(): AddressInfo | string | null {
-    if (this._options.path !== undefined) return this._options.path;
-    const address = this._server?.address();
-    return address === undefined ? null : (address as AddressInfo | null);
+    // Node gives the path of a Unix server. The server exists: the handle is handed out only once it listens.
+    return (this._server as net.Server).address() as AddressInfo | string | null;
   }
 
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    const server = this._server;
-    if (server === null) return;
-    server.close();
+    // Set in begin() before the listener is handed out or can be cancelled.
+    (this._server as net.Server).close();
     this._loop.unrefExternal();
     this._dispatcher.open.delete(this);
-    // asyncio 3.13 removes the socket file of a Unix server it created on close.
-    const path = this._options.path;
-    if (path !== undefined && this._listening) {
-      try {
-        if (lstatSync(path).isSocket()) unlinkSync(path);
-      } catch {
-        // Already gone.
-      }
-    }
+    // The socket file of a Unix server goes with it, as in asyncio 3.13: libuv unlinks
+    // the path it bound when the server's handle closes.
   }
 
   transportClosed(transport: NodeTransport): void {
@@ -335,26 +336,33 @@ class TlsUpgrade implements DispatchTarget {
     this._owner = owner;
     this._dispatcher.open.add(this);
     socket.on("error", this._onError);
-    this._future.addDoneCallback(() => {
-      if (this._future.cancelled()) this._fail(null);
-    });
+    // A server-side TLSSocket whose peer drops the handshake (a client that rejected the
+    // certificate) only ends, without an 'error' (half-open like the socket it wraps, it
+    // does not close); one destroyed under it (abortClients) only closes.
+    socket.on("end", this._onLost);
+    socket.on("close", this._onLost);
+    // Cancelled while upgrading: leave nothing open (done any other way, `_fail` does nothing).
+    this._future.addDoneCallback(() => this._fail(null));
   }
 
   private _owner: TransportOwner | null = null;
 
   private readonly _onSecure = (): void => this._dispatcher.push(this, OPENED, null);
   private readonly _onError = (error: Error): void => this._dispatcher.push(this, FAILED, error);
+  private readonly _onLost = (): void => this._dispatcher.push(this, FAILED, new ConnectionResetError("startTls: the connection was lost during the TLS handshake"));
 
   handleEvent(kind: number, payload: unknown): void {
-    if (this._finished) return;
+    // As in ConnectAttempt: once finished, `_fail` does nothing; OPENED's payload is null.
     if (kind === FAILED || this._future.done()) {
-      this._fail(kind === FAILED ? payload : null);
+      this._fail(payload);
       return;
     }
     this._finished = true;
     this._dispatcher.open.delete(this);
     const socket = this._socket as tls.TLSSocket;
     socket.off("error", this._onError);
+    socket.off("end", this._onLost);
+    socket.off("close", this._onLost);
     const transport = new NodeTransport(this._loop, socket, this._dispatcher, { tls: true, owner: this._owner ?? undefined });
     if (this._owner instanceof NodeListener) {
       this._owner.transports.delete(this._old);
@@ -364,20 +372,23 @@ class TlsUpgrade implements DispatchTarget {
     this._future.setResult(transport);
   }
 
+  // As for a connect: in the open set, and discardable, only once it has its socket.
   discard(): void {
-    this._socket?.destroy();
+    (this._socket as tls.TLSSocket).destroy();
   }
 
   private _fail(error: unknown): void {
     if (this._finished) return;
     this._finished = true;
     this._dispatcher.open.delete(this);
+    // No TLS socket when the peer had already ended the connection (begin() destroyed it).
     this._socket?.destroy();
     // The old transport's external ref came with the socket; it goes with it. Its
     // protocol hears of the loss, as asyncio's does when a handshake fails.
     this._loop.unrefExternal();
     if (this._owner instanceof NodeListener) this._owner.transports.delete(this._old);
     if (!this._future.done()) this._future.setException(error);
-    this._protocol.connectionLost(error instanceof Error ? error : null);
+    // null when cancelled; otherwise the Error Node reported (or the lost connection's).
+    this._protocol.connectionLost(error as Error | null);
   }
 }

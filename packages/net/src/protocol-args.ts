@@ -24,7 +24,7 @@ export function checkServerArgs(
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`${where}(protocolFactory, host, port): port must be an integer from 0 to 65535, got ${port}`);
   if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw new TypeError(`${where}(…, opts): opts must be an object like { backlog, tls, reusePort }`);
   const backlog = opts?.backlog;
-  if (backlog !== undefined && (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0)) throw new RangeError(`${where}(…, { backlog }): backlog must be an integer of 0 or more`);
+  if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) throw new RangeError(`${where}(…, { backlog }): backlog must be an integer of 0 or more`);
   const tls = opts?.tls;
   if (tls !== undefined && (typeof tls !== "object" || tls === null)) throw new TypeError(`${where}(…, { tls }): tls must be an object of TLS server options (key, cert, …)`);
   const reusePort = opts?.reusePort;

@@ -31,22 +31,25 @@ export class Server implements ConnectionTracker {
     this._handle = handle;
   }
 
+  // A Server reaches user code only once startServer/createServer gave it its handle:
+  // `_handle` is set wherever a caller can look.
+
   /** Node's AddressInfo for TCP (`{ address, family, port }`), the path for a Unix server; null once closed. */
   address(): AddressInfo | string | null {
-    if (this._closed || this._handle === null) return null;
-    return this._handle.address();
+    if (this._closed) return null;
+    return (this._handle as ServerHandle).address();
   }
 
   /** True while the server accepts connections (asyncio's `is_serving`). */
   isServing(): boolean {
-    return !this._closed && this._handle !== null;
+    return !this._closed;
   }
 
   /** Stops listening; open connections go on (asyncio 3.13). */
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    this._handle?.close();
+    (this._handle as ServerHandle).close();
     const forever = this._servingForever;
     if (forever !== null && !forever.done()) forever.cancel();
     if (this._active === 0) this._wakeup();
