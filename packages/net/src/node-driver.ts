@@ -100,6 +100,12 @@ class ConnectAttempt implements DispatchTarget {
 
   begin(): void {
     const { host, port, path, tls: tlsOption, serverHostname } = this._options;
+    // Node makes the socket's handle before it looks at the port, and leaves it open when
+    // it throws on one it refuses: a port is checked here, before Node sees it.
+    if (path === undefined && !(Number.isInteger(port) && (port as number) >= 0 && (port as number) <= 65535)) {
+      this._future.setException(withAddress(new RangeError(`NodeNetDriver.connect: port must be an integer from 0 to 65535, got ${String(port)}`), host, port, path));
+      return;
+    }
     let socket: net.Socket;
     try {
       if (tlsOption !== undefined && tlsOption !== false) {

@@ -288,6 +288,23 @@ describe("a connect that fails", () => {
     await expectNoOpenSocketHandles();
   });
 
+  it("with a port Node refuses (called directly, without createConnection's checks): a RangeError naming the port, and no socket handle left open", async () => {
+    for (const port of [70000, -1, 1.5, 65536]) {
+      await run(function* () {
+        const loop = getRunningLoop();
+        const refsBefore = externalRefs(loop);
+        const pending = nodeNetDriver.connect(loop, quiet, { host: "127.0.0.1", port });
+        const error = (yield* catching(pending)) as RangeError & { port: number; address: string };
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error.message).toBe(`NodeNetDriver.connect: port must be an integer from 0 to 65535, got ${port}`);
+        expect([error.address, error.port]).toEqual(["127.0.0.1", port]);
+        expect(externalRefs(loop)).toBe(refsBefore);
+      });
+      // Node's own check threw after making a TCP handle, which stayed open.
+      await expectNoOpenSocketHandles();
+    }
+  });
+
   it("when the protocol factory throws: createConnection throws that error and the new connection is aborted", async () => {
     await run(function* () {
       const served: StreamReader[] = [];
