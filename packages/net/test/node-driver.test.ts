@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { runVirtual } from "@loop/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getNetDriver, nodeNetDriver, openConnection, openUnixConnection, startServer, startUnixServer, type StreamReader, type StreamWriter } from "../src/index.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
+import { makeTestCertificate } from "./tls-cert.js";
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString();
 
@@ -27,18 +28,7 @@ let cert = "";
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "loop-net-"));
-  // A throwaway self-signed certificate for 127.0.0.1, made for this run only.
-  const made = spawnSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-    { stdio: "ignore" },
-  );
-  if (made.status === 0) {
-    key = readFileSync(join(dir, "key.pem"), "utf8");
-    cert = readFileSync(join(dir, "cert.pem"), "utf8");
-  } else if (process.env.CI) {
-    throw new Error("openssl is needed to make the TLS tests' certificate: apt-get install openssl");
-  }
+  ({ key, cert } = makeTestCertificate());
 });
 
 afterAll(async () => {

@@ -9,10 +9,6 @@
  * the dispatcher has them), so its startTls runs in the turn before the flush that would
  * deliver them, as when a STARTTLS reply and the handshake's first bytes cross.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { getRunningLoop, run, type Coroutine } from "@loop/core";
@@ -22,6 +18,7 @@ import { Dispatcher, dispatcherFor, type DispatchTarget } from "../src/node-disp
 import { CLOSE, DATA, END, NodeTransport } from "../src/node-transport.js";
 import { bytes, FakeSocket, fakeTransport, LogProtocol } from "./fake-socket.js";
 import { expectNoOpenSocketHandles } from "./node-handles.js";
+import { makeTestCertificate } from "./tls-cert.js";
 
 const text = (chunk: Uint8Array): string => Buffer.from(chunk).toString();
 
@@ -155,28 +152,14 @@ describe("NodeTransport.detach hands over everything the protocol has not had", 
   });
 });
 
-let dir = "";
 let key = "";
 let cert = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "loop-net-tls-"));
-  // A throwaway self-signed certificate for 127.0.0.1, made for this run only.
-  const made = spawnSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-    { stdio: "ignore" },
-  );
-  if (made.status === 0) {
-    key = readFileSync(join(dir, "key.pem"), "utf8");
-    cert = readFileSync(join(dir, "cert.pem"), "utf8");
-  } else if (process.env.CI) {
-    throw new Error("openssl is needed to make the TLS tests' certificate: apt-get install openssl");
-  }
+  ({ key, cert } = makeTestCertificate());
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
   await expectNoOpenSocketHandles();
 });
 
