@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollerConformance } from "@loop/testing";
 import { SelectorPoller } from "../src/index.js";
 import { available, openFds } from "./native-available.js";
+import { fdCountHolds } from "./fds.js";
 
 describe.skipIf(!available)("the selector poller", () => {
   let fdsBefore = 0;
@@ -9,7 +10,7 @@ describe.skipIf(!available)("the selector poller", () => {
     fdsBefore = openFds();
   });
   afterAll(() => {
-    expect(openFds()).toBe(fdsBefore);
+    if (fdCountHolds) expect(openFds()).toBe(fdsBefore);
   });
   pollerConformance(() => new SelectorPoller(), { describe, it });
 });

@@ -1,4 +1,5 @@
 import { readdirSync, readlinkSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 
 /**
  * The open file descriptors of this process (Linux: /proc/self/fd), epoll sets left out:
@@ -15,3 +16,11 @@ export function openFds(): number {
   }
   return count;
 }
+
+/**
+ * Whether a count of this process's descriptors says anything about one test file: not in a
+ * worker thread (Stryker runs the tests in a thread pool), where other files' threads open
+ * and close descriptors in the same table. A failing afterAll would also make Stryker drop
+ * the file's coverage. The selector's own count (`stats()`) is per thread and still holds.
+ */
+export const fdCountHolds = isMainThread;
