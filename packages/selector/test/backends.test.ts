@@ -40,9 +40,13 @@ describe("choosing the readiness backend", () => {
 });
 
 describe.skipIf(!available)("LOOP_SELECTOR_BACKEND in a thread of its own", () => {
-  it("is read when the thread's first SelectorPoller is made: uv_poll runs on uv_poll, an unknown name throws a RangeError at the constructor", async () => {
+  it("is read when the thread's first SelectorPoller is made: uv_poll runs on uv_poll, an unknown name throws a RangeError at the constructor", async (context) => {
     // Workers load the built package, as a user's would (`pnpm build` first).
-    if (!existsSync(new URL("../dist/index.js", import.meta.url))) throw new Error("this test runs the built package: run `pnpm build` first");
+    if (!existsSync(new URL("../dist/index.js", import.meta.url))) {
+      // Stryker's sandbox (pnpm test:mutation) has no build: nothing of the mutated sources runs here.
+      if (process.env.LOOP_MUTATION_RUN === "1") return context.skip("no built package in a mutation run's sandbox");
+      throw new Error("this test runs the built package: run `pnpm build` first");
+    }
     const source = `
       const { parentPort, workerData } = require("node:worker_threads");
       import(workerData.selector).then((m) => {

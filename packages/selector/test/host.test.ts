@@ -146,7 +146,7 @@ describe.skipIf(!available)("the selector beside Node's own event loop", () => {
     );
   });
 
-  it("runs in worker threads, one selector per thread, each with its own loop", async () => {
+  it("runs in worker threads, one selector per thread, each with its own loop", async (context) => {
     const workerSource = `
       const { parentPort, workerData } = require("node:worker_threads");
       (async () => {
@@ -165,7 +165,11 @@ describe.skipIf(!available)("the selector beside Node's own event loop", () => {
       })().catch((e) => { parentPort.postMessage("error " + e.stack); });
     `;
     // Workers load the built packages, as a user's would (`pnpm build` first).
-    if (!existsSync(new URL("../dist/index.js", import.meta.url))) throw new Error("the worker-thread test runs the built packages: run `pnpm build` first");
+    if (!existsSync(new URL("../dist/index.js", import.meta.url))) {
+      // Stryker's sandbox (pnpm test:mutation) has no build: nothing of the mutated sources runs here.
+      if (process.env.LOOP_MUTATION_RUN === "1") return context.skip("no built package in a mutation run's sandbox");
+      throw new Error("the worker-thread test runs the built packages: run `pnpm build` first");
+    }
     const urls = {
       core: new URL("../../core/dist/index.js", import.meta.url).href,
       net: new URL("../../net/dist/index.js", import.meta.url).href,
