@@ -1,0 +1,102 @@
+import { describe, expect, test } from "vitest";
+import { TimerHandle } from "../src/index.js";
+import { RingQueue } from "../src/ring-queue.js";
+import { TimerWheel, type TimerItem } from "../src/timer-wheel.js";
+import type { Callback } from "../src/types.js";
+
+// Timer order inside one millisecond when the deadlines crowd into a sliver of it: the
+// wheel's counting pass puts them all in one sub-range, which it then sorts by merging
+// runs (more than 16 timers) — the path a spread of deadlines never reaches.
+
+interface Probe {
+  readonly handle: TimerHandle;
+  readonly when: number;
+  readonly sequence: number;
+}
+
+function newWheel(): { wheel: TimerWheel; ready: RingQueue<TimerItem | null> } {
+  const ready = new RingQueue<TimerItem | null>();
+  return { wheel: new TimerWheel(ready), ready };
+}
+
+/** A deterministic shuffle (a linear congruential generator), so a failure reproduces. */
+function shuffled(n: number, seed: number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  let state = seed >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Schedules one timer per deadline, in the order given, and returns them as the model sees them. */
+function schedule(wheel: TimerWheel, deadlines: number[], owners: Map<Callback, Probe>): Probe[] {
+  return deadlines.map((when, sequence) => {
+    const callback = (): void => {};
+    const handle = new TimerHandle(callback);
+    wheel.push(callback, when, handle);
+    const probe = { handle, when, sequence };
+    owners.set(callback, probe);
+    return probe;
+  });
+}
+
+/** By deadline, equal deadlines in scheduling order: the order the loop must run them in. */
+const expected = (probes: Probe[]): number[] =>
+  probes
+    .filter((p) => !p.handle.cancelled())
+    .sort((a, b) => a.when - b.when || a.sequence - b.sequence)
+    .map((p) => p.sequence);
+
+function fire(wheel: TimerWheel, ready: RingQueue<TimerItem | null>, now: number, owners: Map<Callback, Probe>): number[] {
+  const count = wheel.popDue(now);
+  const out: number[] = [];
+  while (ready.length > 0) {
+    const item = ready.shift();
+    if (item !== null) out.push(owners.get(item as Callback)!.sequence);
+  }
+  expect(out.length).toBe(count);
+  return out;
+}
+
+describe("TimerWheel: timers crowded into a sliver of one millisecond", () => {
+  // Sizes around the merge widths (16, 32, 64, …), odd tails, and one larger than the
+  // sort's scratch space (1024), which must grow.
+  test.each([17, 31, 33, 48, 100, 257, 1500])("%i timers scheduled out of order fire by deadline", (n) => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const base = 7;
+    const probes = schedule(wheel, shuffled(n, n * 7919).map((rank) => base + 0.5 + rank * 2 ** -30), owners);
+    expect(fire(wheel, ready, base + 1, owners)).toEqual(expected(probes));
+    expect(wheel.size).toBe(0);
+  });
+
+  test.each([40, 100, 1100])("%i timers with repeated deadlines fire by deadline, equal ones in scheduling order", (n) => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const base = -3;
+    const probes = schedule(wheel, shuffled(n, n + 17).map((rank) => base + 0.25 + (rank % Math.ceil(n / 3)) * 2 ** -32), owners);
+    expect(fire(wheel, ready, base + 1, owners)).toEqual(expected(probes));
+  });
+
+  test("cancelled timers among crowded ones are skipped and the rest keep their order", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const probes = schedule(wheel, shuffled(90, 5).map((rank) => 12.75 + rank * 2 ** -28), owners);
+    for (let i = 0; i < probes.length; i += 4) probes[i]!.handle.cancel();
+    expect(fire(wheel, ready, 13, owners)).toEqual(expected(probes));
+    expect(wheel.size).toBe(0);
+  });
+
+  test("crowded timers spread over the millisecond's sub-ranges keep order within and across them", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    // 64 sub-ranges for 100 timers; three crowds in three of them, each over 16 timers.
+    const deadlines = shuffled(100, 99).map((rank) => 40 + [0.1, 0.5, 0.9][rank % 3]! + rank * 2 ** -30);
+    const probes = schedule(wheel, deadlines, owners);
+    expect(fire(wheel, ready, 40.5, owners)).toEqual(expected(probes).filter((s) => probes[s]!.when <= 40.5));
+    expect(fire(wheel, ready, 41, owners)).toEqual(expected(probes).filter((s) => probes[s]!.when > 40.5));
+  });
+});
