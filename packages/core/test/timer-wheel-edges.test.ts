@@ -99,4 +99,26 @@ describe("TimerWheel: timers crowded into a sliver of one millisecond", () => {
     expect(fire(wheel, ready, 40.5, owners)).toEqual(expected(probes).filter((s) => probes[s]!.when <= 40.5));
     expect(fire(wheel, ready, 41, owners)).toEqual(expected(probes).filter((s) => probes[s]!.when > 40.5));
   });
+
+  test("a crowd followed by another crowd in the next sub-range: merging the first leaves the second intact", () => {
+    // 80 timers: the second merge pass (width 32) has a short tail run; a merge that ran
+    // past the end of its range would overwrite the next crowd's timers.
+    for (const [first, second] of [[80, 40], [48, 17], [112, 30]] as const) {
+      const { wheel, ready } = newWheel();
+      const owners = new Map<Callback, Probe>();
+      const ranks = shuffled(first + second, first);
+      const deadlines = ranks.map((rank) => 5 + (rank < first ? 0.125 : 0.625) + rank * 2 ** -30);
+      const probes = schedule(wheel, deadlines, owners);
+      expect(fire(wheel, ready, 6, owners)).toEqual(expected(probes));
+    }
+  });
+
+  test("a crowded bucket sorted after a spread-out one fires by deadline (the sort's scratch is reused)", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const spread = schedule(wheel, shuffled(300, 3).map((rank) => 100 + rank / 300), owners);
+    expect(fire(wheel, ready, 101, owners)).toEqual(expected(spread));
+    const crowd = schedule(wheel, shuffled(200, 4).map((rank) => 101 + 0.875 + rank * 2 ** -30), owners);
+    expect(fire(wheel, ready, 102, owners)).toEqual(expected(crowd));
+  });
 });
