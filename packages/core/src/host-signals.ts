@@ -7,7 +7,7 @@
 import type { SignalDriver, SignalListener } from "./signal-driver.js";
 
 /** The part of Node's `process` this file uses. */
-interface HostProcess {
+export interface HostProcess {
   readonly pid: number;
   on(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
@@ -26,8 +26,10 @@ const FALLBACK_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 
 /**
  * `SignalDriver` over `process.on`/`process.off`. Node calls the listeners from its own
  * signal watcher, between loop turns, which is what the contract asks.
+ *
+ * @internal Exported for tests, which drive it over a stand-in `process`.
  */
-class HostSignalDriver implements SignalDriver {
+export class HostSignalDriver implements SignalDriver {
   /** How many listeners this driver added per signal, to tell them from foreign ones. */
   private readonly _ours = new Map<string, number>();
   /** Errors whose going uncaught must end the process by the signal they map to. */
@@ -92,8 +94,8 @@ class HostSignalDriver implements SignalDriver {
   }
 
   private readonly _onUncaught = (error: unknown): void => {
-    if (typeof error !== "object" || error === null) return;
-    const signal = this._armed.get(error);
+    // Anything thrown may arrive here; `WeakMap.get` answers undefined for a primitive or null.
+    const signal = this._armed.get(error as object);
     const process = this._process;
     if (signal === undefined || process.listenerCount("uncaughtException") > 0 || process.hasUncaughtExceptionCaptureCallback?.() === true) return;
     process.stderr?.write(`${(error as Error).stack ?? String(error)}\n`);
