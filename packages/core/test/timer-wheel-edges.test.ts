@@ -121,4 +121,43 @@ describe("TimerWheel: timers crowded into a sliver of one millisecond", () => {
     const crowd = schedule(wheel, shuffled(200, 4).map((rank) => 101 + 0.875 + rank * 2 ** -30), owners);
     expect(fire(wheel, ready, 102, owners)).toEqual(expected(crowd));
   });
+
+  // Compaction costs the bucket's length, so it must wait until the cancelled positions
+  // outnumber the live ones twice (amortised O(1) per cancel): a handle's block tells
+  // whether its bucket was compacted (the old block leaves the bucket).
+  test("an unsorted bucket compacts exactly when its cancelled timers exceed twice its live ones", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const probes = schedule(wheel, Array.from({ length: 9 }, (_, i) => 503 + i / 16), owners);
+    const keeper = probes[8]!.handle;
+    const before = keeper._block!;
+    for (let i = 0; i < 6; i++) probes[i]!.handle.cancel();
+    // 6 cancelled, 3 live: not more than twice, nothing moves.
+    expect(keeper._block).toBe(before);
+    expect(before._bucket).not.toBe(null);
+    probes[6]!.handle.cancel();
+    // 7 cancelled, 2 live: compacted into a new block; the old one left the bucket.
+    expect(before._bucket).toBe(null);
+    expect(keeper.when()).toBe(503 + 8 / 16);
+    expect(fire(wheel, ready, 504, owners)).toEqual([7, 8]);
+  });
+
+  test("a sorted bucket compacts exactly when its cancelled timers are the majority of those not yet fired", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const probes = schedule(wheel, Array.from({ length: 10 }, (_, i) => 3 + i / 16), owners);
+    // Fires the first two: the sorted bucket's head moves past them, 8 remain.
+    expect(fire(wheel, ready, 3 + 1 / 16, owners)).toEqual([0, 1]);
+    const bucket = probes[9]!.handle._block!._bucket!;
+    expect(bucket._head).toBe(2);
+    for (let i = 2; i < 6; i++) probes[i]!.handle.cancel();
+    // 4 of the 8 cancelled: not the majority, kept.
+    expect(bucket._sortedPos.length).toBe(10);
+    probes[6]!.handle.cancel();
+    // 5 of 8: compacted to the 3 live ones.
+    expect(bucket._sortedPos.length).toBe(3);
+    expect(bucket._head).toBe(0);
+    expect(bucket._dead).toBe(0);
+    expect(fire(wheel, ready, 4, owners)).toEqual([7, 8, 9]);
+  });
 });
