@@ -160,4 +160,17 @@ describe("TimerWheel: timers crowded into a sliver of one millisecond", () => {
     expect(bucket._dead).toBe(0);
     expect(fire(wheel, ready, 4, owners)).toEqual([7, 8, 9]);
   });
+
+  test("cancelling every timer of an unsorted bucket lets its blocks go, and a later timer starts a new one", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const probes = schedule(wheel, [900.25, 900.5, 900.75], owners);
+    const bucket = probes[0]!.handle._block!._bucket!;
+    for (const p of probes) p.handle.cancel();
+    expect(bucket._blocks).toEqual([]);
+    expect(bucket._dead).toBe(0);
+    const later = schedule(wheel, [900.1], owners);
+    expect(later[0]!.handle._block!._bucket).toBe(bucket);
+    expect(fire(wheel, ready, 901, owners)).toEqual([0]);
+  });
 });
