@@ -173,4 +173,16 @@ describe("TimerWheel: timers crowded into a sliver of one millisecond", () => {
     expect(later[0]!.handle._block!._bucket).toBe(bucket);
     expect(fire(wheel, ready, 901, owners)).toEqual([0]);
   });
+
+  test("a bucket grows by blocks of 8, then each twice the one before, up to 256 timers a block", () => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const sizes = [8, 16, 32, 64, 128, 256, 256];
+    const total = sizes.reduce((a, b) => a + b, 0) + 1;
+    const probes = schedule(wheel, Array.from({ length: total }, (_, i) => 700 + i / (2 * total)), owners);
+    const bucket = probes[0]!.handle._block!._bucket!;
+    expect(bucket._blocks.map((b) => b._whens.length)).toEqual([...sizes, 256]);
+    expect(bucket._blocks.map((b) => b._length)).toEqual([...sizes, 1]);
+    expect(fire(wheel, ready, 701, owners)).toEqual(probes.map((p) => p.sequence));
+  });
 });
