@@ -185,4 +185,25 @@ describe("TimerWheel: timers crowded into a sliver of one millisecond", () => {
     expect(bucket._blocks.map((b) => b._length)).toEqual([...sizes, 1]);
     expect(fire(wheel, ready, 701, owners)).toEqual(probes.map((p) => p.sequence));
   });
+
+  // Firing skips the cancelled #1 between #0 and #2; peeking skips #0 and #1 at the head.
+  test.each([
+    ["firing", (wheel: TimerWheel, ready: RingQueue<TimerItem | null>, owners: Map<Callback, Probe>) => expect(fire(wheel, ready, 3 + 2 / 16, owners)).toEqual([0, 2])],
+    ["peeking", (wheel: TimerWheel) => expect(wheel.nextDeadline()).toBe(3 + 2 / 16)],
+  ] as const)("cancelled timers skipped by %s no longer count towards compaction", (how, skip) => {
+    const { wheel, ready } = newWheel();
+    const owners = new Map<Callback, Probe>();
+    const probes = schedule(wheel, Array.from({ length: 10 }, (_, i) => 3 + i / 16), owners);
+    wheel.nextDeadline(); // sorts the front bucket
+    const bucket = probes[9]!.handle._block!._bucket!;
+    const peeking = how === "peeking";
+    if (peeking) probes[0]!.handle.cancel();
+    probes[1]!.handle.cancel();
+    skip(wheel, ready, owners);
+    expect(bucket._dead).toBe(0);
+    // 7 or 8 remain, none cancelled: three cancels are not yet the majority.
+    for (let i = 3; i < 6; i++) probes[i]!.handle.cancel();
+    expect(bucket._sortedPos.length).toBe(10);
+    expect(fire(wheel, ready, 4, owners)).toEqual(peeking ? [2, 6, 7, 8, 9] : [6, 7, 8, 9]);
+  });
 });
