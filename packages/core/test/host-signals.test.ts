@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { HostSignalDriver, type HostProcess } from "../src/host-signals.js";
 
 /** Thrown by the stand-in's `exit`, which must not return. */
@@ -198,5 +198,40 @@ describe("the host signal driver over a process-like object", () => {
     const error = new Error("interrupted");
     driver.exitBySignalIfUncaught(error, "SIGINT");
     expect(exitCode(() => host.emit("uncaughtExceptionMonitor", error))).toBe(130);
+  });
+});
+
+describe("hostSignalDriver", () => {
+  /** A fresh copy of the module, asked for its driver while `globalThis.process` is `host`, then asked again after. */
+  async function driverWith(host: unknown): Promise<[unknown, unknown]> {
+    vi.resetModules();
+    const { hostSignalDriver } = await import("../src/host-signals.js");
+    const g = globalThis as { process?: unknown };
+    const real = g.process;
+    let first: unknown;
+    try {
+      g.process = host;
+      first = hostSignalDriver();
+    } finally {
+      g.process = real;
+    }
+    return [first, hostSignalDriver()];
+  }
+
+  test("is undefined where there is no process-like host, and stays so", async () => {
+    const fn = (): void => {};
+    expect(await driverWith(undefined)).toEqual([undefined, undefined]);
+    expect(await driverWith({ off: fn, kill: fn })).toEqual([undefined, undefined]);
+    expect(await driverWith({ on: fn, kill: fn })).toEqual([undefined, undefined]);
+    expect(await driverWith({ on: fn, off: fn })).toEqual([undefined, undefined]);
+  });
+
+  test("is one driver over the host's process, shared by every caller", async () => {
+    const host = new FakeProcess();
+    const [first, second] = await driverWith(host);
+    expect(first).toBeInstanceOf(Object);
+    expect(second).toBe(first);
+    (first as HostSignalDriver).raise("SIGUSR2");
+    expect(host.kills).toEqual([[4242, "SIGUSR2"]]);
   });
 });
