@@ -106,6 +106,7 @@ export class HostSignalDriver implements SignalDriver {
 function isMainThread(process: HostProcess): boolean {
   try {
     const threads = process.getBuiltinModule?.("node:worker_threads") as { isMainThread?: boolean } | undefined;
+    // Stryker disable next-line OptionalChaining: without the module, reading through undefined throws, and the catch below answers true, as `undefined !== false` does
     return threads?.isMainThread !== false;
   } catch {
     return true;
@@ -115,6 +116,7 @@ function isMainThread(process: HostProcess): boolean {
 function signalNumber(process: HostProcess, signal: string): number {
   try {
     const os = process.getBuiltinModule?.("node:os") as { constants?: { signals?: Record<string, number> } } | undefined;
+    // Stryker disable next-line OptionalChaining: a missing step throws instead, and the catch below falls back to the table, as an undefined `n` does
     const n = os?.constants?.signals?.[signal];
     if (typeof n === "number") return n;
   } catch {
