@@ -7,7 +7,7 @@
 import type { SignalDriver, SignalListener } from "./signal-driver.js";
 
 /** The part of Node's `process` this file uses. */
-interface HostProcess {
+export interface HostProcess {
   readonly pid: number;
   on(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
@@ -26,8 +26,10 @@ const FALLBACK_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 
 /**
  * `SignalDriver` over `process.on`/`process.off`. Node calls the listeners from its own
  * signal watcher, between loop turns, which is what the contract asks.
+ *
+ * @internal Exported for tests, which drive it over a stand-in `process`.
  */
-class HostSignalDriver implements SignalDriver {
+export class HostSignalDriver implements SignalDriver {
   /** How many listeners this driver added per signal, to tell them from foreign ones. */
   private readonly _ours = new Map<string, number>();
   /** Errors whose going uncaught must end the process by the signal they map to. */
@@ -92,8 +94,8 @@ class HostSignalDriver implements SignalDriver {
   }
 
   private readonly _onUncaught = (error: unknown): void => {
-    if (typeof error !== "object" || error === null) return;
-    const signal = this._armed.get(error);
+    // Anything thrown may arrive here; `WeakMap.get` answers undefined for a primitive or null.
+    const signal = this._armed.get(error as object);
     const process = this._process;
     if (signal === undefined || process.listenerCount("uncaughtException") > 0 || process.hasUncaughtExceptionCaptureCallback?.() === true) return;
     process.stderr?.write(`${(error as Error).stack ?? String(error)}\n`);
@@ -104,6 +106,7 @@ class HostSignalDriver implements SignalDriver {
 function isMainThread(process: HostProcess): boolean {
   try {
     const threads = process.getBuiltinModule?.("node:worker_threads") as { isMainThread?: boolean } | undefined;
+    // Stryker disable next-line OptionalChaining: without the module, reading through undefined throws, and the catch below answers true, as `undefined !== false` does
     return threads?.isMainThread !== false;
   } catch {
     return true;
@@ -113,6 +116,7 @@ function isMainThread(process: HostProcess): boolean {
 function signalNumber(process: HostProcess, signal: string): number {
   try {
     const os = process.getBuiltinModule?.("node:os") as { constants?: { signals?: Record<string, number> } } | undefined;
+    // Stryker disable next-line OptionalChaining: a missing step throws instead, and the catch below falls back to the table, as an undefined `n` does
     const n = os?.constants?.signals?.[signal];
     if (typeof n === "number") return n;
   } catch {

@@ -64,6 +64,7 @@ export class TimerBlock {
   constructor(wheel: TimerWheel | null, bucket: TimerBucket | null, capacity: number) {
     this._wheel = wheel;
     this._bucket = bucket;
+    // Stryker disable next-line ArrayDeclaration: positions are written in order from 0, so an array grown on write holds the same items; the capacity check reads `_whens`
     this._items = new Array<TimerSlotValue>(capacity);
     this._whens = doubles(capacity);
   }
@@ -421,6 +422,7 @@ function compactBlocks(bucket: TimerBucket): void {
   for (const old of bucket._blocks) {
     const oldItems = old._items;
     const oldWhens = old._whens;
+    // Stryker disable next-line ArrayDeclaration: written by index for every position read later (`locate` reads only MOVED positions, each written)
     const moved = new Array<number>(old._length);
     for (let i = 0; i < old._length; i++) {
       const item = oldItems[i] as TimerSlotValue;
@@ -469,7 +471,9 @@ const doubleTemplates: number[][] = [];
 /** An array of `length` doubles, unboxed. */
 function doubles(length: number): number[] {
   if (length === 0) return [];
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArrayDeclaration: either path returns `length` copies of 0.5 (or writes them by index); only how the array is stored differs
   if (length > BLOCK_MAX) return new Array<number>(length).fill(0.5);
+  // Stryker disable next-line ArithmeticOperator: a larger template is sliced to `length`; the contents are the same
   const log = 32 - Math.clz32(length - 1);
   let template = doubleTemplates[log];
   if (template === undefined) {
@@ -529,6 +533,7 @@ function sortBucket(bucket: TimerBucket): TimerBlock[] {
   }
   bucket._head = 0;
   bucket._dead = 0;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: both sorts are stable and complete at any size; the threshold only picks the faster one
   if (n <= SHORT_RUN) {
     for (let i = 0; i < n; i++) {
       kOut[i] = k[i] as number;
@@ -538,7 +543,9 @@ function sortBucket(bucket: TimerBucket): TimerBlock[] {
   } else {
     sortKeys(bucket._index, n);
   }
+  // Stryker disable next-line ArrayDeclaration: every index below n is written just below
   const sortedBlocks = new Array<TimerBlock>(n);
+  // Stryker disable next-line ArrayDeclaration: every index below n is written just below
   const sortedPos = new Array<number>(n);
   const sortedWhens = doubles(n);
   for (let i = 0; i < n; i++) {
@@ -563,6 +570,7 @@ function sortKeys(start: number, n: number): void {
   const b = bins;
   const ends = binEnds;
   ends.fill(0, 0, count + 1);
+  // Stryker disable next-line BlockStatement: the counting pass only splits the work; with it gone every deadline stays in sub-range 0 (the bins are never written) and the one merge sort of the whole bucket gives the same stable order
   for (let i = 0; i < n; i++) {
     // `| 0` sends NaN (a bucket at ±Infinity) to the first sub-range; the upper clamp
     // catches a subtraction rounded up to the width (negative deadlines).
@@ -587,7 +595,9 @@ function sortKeys(start: number, n: number): void {
   let begin = 0;
   for (let bin = 0; bin < count; bin++) {
     const end = ends[bin] as number;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: insertion sort and the merge sort are both stable and complete; the threshold only picks the faster one
     if (end - begin > SHORT_RUN) sortRange(kOut, oOut, begin, end);
+    // Stryker disable next-line ArithmeticOperator: `end + begin > 1` only also insertion-sorts ranges of 0 or 1 deadlines, which leaves them as they are
     else if (end - begin > 1) insertionSort(kOut, oOut, begin, end);
     begin = end;
   }
@@ -595,6 +605,7 @@ function sortKeys(start: number, n: number): void {
 
 /** Sorts the short range `k[lo..hi)` stably, with `o` riding along. */
 function insertionSort(k: Float64Array, o: Int32Array, lo: number, hi: number): void {
+  // Stryker disable next-line ArithmeticOperator: starting at lo - 1, the inner loop stops at `j >= lo` and writes k[lo - 1] back unchanged
   for (let i = lo + 1; i < hi; i++) {
     const key = k[i] as number;
     const index = o[i] as number;
@@ -618,6 +629,7 @@ function sortRange(k: Float64Array, o: Int32Array, lo: number, hi: number): void
   let fromO: Int32Array = o;
   let toK: Float64Array = keys;
   let toO: Int32Array = order;
+  // Stryker disable next-line ArithmeticOperator: extra passes with a width of the whole range only copy it, sorted, between the pairs; the final copy-back restores it
   for (let width = SHORT_RUN; width < hi - lo; width *= 2) {
     for (let left = lo; left < hi; left += 2 * width) {
       const mid = left + width < hi ? left + width : hi;
