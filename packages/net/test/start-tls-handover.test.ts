@@ -11,9 +11,9 @@
  */
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { getRunningLoop, run, type Coroutine } from "@loop/core";
+import { getRunningLoop, run, type Coroutine, type Future } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionResetError, openConnection, startServer, type StreamReader, type StreamWriter } from "../src/index.js";
+import { ConnectionResetError, openConnection, startServer, type Server, type StreamReader, type StreamWriter } from "../src/index.js";
 import { Dispatcher, dispatcherFor, type DispatchTarget } from "../src/node-dispatcher.js";
 import { CLOSE, DATA, END, NodeTransport } from "../src/node-transport.js";
 import { bytes, FakeSocket, fakeTransport, LogProtocol } from "./fake-socket.js";
@@ -195,6 +195,30 @@ function* untilQueued(reader: StreamReader, writer: StreamWriter, watch: ReturnT
   while (!watch.seen()) yield;
 }
 
+/**
+ * A server whose handler runs `before`, then tries `startTls`: `outcome` gets "upgraded"
+ * or the error it threw. Returns it with a client connected to it.
+ */
+function* upgradingServer(before: (reader: StreamReader, writer: StreamWriter) => Coroutine<void>): Coroutine<{ server: Server; outcome: Future<unknown>; reader: StreamReader; writer: StreamWriter }> {
+  const outcome = getRunningLoop().createFuture<unknown>();
+  const server = yield* startServer(
+    function* (reader, writer) {
+      yield* before(reader, writer);
+      try {
+        yield* writer.startTls({ key, cert });
+        outcome.setResult("upgraded");
+      } catch (error) {
+        outcome.setResult(error);
+      }
+    },
+    "127.0.0.1",
+    0,
+  );
+  const port = (server.address() as { port: number }).port;
+  const [reader, writer] = yield* openConnection("127.0.0.1", port);
+  return { server, outcome, reader, writer };
+}
+
 describe("startTls on a real connection (127.0.0.1)", () => {
   it("the peer's first handshake bytes, queued in the dispatcher when the server detaches, reach the TLS socket", async (context) => {
     if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
@@ -269,26 +293,11 @@ describe("startTls on a real connection (127.0.0.1)", () => {
     await expectNoOpenSocketHandles();
   });
 
-  it("an end queued in the dispatcher when the server detaches fails the upgrade with ConnectionResetError (no hang)", async () => {
-    if (cert === "") return;
+  it("an end queued in the dispatcher when the server detaches fails the upgrade with ConnectionResetError (no hang)", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
     await run(function* () {
       const watch = watchDispatcher();
-      const outcome = getRunningLoop().createFuture<unknown>();
-      const server = yield* startServer(
-        function* (reader, writer) {
-          yield* untilQueued(reader, writer, watch, END);
-          try {
-            yield* writer.startTls({ key, cert });
-            outcome.setResult("upgraded");
-          } catch (error) {
-            outcome.setResult(error);
-          }
-        },
-        "127.0.0.1",
-        0,
-      );
-      const port = (server.address() as { port: number }).port;
-      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      const { server, outcome, reader, writer } = yield* upgradingServer((r, w) => untilQueued(r, w, watch, END));
       writer.write("STARTTLS\n");
       expect(text(yield* reader.readline())).toBe("GO\n");
       writer.writeEof();
@@ -304,26 +313,11 @@ describe("startTls on a real connection (127.0.0.1)", () => {
     await expectNoOpenSocketHandles();
   });
 
-  it("a reset queued in the dispatcher when the server detaches fails the upgrade with the socket's error (no hang)", async () => {
-    if (cert === "") return;
+  it("a reset queued in the dispatcher when the server detaches fails the upgrade with the socket's error (no hang)", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
     await run(function* () {
       const watch = watchDispatcher();
-      const outcome = getRunningLoop().createFuture<unknown>();
-      const server = yield* startServer(
-        function* (reader, writer) {
-          yield* untilQueued(reader, writer, watch, CLOSE);
-          try {
-            yield* writer.startTls({ key, cert });
-            outcome.setResult("upgraded");
-          } catch (error) {
-            outcome.setResult(error);
-          }
-        },
-        "127.0.0.1",
-        0,
-      );
-      const port = (server.address() as { port: number }).port;
-      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      const { server, outcome, reader, writer } = yield* upgradingServer((r, w) => untilQueued(r, w, watch, CLOSE));
       writer.write("STARTTLS\n");
       expect(text(yield* reader.readline())).toBe("GO\n");
       writer.getExtraInfo<Socket>("socket")!.resetAndDestroy();
@@ -336,26 +330,13 @@ describe("startTls on a real connection (127.0.0.1)", () => {
     await expectNoOpenSocketHandles();
   });
 
-  it("an end the old protocol already had (kept open) fails the upgrade with ConnectionResetError (no hang)", async () => {
-    if (cert === "") return;
+  it("an end the old protocol already had (kept open) fails the upgrade with ConnectionResetError (no hang)", async (context) => {
+    if (cert === "") return context.skip("openssl is not installed: no certificate for the TLS tests");
     await run(function* () {
-      const outcome = getRunningLoop().createFuture<unknown>();
-      const server = yield* startServer(
-        function* (reader, writer) {
-          expect(text(yield* reader.readline())).toBe("STARTTLS\n");
-          expect(yield* reader.read()).toHaveLength(0); // the end: a plain socket stays half-open
-          try {
-            yield* writer.startTls({ key, cert });
-            outcome.setResult("upgraded");
-          } catch (error) {
-            outcome.setResult(error);
-          }
-        },
-        "127.0.0.1",
-        0,
-      );
-      const port = (server.address() as { port: number }).port;
-      const [reader, writer] = yield* openConnection("127.0.0.1", port);
+      const { server, outcome, reader, writer } = yield* upgradingServer(function* (reader) {
+        expect(text(yield* reader.readline())).toBe("STARTTLS\n");
+        expect(yield* reader.read()).toHaveLength(0); // the end: a plain socket stays half-open
+      });
       writer.write("STARTTLS\n");
       writer.writeEof();
       expect(yield* reader.read()).toHaveLength(0);
