@@ -1,5 +1,4 @@
-import { defineProject, mergeConfig } from "vitest/config";
 import { loopProject } from "../../vitest.shared.ts";
 
-// Type-aware rule tests build a TypeScript program for their first case: give it time on a busy machine.
-export default mergeConfig(loopProject("eslint-plugin"), defineProject({ test: { testTimeout: 60_000 } }));
+// Type-aware tests give themselves time to build a TypeScript program (test/rule-tester.ts).
+export default loopProject("eslint-plugin");
