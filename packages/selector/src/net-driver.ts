@@ -107,10 +107,9 @@ class ConnectAttempt implements FdTarget {
 
   begin(): void {
     this._loop.refExternal();
-    this._future.addDoneCallback(() => {
-      // Cancelled while connecting (a timeout, a cancelled task): leave nothing open.
-      if (this._future.cancelled()) this._fail(null);
-    });
+    // Done while still connecting means cancelled (a timeout, a cancelled task): leave
+    // nothing open. Once the attempt has finished, _fail does nothing.
+    this._future.addDoneCallback(() => this._fail(null));
     const { host, port, path } = this._target;
     if (path !== undefined) {
       this._open(0, path, 0);
@@ -206,8 +205,8 @@ class SelectorListener implements ServerHandle, FdTarget {
       this._loop.callSoon(() => this._open(6, "::", port ?? 0, true));
       return;
     }
+    // Closed (cancelled) during the lookup: _open and _failed find the listener closed.
     resolve(this._loop, host, (error, address, family) => {
-      if (this._closed) return;
       if (error !== null) this._failed(withTarget(error, this._target));
       else this._open(family, address, port ?? 0, false);
     });
