@@ -1,5 +1,6 @@
 import { constants } from "node:os";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, read, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancelledError, getRunningLoop, run, type BaseTransport, type Coroutine, type EventLoop, type Future, type Protocol, type Transport } from "@loop/core";
@@ -118,6 +119,52 @@ describe.skipIf(!available)("the selector's connect (asyncio's loop.create_conne
       },
       { poller: new SelectorPoller() },
     );
+  });
+
+  it("a lookup that answers after the loop closed is dropped, not handed to the closed loop", async () => {
+    // Every thread of Node's pool blocks reading a pipe, so the lookup queued behind them
+    // can only answer once the test writes to it, after the loop has closed.
+    const fifo = join(dir, "pool-blocker");
+    execFileSync("mkfifo", [fifo]);
+    const fd = openSync(fifo, fsConstants.O_RDWR);
+    const threads = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE ?? 4));
+    const blocked = Array.from({ length: threads }, () => new Promise((resolve) => read(fd, Buffer.alloc(1), 0, 1, null, resolve)));
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.prependListener("uncaughtException", record);
+    try {
+      let loop: EventLoop | null = null;
+      try {
+        await run(
+          function* () {
+            const s = selector();
+            loop = s.loop;
+            s.driver.connect(loop, () => new Recorder(), { host: "localhost", port: 9 });
+          },
+          { poller: new SelectorPoller() },
+        );
+      } finally {
+        writeSync(fd, "x".repeat(threads));
+      }
+      const closed = loop as unknown as EventLoop;
+      expect(closed.isClosed()).toBe(true);
+      // The lookup gives back its loop ref first thing when it answers.
+      await new Promise<void>((resolve) => {
+        const unref = closed.unrefExternal.bind(closed);
+        closed.unrefExternal = () => {
+          unref();
+          resolve();
+        };
+      });
+      await Promise.all(blocked);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.removeListener("uncaughtException", record);
+      closeSync(fd);
+    }
   });
 
   it("a Unix connection names the socket path as its peer, also once closed", async () => {
