@@ -4,7 +4,7 @@ import { closeSync, constants as fsConstants, mkdtempSync, openSync, read, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancelledError, getRunningLoop, run, type BaseTransport, type Coroutine, type EventLoop, type Future, type Protocol, type Transport } from "@loop/core";
-import { createConnection, openUnixConnection } from "@loop/net";
+import { createConnection, nodeNetDriver, openUnixConnection } from "@loop/net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SelectorPoller, SelectorTransport, type SelectorNetDriver } from "../src/index.js";
 import type { Reactor } from "../src/reactor.js";
@@ -336,7 +336,7 @@ describe.skipIf(!available)("the selector's connect (asyncio's loop.create_conne
     await expectNoOpenDescriptors();
   });
 
-  it("startTls on a selector transport fails with a TypeError saying to connect with { tls } instead", async () => {
+  it("startTls on a selector transport fails with a TypeError saying to connect with { tls } instead; one carried by Node's driver goes to Node's startTls", async () => {
     await run(
       function* () {
         const { loop, driver } = selector();
@@ -348,6 +348,13 @@ describe.skipIf(!available)("the selector's connect (asyncio's loop.create_conne
         expect(error.message).toMatch(/^startTls: a selector transport cannot be upgraded.*connect with \{ tls \}/);
         expect(transport.isClosing()).toBe(false);
         transport.abort();
+        // A connection carried by Node's driver is Node's to upgrade: the handshake starts.
+        const carried = new Recorder();
+        const nodeTransport = yield* nodeNetDriver.connect(loop, () => carried, { host: "127.0.0.1", port: (listener.address() as { port: number }).port });
+        const upgrading = driver.startTls(loop, nodeTransport, carried, {});
+        expect(upgrading.done()).toBe(false);
+        upgrading.cancel();
+        expect(yield* failure(upgrading)).toBeInstanceOf(CancelledError);
         listener.close();
       },
       { poller: new SelectorPoller() },
