@@ -10,6 +10,7 @@ export function selectorAvailable(): boolean {
 
 /** Why the native selector is not available, or null when it is. */
 export function selectorUnavailableReason(): string | null {
+  // Stryker disable next-line OptionalChaining,StringLiteral: native is null only when loading failed, and that failure is nativeLoadError
   return native === null ? (nativeLoadError?.message ?? "unknown") : null;
 }
 
