@@ -214,13 +214,14 @@ export class SelectorTransport implements Transport {
       switch (kind) {
         case DATA:
           if (this._closing) return;
-          if (this._readingPaused) (this._held ??= []).push(data as Buffer);
+          // Held records not yet handed over (a resume's callback is due) go first.
+          if (this._readingPaused || this._held !== null) (this._held ??= []).push(data as Buffer);
           else this._protocol.dataReceived(data as Buffer);
           break;
         case EOF:
           this._eof = true;
           if (this._closing) return;
-          if (this._readingPaused) this._heldEof = true;
+          if (this._readingPaused || this._held !== null) this._heldEof = true;
           else this._eofReceived();
           break;
         case ERROR:
@@ -421,6 +422,8 @@ export class SelectorTransport implements Transport {
     try {
       if (held !== null) {
         for (const chunk of held) {
+          // close() in dataReceived drops the rest, as it drops records arriving after it.
+          if (this._closing) return;
           if (this._readingPaused) {
             (this._held ??= []).push(chunk);
             continue;
