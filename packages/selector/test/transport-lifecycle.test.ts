@@ -382,15 +382,15 @@ describe("the selector transport's states, over a scripted addon", () => {
       expect(addon.calls).toEqual(["close"]);
       expect(reactor.targets[FD]).toBeUndefined();
       // A descriptor number the kernel may already have given to another socket:
-      transport.close();
-      transport.write(data("x"));
-      transport.writeEof();
       transport.pauseReading();
       transport.resumeReading();
+      transport.write(data("x"));
+      transport.writeEof();
       expect(transport.getWriteBufferSize()).toBe(0);
       expect(transport.getExtraInfo("peername", "gone")).toBe("gone");
       expect(transport.getExtraInfo("socket", "gone")).toBe("gone");
       transport.handleEvent(DATA, 0, 4, data("late"));
+      transport.close();
       loop.settle();
       expect(addon.calls).toEqual(["close"]);
       expect(loop.reports).toEqual([]);
@@ -398,12 +398,15 @@ describe("the selector transport's states, over a scripted addon", () => {
       expect(addon.ctl[CTL_QUEUED]).toBe(0);
     });
 
-    it("abort() after discard() still reports the transport closing", () => {
-      const { transport } = started();
+    it("abort() after discard() reports the transport closing, and still tells no protocol", () => {
+      const { addon, loop, transport, protocol } = started();
       transport.discard();
       expect(transport.isClosing()).toBe(false);
       transport.abort();
       expect(transport.isClosing()).toBe(true);
+      loop.settle();
+      expect(protocol.log).toEqual(["made"]);
+      expect(addon.calls).toEqual(["close"]);
     });
 
     it("a listener's transport counts as accepted by it while its descriptor is open", () => {
@@ -564,6 +567,17 @@ describe("the selector transport's states, over a scripted addon", () => {
       loop.settle();
       expect(protocol.log).toEqual(["made", "data a"]);
       expect(addon.calls).toEqual(["reading false", "reading false", "notify 0"]);
+    });
+
+    it("a protocol that closes on the last held record hears no held EOF after it", () => {
+      const { loop, transport, protocol } = started();
+      protocol.onData = () => transport.close();
+      transport.pauseReading();
+      transport.handleEvent(DATA, 0, 1, data("a"));
+      transport.handleEvent(EOF, 0, 0, null);
+      transport.resumeReading();
+      loop.settle();
+      expect(protocol.log).toEqual(["made", "data a", "lost"]);
     });
 
     it("a transport discarded while held records wait touches no descriptor when the callback runs", () => {
