@@ -11,9 +11,8 @@ const NO_PROTOCOL: Protocol = {
   pauseWriting() {},
   resumeWriting() {},
   dataReceived() {},
-  eofReceived() {
-    return false;
-  },
+  // Stryker disable next-line ArrowFunction,BooleanLiteral: no record reaches a transport before start() attaches its protocol (reading starts there)
+  eofReceived: () => false,
 };
 
 /** asyncio's default write-buffer limits (FlowControlMixin), the Node driver's too. */
@@ -87,6 +86,7 @@ export class SelectorTransport implements Transport {
   private _extra: TransportExtra | null = null;
   /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
   private _staged = 0;
+  // Stryker disable next-line UnaryOperator: any start value will do: `_staged` starts at 0, so resetting it on the first write changes nothing
   private _flushes = -1;
 
   /** @internal Made by the poller's network driver for a connected or accepted socket. */
@@ -204,7 +204,8 @@ export class SelectorTransport implements Transport {
   start(protocol: Protocol): void {
     this._protocol = protocol;
     protocol.connectionMade(this);
-    if (!this._readingPaused && !this._closing && this._fd >= 0) this._reactor.native.reading(this._fd, true);
+    // Every close but the poller's discard() sets _closing, and the poller does not close inside connectionMade.
+    if (!this._readingPaused && !this._closing) this._reactor.native.reading(this._fd, true);
   }
 
   /** @internal The poller delivers one readiness record of this socket (in a loop callback). */
@@ -214,13 +215,14 @@ export class SelectorTransport implements Transport {
       switch (kind) {
         case DATA:
           if (this._closing) return;
-          if (this._readingPaused) (this._held ??= []).push(data as Buffer);
+          // Held records not yet handed over (a resume's callback is due) go first.
+          if (this._readingPaused || this._held !== null) (this._held ??= []).push(data as Buffer);
           else this._protocol.dataReceived(data as Buffer);
           break;
         case EOF:
           this._eof = true;
           if (this._closing) return;
-          if (this._readingPaused) this._heldEof = true;
+          if (this._readingPaused || this._held !== null) this._heldEof = true;
           else this._eofReceived();
           break;
         case ERROR:
@@ -415,12 +417,14 @@ export class SelectorTransport implements Transport {
   // --- internals -------------------------------------------------------------------------
 
   private _deliverHeld(): void {
-    if (this._lost || this._closing) return;
+    // After a close `_held` is null: close() and the descriptor's closing clear it.
     const held = this._held;
     this._held = null;
     try {
       if (held !== null) {
         for (const chunk of held) {
+          // close() in dataReceived drops the rest, as it drops records arriving after it.
+          if (this._closing) return;
           if (this._readingPaused) {
             (this._held ??= []).push(chunk);
             continue;
@@ -428,11 +432,12 @@ export class SelectorTransport implements Transport {
           this._protocol.dataReceived(chunk);
         }
       }
-      if (this._readingPaused) return;
+      // A close (before this callback or in dataReceived) drops a held EOF as well.
+      if (this._readingPaused || this._closing) return;
       if (this._heldEof) {
         this._heldEof = false;
         this._eofReceived();
-      } else if (this._fd >= 0 && !this._closing && !this._eof) {
+      } else if (this._fd >= 0 && !this._eof) {
         this._reactor.native.reading(this._fd, true);
       }
     } catch (error) {
@@ -459,7 +464,8 @@ export class SelectorTransport implements Transport {
   private _maybeResumeProtocol(size: number): void {
     if (!this._protocolPaused) return;
     if (size > this._low) {
-      if (this._fd >= 0) this._reactor.native.notify(this._fd, this._low);
+      // Bytes buffered: the descriptor is open (a closed one reports none).
+      this._reactor.native.notify(this._fd, this._low);
       return;
     }
     this._protocolPaused = false;
@@ -495,6 +501,7 @@ export class SelectorTransport implements Transport {
     if (fd < 0) return;
     this._fd = -1;
     this._held = null;
+    // Stryker disable next-line ConditionalExpression: the slot is this transport's while it owns fd (the reactor's invariant); the check only keeps a broken invariant from freeing another's slot
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
     this._reactor.native.close(fd, reset);
   }
@@ -508,7 +515,7 @@ export class SelectorTransport implements Transport {
     this._lost = true;
     this._loop.unrefExternal();
     this._listener = null;
-    if (this._protocol !== NO_PROTOCOL) this._protocol.connectionLost(error);
+    this._protocol.connectionLost(error);
   }
 }
 
