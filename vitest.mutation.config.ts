@@ -23,30 +23,52 @@ const own = mergeConfig(
   defineProject({ root: resolve(import.meta.dirname, "packages", name), test: { env } }),
 );
 
+/** The mutated sources of a package, for an alias: through node_modules a package resolves to the unmutated checkout. */
+const mutated = (pkg: string) => resolve(import.meta.dirname, "packages", pkg, "src/index.ts");
+
 /**
- * @loop/selector's processes driver (processes.ts, pipes.ts) is tested by @loop/process's
- * tests run on a SelectorPoller (packages/process/vitest.selector.config.ts). Under
- * mutation they run beside selector's own, with `@loop/selector` pointed at the mutated
- * sources: through node_modules it would resolve to the unmutated checkout.
+ * A project running another package's tests against this one's mutated sources: for code
+ * whose behaviour is pinned by the tests of the package that uses it.
  */
-function processOnSelector() {
-  const processRoot = resolve(import.meta.dirname, "packages", "process");
-  return mergeConfig(
-    loopProject("process-selector"),
-    defineProject({
-      root: processRoot,
-      resolve: {
-        alias: [
-          { find: /^@loop\/core$/, replacement: resolve(processRoot, "test/selector-core.ts") },
-          { find: /^@loop\/selector$/, replacement: resolve(import.meta.dirname, "packages/selector/src/index.ts") },
-        ],
-      },
-      test: {
-        exclude: ["test/fake-processes.test.ts", "test/surface.test.ts"],
-        env: { ...env, LOOP_PROCESS_DRIVER: "selector" },
-      },
-    }),
+function borrowed(project: string, root: string, alias: { find: RegExp; replacement: string }[], test: Record<string, unknown>) {
+  const config = mergeConfig(
+    loopProject(project),
+    defineProject({ root: resolve(import.meta.dirname, "packages", root), resolve: { alias }, test: { ...test, env: { ...env, ...(test.env as object | undefined) } } }),
   );
+  // mergeConfig appends arrays: a list of files replaces the package's `test/**/*.test.ts`.
+  if (test.include !== undefined && config.test !== undefined) config.test.include = test.include as string[];
+  return config;
 }
 
-export default name === "selector" ? defineConfig({ test: { projects: [own, processOnSelector()] } }) : own;
+/**
+ * Tests borrowed from other packages, per mutated package. @loop/selector's processes
+ * driver (processes.ts, pipes.ts) is tested by @loop/process's tests run on a
+ * SelectorPoller (packages/process/vitest.selector.config.ts). @loop/testing's memory
+ * network and datagrams are tested by @loop/net's suites run over them, and its fake
+ * processes by @loop/process's tests of them.
+ */
+const borrowedTests: Record<string, () => ReturnType<typeof loopProject>[]> = {
+  selector: () => [
+    borrowed(
+      "process-selector",
+      "process",
+      [
+        { find: /^@loop\/core$/, replacement: resolve(import.meta.dirname, "packages/process/test/selector-core.ts") },
+        { find: /^@loop\/selector$/, replacement: mutated("selector") },
+      ],
+      { exclude: ["test/fake-processes.test.ts", "test/surface.test.ts"], env: { LOOP_PROCESS_DRIVER: "selector" } },
+    ),
+  ],
+  testing: () => {
+    const alias = [{ find: /^@loop\/testing$/, replacement: mutated("testing") }];
+    return [
+      borrowed("net-memory", "net", alias, {
+        include: ["test/streams-memory.test.ts", "test/datagram-memory.test.ts", "test/reader-streams.test.ts", "test/connect-timeout.test.ts"],
+      }),
+      borrowed("process-fakes", "process", alias, { include: ["test/fake-processes.test.ts"] }),
+    ];
+  },
+};
+
+const extra = borrowedTests[name]?.() ?? [];
+export default extra.length > 0 ? defineConfig({ test: { projects: [own, ...extra] } }) : own;
