@@ -1,7 +1,7 @@
 import { once } from "node:events";
-import { createConnection } from "node:net";
+import { createConnection, createServer, type Socket } from "node:net";
 import { EventLoop, ensureFuture, run, type LoopDriver } from "@loop/core";
-import { startServer } from "@loop/net";
+import { openConnection, startServer } from "@loop/net";
 import { describe, expect, it } from "vitest";
 import { SelectorPoller } from "../src/index.js";
 import { CTL_FLUSHES, CTL_QUEUED, native, type NativeSelector } from "../src/native.js";
@@ -201,5 +201,44 @@ describe.skipIf(!available)("the thread's reactor: batches, the staging queue, t
     );
     expect(outcome).toBe("end");
   });
-});
 
+  it("records other than DATA carry no bytes: a backlog of megabytes is a count, not a place in the slab", async () => {
+    const total = 16 * 1024 * 1024;
+    let received = 0;
+    let peer: Socket | null = null;
+    const server = createServer((socket) => {
+      peer = socket;
+      socket.pause();
+      socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    // An error thrown inside a batch reaches no loop: it is the process's uncaught exception.
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => void uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      await run(
+        function* () {
+          const [, writer] = yield* openConnection("127.0.0.1", (server.address() as { port: number }).port);
+          writer.write(Buffer.alloc(total, 7));
+          // The peer does not read: the flush after this batch leaves a backlog and reports its size.
+          for (let i = 0; i < 5; i++) yield* ensureFuture(hostTurns(1));
+          expect(writer.transport.getWriteBufferSize()).toBeGreaterThan(1024 * 1024);
+          peer!.resume();
+          yield* writer.drain();
+          writer.close();
+          yield* writer.waitClosed();
+        },
+        { poller: new SelectorPoller() },
+      );
+      for (let i = 0; i < 500 && received < total; i++) await hostTurns(1);
+      expect(received).toBe(total);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      server.close();
+      await once(server, "close");
+    }
+  });
+});
