@@ -2,12 +2,15 @@ import { execFileSync } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureFuture, getRunningLoop, run, type Coroutine, type ErrorContext } from "@loop/core";
+import { createTask, ensureFuture, getRunningLoop, run, type Coroutine, type ErrorContext } from "@loop/core";
 import { openConnection, startServer, type StreamReader, type StreamWriter } from "@loop/net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SelectorPoller, addReader, addWriter, removeReader, removeWriter } from "../src/index.js";
 import { native } from "../src/native.js";
 import { available } from "./native-available.js";
+
+/** The readiness backend of this process's selector (the selector-uv_poll project sets it). */
+const backend = process.env.LOOP_SELECTOR_BACKEND || "epoll";
 
 /** The descriptors the native selector holds in this thread. */
 const nativeOpen = (): number => native!.stats()[0]!;
@@ -304,5 +307,38 @@ describe.skipIf(!available)("addReader / addWriter: the contract around the call
     } finally {
       for (const fd of fds) closeSync(fd);
     }
+  });
+
+  // libuv's own set (the uv_poll backend) aborts on a descriptor closed under a live uv_poll_t: that misuse is libuv's to forbid.
+  it.skipIf(backend === "uv_poll")("removeReader of a descriptor closed behind the loop's back, whose number a connection now has, leaves the connection alone", async (context) => {
+    let reused = true;
+    const line = await run(
+      function* () {
+        const server = yield* startServer(echo, "127.0.0.1", 0);
+        const port = (server.address() as { port: number }).port;
+        const fd = fifo(dir);
+        addReader(fd, () => {});
+        // The misuse asyncio warns about: closing a watched descriptor before removing its reader.
+        // eslint-disable-next-line @loop/no-blocking-in-coroutine -- closing our own descriptor number is the scenario, and never blocks
+        closeSync(fd);
+        const [reader, writer] = yield* openConnection("127.0.0.1", port);
+        // The kernel hands out the lowest free number: ours, unless another thread took it first.
+        reused = writer.getExtraInfo<{ fileno(): number }>("socket")!.fileno() === fd;
+        expect(removeReader(fd)).toBe(true);
+        writer.write("still carried\n");
+        const echoed = createTask(reader.readline());
+        for (let i = 0; i < 50 && !echoed.done(); i++) yield* ensureFuture(new Promise((resolve) => setImmediate(resolve)));
+        const got = echoed.done() ? Buffer.from(echoed.result()).toString() : "lost";
+        writer.close();
+        yield* writer.waitClosed();
+        server.close();
+        yield* server.waitClosed();
+        return got;
+      },
+      { poller: new SelectorPoller() },
+    );
+    if (!reused) return context.skip("another thread took the descriptor number first");
+    expect(line).toBe("still carried\n");
+    expect(nativeOpen()).toBe(0);
   });
 });
