@@ -4,7 +4,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "
 import { createConnection, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventLoop, type LoopDriver } from "@loop/core";
+import { EventLoop, ensureFuture, type LoopDriver } from "@loop/core";
 import { startServer } from "@loop/net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SelectorPoller } from "../src/index.js";
@@ -54,6 +54,14 @@ async function hostTurns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** `promise`, which must settle within a bounded number of host turns (a lost resume fails fast). */
+async function within<T>(promise: Promise<T>): Promise<T> {
+  const late = Symbol("late");
+  const result = await Promise.race([promise, hostTurns(100).then(() => late)]);
+  if (result === late) throw new Error("not settled within 100 host loop iterations");
+  return result as T;
+}
+
 /** [descriptors open, poll handle ref'd, loop timer armed, idle handle active, rebuilds]. */
 function stats(): number[] {
   return native!.stats();
@@ -80,7 +88,7 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
     const h = harness(poller);
     const resumed = h.next();
     poller.wait(0);
-    await resumed;
+    await within(resumed);
     await hostTurns(3);
     // One wait(0): exactly one batch, counted up.
     expect(reactor.batches).toBe(before + 1);
@@ -113,16 +121,16 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
     const busy = harness();
     let resumed = busy.next();
     busy.poller.wait(0);
-    await resumed;
+    await within(resumed);
     await hostTurns(3);
     expect(quiet.resumes()).toBe(0); // attached, never waited
     quiet.poller.wait(null);
     resumed = busy.next();
     busy.poller.wakeup();
-    await resumed;
+    await within(resumed);
     resumed = busy.next();
     busy.poller.wait(0);
-    await resumed;
+    await within(resumed);
     await hostTurns(3);
     expect(quiet.resumes()).toBe(0);
     expect(busy.resumes()).toBe(3);
@@ -160,7 +168,7 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
     const resumed = h.next();
     h.poller.wait(0);
     expect(stats()[2]).toBe(0);
-    await resumed;
+    await within(resumed);
     h.poller.wait(-1);
     expect(stats()[2]).toBe(0);
     h.poller.close();
@@ -192,7 +200,7 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
       }
       const resumed = h.next();
       h.poller.wait(0);
-      await resumed;
+      await within(resumed);
       expect(view(h.poller)._queued).toBeGreaterThanOrEqual(2);
       expect(callSoon).toHaveBeenCalledTimes(1);
     } finally {
@@ -214,13 +222,13 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
       });
       const resumed = other.next();
       other.poller.wait(0);
-      await resumed;
+      await within(resumed);
       expect(calls).toEqual([]);
       const loop = new EventLoop({ poller: early });
       try {
         await loop.runUntilComplete(
           (function* () {
-            for (let i = 0; i < 50 && calls.length === 0; i++) yield* loopTurn();
+            for (let i = 0; i < 50 && calls.length === 0; i++) yield* ensureFuture(hostTurns(1));
           })(),
         );
       } finally {
@@ -256,11 +264,6 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
     expect(stats()[0]).toBe(openBefore);
   });
 });
-
-/** One loop turn: a bare yield of a coroutine. */
-function* loopTurn(): Generator<undefined, void, unknown> {
-  yield;
-}
 
 /** A FIFO opened read-write and non-blocking: a pipe whose both ends are one descriptor. */
 function fifo(dir: string): number {

@@ -25,6 +25,14 @@ async function hostTurns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** `promise`, which must settle within a bounded number of host turns (a lost resume fails fast). */
+async function within<T>(promise: Promise<T>): Promise<T> {
+  const late = Symbol("late");
+  const result = await Promise.race([promise, hostTurns(100).then(() => late)]);
+  if (result === late) throw new Error("not settled within 100 host loop iterations");
+  return result as T;
+}
+
 /** Counts the reactor's calls into the addon by name while `body` runs. */
 async function countingCalls(reactor: ReactorView, body: (calls: Map<string, number>) => Promise<void> | void): Promise<void> {
   const real = reactor.native;
@@ -146,7 +154,7 @@ describe.skipIf(!available)("the thread's reactor: batches, the staging queue, t
           second.poller.wakeup();
         }
         expect(calls.get("wake")).toBe(1);
-        await resumed;
+        await within(resumed);
         expect(calls.get("wake")).toBe(1);
         expect(calls.get("arm")).toBe(1);
       });
@@ -155,7 +163,7 @@ describe.skipIf(!available)("the thread's reactor: batches, the staging queue, t
       await countingCalls(reactor, async (calls) => {
         const resumed = third.next();
         third.poller.wait(0);
-        await resumed;
+        await within(resumed);
         await hostTurns(2);
         expect(calls.get("arm")).toBeUndefined();
       });
