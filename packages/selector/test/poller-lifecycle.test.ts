@@ -4,7 +4,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "
 import { createConnection, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventLoop, ensureFuture, type LoopDriver } from "@loop/core";
+import { EventLoop, ensureFuture, type LoopDriver, type Protocol } from "@loop/core";
 import { startServer } from "@loop/net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SelectorPoller } from "../src/index.js";
@@ -262,6 +262,54 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
     expect(await Promise.race([outcome, hostTurns(50).then(() => "still open")])).toBe("end");
     client.destroy();
     expect(stats()[0]).toBe(openBefore);
+  });
+
+  it("close() closes the accepted descriptors still queued, not one a record of an earlier batch named", async (context) => {
+    const h = harness();
+    const poller = h.poller;
+    const internals = poller as unknown as { _queued: number; _numbers: number[]; _dispatch(): void; _reactor: { targets: ({ abort?(): void } | undefined)[] } };
+    const path = join(dir, "stale.sock");
+    const quiet: Protocol = { connectionMade() {}, connectionLost() {}, pauseWriting() {}, resumeWriting() {}, dataReceived() {}, eofReceived() {} };
+    const listening = poller.net!.listen(h.loop, () => quiet, { path });
+    expect(listening.done()).toBe(true);
+    const client = createConnection(path);
+    client.on("error", () => {});
+    const fifoFd = fifo(dir);
+    const other = new SelectorPoller();
+    let reusedFd = -1;
+    try {
+      // Batch 1: the ACCEPT record, delivered by hand (this loop never runs): a transport takes it.
+      for (let i = 0; i < 50 && internals._queued === 0; i++) await hostTurns(1);
+      expect(internals._queued).toBe(1);
+      const accepted = internals._numbers[1]!;
+      internals._dispatch();
+      expect(internals._reactor.targets[accepted]?.constructor.name).toBe("SelectorTransport");
+      // Batch 2: one READABLE record, delivered by hand too; the record arrays have swapped twice.
+      writeSync(fifoFd, "x");
+      poller.addReader(fifoFd, () => {});
+      for (let i = 0; i < 50 && internals._queued === 0; i++) await hostTurns(1);
+      poller.removeReader(fifoFd);
+      internals._dispatch();
+      expect(internals._queued).toBe(0);
+      // The accepted connection ends; its number goes to a descriptor another loop watches.
+      internals._reactor.targets[accepted]!.abort!();
+      reusedFd = fifo(dir);
+      // The kernel hands out the lowest free number: that one, unless another thread took it first.
+      if (reusedFd !== accepted) return context.skip("another thread took the descriptor number first");
+      other.addReader(reusedFd, () => {});
+      const open = stats()[0]!;
+      poller.close();
+      // The listener was this loop's to close; the other loop's watch stays.
+      expect(stats()[0]).toBe(open - 1);
+      expect(other.removeReader(reusedFd)).toBe(true);
+      expect(stats()[0]).toBe(open - 2);
+    } finally {
+      poller.close();
+      other.close();
+      client.destroy();
+      closeSync(fifoFd);
+      if (reusedFd >= 0) closeSync(reusedFd);
+    }
   });
 });
 
