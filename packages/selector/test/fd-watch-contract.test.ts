@@ -309,7 +309,7 @@ describe.skipIf(!available)("addReader / addWriter: the contract around the call
     }
   });
 
-  // libuv's own set (the uv_poll backend) aborts on a descriptor closed under a live uv_poll_t: that misuse is libuv's to forbid.
+  // On the uv_poll backend this misuse aborts the process inside libuv, as the README's "Readiness backends" warns.
   it.skipIf(backend === "uv_poll")("removeReader of a descriptor closed behind the loop's back, whose number a connection now has, leaves the connection alone", async (context) => {
     let reused = true;
     const line = await run(
