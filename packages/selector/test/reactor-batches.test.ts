@@ -1,10 +1,10 @@
 import { once } from "node:events";
 import { createConnection, createServer, type Socket } from "node:net";
-import { EventLoop, ensureFuture, run, type LoopDriver } from "@loop/core";
+import { EventLoop, ensureFuture, getRunningLoop, run, type LoopDriver } from "@loop/core";
 import { openConnection, startServer } from "@loop/net";
 import { describe, expect, it } from "vitest";
 import { SelectorPoller } from "../src/index.js";
-import { CTL_FLUSHES, CTL_QUEUED, native, type NativeSelector } from "../src/native.js";
+import { CTL_FLUSHES, CTL_QUEUED, CTL_SLAB, native, type NativeSelector } from "../src/native.js";
 import { available } from "./native-available.js";
 
 /** The thread's reactor, through the internals under test. */
@@ -248,5 +248,56 @@ describe.skipIf(!available)("the thread's reactor: batches, the staging queue, t
       server.close();
       await once(server, "close");
     }
+  });
+
+  it("a record for a descriptor no target owns is dropped: only an ACCEPT's number is a descriptor to close, never a DATA record's slab offset", async (context) => {
+    let peer: Socket | null = null;
+    const node = createServer((socket) => {
+      peer = socket;
+    });
+    node.listen(0, "127.0.0.1");
+    await once(node, "listening");
+    let skipped = "";
+    try {
+      await run(
+        function* () {
+          const poller = getRunningLoop().poller as SelectorPoller;
+          const reactor = reactorOf(poller);
+          const listener = yield* startServer(function* () {}, "127.0.0.1", 0);
+          const listenerFd = reactor.targets.findIndex((target) => target?.constructor.name === "SelectorListener");
+          const [reader, writer] = yield* openConnection("127.0.0.1", (node.address() as { port: number }).port);
+          const fd = writer.getExtraInfo<{ fileno(): number }>("socket")!.fileno();
+          for (let i = 0; i < 50 && peer === null; i++) yield* ensureFuture(hostTurns(1));
+          // Reads land at increasing slab offsets: make the next one land at the listener's number.
+          const used = reactor.ctl[CTL_SLAB]!;
+          if (used >= listenerFd) skipped = "the slab is already past the listener's number";
+          else {
+            peer!.write(Buffer.alloc(listenerFd - used));
+            yield* reader.readexactly(listenerFd - used);
+            expect(reactor.ctl[CTL_SLAB]).toBe(listenerFd);
+            // As when the connection's transport was closed earlier in the batch.
+            const transport = reactor.targets[fd];
+            reactor.targets[fd] = undefined;
+            const open = native!.stats()[0]!;
+            peer!.write("more");
+            for (let i = 0; i < 50 && reactor.ctl[CTL_SLAB] === listenerFd; i++) yield* ensureFuture(hostTurns(1));
+            expect(reactor.ctl[CTL_SLAB]).toBe(listenerFd + 4);
+            expect(native!.stats()[0]).toBe(open);
+            expect(listener.address()).not.toBeNull();
+            reactor.targets[fd] = transport;
+          }
+          writer.close();
+          yield* writer.waitClosed();
+          listener.close();
+          yield* listener.waitClosed();
+        },
+        { poller: new SelectorPoller() },
+      );
+    } finally {
+      node.close();
+      (peer as Socket | null)?.destroy();
+      await once(node, "close");
+    }
+    if (skipped !== "") context.skip(skipped);
   });
 });
