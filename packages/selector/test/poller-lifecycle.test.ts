@@ -8,7 +8,7 @@ import { EventLoop, ensureFuture, type LoopDriver, type Protocol } from "@loop/c
 import { startServer } from "@loop/net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SelectorPoller } from "../src/index.js";
-import { native } from "../src/native.js";
+import { CTL_SLAB, native } from "../src/native.js";
 import { spawnUnsupportedReason } from "../src/processes.js";
 import { available } from "./native-available.js";
 
@@ -309,6 +309,46 @@ describe.skipIf(!available)("SelectorPoller: waits, wake-ups and close on the th
       client.destroy();
       closeSync(fifoFd);
       if (reusedFd >= 0) closeSync(reusedFd);
+    }
+  });
+
+  it("close() closes no descriptor a queued record other than an ACCEPT happens to name", async (context) => {
+    const h = harness();
+    const poller = h.poller;
+    const internals = poller as unknown as { _queued: number; _dispatch(): void; _reactor: { ctl: Int32Array } };
+    const ctl = internals._reactor.ctl;
+    const path = join(dir, "data.sock");
+    const quiet: Protocol = { connectionMade() {}, connectionLost() {}, pauseWriting() {}, resumeWriting() {}, dataReceived() {}, eofReceived() {} };
+    poller.net!.listen(h.loop, () => quiet, { path });
+    const client = createConnection(path);
+    client.on("error", () => {});
+    const other = new SelectorPoller();
+    const watched = fifo(dir);
+    try {
+      for (let i = 0; i < 50 && internals._queued === 0; i++) await hostTurns(1);
+      internals._dispatch(); // the ACCEPT, by hand (this loop never runs): a transport takes it and reads
+      other.addReader(watched, () => {});
+      // Reads land at increasing slab offsets, and a DATA record's first number is its offset:
+      // make the second one name the descriptor the other loop watches.
+      const used = ctl[CTL_SLAB]!;
+      if (used >= watched) return context.skip("the slab is already past the watched descriptor's number");
+      client.write(Buffer.alloc(watched - used));
+      for (let i = 0; i < 50 && ctl[CTL_SLAB] !== watched; i++) await hostTurns(1);
+      client.write("more");
+      for (let i = 0; i < 50 && ctl[CTL_SLAB] === watched; i++) await hostTurns(1);
+      expect(ctl[CTL_SLAB]).toBe(watched + 4);
+      expect(internals._queued).toBe(2);
+      const open = stats()[0]!;
+      poller.close();
+      // This loop's listener and connection are gone; the other loop's watch is not.
+      expect(stats()[0]).toBe(open - 2);
+      expect(other.removeReader(watched)).toBe(true);
+      expect(stats()[0]).toBe(open - 3);
+    } finally {
+      poller.close();
+      other.close();
+      client.destroy();
+      closeSync(watched);
     }
   });
 });
