@@ -134,6 +134,7 @@ export class Reactor {
     const clients = this._clients;
     for (let i = 0; i < clients.length; i++) {
       const client = clients[i] as ReactorClient;
+      // Stryker disable next-line EqualityOperator: an equal deadline sets earliest to the same value
       if (client._deadline < earliest) earliest = client._deadline;
     }
     // The addon says whether its timer is still armed (it disarms itself when it fires):
@@ -188,6 +189,7 @@ export class Reactor {
     } finally {
       // Before the next harvest, which reads into the slab; also when JS code detached it
       // (the addon then reports it full).
+      // Stryker disable next-line EqualityOperator: with exactly a full read's room left, the old slab and a new one take the same read
       if ((this.ctl[CTL_SLAB] as number) > SLAB_BYTES - SLAB_RESERVE) this._replaceSlab();
       this._inBatch = false;
       for (let i = 0; i < this._clients.length; i++) if ((this._clients[i] as ReactorClient)._wakeRequested) wake = true;

@@ -2,7 +2,7 @@ import type { Buffer } from "node:buffer";
 import { DefaultPoller, type AbstractEventLoop, type LoopDriver, type NetDriver, type Poller, type ProcessDriver } from "@loop/core";
 import { checkFd } from "./check.js";
 import { systemError } from "./errors.js";
-import { ACCEPT, READABLE, WRITABLE, nativeLoadError, type SelectorBackend } from "./native.js";
+import { ACCEPT, READABLE, nativeLoadError, type SelectorBackend } from "./native.js";
 import { getReactor, type FdTarget, type Reactor } from "./reactor.js";
 import { SelectorNetDriver } from "./net-driver.js";
 import { SelectorProcessDriver, spawnUnsupportedReason } from "./processes.js";
@@ -71,10 +71,14 @@ export class SelectorPoller implements Poller {
    * batch to batch (emptied slots are nulled): truncating them would make every batch grow
    * them again. Two sets, swapped at each dispatch.
    */
+  // Stryker disable next-line ArrayDeclaration: _queue writes a slot before _dispatch or close reads it
   private _objects: (FdTarget | Buffer | null)[] = [];
+  // Stryker disable next-line ArrayDeclaration: _queue writes a slot before _dispatch or close reads it
   private _numbers: number[] = [];
   private _queued = 0;
+  // Stryker disable next-line ArrayDeclaration: _queue writes a slot before _dispatch or close reads it
   private _spareObjects: (FdTarget | Buffer | null)[] = [];
+  // Stryker disable next-line ArrayDeclaration: _queue writes a slot before _dispatch or close reads it
   private _spareNumbers: number[] = [];
   private _dispatchQueued = false;
   private readonly _watchers = new Map<number, Watcher>();
@@ -86,7 +90,9 @@ export class SelectorPoller implements Poller {
     if (reactor === null) {
       if (!warned) {
         warned = true;
-        process.emitWarning(`the native selector is not available (${nativeLoadError?.message ?? "unknown reason"}); SelectorPoller uses Node's timers and socket driver instead`, {
+        // Stryker disable next-line OptionalChaining,StringLiteral: native.ts sets nativeLoadError whenever the addon is null, the only way here
+        const reason = nativeLoadError?.message ?? "unknown reason";
+        process.emitWarning(`the native selector is not available (${reason}); SelectorPoller uses Node's timers and socket driver instead`, {
           code: "LOOP_SELECTOR_FALLBACK",
         });
       }
@@ -171,13 +177,14 @@ export class SelectorPoller implements Poller {
     if (this._closed) return;
     // A new wait replaces the previous one, a pending wake-up included.
     this._wakeRequested = false;
-    if (timeoutMs === null || timeoutMs === Infinity) {
+    if (timeoutMs === null) {
       this._deadline = Infinity;
     } else if (timeoutMs <= 0) {
       this._deadline = Infinity;
       this._wakeRequested = true;
       (this._reactor as Reactor).requestWake();
     } else {
+      // Infinity stays Infinity: no timer is armed for it.
       this._deadline = performance.now() + timeoutMs;
     }
     (this._reactor as Reactor).rearm();
@@ -203,10 +210,10 @@ export class SelectorPoller implements Poller {
       this._fallback.close();
       return;
     }
+    // Stryker disable next-line ConditionalExpression: a second close finds nothing left to release (no client, no queued record, no target of its own)
     if (this._closed) return;
     this._closed = true;
-    this._deadline = Infinity;
-    this._wakeRequested = false;
+    // No longer the reactor's client: nothing reads this poller's deadline or wake-up flag again.
     (this._reactor as Reactor).remove(this);
     // Accepted descriptors no transport took yet are ours to close.
     const numbers = this._numbers;
@@ -216,6 +223,7 @@ export class SelectorPoller implements Poller {
     // Every descriptor this poller's loop has open is in the reactor's table under this
     // poller (no set of them is kept: each entry would be paid by every connection).
     const table = (this._reactor as Reactor).targets;
+    // Stryker disable next-line EqualityOperator: the slot past the end is undefined, as every empty slot
     for (let fd = 0; fd < table.length; fd++) {
       const target = table[fd];
       if (target !== undefined && target.owner === this) target.discard();
@@ -275,15 +283,13 @@ export class SelectorPoller implements Poller {
         throw systemError(-rc, WATCH_CALL[reactor.backend]);
       }
     }
-    if (!this._watchers.has(fd)) {
-      this._watchers.set(fd, watcher);
-      reactor.targets[fd] = watcher;
-    }
+    this._watchers.set(fd, watcher);
+    reactor.targets[fd] = watcher;
   }
 
   private _removeWatch(where: string, fd: number, bit: number): boolean {
     checkFd(where, fd);
-    if (this._fallback !== null) return false;
+    // Nothing is ever watched on the fallback (addReader throws there): false, as for an unwatched fd.
     const watcher = this._watchers.get(fd);
     if (watcher === undefined) return false;
     const had = bit === 1 ? watcher.reader !== null : watcher.writer !== null;
@@ -297,6 +303,7 @@ export class SelectorPoller implements Poller {
 
   /** @internal */
   _forget(watcher: Watcher): void {
+    // Stryker disable next-line ConditionalExpression: only the current watcher of an fd is discarded (by _removeWatch or close), once; this guards a second discard
     if (this._watchers.get(watcher.fd) !== watcher) return;
     (this._reactor as Reactor).native.watch(watcher.fd, 0);
     this._watchers.delete(watcher.fd);
@@ -305,15 +312,16 @@ export class SelectorPoller implements Poller {
   }
 
   private _requireNative(where: string): Reactor {
+    // Stryker disable next-line OptionalChaining: native.ts sets nativeLoadError whenever the addon is null
     if (this._reactor === null) throw new Error(`${where}: the native selector is not available (${nativeLoadError?.message}); rebuild @loop/selector (node-gyp) to watch file descriptors`);
     return this._reactor;
   }
 
   // --- the reactor's side -----------------------------------------------------------------
 
-  /** @internal The loop this poller serves (once attached). */
-  get _loop(): AbstractEventLoop | null {
-    return this._driver?.loop ?? null;
+  /** @internal The loop this poller serves: records are dispatched only once it is attached. */
+  get _loop(): AbstractEventLoop {
+    return (this._driver as LoopDriver).loop;
   }
 
   /** @internal */
@@ -335,11 +343,11 @@ export class SelectorPoller implements Poller {
 
   /** @internal */
   _maybeResume(now: number): void {
-    if (this._closed || this._driver === null) return;
+    // Called for the reactor's clients only: attached, and not closed (close() leaves).
     if (!this._wakeRequested && this._deadline > now) return;
     this._wakeRequested = false;
     this._deadline = Infinity;
-    this._driver.resume();
+    (this._driver as LoopDriver).resume();
   }
 
   /** Delivers the queued records, in order, inside one loop callback. */
@@ -359,6 +367,7 @@ export class SelectorPoller implements Poller {
       }
     } finally {
       // Neither a transport nor a slab is kept alive by a delivered record.
+      // Stryker disable next-line EqualityOperator: one more slot is past every record and null already
       for (let i = 0; i < 2 * n; i++) objects[i] = null;
     }
   };
@@ -380,12 +389,13 @@ class Watcher {
   }
 
   handleEvent(kind: number): void {
-    const entry = kind === READABLE ? this.reader : kind === WRITABLE ? this.writer : null;
+    // A watched descriptor gets READABLE and WRITABLE records only.
+    const entry = kind === READABLE ? this.reader : this.writer;
     if (entry === null) return;
     try {
       entry[0](...entry[1]);
     } catch (error) {
-      this.owner._loop?.callExceptionHandler({ message: `Exception in ${kind === READABLE ? "reader" : "writer"} callback of fd ${this.fd}`, exception: error });
+      this.owner._loop.callExceptionHandler({ message: `Exception in ${kind === READABLE ? "reader" : "writer"} callback of fd ${this.fd}`, exception: error });
     }
   }
 
