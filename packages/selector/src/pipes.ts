@@ -34,9 +34,6 @@ export class SelectorReadPipe implements ReadTransport {
   private _protocol: Protocol;
   private _paused = false;
   private _closing = false;
-  private _lost = false;
-  /** The end was read: the addon stopped reading, and nothing restarts it. */
-  private _eof = false;
   private _held: Buffer[] | null = null;
   private _heldEof = false;
   private _pipe: SelectorPipe | null = null;
@@ -56,17 +53,16 @@ export class SelectorReadPipe implements ReadTransport {
 
   /** @internal One record of this pipe, in a loop callback. */
   handleEvent(kind: number, a: number, b: number, data: Buffer | null): void {
+    // Closing closes the descriptor at once: nothing reaches the protocol after close().
     if (this._fd < 0) return;
     try {
       switch (kind) {
         case DATA:
-          if (this._closing) return;
           if (this._paused) (this._held ??= []).push(data as Buffer);
           else this._protocol.dataReceived(data as Buffer);
           break;
         case EOF:
-          this._eof = true;
-          if (this._closing) return;
+          // The addon stopped reading at the end; the pipe closes once the protocol hears it.
           if (this._paused) this._heldEof = true;
           else this._end();
           break;
@@ -85,7 +81,6 @@ export class SelectorReadPipe implements ReadTransport {
   }
 
   close(): void {
-    if (this._closing) return;
     this._closeWith(null);
   }
 
@@ -123,11 +118,11 @@ export class SelectorReadPipe implements ReadTransport {
     // What arrived between the pause and the addon hearing of it goes first, from a loop
     // callback as always (never from inside resumeReading).
     if (this._held !== null || this._heldEof) this._loop.callSoon(() => this._deliverHeld());
-    else if (this._fd >= 0 && !this._eof) this._reactor.native.reading(this._fd, true);
+    else if (this._fd >= 0) this._reactor.native.reading(this._fd, true);
   }
 
   private _deliverHeld(): void {
-    if (this._lost || this._closing) return;
+    // Closed meanwhile: the held data went with the descriptor, and the check below returns.
     const held = this._held;
     this._held = null;
     try {
@@ -144,7 +139,7 @@ export class SelectorReadPipe implements ReadTransport {
       if (this._heldEof) {
         this._heldEof = false;
         this._end();
-      } else if (this._fd >= 0 && !this._eof) {
+      } else if (this._fd >= 0) {
         this._reactor.native.reading(this._fd, true);
       }
     } catch (error) {
@@ -180,9 +175,8 @@ export class SelectorReadPipe implements ReadTransport {
     this._reactor.native.close(fd, false);
   }
 
+  /** Once: only the `_closeWith` that closed the descriptor schedules it. */
   private _lose(error: Error | null): void {
-    if (this._lost) return;
-    this._lost = true;
     this._loop.unrefExternal();
     this._protocol.connectionLost(error);
   }
@@ -208,7 +202,6 @@ export class SelectorWritePipe implements WriteTransport {
   private _protocol: BaseProtocol;
   private _closing = false;
   private _closeWhenDrained = false;
-  private _lost = false;
   private _high = DEFAULT_HIGH_WATER;
   private _low = DEFAULT_HIGH_WATER / 4;
   private _protocolPaused = false;
@@ -286,19 +279,17 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   abort(): void {
-    this._closing = true;
     this._closeWith(null);
   }
 
   close(): void {
     if (this._closing) return;
     this._closing = true;
-    const fd = this._fd;
-    if (fd < 0) return;
-    if (this._reactor.native.buffered(fd) === 0) this._closeWith(null);
+    // Closed already (aborted, or the poller closed): nothing buffered, and _closeWith does nothing.
+    if (this.getWriteBufferSize() === 0) this._closeWith(null);
     else {
       this._closeWhenDrained = true;
-      this._reactor.native.notify(fd, 0);
+      this._reactor.native.notify(this._fd, 0);
     }
   }
 
@@ -376,9 +367,8 @@ export class SelectorWritePipe implements WriteTransport {
     this._reactor.native.close(fd, false);
   }
 
+  /** Once: only the `_closeWith` that closed the descriptor schedules it. */
   private _lose(error: Error | null): void {
-    if (this._lost) return;
-    this._lost = true;
     this._loop.unrefExternal();
     this._protocol.connectionLost(error);
   }

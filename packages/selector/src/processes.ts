@@ -248,7 +248,8 @@ class SelectorChild implements ProcessHandle {
   }
 
   close(): void {
-    if (this._pidfd >= 0) this.sendSignal("SIGKILL");
+    // Nothing once reaped: sendSignal checks.
+    this.sendSignal("SIGKILL");
     this.stdin?.abort();
     this.stdout?.close();
     this.stderr?.close();
@@ -261,7 +262,7 @@ class SelectorChild implements ProcessHandle {
 
   /** @internal The loop closes with the child unreaped: the orphanage reaps it when it exits. */
   discard(): void {
-    if (this._pidfd < 0) return;
+    // A reaped child is out of the reactor's table, so only a live one hears this.
     this.owner = orphanage;
     this._reap();
   }

@@ -51,6 +51,8 @@ class Logger implements Protocol {
     this.log.push(`${this._name} lost ${error === null ? "null" : String((error as { code?: string }).code)}`);
     this.lost.setResult(error);
   }
+  pauseWriting(): void {}
+  resumeWriting(): void {}
 }
 
 const options = (program: string, args: string[], more: Partial<SpawnOptions> = {}): SpawnOptions => ({ program, args, stdin: "devnull", stdout: "devnull", stderr: "devnull", startNewSession: false, ...more });
@@ -141,6 +143,45 @@ describe.skipIf(!native)("the selector's processes driver", () => {
       child.close();
       expect(kill).toHaveBeenCalledTimes(2);
     });
+  });
+
+  test('"devnull" is /dev/null in the child, and stderr "stdout" goes down the stdout pipe after what stdout wrote', async () => {
+    await onSelector(function* () {
+      const log: string[] = [];
+      const exited = getRunningLoop().createFuture<number>();
+      const out = new Logger("out", log);
+      yield* spawnChild(options("/bin/sh", ["-c", "readlink /proc/$$/fd/0 /proc/$$/fd/2; echo err >&2"], { stdout: "pipe", stderr: "stdout" }), { stdout: out }, exited);
+      yield* out.lost;
+      expect(yield* exited).toBe(0);
+      const text = log.filter((line) => line.startsWith("out data ")).map((line) => line.slice("out data ".length)).join("");
+      expect(text.replace(/\d+\]/, "N]")).toBe("/dev/null\npipe:[N]\nerr\n");
+    });
+  });
+
+  test("env is the child's whole environment; without it the child gets this thread's process.env", async () => {
+    const name = "LOOP_SELECTOR_CHILD_ENV_CHECK";
+    process.env[name] = "seen";
+    try {
+      const [given, inherited] = await onSelector(function* () {
+        const outputs: string[] = [];
+        for (const env of [{ ONLY: "this" }, undefined]) {
+          const log: string[] = [];
+          const exited = getRunningLoop().createFuture<number>();
+          const out = new Logger("out", log);
+          const args = env === undefined ? ["-c", `echo "$${name}"`] : ["-c", "env"];
+          yield* spawnChild(options("/bin/sh", args, { stdout: "pipe", env }), { stdout: out }, exited);
+          yield* out.lost;
+          yield* exited;
+          outputs.push(log.filter((line) => line.startsWith("out data ")).map((line) => line.slice("out data ".length)).join(""));
+        }
+        return outputs;
+      });
+      // sh adds PWD (and may add SHLVL and _) of its own; nothing of ours beyond ONLY.
+      expect((given as string).split("\n").filter((line) => !/^(PWD|SHLVL|_)=/.test(line))).toEqual(["ONLY=this", ""]);
+      expect(inherited).toBe("seen\n");
+    } finally {
+      delete process.env[name];
+    }
   });
 
   test("close() kills a running child that has no pipes, and it is reaped all the same", async () => {

@@ -1,7 +1,7 @@
 // The parent's ends of a child's pipes on the selector (pipes.ts), driven through the
 // processes driver with protocols that log every call: write-buffer flow control to the
 // byte, what a paused read pipe holds back, EPIPE, and the state each transport reports.
-import { readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import {
   getRunningLoop,
   run,
@@ -18,7 +18,7 @@ import {
 } from "@loop/core";
 import { afterEach, describe, expect, test } from "vitest";
 import { SelectorPoller, SelectorProcessDriver, processesUnavailableReason, type SelectorPipe } from "../src/index.js";
-import { DATA, EOF } from "../src/native.js";
+import { DATA, EOF, ERROR } from "../src/native.js";
 import { expectNoOpenDescriptors } from "./helpers.js";
 
 const native = processesUnavailableReason() === null;
@@ -333,6 +333,58 @@ describe.skipIf(!native)("a child's stdout on the selector", () => {
     });
   });
 
+  test("a paused stdout reads nothing: the child blocks in write() once the pipe is full, and stays blocked while other children come and go", async () => {
+    const total = 300_000;
+    await onSelector(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const exited = loop.createFuture<number>();
+      let pauseOnData = false;
+      const out = new Counter("out", log);
+      out.dataReceived = (data) => {
+        out.bytes += data.byteLength;
+        if (pauseOnData) {
+          pauseOnData = false;
+          (out.transport as ReadTransport).pauseReading();
+        }
+      };
+      // Paused before the addon could read a byte.
+      out.connectionMade = (transport) => {
+        out.transport = transport;
+        (transport as ReadTransport).pauseReading();
+      };
+      const child = yield* spawnChild("head", ["-c", String(total), "/dev/zero"], { stdout: "pipe" }, { stdout: out }, exited);
+      /** head is in write(1, …): the pipe is full. */
+      const blocked = (): boolean => {
+        try {
+          return readFileSync(`/proc/${child.pid}/syscall`, "utf8").startsWith("1 0x1 ");
+        } catch {
+          return false;
+        }
+      };
+      /** Real I/O for the loop: children started and reaped one after another. */
+      function* otherChildren(): Coroutine<void> {
+        for (let i = 0; i < 10; i++) {
+          const done = loop.createFuture<number>();
+          yield* spawnChild("/bin/true", [], {}, {}, done);
+          yield* done;
+        }
+      }
+      for (const phase of ["paused at the start", "paused after a chunk"]) {
+        while (!blocked() && !exited.done()) yield;
+        yield* otherChildren();
+        expect([phase, exited.done(), blocked()]).toEqual([phase, false, true]);
+        pauseOnData = true;
+        (out.transport as ReadTransport).resumeReading();
+        while (pauseOnData) yield;
+      }
+      (out.transport as ReadTransport).resumeReading();
+      yield* out.lost;
+      expect(yield* exited).toBe(0);
+      expect(out.bytes).toBe(total);
+    });
+  });
+
   test("close() drops what a paused pipe held: nothing reaches the protocol after it but connectionLost", async () => {
     await onSelector(function* () {
       const loop = getRunningLoop();
@@ -349,6 +401,9 @@ describe.skipIf(!native)("a child's stdout on the selector", () => {
       expect(stdout.isReading()).toBe(false);
       stdout.resumeReading();
       stdout.pauseReading();
+      // A record the addon queued before the close finds the pipe closed.
+      stdout.handleEvent(DATA, 0, 4, Buffer.from("late"));
+      stdout.handleEvent(ERROR, 5, 1, null);
       yield* out.lost;
       for (let i = 0; i < 3; i++) yield;
       expect(log.slice(2)).toEqual(["out lost null"]);
@@ -376,5 +431,58 @@ describe.skipIf(!native)("a child's stdout on the selector", () => {
       expect(log).toEqual(["out made", "out data hi\n", "out lost undefined"]);
     });
     expect(handled).toEqual(["Fatal error: protocol.dataReceived() call failed. boom"]);
+  });
+
+  test("a read error closes the pipe with the error of the read (syscall, code, errno)", async () => {
+    await onSelector(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const exited = loop.createFuture<number>();
+      const out = new Logger("out", log);
+      const child = yield* spawnChild("cat", [], { stdin: "pipe", stdout: "pipe" }, { stdin: new Logger("in", log), stdout: out }, exited);
+      const stdout = child.stdout as ReadTransport & { handleEvent(kind: number, a: number, b: number, data: Buffer | null): void };
+      const fd = stdout.getExtraInfo<SelectorPipe>("pipe")!.fileno();
+      const targets = (loop.poller as unknown as { _reactor: { targets: unknown[] } })._reactor.targets;
+      expect(targets[fd]).toBe(stdout);
+      stdout.handleEvent(ERROR, 5, 1, null);
+      // The descriptor goes at once, and out of the reactor's table with it.
+      expect(stdout.isClosing()).toBe(true);
+      expect(targets[fd]).toBeUndefined();
+      const error = (yield* out.lost) as NodeJS.ErrnoException;
+      expect(error).toMatchObject({ code: "EIO", errno: -5, syscall: "read" });
+      child.stdin!.close();
+      yield* exited;
+      expect(log.slice(2)).toEqual(["out lost EIO", "in lost null"]);
+    });
+  });
+});
+
+describe.skipIf(!native)("a stdin protocol that throws on the selector", () => {
+  test("pauseWriting and resumeWriting that throw go to the loop's exception handler; flow control goes on", async () => {
+    const handled: string[] = [];
+    await onSelector(function* () {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_loop, context) => handled.push(`${context.message} ${(context.exception as Error).message} ${context.transport === child.stdin}`));
+      const log: string[] = [];
+      const exited = loop.createFuture<number>();
+      const stdinP = new Logger("in", log);
+      stdinP.pauseWriting = () => {
+        log.push("in pause");
+        throw new Error("no pause");
+      };
+      stdinP.resumeWriting = () => {
+        log.push("in resume");
+        throw new Error("no resume");
+      };
+      const child = yield* spawnChild("cat", [], { stdin: "pipe" }, { stdin: stdinP }, exited);
+      child.stdin!.setWriteBufferLimits(10);
+      child.stdin!.write(bytes(11));
+      expect(log).toEqual(["in made", "in pause"]);
+      while (log.length < 3) yield;
+      expect(log).toEqual(["in made", "in pause", "in resume"]);
+      child.stdin!.close();
+      expect(yield* exited).toBe(0);
+    });
+    expect(handled).toEqual(["protocol.pauseWriting() failed no pause true", "protocol.resumeWriting() failed no resume true"]);
   });
 });
