@@ -54,6 +54,7 @@ export class SelectorReadPipe implements ReadTransport {
   /** @internal One record of this pipe, in a loop callback. */
   handleEvent(kind: number, a: number, b: number, data: Buffer | null): void {
     // Closing closes the descriptor at once: nothing reaches the protocol after close().
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     try {
       switch (kind) {
@@ -107,12 +108,15 @@ export class SelectorReadPipe implements ReadTransport {
   }
 
   pauseReading(): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: pausing again changes nothing (isReading() is false already, the addon's reading is off or its descriptor gone)
     if (this._closing || this._paused) return;
     this._paused = true;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd >= 0) this._reactor.native.reading(this._fd, false);
   }
 
   resumeReading(): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a reading pipe reads already, and a closed one has nothing held and no descriptor
     if (this._closing || !this._paused) return;
     this._paused = false;
     // What arrived between the pause and the addon hearing of it goes first, from a loop
@@ -161,6 +165,7 @@ export class SelectorReadPipe implements ReadTransport {
   /** The descriptor goes now, `connectionLost` in a loop callback. */
   private _closeWith(error: Error | null): void {
     this._closing = true;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     this._closeFd();
     this._loop.callSoon(() => this._lose(error));
@@ -168,10 +173,12 @@ export class SelectorReadPipe implements ReadTransport {
 
   private _closeFd(): void {
     const fd = this._fd;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only discard() after a close gets here with -1, which the addon's close ignores; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (fd < 0) return;
     this._fd = -1;
     this._held = null;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
+    // Stryker disable next-line BooleanLiteral: reset (SO_LINGER 0) means something only to a socket, not to a pipe
     this._reactor.native.close(fd, false);
   }
 
@@ -207,6 +214,7 @@ export class SelectorWritePipe implements WriteTransport {
   private _protocolPaused = false;
   /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
   private _staged = 0;
+  // Stryker disable next-line UnaryOperator: any count the addon has not reached does; and before a first write nothing is staged to forget
   private _flushes = -1;
   /** What a full pipe left buffered at the last flush (the addon's EV_BACKLOG). */
   private _backlog = 0;
@@ -225,6 +233,7 @@ export class SelectorWritePipe implements WriteTransport {
 
   /** @internal One record of this pipe, in a loop callback. */
   handleEvent(kind: number, a: number): void {
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     switch (kind) {
       case ERROR:
@@ -283,6 +292,7 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   close(): void {
+    // Stryker disable next-line ConditionalExpression: a second close() repeats the first's notify(fd, 0), or finds the descriptor gone
     if (this._closing) return;
     this._closing = true;
     // Closed already (aborted, or the poller closed): nothing buffered, and _closeWith does nothing.
@@ -298,6 +308,7 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   getWriteBufferSize(): number {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the addon answers 0 for -1, a descriptor it does not know; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     return this._fd < 0 ? 0 : this._reactor.native.buffered(this._fd);
   }
 
@@ -335,6 +346,7 @@ export class SelectorWritePipe implements WriteTransport {
     } catch (error) {
       this._loop.callExceptionHandler({ message: "protocol.pauseWriting() failed", exception: error, transport: this });
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only a pauseWriting() that closed the pipe leaves -1 here, which the addon's notify ignores; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd >= 0) this._reactor.native.notify(this._fd, this._low);
   }
 
@@ -354,6 +366,7 @@ export class SelectorWritePipe implements WriteTransport {
 
   private _closeWith(error: Error | null): void {
     this._closing = true;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     this._closeFd();
     this._loop.callSoon(() => this._lose(error));
@@ -361,9 +374,11 @@ export class SelectorWritePipe implements WriteTransport {
 
   private _closeFd(): void {
     const fd = this._fd;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only discard() after a close gets here with -1, which the addon's close ignores; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (fd < 0) return;
     this._fd = -1;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
+    // Stryker disable next-line BooleanLiteral: reset (SO_LINGER 0) means something only to a socket, not to a pipe
     this._reactor.native.close(fd, false);
   }
 

@@ -18,7 +18,7 @@ import {
 } from "@loop/core";
 import { afterEach, describe, expect, test } from "vitest";
 import { SelectorPoller, SelectorProcessDriver, processesUnavailableReason, type SelectorPipe } from "../src/index.js";
-import { DATA, EOF, ERROR } from "../src/native.js";
+import { DATA, DRAINED, EOF, ERROR } from "../src/native.js";
 import { expectNoOpenDescriptors } from "./helpers.js";
 
 const native = processesUnavailableReason() === null;
@@ -385,6 +385,24 @@ describe.skipIf(!native)("a child's stdout on the selector", () => {
     });
   });
 
+  test("an end that arrives alone while paused waits for resumeReading, then closes the pipe cleanly", async () => {
+    await onSelector(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const exited = loop.createFuture<number>();
+      const out = new Logger("out", log);
+      const child = yield* spawnChild("cat", [], { stdin: "pipe", stdout: "pipe" }, { stdin: new Logger("in", log), stdout: out }, exited);
+      const stdout = child.stdout as ReadTransport & { handleEvent(kind: number, a: number, b: number, data: Buffer | null): void };
+      stdout.pauseReading();
+      stdout.handleEvent(EOF, 0, 0, null);
+      stdout.resumeReading();
+      yield* out.lost;
+      expect(log.slice(2)).toEqual(["out eof", "out lost null"]);
+      child.stdin!.close();
+      yield* exited;
+    });
+  });
+
   test("close() drops what a paused pipe held: nothing reaches the protocol after it but connectionLost", async () => {
     await onSelector(function* () {
       const loop = getRunningLoop();
@@ -444,6 +462,8 @@ describe.skipIf(!native)("a child's stdout on the selector", () => {
       const fd = stdout.getExtraInfo<SelectorPipe>("pipe")!.fileno();
       const targets = (loop.poller as unknown as { _reactor: { targets: unknown[] } })._reactor.targets;
       expect(targets[fd]).toBe(stdout);
+      const inFd = child.stdin!.getExtraInfo<SelectorPipe>("pipe")!.fileno();
+      expect(targets[inFd]).toBe(child.stdin);
       stdout.handleEvent(ERROR, 5, 1, null);
       // The descriptor goes at once, and out of the reactor's table with it.
       expect(stdout.isClosing()).toBe(true);
@@ -452,12 +472,31 @@ describe.skipIf(!native)("a child's stdout on the selector", () => {
       expect(error).toMatchObject({ code: "EIO", errno: -5, syscall: "read" });
       child.stdin!.close();
       yield* exited;
+      expect(targets[inFd]).toBeUndefined();
       expect(log.slice(2)).toEqual(["out lost EIO", "in lost null"]);
     });
   });
 });
 
 describe.skipIf(!native)("a stdin protocol that throws on the selector", () => {
+  test("after abort(), a drain record the addon had queued resumes nobody", async () => {
+    await onSelector(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const exited = loop.createFuture<number>();
+      const stdinP = new Logger("in", log);
+      const child = yield* spawnChild("cat", [], { stdin: "pipe" }, { stdin: stdinP }, exited);
+      const stdin = child.stdin as WriteTransport & { handleEvent(kind: number, a: number): void };
+      stdin.setWriteBufferLimits(10);
+      stdin.write(bytes(11));
+      stdin.abort();
+      stdin.handleEvent(DRAINED, 0);
+      yield* stdinP.lost;
+      expect(yield* exited).toBe(0);
+      expect(log).toEqual(["in made", "in pause", "in lost null"]);
+    });
+  });
+
   test("pauseWriting and resumeWriting that throw go to the loop's exception handler; flow control goes on", async () => {
     const handled: string[] = [];
     await onSelector(function* () {
