@@ -159,6 +159,7 @@ function environment(env: Readonly<Record<string, string>> | undefined): string[
   const pairs: string[] = [];
   for (const name in source) {
     const value = source[name];
+    // Stryker disable next-line ConditionalExpression: an env checked by @loop/process, and process.env, hold strings only; the check is for the type
     if (value !== undefined) pairs.push(`${name}=${value}`);
   }
   return pairs;
@@ -183,6 +184,7 @@ function spawnError(errno: number, options: SpawnOptions): Error {
   const cwd = options.cwd;
   // A missing working directory makes the spawn fail with ENOENT too: say which one is missing.
   const message =
+    // Stryker disable next-line ConditionalExpression: a missing working directory fails every spawn with ENOENT (the chdir comes before the exec)
     code === "ENOENT" && cwd !== undefined && !existsSync(cwd)
       ? `cannot start ${program}: its working directory ${JSON.stringify(cwd)} does not exist (ENOENT)`
       : `cannot start ${program}: ${REASONS[code] ?? `spawn failed`} (${code})`;
