@@ -90,7 +90,9 @@ export class SelectorReadPipe implements ReadTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined {
-    if (name !== "pipe" || this._fd < 0) return fallback;
+    if (name !== "pipe") return fallback;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
+    if (this._fd < 0) return fallback;
     this._pipe ??= { fileno: () => this._fd };
     return this._pipe as T;
   }
@@ -256,7 +258,10 @@ export class SelectorWritePipe implements WriteTransport {
 
   write(data: Uint8Array): void {
     const length = data.byteLength;
-    if (this._closing || this._fd < 0 || length === 0) return;
+    if (this._closing || length === 0) return;
+    // After the poller's discard(): no descriptor, and no protocol to pause either.
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
+    if (this._fd < 0) return;
     const reactor = this._reactor;
     let buffered: number;
     if (reactor.stage(this._fd, data)) {
@@ -326,7 +331,9 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined {
-    if (name !== "pipe" || this._fd < 0) return fallback;
+    if (name !== "pipe") return fallback;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
+    if (this._fd < 0) return fallback;
     this._pipe ??= { fileno: () => this._fd };
     return this._pipe as T;
   }

@@ -119,6 +119,7 @@ export class SelectorProcessDriver implements ProcessDriver {
       process.kill(pid, "SIGKILL");
       native.reap(pidfd, true);
       native.closeFd(pidfd);
+      // Stryker disable next-line EqualityOperator,ConditionalExpression: a 6th slot reads undefined (never >= 0), closing -1 is EBADF and nothing more; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
       for (let i = 2; i < 5; i++) if ((spawned[i] as number) >= 0) native.closeFd(spawned[i] as number);
       future.setException(spawnError(-watching, options));
       return future;
@@ -300,11 +301,13 @@ class SelectorChild implements ProcessHandle {
 }
 
 function writePipe(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, protocol: ProcessProtocols["stdin"]): WriteTransport | null {
+  // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
   if (fd < 0 || !adopt(reactor, fd, protocol)) return null;
   return new SelectorWritePipe(poller, reactor, loop, fd, protocol);
 }
 
 function readPipe(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, protocol: ProcessProtocols["stdout"]): ReadTransport | null {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: adopt() turns -1 down as well (closing -1 is EBADF, adoptPipe(-1) fails); Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
   if (fd < 0 || !adopt(reactor, fd, protocol)) return null;
   return new SelectorReadPipe(poller, reactor, loop, fd, protocol);
 }
@@ -316,6 +319,7 @@ function adopt<P>(reactor: Reactor, fd: number, protocol: P | undefined): protoc
     return false;
   }
   // Adoption only fails for want of memory, and then the addon has closed the descriptor.
+  // Stryker disable next-line EqualityOperator: adoptPipe answers the descriptor itself; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
   return reactor.native.adoptPipe(fd) >= 0;
 }
 

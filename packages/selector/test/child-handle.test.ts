@@ -217,6 +217,34 @@ describe.skipIf(!native)("the selector's processes driver", () => {
     });
   });
 
+  test("a child something else reaped first (ECHILD) exits with 255, as asyncio reports it, and is reaped once", async () => {
+    const poller = new SelectorPoller();
+    const reactor = (poller as unknown as { _reactor: { native: Record<string, (...args: unknown[]) => unknown> } })._reactor;
+    const addon = reactor.native;
+    let reaps = 0;
+    // The real reaping happens; the addon then answers as if a waitpid(-1) elsewhere had taken it.
+    const reap = (...args: unknown[]): unknown => {
+      const status = addon.reap!(...args);
+      if (status === null) return null;
+      reaps++;
+      return 1000 + 10;
+    };
+    reactor.native = Object.create(addon, { reap: { value: reap } }) as typeof addon;
+    try {
+      const [code, returncode] = await run(
+        function* () {
+          const exited = getRunningLoop().createFuture<number>();
+          const child = yield* spawnChild(options("/bin/sh", ["-c", "exit 3"]), {}, exited);
+          return [yield* exited, child.returncode];
+        },
+        { poller },
+      );
+      expect([code, returncode, reaps]).toEqual([255, 255, 1]);
+    } finally {
+      reactor.native = addon;
+    }
+  });
+
   test("a child the epoll set cannot take (ENOSPC) is killed and reaped at once, its pipe ends closed, and the spawn fails with that code", async () => {
     const poller = new SelectorPoller();
     const reactor = (poller as unknown as { _reactor: { native: Record<string, (...args: unknown[]) => unknown> } })._reactor;
