@@ -80,6 +80,8 @@ function* spawnError(spawn: SpawnOptions): Coroutine<NodeJS.ErrnoException> {
 }
 
 describe.skipIf(!native)("the selector's processes driver", () => {
+  const long = `/${"a".repeat(5000)}`;
+
   test("a spawn that fails says why in the words of the OS's code, naming the working directory only when it is the one missing", async () => {
     const errors = await onSelector(function* () {
       return [
@@ -87,6 +89,7 @@ describe.skipIf(!native)("the selector's processes driver", () => {
         yield* spawnError(options("/nonexistent/loop-no-such-program", [], { cwd: dir })),
         yield* spawnError(options("/bin/true", [], { cwd: join(dir, "missing") })),
         yield* spawnError(options(dir, [])),
+        yield* spawnError(options(long, [])),
       ];
     });
     expect(errors.map((e) => [e.message, e.code, e.errno, e.syscall, e.path])).toEqual([
@@ -94,6 +97,8 @@ describe.skipIf(!native)("the selector's processes driver", () => {
       ['cannot start "/nonexistent/loop-no-such-program": no such file or directory (ENOENT)', "ENOENT", -2, "spawn", "/nonexistent/loop-no-such-program"],
       [`cannot start "/bin/true": its working directory ${JSON.stringify(join(dir, "missing"))} does not exist (ENOENT)`, "ENOENT", -2, "spawn", "/bin/true"],
       [`cannot start ${JSON.stringify(dir)}: permission denied (is it executable?) (EACCES)`, "EACCES", -13, "spawn", dir],
+      // A code without words of its own.
+      [`cannot start ${JSON.stringify(long)}: spawn failed (ENAMETOOLONG)`, "ENAMETOOLONG", -36, "spawn", long],
     ]);
     for (const error of errors) expect(error).toBeInstanceOf(Error);
   });
