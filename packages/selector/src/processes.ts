@@ -185,7 +185,6 @@ function spawnError(errno: number, options: SpawnOptions): Error {
   const cwd = options.cwd;
   // A missing working directory makes the spawn fail with ENOENT too: say which one is missing.
   const message =
-    // Stryker disable next-line ConditionalExpression: a missing working directory fails every spawn with ENOENT (the chdir comes before the exec)
     code === "ENOENT" && cwd !== undefined && !existsSync(cwd)
       ? `cannot start ${program}: its working directory ${JSON.stringify(cwd)} does not exist (ENOENT)`
       : `cannot start ${program}: ${REASONS[code] ?? `spawn failed`} (${code})`;
