@@ -34,9 +34,6 @@ export class SelectorReadPipe implements ReadTransport {
   private _protocol: Protocol;
   private _paused = false;
   private _closing = false;
-  private _lost = false;
-  /** The end was read: the addon stopped reading, and nothing restarts it. */
-  private _eof = false;
   private _held: Buffer[] | null = null;
   private _heldEof = false;
   private _pipe: SelectorPipe | null = null;
@@ -56,17 +53,17 @@ export class SelectorReadPipe implements ReadTransport {
 
   /** @internal One record of this pipe, in a loop callback. */
   handleEvent(kind: number, a: number, b: number, data: Buffer | null): void {
+    // Closing closes the descriptor at once: nothing reaches the protocol after close().
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     try {
       switch (kind) {
         case DATA:
-          if (this._closing) return;
           if (this._paused) (this._held ??= []).push(data as Buffer);
           else this._protocol.dataReceived(data as Buffer);
           break;
         case EOF:
-          this._eof = true;
-          if (this._closing) return;
+          // The addon stopped reading at the end; the pipe closes once the protocol hears it.
           if (this._paused) this._heldEof = true;
           else this._end();
           break;
@@ -85,7 +82,6 @@ export class SelectorReadPipe implements ReadTransport {
   }
 
   close(): void {
-    if (this._closing) return;
     this._closeWith(null);
   }
 
@@ -94,7 +90,9 @@ export class SelectorReadPipe implements ReadTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined {
-    if (name !== "pipe" || this._fd < 0) return fallback;
+    if (name !== "pipe") return fallback;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
+    if (this._fd < 0) return fallback;
     this._pipe ??= { fileno: () => this._fd };
     return this._pipe as T;
   }
@@ -112,22 +110,25 @@ export class SelectorReadPipe implements ReadTransport {
   }
 
   pauseReading(): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: pausing again changes nothing (isReading() is false already, the addon's reading is off or its descriptor gone)
     if (this._closing || this._paused) return;
     this._paused = true;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd >= 0) this._reactor.native.reading(this._fd, false);
   }
 
   resumeReading(): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a reading pipe reads already, and a closed one has nothing held and no descriptor
     if (this._closing || !this._paused) return;
     this._paused = false;
     // What arrived between the pause and the addon hearing of it goes first, from a loop
     // callback as always (never from inside resumeReading).
     if (this._held !== null || this._heldEof) this._loop.callSoon(() => this._deliverHeld());
-    else if (this._fd >= 0 && !this._eof) this._reactor.native.reading(this._fd, true);
+    else if (this._fd >= 0) this._reactor.native.reading(this._fd, true);
   }
 
   private _deliverHeld(): void {
-    if (this._lost || this._closing) return;
+    // Closed meanwhile: the held data went with the descriptor, and the check below returns.
     const held = this._held;
     this._held = null;
     try {
@@ -142,9 +143,10 @@ export class SelectorReadPipe implements ReadTransport {
       }
       if (this._paused || this._closing) return;
       if (this._heldEof) {
+        // Stryker disable next-line BooleanLiteral: _end() closes the pipe right after, and a closing pipe delivers nothing more
         this._heldEof = false;
         this._end();
-      } else if (this._fd >= 0 && !this._eof) {
+      } else if (this._fd >= 0) {
         this._reactor.native.reading(this._fd, true);
       }
     } catch (error) {
@@ -166,6 +168,7 @@ export class SelectorReadPipe implements ReadTransport {
   /** The descriptor goes now, `connectionLost` in a loop callback. */
   private _closeWith(error: Error | null): void {
     this._closing = true;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     this._closeFd();
     this._loop.callSoon(() => this._lose(error));
@@ -173,16 +176,17 @@ export class SelectorReadPipe implements ReadTransport {
 
   private _closeFd(): void {
     const fd = this._fd;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only discard() after a close gets here with -1, which the addon's close ignores; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (fd < 0) return;
     this._fd = -1;
     this._held = null;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
+    // Stryker disable next-line BooleanLiteral: reset (SO_LINGER 0) means something only to a socket, not to a pipe
     this._reactor.native.close(fd, false);
   }
 
+  /** Once: only the `_closeWith` that closed the descriptor schedules it. */
   private _lose(error: Error | null): void {
-    if (this._lost) return;
-    this._lost = true;
     this._loop.unrefExternal();
     this._protocol.connectionLost(error);
   }
@@ -208,12 +212,12 @@ export class SelectorWritePipe implements WriteTransport {
   private _protocol: BaseProtocol;
   private _closing = false;
   private _closeWhenDrained = false;
-  private _lost = false;
   private _high = DEFAULT_HIGH_WATER;
   private _low = DEFAULT_HIGH_WATER / 4;
   private _protocolPaused = false;
   /** Bytes written since the addon's last flush (`_flushes` names it), not yet sent. */
   private _staged = 0;
+  // Stryker disable next-line UnaryOperator: any count the addon has not reached does; and before a first write nothing is staged to forget
   private _flushes = -1;
   /** What a full pipe left buffered at the last flush (the addon's EV_BACKLOG). */
   private _backlog = 0;
@@ -232,6 +236,7 @@ export class SelectorWritePipe implements WriteTransport {
 
   /** @internal One record of this pipe, in a loop callback. */
   handleEvent(kind: number, a: number): void {
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     switch (kind) {
       case ERROR:
@@ -254,7 +259,10 @@ export class SelectorWritePipe implements WriteTransport {
 
   write(data: Uint8Array): void {
     const length = data.byteLength;
-    if (this._closing || this._fd < 0 || length === 0) return;
+    if (this._closing || length === 0) return;
+    // After the poller's discard(): no descriptor, and no protocol to pause either.
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
+    if (this._fd < 0) return;
     const reactor = this._reactor;
     let buffered: number;
     if (reactor.stage(this._fd, data)) {
@@ -286,19 +294,18 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   abort(): void {
-    this._closing = true;
     this._closeWith(null);
   }
 
   close(): void {
+    // Stryker disable next-line ConditionalExpression: a second close() repeats the first's notify(fd, 0), or finds the descriptor gone
     if (this._closing) return;
     this._closing = true;
-    const fd = this._fd;
-    if (fd < 0) return;
-    if (this._reactor.native.buffered(fd) === 0) this._closeWith(null);
+    // Closed already (aborted, or the poller closed): nothing buffered, and _closeWith does nothing.
+    if (this.getWriteBufferSize() === 0) this._closeWith(null);
     else {
       this._closeWhenDrained = true;
-      this._reactor.native.notify(fd, 0);
+      this._reactor.native.notify(this._fd, 0);
     }
   }
 
@@ -307,6 +314,7 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   getWriteBufferSize(): number {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the addon answers 0 for -1, a descriptor it does not know; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     return this._fd < 0 ? 0 : this._reactor.native.buffered(this._fd);
   }
 
@@ -324,7 +332,9 @@ export class SelectorWritePipe implements WriteTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, fallback?: T): T | undefined {
-    if (name !== "pipe" || this._fd < 0) return fallback;
+    if (name !== "pipe") return fallback;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
+    if (this._fd < 0) return fallback;
     this._pipe ??= { fileno: () => this._fd };
     return this._pipe as T;
   }
@@ -344,6 +354,7 @@ export class SelectorWritePipe implements WriteTransport {
     } catch (error) {
       this._loop.callExceptionHandler({ message: "protocol.pauseWriting() failed", exception: error, transport: this });
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only a pauseWriting() that closed the pipe leaves -1 here, which the addon's notify ignores; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd >= 0) this._reactor.native.notify(this._fd, this._low);
   }
 
@@ -363,6 +374,7 @@ export class SelectorWritePipe implements WriteTransport {
 
   private _closeWith(error: Error | null): void {
     this._closing = true;
+    // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (this._fd < 0) return;
     this._closeFd();
     this._loop.callSoon(() => this._lose(error));
@@ -370,15 +382,16 @@ export class SelectorWritePipe implements WriteTransport {
 
   private _closeFd(): void {
     const fd = this._fd;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only discard() after a close gets here with -1, which the addon's close ignores; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
     if (fd < 0) return;
     this._fd = -1;
     if (this._reactor.targets[fd] === this) this._reactor.targets[fd] = undefined;
+    // Stryker disable next-line BooleanLiteral: reset (SO_LINGER 0) means something only to a socket, not to a pipe
     this._reactor.native.close(fd, false);
   }
 
+  /** Once: only the `_closeWith` that closed the descriptor schedules it. */
   private _lose(error: Error | null): void {
-    if (this._lost) return;
-    this._lost = true;
     this._loop.unrefExternal();
     this._protocol.connectionLost(error);
   }

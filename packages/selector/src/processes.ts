@@ -119,6 +119,7 @@ export class SelectorProcessDriver implements ProcessDriver {
       process.kill(pid, "SIGKILL");
       native.reap(pidfd, true);
       native.closeFd(pidfd);
+      // Stryker disable next-line EqualityOperator,ConditionalExpression: a 6th slot reads undefined (never >= 0), closing -1 is EBADF and nothing more; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
       for (let i = 2; i < 5; i++) if ((spawned[i] as number) >= 0) native.closeFd(spawned[i] as number);
       future.setException(spawnError(-watching, options));
       return future;
@@ -159,6 +160,7 @@ function environment(env: Readonly<Record<string, string>> | undefined): string[
   const pairs: string[] = [];
   for (const name in source) {
     const value = source[name];
+    // Stryker disable next-line ConditionalExpression: an env checked by @loop/process, and process.env, hold strings only; the check is for the type
     if (value !== undefined) pairs.push(`${name}=${value}`);
   }
   return pairs;
@@ -248,7 +250,8 @@ class SelectorChild implements ProcessHandle {
   }
 
   close(): void {
-    if (this._pidfd >= 0) this.sendSignal("SIGKILL");
+    // Nothing once reaped: sendSignal checks.
+    this.sendSignal("SIGKILL");
     this.stdin?.abort();
     this.stdout?.close();
     this.stderr?.close();
@@ -261,7 +264,7 @@ class SelectorChild implements ProcessHandle {
 
   /** @internal The loop closes with the child unreaped: the orphanage reaps it when it exits. */
   discard(): void {
-    if (this._pidfd < 0) return;
+    // A reaped child is out of the reactor's table, so only a live one hears this.
     this.owner = orphanage;
     this._reap();
   }
@@ -297,11 +300,13 @@ class SelectorChild implements ProcessHandle {
 }
 
 function writePipe(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, protocol: ProcessProtocols["stdin"]): WriteTransport | null {
+  // Stryker disable next-line EqualityOperator: Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
   if (fd < 0 || !adopt(reactor, fd, protocol)) return null;
   return new SelectorWritePipe(poller, reactor, loop, fd, protocol);
 }
 
 function readPipe(poller: SelectorPoller, reactor: Reactor, loop: EventLoop, fd: number, protocol: ProcessProtocols["stdout"]): ReadTransport | null {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: adopt() turns -1 down as well (closing -1 is EBADF, adoptPipe(-1) fails); Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
   if (fd < 0 || !adopt(reactor, fd, protocol)) return null;
   return new SelectorReadPipe(poller, reactor, loop, fd, protocol);
 }
@@ -313,6 +318,7 @@ function adopt<P>(reactor: Reactor, fd: number, protocol: P | undefined): protoc
     return false;
   }
   // Adoption only fails for want of memory, and then the addon has closed the descriptor.
+  // Stryker disable next-line EqualityOperator: adoptPipe answers the descriptor itself; Node keeps descriptors 0-2 open, so a pipe end of ours is never 0
   return reactor.native.adoptPipe(fd) >= 0;
 }
 
