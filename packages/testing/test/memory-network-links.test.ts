@@ -171,6 +171,16 @@ describe("MemoryNetwork links between pairs of hosts", () => {
     expect(network.openConnections).toBe(0);
   });
 
+  it("heal with one host is a TypeError, not a heal of every partition", async () => {
+    const network = new MemoryNetwork();
+    network.partition("web", "db");
+    const oneHost = new TypeError("MemoryNetwork.heal(a, b): name both hosts, or neither to heal every partition");
+    expect(() => network.heal("web")).toThrow(oneHost);
+    expect(() => network.heal(undefined, "db")).toThrow(oneHost);
+    expect(network.partitioned("web", "db")).toBe(true);
+    expect(network.heal("db", "web").partitioned("web", "db")).toBe(false);
+  });
+
   it("refuse(host) refuses every port of the host and allow(host) undoes it, failing as Node does: ECONNREFUSED host:port from connect", async () => {
     const network = new MemoryNetwork({ latency: 1 });
     network.addHost("db");
