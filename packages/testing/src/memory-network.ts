@@ -453,6 +453,8 @@ class PendingConnect {
   ) {}
 
   proceed(): void {
+    // Cancelled while a partition held it, in the turn of the heal: no SYN timer for nothing.
+    if (this._future.done()) return;
     const latency = this._network.link(this.from, this.to.host).latency;
     this._loop.callLater(latency, () => this._synArrives(latency));
   }

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { getRunningLoop, type BaseTransport, type Coroutine, type Future, type NetDriver, type Protocol, type Transport } from "@loop/core";
 import { describe, expect, it } from "vitest";
-import { MemoryNetwork, runVirtual } from "../src/index.js";
+import { DeadlockError, MemoryNetwork, runVirtual } from "../src/index.js";
 
 // What each pair of hosts sees of the network: its link's latency and bandwidth, its
 // partition, refused connections and resets, each without touching the other pairs.
@@ -179,6 +179,29 @@ describe("MemoryNetwork links between pairs of hosts", () => {
     expect(() => network.heal(undefined, "db")).toThrow(oneHost);
     expect(network.partitioned("web", "db")).toBe(true);
     expect(network.heal("db", "web").partitioned("web", "db")).toBe(false);
+  });
+
+  it("a connect cancelled while a partition holds it is forgotten: a later heal, or one in the same turn, starts nothing for it", async () => {
+    for (const turnsBetween of [1, 0]) {
+      const network = new MemoryNetwork({ latency: 1000 });
+      network.addHost("db");
+      network.partition("localhost", "db");
+      const stuck = runVirtual(function* () {
+        const loop = getRunningLoop();
+        const attempt = network.connect(loop, () => new Peer(), { host: "db", port: 1 });
+        yield* sleep(5);
+        attempt.cancel();
+        if (turnsBetween > 0) yield* sleep(0);
+        network.heal();
+        yield* loop.createFuture<void>(); // nothing left to wake the loop: a deadlock, declared at once
+      });
+      const error = await stuck.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(DeadlockError);
+      expect((error as DeadlockError).time).toBe(5); // not 1005, after a SYN timer left behind
+    }
   });
 
   it("refuse(host) refuses every port of the host and allow(host) undoes it, failing as Node does: ECONNREFUSED host:port from connect", async () => {
