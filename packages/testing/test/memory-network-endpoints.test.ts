@@ -77,7 +77,7 @@ function* connect(driver: NetDriver, options: ConnectOptions): Coroutine<Peer> {
   return client;
 }
 
-function* failure(body: Coroutine<unknown>): Coroutine<Error & Record<string, unknown>> {
+function* failure(body: Coroutine<unknown> | Future<unknown>): Coroutine<Error & Record<string, unknown>> {
   try {
     yield* body;
   } catch (error) {
@@ -228,7 +228,7 @@ describe("MemoryNetwork connections", () => {
       const loop = getRunningLoop();
       const server = yield* listen(network, { host: "localhost", port: 25 });
       const client = yield* connect(network.host("mail"), { host: "localhost", port: 25 });
-      const upgraded = yield* network.host("mail").startTls(loop, client.transport!, client, { serverSide: false });
+      const upgraded = yield* network.host("mail").startTls!(loop, client.transport!, client, { serverSide: false });
       expect(upgraded).toBe(client.transport);
       expect(upgraded.getExtraInfo("sslcontext")).toBe("memory-tls");
       const stranger = { getExtraInfo: () => undefined } as unknown as Transport;
