@@ -182,7 +182,11 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
     return this;
   }
 
-  /** Refuses new connections to `host` (on `port`, or every port) even where something listens. */
+  /**
+   * Refuses new connections to `host` (on `port`, or every port) even where something
+   * listens; `host` may also be a Unix socket path (ECONNREFUSED, as from a socket file
+   * nobody accepts on).
+   */
   refuse(host: string, port?: number): this {
     this._refused.add(port === undefined ? host : `${host}:${port}`);
     return this;
@@ -358,8 +362,8 @@ export class MemoryNetwork implements NetDriver, MemoryFabric {
   }
 
   /** @internal */
-  _refuses(to: Endpoint): boolean {
-    return this._refused.has(to.host) || this._refused.has(`${to.host}:${to.port}`);
+  _refuses(to: Endpoint, unixPath: string | undefined): boolean {
+    return this._refused.has(unixPath ?? to.host) || this._refused.has(`${to.host}:${to.port}`);
   }
 
   /** @internal */
@@ -464,7 +468,7 @@ class PendingConnect {
     const future = this._future;
     if (future.done()) return;
     const listener = network._listenerAt(this.to);
-    if (listener === undefined || network._refuses(this.to)) {
+    if (listener === undefined || network._refuses(this.to, this._unixPath)) {
       const { host, port } = this.to;
       const error =
         this._unixPath !== undefined

@@ -180,7 +180,7 @@ describe("MemoryNetwork connections", () => {
     expect(network.openConnections).toBe(0);
   });
 
-  it("over a Unix path, the client's peername is the path and the server end's is empty, as in Node", async () => {
+  it("over a Unix path, the client's peername is the path and the server end's is empty, as in Node; a refused path fails with ECONNREFUSED, a missing one with ENOENT", async () => {
     const network = new MemoryNetwork();
     await runVirtual(function* () {
       const server = yield* listen(network, { path: "/run/app.sock" });
@@ -192,6 +192,14 @@ describe("MemoryNetwork connections", () => {
       expect(peer.transport!.getExtraInfo("sslcontext")).toBeUndefined();
       client.transport!.abort();
       peer.transport!.abort();
+      network.refuse("/run/app.sock");
+      const refused = yield* failure(connect(network, { path: "/run/app.sock" }));
+      expect(refused).toMatchObject({ code: "ECONNREFUSED", errno: -111, syscall: "connect", address: "/run/app.sock", path: "/run/app.sock" });
+      expect(server.accepted.length).toBe(1);
+      network.allow("/run/app.sock");
+      const again = yield* connect(network, { path: "/run/app.sock" });
+      again.transport!.abort();
+      server.accepted[1]!.transport!.abort();
       server.handle.close();
       const missing = yield* failure(connect(network, { path: "/run/app.sock" }));
       expect(missing).toMatchObject({ code: "ENOENT", errno: -2, syscall: "connect", address: "/run/app.sock", path: "/run/app.sock" });
