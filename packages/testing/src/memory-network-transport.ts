@@ -23,6 +23,7 @@ export function systemError(code: string, errno: number, syscall: string, messag
 
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
+// Stryker disable ObjectLiteral,BlockStatement,BooleanLiteral: never called: every protocol call waits for start() (`_started`), which replaces it.
 const NO_PROTOCOL: Protocol = {
   connectionMade() {},
   connectionLost() {},
@@ -33,6 +34,7 @@ const NO_PROTOCOL: Protocol = {
     return false;
   },
 };
+// Stryker restore ObjectLiteral,BlockStatement,BooleanLiteral
 
 // What travels on a direction of a connection: bytes, or the FIN that ends it.
 const FIN = null;
@@ -82,6 +84,8 @@ export class MemoryTransport implements Transport {
   private _started = false;
   private _closing = false;
   private _lost = false;
+  /** The loss that came before `start` (a reset during the handshake), for the protocol `start` gives. */
+  private _lostBeforeStart: Error | null | undefined = undefined;
 
   constructor(loop: EventLoop, fabric: MemoryFabric, local: Endpoint, remote: Endpoint, opts: { unixPath?: string; tls?: boolean }) {
     this._loop = loop;
@@ -96,14 +100,14 @@ export class MemoryTransport implements Transport {
   start(protocol: Protocol): void {
     this._protocol = protocol;
     this._started = true;
-    if (this._lost) return;
     protocol.connectionMade(this);
+    if (this._lost) {
+      // Reset before this end started: as asyncio does, the connection is made, then lost.
+      if (this._lostBeforeStart !== undefined) this._loop.callSoon(connectionLost, this, this._lostBeforeStart);
+      return;
+    }
     // Bytes the peer sent before this end was started wait in `_held`.
     if (this._held.length > 0) this._scheduleHeldDelivery();
-  }
-
-  get lost(): boolean {
-    return this._lost;
   }
 
   /** After startTls: this end now reports itself as TLS (no encryption happens in memory). */
@@ -155,7 +159,8 @@ export class MemoryTransport implements Transport {
   // --- ReadTransport ------------------------------------------------------------------
 
   isReading(): boolean {
-    return !this._readingPaused;
+    // As asyncio's is_reading(): a closing transport reads no more, however it closes.
+    return !this._readingPaused && !this._closing;
   }
 
   pauseReading(): void {
@@ -274,7 +279,7 @@ export class MemoryTransport implements Transport {
     const { latency, bandwidth } = this._fabric.link(this.local.host, this.remote.host);
     const now = this._loop.time();
     const size = segment === FIN ? 0 : segment.byteLength;
-    const sent = Math.max(now, this._linkFreeAt) + (bandwidth === Infinity ? 0 : size / bandwidth);
+    const sent = Math.max(now, this._linkFreeAt) + size / bandwidth; // 0 for an unlimited (Infinity) link
     this._linkFreeAt = sent;
     // Arrivals keep their order even if the latency drops between two segments.
     const arrival = Math.max(sent + latency, this._lastArrival);
@@ -355,6 +360,7 @@ export class MemoryTransport implements Transport {
   _connectionLost(error: Error | null): void {
     this._fabric.transportClosed(this);
     if (this._started) this._protocol.connectionLost(error);
+    else this._lostBeforeStart = error;
   }
 }
 
