@@ -338,6 +338,22 @@ describe("MemoryTransport ends", () => {
     });
   });
 
+  it("an end reset on its own (through its \"socket\") sends no EOF when aborted after", async () => {
+    const network = new MemoryNetwork();
+    await runVirtual(function* () {
+      const { client, server } = yield* pair(network);
+      const socket = client.transport.getExtraInfo<{ reset(): void }>("socket")!;
+      socket.reset();
+      client.transport.abort();
+      yield* sleep(1);
+      expect(client.lostWith).toMatchObject({ code: "ECONNRESET" });
+      expect(dataOf(server)).toEqual([]);
+      server.transport.abort();
+      yield* sleep(0);
+      expect(network.openConnections).toBe(0);
+    });
+  });
+
   it("bytes the server sends before the client's end starts wait for it, in order", async () => {
     const network = new MemoryNetwork({ latency: 10 });
     await runVirtual(function* () {
