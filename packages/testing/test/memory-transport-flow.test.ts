@@ -392,6 +392,18 @@ describe("MemoryTransport surface", () => {
       expect(server.events).toEqual(["10ms made", "15ms lost ECONNRESET"]);
       expect(client.transport.isClosing()).toBe(true);
       expect(network.openConnections).toBe(0);
+
+      // Reset in the very turn the client's end starts, before its loss is reported: still once.
+      const seen = watchLoopErrors();
+      const start = loop.time();
+      const late = new Log();
+      loop.callLater(20, () => network.reset("localhost", 25));
+      yield* network.connect(loop, () => late, { host: "localhost", port: 25 });
+      yield* sleep(0);
+      expect(late.events).toEqual([`${start + 20}ms made`, `${start + 20}ms lost ECONNRESET`]);
+      expect(late.lostWith).toMatchObject({ code: "ECONNRESET" });
+      expect(seen).toEqual([]);
+      expect(network.openConnections).toBe(0);
       handle.close();
     });
   });
