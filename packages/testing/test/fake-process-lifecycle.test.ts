@@ -1,4 +1,4 @@
-import { getRunningLoop, type ErrorContext, type ProcessHandle } from "@loop/core";
+import { getRunningLoop, type ErrorContext, type ProcessHandle, type ReadTransport } from "@loop/core";
 import { describe, expect, test } from "vitest";
 import { FakeProcesses, runVirtual } from "../src/index.js";
 import { logged, one, options, run, sleepFor, spawn, turns } from "./fake-process-protocols.js";
@@ -297,7 +297,7 @@ describe("FakeProcesses: close() (the transport's kill on close)", () => {
       yield* sleepFor(1000);
       return 0;
     });
-    const [codes, exits] = await run(processes, function* () {
+    const [codes, exits, time] = await run(processes, function* () {
       const exits: number[] = [];
       const a = logged();
       const b = logged();
@@ -309,9 +309,72 @@ describe("FakeProcesses: close() (the transport's kill on close)", () => {
       second.close();
       const codes = [yield* a.exited, yield* b.exited];
       yield* turns(3);
-      return [codes, exits] as const;
+      return [codes, exits, getRunningLoop().time()] as const;
     });
     expect(codes).toEqual([-9, -15]);
     expect(exits).toEqual([-9]); // reaped exactly once
+    expect(time).toBe(0); // killed then, not when the script would have ended
+  });
+
+  test("a script that will not die with the run is reaped by close() once the loop is closed; an exited one keeps its status", async () => {
+    const handles: ProcessHandle[] = [];
+    const processes = new FakeProcesses({
+      stubborn: function* () {
+        const loop = getRunningLoop();
+        try {
+          yield* loop.createFuture<void>();
+        } finally {
+          yield* loop.createFuture<void>(); // never: the run ends around it
+        }
+      },
+      done: function* () {
+        return 2;
+      },
+    });
+    await runVirtual(function* () {
+      const b = logged();
+      handles.push(yield* spawn(processes, "done", b));
+      yield* b.exited;
+      handles.push(yield* spawn(processes, "stubborn", logged()));
+      yield;
+    }, { processes }).catch(() => {}); // the poller names the stubborn script in a deadlock
+    const [done, stubborn] = handles as [ProcessHandle, ProcessHandle];
+    expect([done.returncode, stubborn.returncode, processes.running]).toEqual([2, null, 1]);
+    done.close();
+    stubborn.close();
+    stubborn.close();
+    expect([done.returncode, stubborn.returncode, processes.running]).toEqual([2, -9, 0]);
+    expect(processes.started.map((r) => r.returncode)).toEqual([2, -9]);
+  });
+});
+
+describe("FakeProcesses: what a deadlock report says a script waits on", () => {
+  test("a signal, stdin, or room in a full pipe", async () => {
+    const processes = new FakeProcesses({
+      waits: function* (child) {
+        child.trap("SIGUSR1");
+        yield* child.nextSignal();
+      },
+      reads: function* (child) {
+        yield* child.stdin.read();
+      },
+      writes: function* (child) {
+        child.stdout.write(new Uint8Array(70_000));
+        yield* child.stdout.drain();
+      },
+    });
+    const error = await runVirtual(function* () {
+      const a = logged();
+      yield* spawn(processes, "waits", a);
+      yield* spawn(processes, "reads", logged());
+      const c = logged();
+      yield* spawn(processes, "writes", c);
+      (c.stdoutTransport as ReadTransport).pauseReading();
+      yield* a.exited;
+    }, { processes }).catch((e: unknown) => e);
+    const message = String((error as Error).message);
+    expect(message).toContain('task "fake waits (pid 1000)" waiting on fake waits: waiting for a signal');
+    expect(message).toContain('task "fake reads (pid 1001)" waiting on fake process: read from stdin');
+    expect(message).toContain('task "fake writes (pid 1002)" waiting on fake process: write to a full pipe');
   });
 });
