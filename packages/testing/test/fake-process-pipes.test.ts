@@ -140,6 +140,26 @@ describe("a fake child's stdout: bytes, order, end", () => {
 });
 
 describe("a fake child's stdout: backpressure (drain)", () => {
+  test("what a script writes after closing its stdout never fills the pipe: drain() returns at once", async () => {
+    const times: number[] = [];
+    const processes = one(function* (child) {
+      child.stdout.close();
+      child.stdout.write(new Uint8Array(70_000));
+      yield* child.stdout.drain();
+      times.push(getRunningLoop().time());
+      return 0;
+    });
+    await run(processes, function* () {
+      const p = logged();
+      yield* spawn(processes, "p", p);
+      (p.stdoutTransport as ReadTransport).pauseReading();
+      yield* sleepFor(100);
+      (p.stdoutTransport as ReadTransport).resumeReading();
+      yield* p.exited;
+    });
+    expect(times).toEqual([0]);
+  });
+
   test("drain() waits while more than 64 KiB is unread and returns once the parent reads it", async () => {
     const times: string[] = [];
     const processes = one(function* (child) {
@@ -385,11 +405,33 @@ describe("a fake child's stdin: bytes, order, end, backpressure", () => {
       const stdin = (yield* spawn(processes, "p", p)).stdin as WriteTransport;
       stdin.write(bytesOf("never read"));
       stdin.abort();
+      reads.push(stdin.getWriteBufferSize());
       yield* p.exited;
       return p;
     });
-    expect(reads).toEqual([0]);
+    expect(reads).toEqual([0, 0]);
     expect(p.log).toContain("0 stdin lost");
+  });
+
+  test("a read of stdin after the child exited (by a task it left behind) is the end of input", async () => {
+    const reads: number[] = [];
+    const processes = one(function* (child) {
+      getRunningLoop().createTask(
+        (function* () {
+          yield* sleepFor(10);
+          reads.push((yield* child.stdin.read()).byteLength);
+        })(),
+      );
+      return 0;
+    });
+    await run(processes, function* () {
+      const p = logged();
+      const stdin = (yield* spawn(processes, "p", p)).stdin as WriteTransport;
+      stdin.write(bytesOf("unread at the exit"));
+      yield* p.exited;
+      yield* sleepFor(20);
+    });
+    expect(reads).toEqual([0]);
   });
 
   test("after the child exits its stdin is closed: writes are dropped and never pause the writer", async () => {
