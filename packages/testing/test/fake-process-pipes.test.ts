@@ -187,6 +187,26 @@ describe("a fake child's stdout: backpressure (drain)", () => {
     expect(p.out.length).toBe(65_537);
   });
 
+  test("a writer in drain() wakes when the parent closes the pipe", async () => {
+    const times: number[] = [];
+    const processes = one(function* (child) {
+      child.stdout.write(new Uint8Array(70_000));
+      yield* child.stdout.drain();
+      times.push(getRunningLoop().time());
+      return 0;
+    });
+    await run(processes, function* () {
+      const p = logged();
+      yield* spawn(processes, "p", p);
+      const transport = p.stdoutTransport as ReadTransport;
+      transport.pauseReading();
+      yield* sleepFor(50);
+      transport.close();
+      yield* p.exited;
+    });
+    expect(times).toEqual([50]);
+  });
+
   test("a writer in drain() wakes as soon as a pipe's worth or less is unread, even if reading paused again", async () => {
     const times: number[] = [];
     const processes = one(function* (child) {
@@ -429,9 +449,10 @@ describe("a fake child's stdin: bytes, order, end, backpressure", () => {
       const stdin = (yield* spawn(processes, "p", p)).stdin as WriteTransport;
       stdin.write(bytesOf("unread at the exit"));
       yield* p.exited;
+      reads.push(stdin.getWriteBufferSize()); // gone with the child
       yield* sleepFor(20);
     });
-    expect(reads).toEqual([0]);
+    expect(reads).toEqual([0, 0]);
   });
 
   test("after the child exits its stdin is closed: writes are dropped and never pause the writer", async () => {
