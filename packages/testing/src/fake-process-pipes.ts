@@ -199,8 +199,9 @@ export class FakeWritePipe implements WriteTransport {
   // --- WriteTransport ------------------------------------------------------------------
 
   write(data: Uint8Array): void {
+    if (this._closing) return;
     // Stryker disable next-line ConditionalExpression: an empty chunk wakes a reader that finds nothing to read and waits again; this only saves the wakeup
-    if (this._closing || data.byteLength === 0) return;
+    if (data.byteLength === 0) return;
     this._buffer.push(data.slice());
     this._buffered += data.byteLength;
     this._wakeReader();
