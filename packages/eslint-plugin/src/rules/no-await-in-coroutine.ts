@@ -36,7 +36,6 @@ export const noAwaitInCoroutine = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     function usedAsCoroutine(fn: FunctionNode): boolean {
       if (declaresCoroutine(fn)) return true;

@@ -26,7 +26,6 @@ export const noBlockingInCoroutine = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     const services = typeServices(context);
     // Names bound by imports of blocking modules: namespaces/defaults, and named `…Sync` functions.

@@ -23,7 +23,6 @@ export const noSwallowedCancel = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     const services = typeServices(context);
     return {

@@ -23,7 +23,6 @@ export const noYieldWithoutStar = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     const services = typeServices(context);
     const sourceCode = context.sourceCode;
