@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import tsParser from "@typescript-eslint/parser";
+import { Linter } from "eslint";
 import { describe, expect, test } from "vitest";
 
 /**
@@ -9,6 +11,47 @@ import { describe, expect, test } from "vitest";
 async function load() {
   return (await import("../src/index.js")).default;
 }
+
+describe("the plugin", () => {
+  test("is named after its package, at the package's version (ESLint's cache keys on both)", async () => {
+    const plugin = await load();
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { name: string; version: string };
+    expect(plugin.meta).toEqual({ name: pkg.name, version: pkg.version });
+  });
+
+  test("`recommended` turns on every rule but prefer-task-group, which `strict` adds", async () => {
+    const plugin = await load();
+    const names = Object.keys(plugin.rules);
+    const on = Object.fromEntries(names.map((name) => [`@loop/${name}`, "error"]));
+    expect(plugin.configs.recommended).toEqual({
+      name: "@loop/recommended",
+      plugins: { "@loop": plugin },
+      rules: { ...on, "@loop/prefer-task-group": "off" },
+    });
+    expect(plugin.configs.strict).toEqual({ name: "@loop/strict", plugins: { "@loop": plugin }, rules: on });
+  });
+
+  test("`typeAwareRules` are the rules that refuse to run without type information", async () => {
+    const { default: plugin, typeAwareRules } = await import("../src/index.js");
+    const linter = new Linter();
+    const needsTypes = Object.keys(plugin.rules).filter((name) => {
+      const config: Linter.Config = {
+        files: ["**/*.ts"],
+        languageOptions: { parser: tsParser },
+        plugins: { "@loop": plugin as never },
+        rules: { [`@loop/${name}`]: "error" },
+      };
+      try {
+        linter.verify("function* main() { yield 1; }\n", [config], "file.ts");
+        return false;
+      } catch (error) {
+        expect(String(error)).toContain("requires type information");
+        return true;
+      }
+    });
+    expect([...typeAwareRules].sort()).toEqual(needsTypes.sort());
+  });
+});
 
 describe("every rule's metadata", () => {
   test("links to the rule's page in docs/rules, which the package ships", async () => {
