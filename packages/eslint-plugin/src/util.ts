@@ -89,6 +89,7 @@ export function isCoroutineFunction(fn: FunctionNode, services: ParserServicesWi
   if (!fn.generator || fn.async) return false;
   // Asked once per statement of the function by several rules: remember the answer.
   const known = coroutineFunctions.get(fn);
+  // Stryker disable next-line ConditionalExpression: a cache; classifying again gives the same answer
   if (known !== undefined) return known;
   const answer = classify(fn, services);
   coroutineFunctions.set(fn, answer);
