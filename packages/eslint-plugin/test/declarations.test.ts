@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { parseForESLint } from "@typescript-eslint/parser";
-import { AST_NODE_TYPES, type ParserServicesWithTypeInformation, type TSESTree } from "@typescript-eslint/utils";
+import { AST_NODE_TYPES, type ParserServicesWithTypeInformation } from "@typescript-eslint/utils";
 import type ts from "typescript";
 import { expect, test } from "vitest";
 import { declarationsMayGive } from "../src/declarations.js";
-import { calleeName, isGeneratorType, isPromiseType } from "../src/util.js";
+import { isGeneratorType, isPromiseType } from "../src/util.js";
 import { fixtures } from "./rule-tester.js";
 
 /**
@@ -49,6 +49,28 @@ interface Api {
   qLoose;
 }
 declare const api: Api;
+class Service {
+  constructor(private readonly qHelper: () => number) {}
+  #qSecret(): number { return 1; }
+  qUse(): number { return this.#qSecret(); }
+  get qValue(): number { return 1; }
+}
+declare const svc: Service;
+namespace Tools { export function qTool(): number { return 1; } export const qVar = (): number => 1; }
+const { qPicked } = { qPicked: (): number => 1 };
+function owner() { const qLocal = () => 1; return qLocal; }
+const table = { "qQuoted": (): number => 1, qShort: arrow };
+const qSatisfied = (() => 1) satisfies () => number;
+const qAsserted = (() => 1)!;
+declare const qMaker: new () => Box;
+declare const qMakerParen: (() => number);
+declare const qEither: (() => number) | (() => Coroutine<void>);
+declare const qMaybeFn: (() => number) | undefined;
+declare const loose: Record<string, () => number>;
+declare const any2: any;
+class Generator2 {}
+interface Fluent { qChain(): this; }
+declare const fluent: Fluent;
 `;
 
 const calls = `
@@ -58,10 +80,13 @@ new Box(); new Thenable(); new Derived(); Box();
 api.qMap(); api.qList(); api.qKeys(); api.qSelf(); api.qTuple(); api.qCallback(); api.qCtor(); api.qPred(1); api.qText(); api.qLit(); api.qObj(); api.qShape();
 api.qThenShape(); api.qSym(); api.qBig(); api.qBool(); api.qNever(); api.qUndef(); api.qVd(); api.qUnk(); api.qStr(); api.qIter();
 api.qPromise(); api.qCoroutine(); api.qMaybe(); api.qParen(); api.qBoth(); api.qUntypedMethod(); api.qProp(); api.qLoose(); new gen();
+svc.qHelper(); svc.qUse(); svc.qValue(); Tools.qTool(); Tools.qVar(); qPicked(); any2.qLocal(); table.qQuoted(); table.qShort(); any2.qPicked();
+qSatisfied(); qAsserted(); new qMaker(); qMaker(); qMakerParen(); qEither(); qMaybeFn!(); loose.qNowhere(); loose[String(1)](); missing(); owner(); fluent.qChain(); new Generator2();
 `;
 
 function answers(): Record<string, string> {
-  const parsed = parseForESLint(declarations + calls, {
+  const source = declarations + calls;
+  const parsed = parseForESLint(source, {
     project: "./tsconfig.json",
     tsconfigRootDir: fixtures,
     filePath: join(fixtures, "file.ts"),
@@ -95,7 +120,7 @@ function answers(): Record<string, string> {
     if (statement.type !== AST_NODE_TYPES.ExpressionStatement) continue;
     const call = statement.expression;
     if (call.type !== AST_NODE_TYPES.CallExpression && call.type !== AST_NODE_TYPES.NewExpression) continue;
-    const label = `${call.type === AST_NODE_TYPES.NewExpression ? "new " : ""}${calleeName(call as TSESTree.CallExpression) ?? "?"}`;
+    const label = `${call.type === AST_NODE_TYPES.NewExpression ? "new " : ""}${source.slice(...call.callee.range)}`;
     typed = 0;
     const generator = declarationsMayGive(counted, call, "generator", isGeneratorType);
     const promise = declarationsMayGive(counted, call, "promise", (type: ts.Type) => isPromiseType(checker, type));
@@ -105,6 +130,7 @@ function answers(): Record<string, string> {
 }
 
 test("each form of declaration is answered, and those whose syntax tells without typing anything", () => {
+  // "G": may give a generator, "P": may give a Promise (so the call is typed); "untyped": decided without typing anything.
   // "G": may give a generator, "P": may give a Promise (so the call is typed); "untyped": decided without typing anything.
   expect(answers()).toEqual({
     "gen": "G- untyped",
@@ -128,36 +154,59 @@ test("each form of declaration is answered, and those whose syntax tells without
     "new Thenable": "-P untyped",
     "new Derived": "GP untyped",
     "Box": "-- untyped",
-    "qMap": "-- untyped",
-    "qList": "-- untyped",
-    "qKeys": "-- untyped",
-    "qSelf": "-- untyped",
-    "qTuple": "-- untyped",
-    "qCallback": "-- untyped",
-    "qCtor": "-- untyped",
-    "qPred": "-- untyped",
-    "qText": "-- untyped",
-    "qLit": "-- untyped",
-    "qObj": "-- untyped",
-    "qShape": "-- untyped",
-    "qThenShape": "-P untyped",
-    "qSym": "-- untyped",
-    "qBig": "-- untyped",
-    "qBool": "-- untyped",
-    "qNever": "-- untyped",
-    "qUndef": "-- untyped",
-    "qVd": "-- untyped",
-    "qUnk": "-- untyped",
-    "qStr": "-- untyped",
-    "qIter": "-- untyped",
-    "qPromise": "-P",
-    "qCoroutine": "G-",
-    "qMaybe": "-P",
-    "qParen": "-- untyped",
-    "qBoth": "-- untyped",
-    "qUntypedMethod": "-- untyped",
-    "qProp": "-- untyped",
-    "qLoose": "-- untyped",
+    "api.qMap": "-- untyped",
+    "api.qList": "-- untyped",
+    "api.qKeys": "-- untyped",
+    "api.qSelf": "-- untyped",
+    "api.qTuple": "-- untyped",
+    "api.qCallback": "-- untyped",
+    "api.qCtor": "-- untyped",
+    "api.qPred": "-- untyped",
+    "api.qText": "-- untyped",
+    "api.qLit": "-- untyped",
+    "api.qObj": "-- untyped",
+    "api.qShape": "-- untyped",
+    "api.qThenShape": "-P untyped",
+    "api.qSym": "-- untyped",
+    "api.qBig": "-- untyped",
+    "api.qBool": "-- untyped",
+    "api.qNever": "-- untyped",
+    "api.qUndef": "-- untyped",
+    "api.qVd": "-- untyped",
+    "api.qUnk": "-- untyped",
+    "api.qStr": "-- untyped",
+    "api.qIter": "-- untyped",
+    "api.qPromise": "-P",
+    "api.qCoroutine": "G-",
+    "api.qMaybe": "-P",
+    "api.qParen": "-- untyped",
+    "api.qBoth": "-- untyped",
+    "api.qUntypedMethod": "-- untyped",
+    "api.qProp": "-- untyped",
+    "api.qLoose": "-- untyped",
     "new gen": "-- untyped",
+    "svc.qHelper": "-- untyped",
+    "svc.qUse": "-- untyped",
+    "svc.qValue": "-- untyped",
+    "Tools.qTool": "-- untyped",
+    "Tools.qVar": "-- untyped",
+    "qPicked": "--",
+    "any2.qLocal": "GP untyped",
+    "table.qQuoted": "-- untyped",
+    "table.qShort": "--",
+    "any2.qPicked": "--",
+    "qSatisfied": "-- untyped",
+    "qAsserted": "-- untyped",
+    "new qMaker": "--",
+    "qMaker": "-- untyped",
+    "qMakerParen": "-- untyped",
+    "qEither": "G-",
+    "qMaybeFn!": "GP untyped",
+    "loose.qNowhere": "GP untyped",
+    "loose[String(1)]": "GP untyped",
+    "missing": "GP untyped",
+    "owner": "--",
+    "fluent.qChain": "-- untyped",
+    "new Generator2": "-- untyped",
   });
 });
