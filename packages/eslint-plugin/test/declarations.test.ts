@@ -4,7 +4,7 @@ import { AST_NODE_TYPES, type ParserServicesWithTypeInformation } from "@typescr
 import type ts from "typescript";
 import { expect, test } from "vitest";
 import { declarationsMayGive } from "../src/declarations.js";
-import { isGeneratorType, isPromiseType } from "../src/util.js";
+import { declaredReturnMayBeThenable, isGeneratorType, isPromiseType } from "../src/util.js";
 import { fixtures } from "./rule-tester.js";
 
 /**
@@ -208,5 +208,44 @@ test("each form of declaration is answered, and those whose syntax tells without
     "owner": "--",
     "fluent.qChain": "-- untyped",
     "new Generator2": "-- untyped",
+  });
+});
+
+test("declaredReturnMayBeThenable: only primitives and Futures in `Coroutine<T>` rule a returned Promise out", () => {
+  const cases = {
+    primitives: 'Coroutine<number | string | boolean | bigint | symbol | null | undefined | 1 | "a">',
+    nothing: "Coroutine<void>",
+    never: "Coroutine<never>",
+    future: "Coroutine<Future<number>>",
+    task: "Coroutine<Task<void> | undefined>",
+    promise: "Coroutine<Promise<number>>",
+    object: "Coroutine<{ a: number }>",
+    unknown: "Coroutine<unknown>",
+    bare: "Coroutine",
+    generator: "Generator<undefined, number>",
+    inferred: "",
+  };
+  const code = [
+    'import type { Coroutine, Future, Task } from "@loop/core";',
+    ...Object.entries(cases).map(([name, type]) => `function* ${name}()${type === "" ? "" : `: ${type}`} { yield; }`),
+  ].join("\n");
+  const parsed = parseForESLint(code, { project: "./tsconfig.json", tsconfigRootDir: fixtures, filePath: join(fixtures, "file.ts"), range: true, loc: true });
+  const services = parsed.services as ParserServicesWithTypeInformation;
+  const answers: Record<string, boolean> = {};
+  for (const statement of parsed.ast.body) {
+    if (statement.type === AST_NODE_TYPES.FunctionDeclaration && statement.id !== null) answers[statement.id.name] = declaredReturnMayBeThenable(statement, services);
+  }
+  expect(answers).toEqual({
+    primitives: false,
+    nothing: false,
+    never: false,
+    future: false,
+    task: false,
+    promise: true,
+    object: true,
+    unknown: true,
+    bare: true,
+    generator: true,
+    inferred: true,
   });
 });
