@@ -4,7 +4,7 @@ import { AST_NODE_TYPES, type ParserServicesWithTypeInformation } from "@typescr
 import type ts from "typescript";
 import { expect, test } from "vitest";
 import { declarationsMayGive } from "../src/declarations.js";
-import { declaredReturnMayBeThenable, isGeneratorType, isPromiseType } from "../src/util.js";
+import { declaredReturnMayBeThenable, isCoroutineFunction, isGeneratorType, isPromiseType } from "../src/util.js";
 import { fixtures } from "./rule-tester.js";
 
 /**
@@ -248,4 +248,61 @@ test("declaredReturnMayBeThenable: only primitives and Futures in `Coroutine<T>`
     generator: true,
     inferred: true,
   });
+});
+
+test("isCoroutineFunction: a generator without a declared type is a coroutine when it yields only Futures and nothing", () => {
+  const code = `import { gather, type Coroutine, type Future, type Task } from "@loop/core";
+declare function step(): Coroutine<void>;
+function* bare() { yield; }
+function* none() { return 1; }
+function* future(f: Future<number>) { yield f; }
+function* task(t: Task<void>) { yield t; yield undefined; }
+function* gathered() { yield gather(step()); }
+function* delegating() { yield* step(); }
+function* shaped(x: { addDoneCallback(): void; cancel(): void; result(): number }) { yield x; }
+function* halfShaped(x: { addDoneCallback(): void; cancel(): void }) { yield x; }
+function* withoutCancel(x: { addDoneCallback(): void; result(): number }) { yield x; }
+function* withoutCallback(x: { cancel(): void; result(): number }) { yield x; }
+function* anything(x: any) { yield x; }
+function* unknowing(x: unknown) { yield x; }
+function* numbers() { yield 1; }
+function* mixed(f: Future<number>) { yield f; yield "x"; }
+function* declared(): Coroutine<void> { yield 1 as never; }
+function* iterator(): Generator<number> { yield 1; }
+async function* pages() { yield 1; }
+function plain() { return 1; }`;
+  // Parsed twice: the answer is remembered per function node.
+  const classify = (withTypes: boolean): Record<string, boolean> => {
+    const parsed = parseForESLint(code, { project: "./tsconfig.json", tsconfigRootDir: fixtures, filePath: join(fixtures, "file.ts"), range: true, loc: true });
+    const services = withTypes ? (parsed.services as ParserServicesWithTypeInformation) : null;
+    const answers: Record<string, boolean> = {};
+    for (const statement of parsed.ast.body) {
+      if (statement.type === AST_NODE_TYPES.FunctionDeclaration && statement.id !== null) answers[statement.id.name] = isCoroutineFunction(statement, services);
+    }
+    return answers;
+  };
+  const typed = classify(true);
+  const untyped = classify(false);
+  expect(typed).toEqual({
+    bare: true,
+    none: true,
+    future: true,
+    task: true,
+    gathered: true,
+    delegating: true,
+    shaped: true,
+    halfShaped: false,
+    withoutCancel: false,
+    withoutCallback: false,
+    anything: true,
+    unknowing: true,
+    numbers: false,
+    mixed: false,
+    declared: true,
+    iterator: false,
+    pages: false,
+    plain: false,
+  });
+  // Without types every non-async generator not declared as something else counts.
+  expect(untyped).toEqual({ ...Object.fromEntries(Object.keys(typed).map((name) => [name, true])), iterator: false, pages: false, plain: false });
 });
