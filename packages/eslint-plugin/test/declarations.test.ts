@@ -8,12 +8,15 @@ import { declaredReturnMayBeThenable, isCoroutineFunction, isGeneratorType, isPr
 import { fixtures } from "./rule-tester.js";
 
 /**
- * declarationsMayGive is the shortcut that keeps the type-aware rules cheap: a call whose
+ * The helpers that read types, on one program each (the fixture project). declarationsMayGive is the shortcut that keeps the type-aware rules cheap: a call whose
  * every declaration says, in its syntax, that it gives neither a generator nor a Promise is
  * skipped before anything is typed. The checker would give the same answers, only slower,
  * so the rule tests cannot see a form the shortcut forgets: this test counts what it asks
  * the checker to type (as scheduling tests count loop turns), beside each answer.
  */
+/** Each test builds a TypeScript program: give it the time a busy machine needs (Stryker's config does not read the package's). */
+const PROGRAM_TIMEOUT = 60_000;
+
 const TYPING = new Set(["getTypeFromTypeNode", "getTypeAtLocation", "getSignatureFromDeclaration", "getReturnTypeOfSignature", "getTypeOfSymbol"]);
 
 const declarations = `
@@ -209,7 +212,7 @@ test("each form of declaration is answered, and those whose syntax tells without
     "fluent.qChain": "-- untyped",
     "new Generator2": "-- untyped",
   });
-});
+}, PROGRAM_TIMEOUT);
 
 test("declaredReturnMayBeThenable: only primitives and Futures in `Coroutine<T>` rule a returned Promise out", () => {
   const cases = {
@@ -248,7 +251,7 @@ test("declaredReturnMayBeThenable: only primitives and Futures in `Coroutine<T>`
     generator: true,
     inferred: true,
   });
-});
+}, PROGRAM_TIMEOUT);
 
 test("isCoroutineFunction: a generator without a declared type is a coroutine when it yields only Futures and nothing", () => {
   const code = `import { gather, type Coroutine, type Future, type Task } from "@loop/core";
@@ -305,4 +308,4 @@ function plain() { return 1; }`;
   });
   // Without types every non-async generator not declared as something else counts.
   expect(untyped).toEqual({ ...Object.fromEntries(Object.keys(typed).map((name) => [name, true])), iterator: false, pages: false, plain: false });
-});
+}, PROGRAM_TIMEOUT);
