@@ -5,7 +5,7 @@ import type ts from "typescript";
 import { expect, test } from "vitest";
 import { declarationsMayGive } from "../src/declarations.js";
 import { declaredReturnMayBeThenable, isCoroutineFunction, isGeneratorType, isPromiseType } from "../src/util.js";
-import { fixtures } from "./rule-tester.js";
+import { fixtures, PROGRAM_TIMEOUT } from "./rule-tester.js";
 
 /**
  * The helpers that read types, on one program each (the fixture project). declarationsMayGive is the shortcut that keeps the type-aware rules cheap: a call whose
@@ -14,9 +14,6 @@ import { fixtures } from "./rule-tester.js";
  * so the rule tests cannot see a form the shortcut forgets: this test counts what it asks
  * the checker to type (as scheduling tests count loop turns), beside each answer.
  */
-/** Each test builds a TypeScript program: give it the time a busy machine needs (Stryker's config does not read the package's). */
-const PROGRAM_TIMEOUT = 60_000;
-
 const TYPING = new Set(["getTypeFromTypeNode", "getTypeAtLocation", "getSignatureFromDeclaration", "getReturnTypeOfSignature", "getTypeOfSymbol"]);
 
 const declarations = `
