@@ -26,6 +26,7 @@ describe("FakeProcesses: defining and starting programs", () => {
       } catch (e) {
         return e;
       }
+      return null;
     });
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ code: "ENOENT", errno: -2, syscall: "spawn", path: "/usr/bin/missing" });
