@@ -57,6 +57,7 @@ export function isGeneratorType(type: ts.Type): boolean {
 export function isFutureType(type: ts.Type): boolean {
   return members(type).some((t) => {
     const name = symbolName(t);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a fast path; @loop's Future, Task and GatheringFuture have the shape below too
     if (name === "Future" || name === "Task" || name === "GatheringFuture") return true;
     return t.getProperty("addDoneCallback") !== undefined && t.getProperty("cancel") !== undefined && t.getProperty("result") !== undefined;
   });
@@ -89,6 +90,7 @@ export function isCoroutineFunction(fn: FunctionNode, services: ParserServicesWi
   if (!fn.generator || fn.async) return false;
   // Asked once per statement of the function by several rules: remember the answer.
   const known = coroutineFunctions.get(fn);
+  // Stryker disable next-line ConditionalExpression: a cache; classifying again gives the same answer
   if (known !== undefined) return known;
   const answer = classify(fn, services);
   coroutineFunctions.set(fn, answer);

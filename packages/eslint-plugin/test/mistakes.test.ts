@@ -4,7 +4,7 @@ import { ESLint, type Linter } from "eslint";
 import tsParser from "@typescript-eslint/parser";
 import { describe, expect, test } from "vitest";
 import loop from "../src/index.js";
-import { TYPED_TEST_TIMEOUT } from "./rule-tester.js";
+import { PROGRAM_TIMEOUT } from "./rule-tester.js";
 
 /**
  * `test/mistakes/` holds one file per mistake: the newcomer mistakes the rules exist for,
@@ -41,5 +41,5 @@ describe("the mistakes folder", () => {
     expect(fatal).toEqual([]);
     const fired = new Set(result?.messages.map((m) => m.ruleId));
     expect([...fired]).toEqual([`@loop/${expected}`]);
-  }, TYPED_TEST_TIMEOUT);
+  }, PROGRAM_TIMEOUT);
 });

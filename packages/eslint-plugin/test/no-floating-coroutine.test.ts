@@ -15,6 +15,11 @@ typedTester().run("no-floating-coroutine", noFloatingCoroutine, {
     { code: `${coro}const list = [fetchOne(), fetchOne()];` },
     // A plain call of something that is not a coroutine.
     { code: `${coro}function plain(): number { return 1; } plain();` },
+    // Declared and assigned later; destructured (which iterates the generator, driving it).
+    { code: `${coro}function* main(): Coroutine<void> { let c; c = fetchOne(); yield* c; }` },
+    { code: `${coro}function* main(): Coroutine<void> { const [first] = fetchOne(); yield; }` },
+    // A directive is a statement too, of a string.
+    { code: `"use strict";\n${coro}` },
     // A Future that is kept.
     { code: `${coro}function* main(): Coroutine<void> { const f = getRunningLoop().createFuture<number>(); f.setResult(1); yield* f; }` },
   ],
@@ -27,6 +32,12 @@ typedTester().run("no-floating-coroutine", noFloatingCoroutine, {
     { code: `${coro}async function main(): Promise<string> { const s = await fetchOne(); return String(s); }`, errors: [{ messageId: "awaited" }] },
     { code: `${coro}declare const ok: boolean; function* main(): Coroutine<void> { ok ? fetchOne() : undefined; }`, errors: [{ messageId: "floating" }] },
     { code: `${coro}function* main(): Coroutine<void> { getRunningLoop().createFuture<number>(); }`, errors: [{ messageId: "floatingFuture" }] },
+    { code: `${coro}import { Future } from "@loop/core";\nfunction* main(): Coroutine<void> { new Future<number>(); yield; }`, errors: [{ messageId: "floatingFuture" }] },
+    // Dropped through \`&&\`, a comma, or any unary operator.
+    {
+      code: `${coro}declare const ok: boolean; function* main(): Coroutine<void> { ok && fetchOne(); (yield, fetchOne()); !fetchOne(); }`,
+      errors: [{ messageId: "floating" }, { messageId: "floating" }, { messageId: "floating" }],
+    },
   ],
 });
 
@@ -64,6 +75,10 @@ typedTester().run("no-floating-coroutine (allowForKnownSafeCalls)", noFloatingCo
   valid: [
     // Assertion chains are skipped without typing them.
     { code: `${coro}declare function expect(x: unknown): { toBe(y: unknown): void };\nexpect(1).toBe(1);` },
+    // Each default safe name, through calls, members and \`new\`: skipped untyped, whatever they return.
+    {
+      code: `${coro}type C = () => Coroutine<void>;\ndeclare const expect: C, describe: C, it: C, test: C, suite: C, beforeEach: C, afterEach: C, beforeAll: C, afterAll: C;\ndeclare const vi: { Mock: new () => { run: C } };\ndeclare const console: { log: C };\nexpect(); describe(); it(); test(); suite(); beforeEach(); afterEach(); beforeAll(); afterAll(); new vi.Mock().run(); console.log();`,
+    },
   ],
   invalid: [
     // Naming no safe calls checks everything.

@@ -9,12 +9,16 @@ typedTester().run("no-promise-in-coroutine", noPromiseInCoroutine, {
     { code: `async function main(): Promise<void> { fetch("http://127.0.0.1/"); }` },
     // A Promise started in a callback inside a coroutine belongs to that callback.
     { code: `${imports}function* main(): Coroutine<void> { getRunningLoop().callSoon(() => { void Promise.resolve(1); }); yield; }` },
+    // An operator on something that is not a Promise; a bare `return;`.
+    { code: `${imports}function* main(): Coroutine<void> { !Number("1"); yield; return; }` },
     // A plain iterator.
     { code: `function* lazy() { yield 1; Promise.resolve(2); }` },
   ],
   invalid: [
     { code: `${imports}function* main(): Coroutine<void> { fetch("http://127.0.0.1/"); yield; }`, errors: [{ messageId: "floating" }] },
     { code: `${imports}function* main(): Coroutine<void> { void Promise.resolve(1); yield; }`, errors: [{ messageId: "floating" }] },
+    { code: `${imports}function* main(): Coroutine<void> { !fetch("http://127.0.0.1/"); yield; }`, errors: [{ messageId: "floating" }] },
+    { code: `${imports}function* main(): Coroutine<void> { new Promise<void>((resolve) => setTimeout(resolve, 10)); yield; }`, errors: [{ messageId: "floating" }] },
     { code: `${imports}function* main() { yield; return fetch("http://127.0.0.1/"); }`, errors: [{ messageId: "returned" }] },
     // A declared result that can hold a Promise is still checked (only primitives and Futures are skipped untyped).
     { code: `${imports}function* main(): Coroutine<Promise<Response> | undefined> { yield; return fetch("http://127.0.0.1/"); }`, errors: [{ messageId: "returned" }] },

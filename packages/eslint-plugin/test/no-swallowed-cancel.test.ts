@@ -27,6 +27,21 @@ typedTester().run("no-swallowed-cancel", noSwallowedCancel, {
     { code: `${body}function* main(): Coroutine<void> { const got: unknown[] = []; try { yield* step(); } catch (e) { got.push(e instanceof MyError ? "mine" : e); } }` },
     // Converted into another error: a decision (timeout() turns CancelledError into TimeoutError).
     { code: `${body}function* main(): Coroutine<void> { try { yield; } catch (e) { throw new MyError(String(e)); } }` },
+    // A bare catch that converts, or takes the cancellation back.
+    { code: `${body}function* main(): Coroutine<void> { try { yield; } catch { throw new MyError("step failed"); } }` },
+    { code: `${body}import { currentTask } from "@loop/core";\nfunction* main(): Coroutine<void> { try { yield; } catch { currentTask()?.uncancel(); } }` },
+    // Destructured: the author looked inside on purpose.
+    { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch ({ message }) { console.log(message); } }` },
+    // Names CancelledError: it has been thought about.
+    { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch (e) { console.log(String(e), "is not a", CancelledError.name); } }` },
+    // Kept through `!`, `??`, in an object, an array, a variable, a \`new\`, or checked for cancellation later.
+    { code: `${body}function* main(): Coroutine<unknown> { try { yield* step(); } catch (e) { return e!; } return null; }` },
+    { code: `${body}declare let failure: unknown;\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { failure = e ?? new MyError(); } }` },
+    { code: `${body}declare const log: unknown[];\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { log.push({ error: e }); } }` },
+    { code: `${body}declare const log: unknown[][];\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { log.push([e]); } }` },
+    { code: `${body}declare function later(f: () => unknown): void;\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { const saved = e; later(() => saved); } }` },
+    { code: `${body}declare class Failure { constructor(cause: unknown); }\ndeclare const failures: Failure[];\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { failures.push(new Failure(e)); } }` },
+    { code: `${body}declare function later(f: () => boolean): void;\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { later(() => e instanceof CancelledError); } }` },
   ],
   invalid: [
     { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch (e) { console.log(e); } }`, errors: [{ messageId: "swallowed", data: { name: "e" } }] },
@@ -34,5 +49,11 @@ typedTester().run("no-swallowed-cancel", noSwallowedCancel, {
     { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch (e) { console.error("failed", e); } }`, errors: [{ messageId: "swallowed" }] },
     { code: `${body}function* main(): Coroutine<string> { try { yield* step(); } catch (e) { const text = \`failed: \${String(e)}\`; console.log(text); } return ""; }`, errors: [{ messageId: "swallowed" }] },
     { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch (e) { void e; } }`, errors: [{ messageId: "swallowed" }] },
+    // Used, not kept: a test of it, a key, a method called on it, overwritten, checked for another class.
+    { code: `${body}function* main(): Coroutine<string> { try { yield* step(); } catch (e) { return e ? "failed" : "ok"; } return ""; }`, errors: [{ messageId: "swallowed" }] },
+    { code: `${body}declare const labels: Record<string, string>;\nfunction* main(): Coroutine<string> { try { yield* step(); } catch (e) { return labels[e as string]!; } return ""; }`, errors: [{ messageId: "swallowed" }] },
+    { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch (e) { console.log(e.toString()); } }`, errors: [{ messageId: "swallowed" }] },
+    { code: `${body}function* main(): Coroutine<void> { try { yield* step(); } catch (e) { e = undefined; } }`, errors: [{ messageId: "swallowed" }] },
+    { code: `${body}declare function later(f: () => boolean): void;\nfunction* main(): Coroutine<void> { try { yield* step(); } catch (e) { later(() => e instanceof MyError); } }`, errors: [{ messageId: "swallowed" }] },
   ],
 });

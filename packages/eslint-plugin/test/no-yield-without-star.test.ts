@@ -14,6 +14,12 @@ typedTester().run("no-yield-without-star", noYieldWithoutStar, {
     // An iterator of Tasks, declared as one.
     { code: `${coro}import type { Task } from "@loop/core";\ndeclare const tasks: Task<unknown>[];\nfunction* each(): Generator<Task<unknown>, void, undefined> { for (const t of tasks) yield t; }` },
     { code: `${coro}function* main(): Coroutine<number> { return yield* ensureFuture(Promise.resolve(1)); }` },
+    // Inferred an iterator: it yields only Promises, nothing a coroutine yields.
+    { code: `function* lazy() { yield Promise.resolve(1); yield Promise.resolve(2); }` },
+    // An async generator is no coroutine (no-await-in-coroutine's business): its yields are values.
+    { code: `${coro}async function* pages() { yield fetchOne(); yield fetch("http://127.0.0.1/"); }` },
+    // Without type information the rule cannot tell a coroutine from a value, and stays silent.
+    { code: `${coro}function* main(): Coroutine<void> { yield fetchOne(); }`, languageOptions: { parserOptions: { project: false } } },
   ],
   invalid: [
     {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { checkSnippet } from "../examples/check-file.js";
-import { TYPED_TEST_TIMEOUT } from "./rule-tester.js";
+import { PROGRAM_TIMEOUT } from "./rule-tester.js";
 
 test("the README's example flags a floating coroutine and a yield without star", async () => {
   const root = fileURLToPath(new URL("./fixtures", import.meta.url));
@@ -14,4 +14,4 @@ test("the README's example flags a floating coroutine and a yield without star",
     "}",
   ].join("\n");
   expect(await checkSnippet(code, root)).toEqual(["4: @loop/no-floating-coroutine", "5: @loop/no-yield-without-star"]);
-}, TYPED_TEST_TIMEOUT);
+}, PROGRAM_TIMEOUT);

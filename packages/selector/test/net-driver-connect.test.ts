@@ -3,67 +3,13 @@ import { execFileSync } from "node:child_process";
 import { closeSync, constants as fsConstants, mkdtempSync, openSync, read, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CancelledError, getRunningLoop, run, type BaseTransport, type Coroutine, type EventLoop, type Future, type Protocol, type Transport } from "@loop/core";
+import { CancelledError, run, type Coroutine, type EventLoop, type Future, type Transport } from "@loop/core";
 import { createConnection, nodeNetDriver, openUnixConnection } from "@loop/net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SelectorPoller, SelectorTransport, type SelectorNetDriver } from "../src/index.js";
-import type { Reactor } from "../src/reactor.js";
+import { SelectorPoller, SelectorTransport } from "../src/index.js";
 import { blackhole, expectNoOpenDescriptors, nativeOpen } from "./helpers.js";
 import { available } from "./native-available.js";
-
-/** Logs what its transport tells it. */
-class Recorder implements Protocol {
-  readonly log: string[] = [];
-  transport: Transport | null = null;
-  connectionMade(transport: BaseTransport): void {
-    this.transport = transport as Transport;
-    this.log.push("made");
-  }
-  dataReceived(data: Uint8Array): void {
-    this.log.push(`data ${Buffer.from(data).toString()}`);
-  }
-  eofReceived(): boolean {
-    this.log.push("eof");
-    return false;
-  }
-  connectionLost(error: Error | null): void {
-    this.log.push(`lost ${error === null ? "null" : String((error as { code?: string }).code)}`);
-  }
-  pauseWriting(): void {}
-  resumeWriting(): void {}
-}
-
-interface Selector {
-  loop: EventLoop;
-  driver: SelectorNetDriver;
-  reactor: Reactor;
-}
-
-/** The running loop's selector network driver and the thread's reactor. */
-function selector(): Selector {
-  const loop = getRunningLoop();
-  const poller = loop.poller as SelectorPoller;
-  return { loop, driver: poller.net as SelectorNetDriver, reactor: poller._reactor as Reactor };
-}
-
-/** Entries of the descriptor table: each must belong to an open socket. */
-function tableEntries(reactor: Reactor): number {
-  return reactor.targets.filter((target) => target !== undefined).length;
-}
-
-/** Operations the loop counts as pending outside it (each connect and listener holds one). */
-function externalRefs(loop: EventLoop): number {
-  return (loop as unknown as { _externalRefs: number })._externalRefs;
-}
-
-function* failure(future: Coroutine<unknown> | Future<unknown>): Coroutine<Error & Record<string, unknown>> {
-  try {
-    yield* future;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error("expected a failure");
-}
+import { Recorder, externalRefs, failure, selector, tableEntries } from "./net-driver-kit.js";
 
 /** A port nothing listens on: one the selector just listened on and closed. */
 function* closedPort(): Coroutine<number> {

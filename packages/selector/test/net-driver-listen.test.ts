@@ -1,65 +1,14 @@
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { constants, networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { getRunningLoop, run, type BaseTransport, type Coroutine, type ErrorContext, type EventLoop, type Future, type Protocol, type ServerHandle, type Transport } from "@loop/core";
+import { run, type ErrorContext, type EventLoop, type ServerHandle } from "@loop/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SelectorNetDriver, SelectorPoller, SelectorTransport } from "../src/index.js";
 import { ERROR, READABLE } from "../src/native.js";
 import type { FdTarget, Reactor } from "../src/reactor.js";
 import { expectNoOpenDescriptors, nativeOpen } from "./helpers.js";
 import { available } from "./native-available.js";
-
-/** Logs what its transport tells it. */
-class Recorder implements Protocol {
-  readonly log: string[] = [];
-  transport: Transport | null = null;
-  connectionMade(transport: BaseTransport): void {
-    this.transport = transport as Transport;
-    this.log.push("made");
-  }
-  dataReceived(data: Uint8Array): void {
-    this.log.push(`data ${Buffer.from(data).toString()}`);
-  }
-  eofReceived(): boolean {
-    this.log.push("eof");
-    return false;
-  }
-  connectionLost(error: Error | null): void {
-    this.log.push(`lost ${error === null ? "null" : String((error as { code?: string }).code)}`);
-  }
-  pauseWriting(): void {}
-  resumeWriting(): void {}
-}
-
-interface Selector {
-  loop: EventLoop;
-  driver: SelectorNetDriver;
-  reactor: Reactor;
-  poller: SelectorPoller;
-}
-
-function selector(): Selector {
-  const loop = getRunningLoop();
-  const poller = loop.poller as SelectorPoller;
-  return { loop, poller, driver: poller.net as SelectorNetDriver, reactor: poller._reactor as Reactor };
-}
-
-function tableEntries(reactor: Reactor): number {
-  return reactor.targets.filter((target) => target !== undefined).length;
-}
-
-function externalRefs(loop: EventLoop): number {
-  return (loop as unknown as { _externalRefs: number })._externalRefs;
-}
-
-function* failure(future: Coroutine<unknown> | Future<unknown>): Coroutine<Error & Record<string, unknown>> {
-  try {
-    yield* future;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error("expected a failure");
-}
+import { Recorder, externalRefs, failure, selector, tableEntries } from "./net-driver-kit.js";
 
 // Local file checks, done between loop turns: each is one system call on a temporary directory.
 function isThere(path: string): boolean {

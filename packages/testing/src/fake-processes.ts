@@ -236,12 +236,9 @@ class FakeProcess implements ProcessHandle {
     while (this._pendingSignals.length === 0) {
       const waiter = this._loop.createFuture<void>();
       waiter.label = `fake ${this._record.program}: waiting for a signal`;
+      // Left set after the wait: a waiter that is done is never woken again (sendSignal).
       this._signalWaiter = waiter;
-      try {
-        yield* waiter;
-      } finally {
-        this._signalWaiter = null;
-      }
+      yield* waiter;
     }
     return this._pendingSignals.shift() as string;
   }
@@ -338,7 +335,7 @@ class FakeProcess implements ProcessHandle {
     }
     this._record.returncode = returncode;
     this._onDone(this);
-    if (this._loop.isClosed()) return;
+    // The task's done callback runs from the loop, so the loop is open here.
     this.stdout?.end();
     this.stderr?.end();
     this.stdin?.childExited();

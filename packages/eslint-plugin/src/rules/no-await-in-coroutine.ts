@@ -3,8 +3,8 @@ import { calleeName, createRule, declaresCoroutine, type FunctionNode } from "..
 
 type MessageId = "asyncCoroutine";
 
-/** What takes a coroutine (or a function returning one) in @loop's API. */
-const COROUTINE_TAKERS = new Set([
+/** What takes a coroutine (or a function returning one) in @loop's API; a callee without a name is none of them. */
+const COROUTINE_TAKERS: ReadonlySet<string | undefined> = new Set([
   "run",
   "runVirtual",
   "runUntilComplete",
@@ -36,36 +36,32 @@ export const noAwaitInCoroutine = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     function usedAsCoroutine(fn: FunctionNode): boolean {
       if (declaresCoroutine(fn)) return true;
       // Passed as a body (`taskGroup(async function* …)`), or called and passed (`createTask(gen())`).
       if (passedToLoop(fn)) return true;
-      // A declaration: any call of it passed to @loop (`createTask(worker())`).
-      if (fn.type === AST_NODE_TYPES.FunctionDeclaration) {
-        for (const variable of context.sourceCode.getDeclaredVariables(fn)) {
-          for (const ref of variable.references) {
-            const id = ref.identifier;
-            if (id.parent?.type === AST_NODE_TYPES.CallExpression && id.parent.callee === id && passedToLoop(id.parent)) return true;
-            if (passedToLoop(id)) return true;
-          }
+      // A named function (a declaration, or an expression calling itself by name): any
+      // use of its name, or call of it, passed to @loop (`createTask(worker())`). Its
+      // parameters are declared with it, but passing one on says nothing about the function.
+      for (const variable of context.sourceCode.getDeclaredVariables(fn)) {
+        if (variable.identifiers[0] !== fn.id) continue;
+        for (const ref of variable.references) {
+          if (passedToLoop(ref.identifier)) return true;
         }
       }
       return false;
     }
 
     /** `node` (or the call of it) is an argument of one of @loop's coroutine-taking calls. */
-    function passedToLoop(node: TSESTree.Node): boolean {
-      let value: TSESTree.Node = outermost(node);
+    function passedToLoop(node: Child): boolean {
+      let value = outermost(node);
       const parent = value.parent;
-      if (node.type !== AST_NODE_TYPES.CallExpression && parent?.type === AST_NODE_TYPES.CallExpression && parent.callee === value) value = outermost(parent);
+      if (parent.type === AST_NODE_TYPES.CallExpression && parent.callee === value) value = outermost(parent);
+      // `value` is an argument of `holder`: were it the callee, it would be a call (or an
+      // assertion around one), and a callee that is a call has no name.
       const holder = value.parent;
-      if (holder?.type === AST_NODE_TYPES.CallExpression && holder.arguments.includes(value as TSESTree.CallExpressionArgument)) {
-        const name = calleeName(holder);
-        return name !== undefined && COROUTINE_TAKERS.has(name);
-      }
-      return false;
+      return holder.type === AST_NODE_TYPES.CallExpression && COROUTINE_TAKERS.has(calleeName(holder));
     }
 
     function check(fn: FunctionNode): void {
@@ -79,17 +75,21 @@ export const noAwaitInCoroutine = createRule<[], MessageId>({
   },
 });
 
-/** `node`, or the type assertions around it (`x as never`, `x!`, `x satisfies T`). */
-function outermost(node: TSESTree.Node): TSESTree.Node {
+/** Any node but the Program: every such node has a parent. */
+type Child = Exclude<TSESTree.Node, TSESTree.Program>;
+
+/** `node`, or the type assertions around it (`x as never`, `x!`, `x satisfies T`, `<T>x`). */
+function outermost(node: Child): Child {
   let at = node;
-  while (
-    at.parent !== undefined &&
-    (at.parent.type === AST_NODE_TYPES.TSAsExpression ||
-      at.parent.type === AST_NODE_TYPES.TSNonNullExpression ||
-      at.parent.type === AST_NODE_TYPES.TSSatisfiesExpression ||
-      at.parent.type === AST_NODE_TYPES.TSTypeAssertion)
-  ) {
-    at = at.parent;
-  }
+  for (let up = at.parent; isAssertion(up); up = up.parent) at = up;
   return at;
+}
+
+function isAssertion(node: TSESTree.Node): node is TSESTree.TSAsExpression | TSESTree.TSNonNullExpression | TSESTree.TSSatisfiesExpression | TSESTree.TSTypeAssertion {
+  return (
+    node.type === AST_NODE_TYPES.TSAsExpression ||
+    node.type === AST_NODE_TYPES.TSNonNullExpression ||
+    node.type === AST_NODE_TYPES.TSSatisfiesExpression ||
+    node.type === AST_NODE_TYPES.TSTypeAssertion
+  );
 }

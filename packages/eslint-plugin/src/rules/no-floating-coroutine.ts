@@ -56,7 +56,8 @@ export const noFloatingCoroutine = createRule<Options, MessageId>({
   defaultOptions: [{ allowForKnownSafeCalls: KNOWN_SAFE_CALLS }],
   create(context, [options]) {
     const services = ESLintUtils.getParserServices(context);
-    const safe = new Set(options.allowForKnownSafeCalls ?? KNOWN_SAFE_CALLS);
+    // RuleCreator has merged the default list in when the option is not given.
+    const safe = new Set<string | null>(options.allowForKnownSafeCalls);
 
     /**
      * Whether the value is a coroutine. For a call, the callee's declared signatures are
@@ -85,15 +86,15 @@ export const noFloatingCoroutine = createRule<Options, MessageId>({
           for (const e of node.expressions) checkDiscarded(e);
           return;
         case AST_NODE_TYPES.UnaryExpression:
-          if (node.operator === "void") checkDiscarded(node.argument);
+          // `void c()`, `!c()`: the operator's result is dropped, and the coroutine with it.
+          checkDiscarded(node.argument);
           return;
         case AST_NODE_TYPES.AwaitExpression:
           if (isCoroutineValue(node.argument)) context.report({ node, messageId: "awaited" });
           return;
         case AST_NODE_TYPES.CallExpression:
         case AST_NODE_TYPES.NewExpression: {
-          const root = chainRoot(node);
-          if (root !== null && safe.has(root)) return;
+          if (safe.has(chainRoot(node))) return;
           if (isCoroutineValue(node)) {
             context.report({ node, messageId: "floating" });
           } else if ((calleeName(node) === "createFuture" || calleeName(node) === "Future") && isFutureType(typeOf(services, node))) {
@@ -108,7 +109,6 @@ export const noFloatingCoroutine = createRule<Options, MessageId>({
 
     return {
       ExpressionStatement(node) {
-        if (node.directive !== undefined) return;
         checkDiscarded(node.expression);
       },
       AwaitExpression(node) {
@@ -121,9 +121,9 @@ export const noFloatingCoroutine = createRule<Options, MessageId>({
         const init = unwrap(node.init);
         if (init.type !== AST_NODE_TYPES.CallExpression && init.type !== AST_NODE_TYPES.NewExpression) return;
         // Whether the variable is ever read is known from scopes alone: ask it before the types.
-        const [variable] = context.sourceCode.getDeclaredVariables(node);
-        if (variable === undefined) return;
-        if (variable.references.some((ref) => ref.isRead())) return;
+        for (const variable of context.sourceCode.getDeclaredVariables(node)) {
+          if (variable.references.some((ref) => ref.isRead())) return;
+        }
         if (!isCoroutineValue(init)) return;
         context.report({ node, messageId: "neverUsed", data: { name: node.id.name } });
       },

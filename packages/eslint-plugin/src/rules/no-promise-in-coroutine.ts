@@ -20,7 +20,6 @@ export const noPromiseInCoroutine = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     const services = ESLintUtils.getParserServices(context);
     const checker = services.program.getTypeChecker();
@@ -35,17 +34,24 @@ export const noPromiseInCoroutine = createRule<[], MessageId>({
     return {
       ExpressionStatement(node) {
         let expression = unwrap(node.expression);
-        if (expression.type === AST_NODE_TYPES.UnaryExpression && expression.operator === "void") expression = unwrap(expression.argument);
+        // `void p()`, `!p()`: an operator whose result is dropped drops the Promise with it.
+        if (expression.type === AST_NODE_TYPES.UnaryExpression) expression = unwrap(expression.argument);
         if (expression.type !== AST_NODE_TYPES.CallExpression && expression.type !== AST_NODE_TYPES.NewExpression) return;
+        // Stryker disable next-line ConditionalExpression: a shortcut; enclosingCoroutine below is null for every such function too
         if (enclosingGenerator(node) === null) return;
+        // Stryker disable next-line ConditionalExpression,BooleanLiteral: a shortcut before typing the call; isPromise below decides alike
         if (!callMayReturn(services, expression, "promise")) return;
         if (!isPromise(expression)) return;
         if (enclosingCoroutine(node, services) !== null) context.report({ node, messageId: "floating" });
       },
       ReturnStatement(node: TSESTree.ReturnStatement) {
-        if (node.argument === null || node.argument === undefined || cannotBeThenable(node.argument)) return;
+        if (node.argument === null) return;
+        // Stryker disable next-line ConditionalExpression: a shortcut before typing the value; isPromise below decides alike
+        if (cannotBeThenable(node.argument)) return;
         const generator = enclosingGenerator(node);
-        if (generator === null || !declaredReturnMayBeThenable(generator, services)) return;
+        if (generator === null) return;
+        // Stryker disable next-line ConditionalExpression,BooleanLiteral: a shortcut before typing the value; isPromise below decides alike
+        if (!declaredReturnMayBeThenable(generator, services)) return;
         if (!isPromise(node.argument)) return;
         if (enclosingCoroutine(node, services) !== null) context.report({ node, messageId: "returned" });
       },

@@ -23,7 +23,6 @@ export const noSwallowedCancel = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     const services = typeServices(context);
     return {
@@ -46,8 +45,9 @@ export const noSwallowedCancel = createRule<[], MessageId>({
         if (contains(node.body, (n) => n.type === AST_NODE_TYPES.Identifier && n.name === "CancelledError")) return;
         // So is keeping the error for later: returned, stored, or handed to a function that is
         // not a console — asyncio's TaskGroup keeps the body's error and raises it at exit.
-        const [variable] = context.sourceCode.getDeclaredVariables(node);
-        if (variable !== undefined && variable.references.some((ref) => keeps(ref.identifier))) return;
+        for (const variable of context.sourceCode.getDeclaredVariables(node)) {
+          if (variable.references.some((ref) => keeps(ref.identifier))) return;
+        }
         context.report({ node, messageId: "swallowed", data: { name: param.name } });
       },
     };
@@ -60,24 +60,12 @@ export const noSwallowedCancel = createRule<[], MessageId>({
  * throw on a CancelledError it did not expect), or tested with `instanceof
  * CancelledError`. Printing it, or formatting it into a string, does not.
  */
-function keeps(ref: TSESTree.Node): boolean {
+function keeps(ref: TSESTree.Identifier | TSESTree.JSXIdentifier): boolean {
   // `(e as Error).message`, `ok ? x : e` and `e ?? x` keep what `e` would: look through
   // casts, property reads and the branches a value flows out of.
-  let id: TSESTree.Node = ref;
-  for (;;) {
-    const up: TSESTree.Node | undefined = id.parent;
-    if (up === undefined) break;
-    const through =
-      up.type === AST_NODE_TYPES.TSAsExpression ||
-      up.type === AST_NODE_TYPES.TSNonNullExpression ||
-      (up.type === AST_NODE_TYPES.MemberExpression && up.object === id) ||
-      (up.type === AST_NODE_TYPES.ConditionalExpression && up.test !== id) ||
-      up.type === AST_NODE_TYPES.LogicalExpression;
-    if (!through) break;
-    id = up;
-  }
+  let id: Exclude<TSESTree.Node, TSESTree.Program> = ref;
+  for (let up = id.parent; carries(up, id); up = up.parent) id = up;
   const parent = id.parent;
-  if (parent === undefined) return false;
   switch (parent.type) {
     case AST_NODE_TYPES.ReturnStatement:
     case AST_NODE_TYPES.Property:
@@ -98,13 +86,33 @@ function keeps(ref: TSESTree.Node): boolean {
       if (!parent.arguments.includes(id as TSESTree.CallExpressionArgument)) return false;
       const callee = parent.callee;
       const isConsole =
-        callee.type === AST_NODE_TYPES.MemberExpression && callee.object.type === AST_NODE_TYPES.Identifier && callee.object.name === "console";
-      const isFormatting = callee.type === AST_NODE_TYPES.Identifier && callee.name === "String";
+        callee.type === AST_NODE_TYPES.MemberExpression &&
+        // Stryker disable next-line ConditionalExpression: narrows the type only; any other object's `.name` is undefined, never "console"
+        callee.object.type === AST_NODE_TYPES.Identifier &&
+        callee.object.name === "console";
+      const isFormatting =
+        // Stryker disable next-line ConditionalExpression: narrows the type only; any other callee's `.name` is undefined, never "String"
+        callee.type === AST_NODE_TYPES.Identifier &&
+        callee.name === "String";
       return !isConsole && !isFormatting;
     }
     default:
       return false;
   }
+}
+
+/** Whether `up` gives the value of its child `from` (or a part of it) on. */
+function carries(
+  up: TSESTree.Node,
+  from: TSESTree.Node,
+): up is TSESTree.TSAsExpression | TSESTree.TSNonNullExpression | TSESTree.MemberExpression | TSESTree.ConditionalExpression | TSESTree.LogicalExpression {
+  return (
+    up.type === AST_NODE_TYPES.TSAsExpression ||
+    up.type === AST_NODE_TYPES.TSNonNullExpression ||
+    (up.type === AST_NODE_TYPES.MemberExpression && up.object === from) ||
+    (up.type === AST_NODE_TYPES.ConditionalExpression && up.test !== from) ||
+    up.type === AST_NODE_TYPES.LogicalExpression
+  );
 }
 
 /** `x.uncancel()`: the coroutine takes the cancellation back on purpose, as asyncio allows. */

@@ -21,7 +21,6 @@ export const preferTaskGroup = createRule<[], MessageId>({
     },
     schema: [],
   },
-  defaultOptions: [],
   create(context) {
     const services = typeServices(context);
 
@@ -47,8 +46,10 @@ export const preferTaskGroup = createRule<[], MessageId>({
       VariableDeclarator(node) {
         if (node.init === null || node.id.type !== AST_NODE_TYPES.Identifier) return;
         if (!isLooseCreateTask(unwrap(node.init))) return;
-        const [variable] = context.sourceCode.getDeclaredVariables(node);
-        if (variable !== undefined && variable.references.every((ref) => !ref.isRead())) context.report({ node, messageId: "orphan" });
+        // The one variable an identifier declares: kept when anything reads it.
+        for (const variable of context.sourceCode.getDeclaredVariables(node)) {
+          if (variable.references.every((ref) => !ref.isRead())) context.report({ node, messageId: "orphan" });
+        }
       },
     };
   },
