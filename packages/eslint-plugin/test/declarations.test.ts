@@ -73,6 +73,13 @@ interface Fluent { qChain(): this; }
 declare const fluent: Fluent;
 `;
 
+/**
+ * With CI=true typescript-estree infers a single lint run and builds the program from the
+ * files on disk, so the code given here would be replaced by fixtures/file.ts (RuleTester
+ * turns this inference off for its cases in the same way).
+ */
+const parseCodeNotFile = { disallowAutomaticSingleRunInference: true };
+
 const calls = `
 gen(); later(); pages(); num(); untyped(); literals(1); shapes(1); operators(1, {}); thenable(); silent();
 arrow(); wrapped(); typedPromise(); typedCoroutine(); anything(); count(); eitherFn();
@@ -92,6 +99,7 @@ function answers(): Record<string, string> {
     filePath: join(fixtures, "file.ts"),
     range: true,
     loc: true,
+    ...parseCodeNotFile,
   });
   const services = parsed.services as ParserServicesWithTypeInformation;
   const checker = services.program.getTypeChecker();
@@ -229,7 +237,7 @@ test("declaredReturnMayBeThenable: only primitives and Futures in `Coroutine<T>`
     'import type { Coroutine, Future, Task } from "@loop/core";',
     ...Object.entries(cases).map(([name, type]) => `function* ${name}()${type === "" ? "" : `: ${type}`} { yield; }`),
   ].join("\n");
-  const parsed = parseForESLint(code, { project: "./tsconfig.json", tsconfigRootDir: fixtures, filePath: join(fixtures, "file.ts"), range: true, loc: true });
+  const parsed = parseForESLint(code, { project: "./tsconfig.json", tsconfigRootDir: fixtures, filePath: join(fixtures, "file.ts"), range: true, loc: true, ...parseCodeNotFile });
   const services = parsed.services as ParserServicesWithTypeInformation;
   const answers: Record<string, boolean> = {};
   for (const statement of parsed.ast.body) {
@@ -273,7 +281,7 @@ async function* pages() { yield 1; }
 function plain() { return 1; }`;
   // Parsed twice: the answer is remembered per function node.
   const classify = (withTypes: boolean): Record<string, boolean> => {
-    const parsed = parseForESLint(code, { project: "./tsconfig.json", tsconfigRootDir: fixtures, filePath: join(fixtures, "file.ts"), range: true, loc: true });
+    const parsed = parseForESLint(code, { project: "./tsconfig.json", tsconfigRootDir: fixtures, filePath: join(fixtures, "file.ts"), range: true, loc: true, ...parseCodeNotFile });
     const services = withTypes ? (parsed.services as ParserServicesWithTypeInformation) : null;
     const answers: Record<string, boolean> = {};
     for (const statement of parsed.ast.body) {
